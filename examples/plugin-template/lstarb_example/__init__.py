@@ -1,0 +1,1 @@
+"""A minimal third-party lstarb plugin."""

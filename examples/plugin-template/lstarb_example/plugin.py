@@ -1,0 +1,48 @@
+"""Hooks of the example plugin.
+
+It counts the opportunities it is shown and adds a ``lstarb example-hello``
+command. Import only ``lstarb_sdk`` (never ``lstarb_runtime``): the SDK is
+the part of lstarb that keeps its promises across versions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from lstarb_sdk import Opportunity, PluginConfig, hookimpl
+
+# The SDK API version this plugin was written for: lstarb refuses to load it
+# on a runtime with another major version.
+LSTARB_SDK_API = "1.0"
+
+
+class ExampleConfig(PluginConfig):
+    """Settings read from ``[plugins.example]`` or ``LSTARB_PLUGINS__EXAMPLE__*``."""
+
+    greeting: str = "hello from lstarb-plugin-example"
+    min_profit_lamports: int = Field(0, ge=0)
+
+
+seen: list[Opportunity] = []
+
+
+@hookimpl
+def lstarb_config_model() -> type[PluginConfig]:
+    return ExampleConfig
+
+
+@hookimpl
+def lstarb_on_opportunity(opportunity: Opportunity) -> None:
+    seen.append(opportunity)
+
+
+@hookimpl
+def lstarb_register_commands(cli: Any) -> None:
+    import click
+
+    @cli.command("example-hello")
+    def example_hello() -> None:
+        """Say hello (added by lstarb-plugin-example)."""
+        click.echo(ExampleConfig().greeting)

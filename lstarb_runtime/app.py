@@ -1,0 +1,218 @@
+"""``lstarb run``: select plugins, validate settings, start them, run the services.
+
+What runs today is the scanner stage: data sources feed the pool book,
+DEX adapters decode and quote every pool they recognise. Planner and
+executor services are not built yet; the summary says so instead of
+pretending, and paper trading is the only mode the run allows without a
+keypair.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from lstarb_runtime.config import LoadedConfig
+from lstarb_runtime.keypair import load_keypair
+from lstarb_runtime.plugin_host import PluginHost
+from lstarb_runtime.pool_book import PoolBook
+from lstarb_sdk import AccountUpdate, DataSource, PluginContext, PoolAdapter
+from lstarb_sdk.errors import ConfigError, LstarbError, QuoteError
+from lstarb_sdk.solana import Mint
+
+QUOTE_PROBE_UNITS = 1  # whole tokens quoted per pool and direction to prove a pool is live
+
+
+class RunFailed(LstarbError):
+    """The run started but could not do its work."""
+
+
+@dataclass
+class StageTimer:
+    """Per-stage latency samples, in nanoseconds."""
+
+    samples: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, stage: str, ns: int) -> None:
+        self.samples.setdefault(stage, []).append(ns)
+
+    def table(self) -> list[tuple[str, int, float, float]]:
+        rows = []
+        for stage, values in self.samples.items():
+            ordered = sorted(values)
+            p50 = ordered[len(ordered) // 2] / 1000
+            p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] / 1000
+            rows.append((stage, len(values), p50, p99))
+        return rows
+
+
+@dataclass
+class RunSummary:
+    plugins: list[str]
+    pools_by_dex: Counter[str] = field(default_factory=Counter)
+    quotes: int = 0
+    quote_errors: int = 0
+    opportunities: int = 0
+    plans: int = 0
+    paper_pnl_lamports: int = 0
+    timer: StageTimer = field(default_factory=StageTimer)
+    hook_errors: Counter[str] = field(default_factory=Counter)
+
+
+def _check_adapter(item: object) -> str | None:
+    if not (isinstance(item, type) and issubclass(item, PoolAdapter)):
+        return f"{item!r} is not a PoolAdapter subclass"
+    if not hasattr(item, "program_id") or not hasattr(item, "dex"):
+        return f"{item.__name__} does not set program_id and dex"
+    return None
+
+
+def _check_source(item: object) -> str | None:
+    return None if isinstance(item, DataSource) else f"{item!r} is not a DataSource"
+
+
+def run(host: PluginHost, loaded: LoadedConfig, *, echo: Callable[[str], None]) -> RunSummary:
+    """Run until the data is played out, ``--duration`` passes, or Ctrl-C."""
+    settings = loaded.settings
+    selected = host.select(settings.run.plugins)
+    for name, reason in host.failures().items():
+        echo(f"note: plugin {name} is installed but not loaded: {reason}")
+    models: dict[str, type[BaseModel]] = {}
+    for plugin, model in host.call_strict("lstarb_config_model"):
+        if model is not None:
+            models[plugin] = model
+    loaded.validate_plugins(models)
+    paper = not settings.run.live
+    if not paper:
+        if settings.run.keypair is None:
+            raise ConfigError("config key 'run.keypair': --live needs a keypair file")
+        load_keypair(settings.run.keypair)
+    context = PluginContext(
+        paper=paper,
+        role=settings.run.role,
+        plugin_configs=dict(loaded.plugin_models),
+        settings={"nats_url": settings.nats.url},
+    )
+    echo(
+        f"lstarb: plugins {', '.join(selected)}; {'PAPER' if paper else 'LIVE'} trading; "
+        f"role {settings.run.role}"
+    )
+    host.call_strict("lstarb_startup", context=context)
+    summary = RunSummary(plugins=selected)
+    try:
+        asyncio.run(_run_scanner(host, context, summary, settings.run.duration, echo))
+    except KeyboardInterrupt:
+        echo("interrupted")
+    finally:
+        host.call_each("lstarb_shutdown", context=context)
+        summary.hook_errors = Counter(host.hook_errors)
+    _print_summary(summary, echo)
+    return summary
+
+
+async def _run_scanner(
+    host: PluginHost,
+    context: PluginContext,
+    summary: RunSummary,
+    duration: float | None,
+    echo: Callable[[str], None],
+) -> None:
+    adapters = [cls for _, cls in host.collect("lstarb_dex_adapters", _check_adapter)]
+    if not adapters:
+        echo("no DEX adapters among the selected plugins: nothing to scan")
+        return
+    sources = host.collect("lstarb_data_sources", _check_source, context=context)
+    builtin = {name for name, record in host.records.items() if record.builtin}
+    chosen = [src for plugin, src in sources if plugin not in builtin] or [
+        src for _, src in sources
+    ]
+    if not chosen:
+        failed = sorted(p for p in host.hook_errors if host.hook_errors[p])
+        hint = f" (raised by plugin {', '.join(failed)}: see the log above)" if failed else ""
+        raise RunFailed(
+            f"no data source{hint}: select a data-source plugin (rpc, shredstream, ...)"
+        )
+    book = PoolBook(adapters)
+    deadline = None if duration is None else time.monotonic() + duration
+    for source in chosen:
+        try:
+            await asyncio.wait_for(
+                _scan_source(source, book, summary),
+                None if deadline is None else max(0.0, deadline - time.monotonic()),
+            )
+        except TimeoutError:
+            echo(f"--duration reached while reading {source.name}")
+        finally:
+            await source.close()
+    echo(
+        f"pools: {sum(summary.pools_by_dex.values())} "
+        f"({', '.join(f'{d} {n}' for d, n in sorted(summary.pools_by_dex.items())) or 'none'})"
+    )
+
+
+async def _scan_source(source: DataSource, book: PoolBook, summary: RunSummary) -> None:
+    known = list(source.known_accounts())
+    snapshot = await source.fetch(known) if known else {}
+    for key, account in snapshot.items():
+        if account is None:
+            continue
+        t0 = time.perf_counter_ns()
+        pool = book.try_add_pool(key, account)
+        if pool is not None:
+            summary.timer.add("decode pool", time.perf_counter_ns() - t0)
+            summary.pools_by_dex[pool.dex] += 1
+    await source.subscribe(book.readers)
+    async for update in source.stream():
+        if not isinstance(update, AccountUpdate):
+            continue
+        from solders.account import Account
+
+        account = Account(update.lamports, update.data, update.owner, update.executable, 0)
+        t0 = time.perf_counter_ns()
+        changed = book.apply({update.pubkey: account})
+        if changed:
+            summary.timer.add("update", time.perf_counter_ns() - t0)
+        new = book.missing()
+        if new:
+            await source.subscribe(new)
+    for address in list(book.pools):
+        book.refresh_all(address)
+        _probe_quotes(book, book.pools[address], summary)
+
+
+def _probe_quotes(book: PoolBook, pool: PoolAdapter, summary: RunSummary) -> None:
+    for mint in pool.mints:
+        mint_account = book.accounts.get(mint)
+        decimals = Mint.decode(bytes(mint_account.data)).decimals if mint_account else 6
+        t0 = time.perf_counter_ns()
+        try:
+            pool.quote(QUOTE_PROBE_UNITS * 10**decimals, mint)
+        except QuoteError:
+            summary.quote_errors += 1
+            continue
+        except LstarbError:
+            summary.quote_errors += 1
+            continue
+        summary.timer.add(f"quote {pool.dex}", time.perf_counter_ns() - t0)
+        summary.quotes += 1
+
+
+def _print_summary(summary: RunSummary, echo: Callable[[str], None]) -> None:
+    echo("")
+    echo("summary")
+    echo(f"  pools decoded      {sum(summary.pools_by_dex.values())}")
+    echo(f"  quotes             {summary.quotes} ok, {summary.quote_errors} refused (QuoteError)")
+    echo(
+        f"  opportunities      {summary.opportunities}  (planner/executor services: not built yet)"
+    )
+    echo(f"  plans              {summary.plans}")
+    echo(f"  simulated P&L      {summary.paper_pnl_lamports} lamports")
+    if summary.timer.samples:
+        echo("  latency per stage  (count, p50 us, p99 us)")
+        for stage, count, p50, p99 in summary.timer.table():
+            echo(f"    {stage:<22} {count:>6} {p50:>9.1f} {p99:>9.1f}")

@@ -1,0 +1,238 @@
+"""Configuration: a TOML file, then LSTARB_* environment variables, then flags.
+
+Each later layer overrides the earlier one key by key. The merged document is
+validated by pydantic (the runtime's own sections) and by each plugin's model
+(its ``[plugins.<name>]`` section). Errors name the key, where its value came
+from, and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from lstarb_sdk.errors import ConfigError
+
+ENV_PREFIX = "LSTARB_"
+Role = Literal["all", "scanner", "planner", "executor", "system", "auditor"]
+ROLES: tuple[str, ...] = ("all", "scanner", "planner", "executor", "system", "auditor")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NatsSettings(_Section):
+    url: str = "nats://127.0.0.1:4222"
+    embedded: bool = Field(
+        True, description="start our own nats-server when none answers (never when live)"
+    )
+    data_dir: Path = Path(".lstarb/nats")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.fullmatch(r"(nats|tls)://[^\s/:]+(:\d{1,5})?/?", value):
+            raise ValueError("must look like nats://HOST:PORT")
+        return value
+
+
+class RunSettings(_Section):
+    plugins: list[str] | None = None
+    role: Role = "all"
+    live: bool = False
+    keypair: Path | None = None
+    duration: float | None = Field(None, gt=0)
+
+    @field_validator("plugins", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
+class RiskSettings(_Section):
+    max_trade_lamports: int = Field(10 * 10**9, gt=0)
+    min_profit_lamports: int = Field(10_000, ge=0)
+    max_slippage_bps: int = Field(50, ge=0, le=10_000)
+
+
+class Settings(_Section):
+    """The runtime's own settings; ``plugins`` holds raw plugin sections."""
+
+    nats: NatsSettings = NatsSettings()
+    run: RunSettings = RunSettings()
+    risk: RiskSettings = RiskSettings()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class LoadedConfig:
+    """Validated settings plus the source of every key, for messages and ``config show``."""
+
+    def __init__(self, settings: Settings, sources: dict[str, str]) -> None:
+        self.settings = settings
+        self.sources = sources
+        self.plugin_models: dict[str, BaseModel] = {}
+
+    def validate_plugins(self, models: Mapping[str, type[BaseModel]]) -> None:
+        """Validate each plugin's section with its model; unknown sections are errors."""
+        for name in self.settings.plugins:
+            if name not in models:
+                origin = self.sources.get(f"plugins.{name}", "config")
+                raise ConfigError(
+                    f"config key 'plugins.{name}' ({origin}): "
+                    f"no active plugin named {name!r} declares settings"
+                )
+        for name, model in models.items():
+            raw = self.settings.plugins.get(name, {})
+            try:
+                self.plugin_models[name] = model.model_validate(raw)
+            except ValidationError as exc:
+                raise _config_error(exc, f"plugins.{name}", self.sources) from None
+
+
+def _set_path(doc: dict[str, Any], path: list[str], value: Any) -> None:
+    node = doc
+    for key in path[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"config key '{'.'.join(path)}': '{key}' is not a section")
+        node = child
+    node[path[-1]] = value
+
+
+def _merge(
+    base: dict[str, Any],
+    layer: Mapping[str, Any],
+    origin: str,
+    sources: dict[str, str],
+    prefix: str = "",
+) -> None:
+    for key, value in layer.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value, origin, sources, dotted + ".")
+        else:
+            base[key] = dict(value) if isinstance(value, Mapping) else value
+            sources[dotted] = origin
+            if isinstance(value, Mapping):
+                for sub in _flatten(value, dotted + "."):
+                    sources[sub] = origin
+
+
+def _flatten(doc: Mapping[str, Any], prefix: str = "") -> list[str]:
+    keys: list[str] = []
+    for key, value in doc.items():
+        if isinstance(value, Mapping):
+            keys.extend(_flatten(value, f"{prefix}{key}."))
+        else:
+            keys.append(f"{prefix}{key}")
+    return keys
+
+
+def env_layer(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """``LSTARB_NATS__URL=...`` -> ``{"nats": {"url": ...}}``; keys lower-cased."""
+    doc: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for var, value in sorted(environ.items()):
+        if not var.startswith(ENV_PREFIX) or var == "LSTARB_CONFIG":
+            continue
+        path = [part.lower() for part in var[len(ENV_PREFIX) :].split("__") if part]
+        if not path:
+            continue
+        _set_path(doc, path, value)
+        origins[".".join(path)] = f"environment {var}"
+    return doc, origins
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> LoadedConfig:
+    """Merge file < environment < flags and validate the runtime's sections.
+
+    ``overrides`` maps dotted keys (``"run.role"``) to flag values; None
+    values are flags that were not given and are skipped.
+    """
+    environ = os.environ if environ is None else environ
+    doc: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    if path is None and environ.get("LSTARB_CONFIG"):
+        path = Path(environ["LSTARB_CONFIG"])
+    if path is not None:
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+        try:
+            file_doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        _merge(doc, file_doc, f"file {path}", sources)
+    env_doc, env_origins = env_layer(environ)
+    _merge(doc, env_doc, "environment", sources)
+    sources.update(env_origins)
+    flag_doc: dict[str, Any] = {}
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _set_path(flag_doc, dotted.split("."), value)
+    _merge(doc, flag_doc, "command line", sources)
+    try:
+        settings = Settings.model_validate(doc)
+    except ValidationError as exc:
+        raise _config_error(exc, "", sources) from None
+    return LoadedConfig(settings, sources)
+
+
+def _config_error(exc: ValidationError, prefix: str, sources: Mapping[str, str]) -> ConfigError:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        dotted = f"{prefix}.{key}" if prefix and key else (prefix or key)
+        origin = sources.get(dotted)
+        where = f" (from {origin})" if origin else ""
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        if "input" in err and err["type"] != "extra_forbidden" and not _is_secret_key(dotted):
+            message += f", got {err['input']!r}"
+        lines.append(f"config key '{dotted}'{where}: {message}")
+    return ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
+
+
+_SECRET_KEY = re.compile(r"(secret|password|passphrase|token|api_?key|private|auth)", re.I)
+
+
+def _is_secret_key(dotted: str) -> bool:
+    return bool(_SECRET_KEY.search(dotted.rsplit(".", 1)[-1]))
+
+
+MASK = "********"
+
+
+def masked(value: Any, key: str = "") -> Any:
+    """A JSON-able copy with secrets replaced by a mask (SecretStr and secret-looking keys)."""
+    if isinstance(value, SecretStr):
+        return MASK
+    if isinstance(value, BaseModel):
+        value = {k: getattr(value, k) for k in type(value).model_fields}
+    if isinstance(value, Mapping):
+        return {
+            str(k): (MASK if _is_secret_key(str(k)) and v is not None else masked(v, str(k)))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [masked(v, key) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value

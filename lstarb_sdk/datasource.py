@@ -1,0 +1,57 @@
+"""The data source interface: where account updates come from.
+
+A data source (RPC websocket, Geyser, ShredStream, a replay file) yields
+:class:`AccountUpdate` and :class:`SlotUpdate` values. It reconnects by
+itself: the runtime only ever sees a stream that pauses, never one that ends
+because a connection dropped.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import ClassVar
+
+from solders.account import Account
+from solders.pubkey import Pubkey
+
+from lstarb_sdk.types import AccountUpdate, SlotUpdate
+
+
+class DataSource(abc.ABC):
+    """A stream of account updates and slot ticks.
+
+    The runtime calls :meth:`subscribe` with the accounts its pools need
+    (again, with more, whenever pools ask for new accounts), iterates
+    :meth:`stream` in one task, and calls :meth:`close` at shutdown.
+    """
+
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    async def subscribe(self, accounts: Iterable[Pubkey]) -> None:
+        """Start following these accounts (in addition to those followed)."""
+
+    @abc.abstractmethod
+    def stream(self) -> AsyncIterator[AccountUpdate | SlotUpdate]:
+        """Updates as they arrive; ends only after :meth:`close`."""
+
+    def known_accounts(self) -> Iterable[Pubkey]:
+        """Accounts this source can offer without being told which.
+
+        A recording knows every account it holds, so the scanner can find
+        pools in it; a live source knows none and returns the default (empty).
+        """
+        return ()
+
+    async def fetch(self, accounts: Iterable[Pubkey]) -> Mapping[Pubkey, Account | None]:
+        """A one-off snapshot of accounts (None for those that do not exist).
+
+        Sources that cannot fetch on demand leave the default, which raises
+        NotImplementedError; the runtime then waits for streamed updates.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot fetch accounts on demand")
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Stop streaming and release connections."""

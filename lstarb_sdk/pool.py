@@ -1,0 +1,114 @@
+"""The pool adapter interface, modeled on Jupiter's AMM interface.
+
+One adapter instance follows one pool. The runtime builds it from the pool
+account, asks which accounts its quotes depend on, feeds it those accounts as
+they change, and asks it for quotes and swap instructions. Quotes are the
+program's own integer math to the unit: an adapter that cannot quote exactly
+raises :class:`~lstarb_sdk.errors.QuoteError` rather than approximate.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from typing import ClassVar
+
+from solders.account import Account
+from solders.pubkey import Pubkey
+
+from lstarb_sdk.types import Quote, SwapInstructions, SwapParams
+
+
+class PoolAdapter(abc.ABC):
+    """One pool of one DEX program.
+
+    Subclasses set ``program_id`` (the owner of the pool accounts they
+    decode) and ``dex`` (a short label such as ``"raydium-clmm"``, used in
+    logs, events and metrics).
+
+    Life cycle, as the runtime drives it::
+
+        pool = Adapter.from_account(address, account)   # decode the pool account
+        while True:
+            keys = pool.accounts_to_update()            # may change after update()
+            pool.update({k: fetched[k] for k in keys})  # refresh from fresh data
+            pool.quote(1_000_000, pool.mints[0])        # exact integer quote
+
+    ``update`` may be called with a subset of the accounts (only those that
+    changed); the adapter keeps the last state of the others.
+    """
+
+    program_id: ClassVar[Pubkey]
+    dex: ClassVar[str]
+
+    @classmethod
+    def matches(cls, account: Account) -> bool:
+        """Whether ``account`` is a pool this adapter decodes.
+
+        The default checks the owner only; adapters whose program owns several
+        account kinds also check the size or discriminator.
+        """
+        return account.owner == cls.program_id
+
+    @classmethod
+    @abc.abstractmethod
+    def from_account(cls, address: Pubkey, account: Account) -> PoolAdapter:
+        """Build the adapter from the pool account.
+
+        Raises :class:`~lstarb_sdk.errors.DecodeError` for a wrong owner,
+        size or discriminator, or truncated data, naming which.
+        """
+
+    @property
+    @abc.abstractmethod
+    def address(self) -> Pubkey:
+        """The pool account's address."""
+
+    @property
+    @abc.abstractmethod
+    def mints(self) -> tuple[Pubkey, Pubkey]:
+        """The two mints the pool trades, in the program's order."""
+
+    @abc.abstractmethod
+    def accounts_to_update(self) -> list[Pubkey]:
+        """Every account the next quote depends on.
+
+        That is the pool itself, its vaults and configs, the tick or bin
+        arrays on both sides of the current price, the mints when a transfer
+        fee may apply, and the Clock sysvar when fees depend on time. The list
+        moves with the price: call it again after every :meth:`update`.
+        """
+
+    @abc.abstractmethod
+    def update(self, accounts: Mapping[Pubkey, Account]) -> None:
+        """Refresh state from fresh account data (any subset of the list).
+
+        Raises :class:`~lstarb_sdk.errors.DecodeError` when an account's bytes
+        are not what its role requires; the previous state is kept.
+        """
+
+    @abc.abstractmethod
+    def quote(self, amount: int, input_mint: Pubkey, *, exact_in: bool = True) -> Quote:
+        """Quote a swap of ``amount`` of ``input_mint`` (or for ``amount`` out).
+
+        With ``exact_in`` the trader sends exactly ``amount``; otherwise the
+        trader receives exactly ``amount`` of the other mint and the quote
+        says how much must be sent. Raises
+        :class:`~lstarb_sdk.errors.QuoteError` when the pool lacks liquidity
+        or an account the quote needs is not loaded.
+        """
+
+    @abc.abstractmethod
+    def swap_instruction(self, params: SwapParams) -> SwapInstructions:
+        """The real on-chain instruction(s) for a swap, and any lookup tables."""
+
+    def other_mint(self, mint: Pubkey) -> Pubkey:
+        """The pool's mint that is not ``mint``; QuoteError if neither matches."""
+        a, b = self.mints
+        if mint == a:
+            return b
+        if mint == b:
+            return a
+        from lstarb_sdk.errors import QuoteError
+
+        raise QuoteError(f"{self.dex} pool {self.address}: mint {mint} is not one of its mints")

@@ -1,0 +1,173 @@
+"""Value types passed between plugins and the runtime.
+
+They are frozen, slotted dataclasses of plain integers and solders types: the
+hot path builds millions of them, so no validation happens here (validation
+lives at the edges: configuration and events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from solders.instruction import Instruction
+from solders.pubkey import Pubkey
+
+BPS_DENOMINATOR = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """The result of :meth:`PoolAdapter.quote`.
+
+    Amounts are integers in the smallest unit of their mint. ``in_amount`` is
+    what leaves the trader's token account and ``out_amount`` what arrives in
+    the other one, so Token-2022 transfer fees are already taken off both.
+    ``fee_amount`` is the pool's trading fee (LP + protocol + any other fee
+    the program charges), counted in ``fee_mint`` (usually the input mint).
+    """
+
+    in_amount: int
+    out_amount: int
+    fee_amount: int
+    fee_mint: Pubkey | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountUpdate:
+    """A new state of one account, as a data source saw it.
+
+    ``write_version`` orders two updates of the same account within one slot
+    when the source knows it (Geyser does; RPC does not and sends 0).
+    """
+
+    pubkey: Pubkey
+    slot: int
+    owner: Pubkey
+    lamports: int
+    data: bytes
+    executable: bool = False
+    write_version: int = 0
+    source: str = ""
+    received_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SlotUpdate:
+    """A slot tick: the newest slot a data source has seen, and its status."""
+
+    slot: int
+    parent: int | None = None
+    status: str = "processed"
+    source: str = ""
+    received_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SwapParams:
+    """What a swap instruction needs from the trader.
+
+    ``amount`` is the exact input (``exact_in=True``) or the exact output;
+    ``other_amount_threshold`` is the minimum output or the maximum input the
+    trader accepts (see :func:`min_out_with_slippage`). ``user`` signs and
+    owns both token accounts. Plugins never receive keypairs: the runtime
+    signs the transaction the instructions end up in.
+    """
+
+    input_mint: Pubkey
+    amount: int
+    other_amount_threshold: int
+    user: Pubkey
+    user_source_token: Pubkey
+    user_destination_token: Pubkey
+    exact_in: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SwapInstructions:
+    """The instructions of one swap, and lookup tables that shorten them."""
+
+    instructions: Sequence[Instruction]
+    address_lookup_tables: Sequence[Pubkey] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One swap of an opportunity: ``in_amount`` of ``input_mint`` through ``pool``."""
+
+    pool: Pubkey
+    dex: str
+    input_mint: Pubkey
+    output_mint: Pubkey
+    in_amount: int
+    out_amount: int
+    fee_amount: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Opportunity:
+    """A detected arbitrage: legs that start and end in ``base_mint``.
+
+    ``expected_profit`` is ``legs[-1].out_amount - legs[0].in_amount`` in the
+    base mint's smallest unit, before transaction costs (tips, fees, flash-loan
+    fees), which the planner subtracts when it sizes and scores.
+    """
+
+    id: str
+    strategy: str
+    base_mint: Pubkey
+    legs: tuple[Leg, ...]
+    expected_profit: int
+    slot: int
+    detected_ns: int
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionResult:
+    """What a submitter reports after sending."""
+
+    signature: str
+    accepted: bool
+    status: str
+    slot: int | None = None
+    error: str | None = None
+    bundle_id: str | None = None
+
+
+def min_out_with_slippage(out_amount: int, slippage_bps: int) -> int:
+    """Minimum acceptable output for a quoted ``out_amount`` (rounded down)."""
+    if not 0 <= slippage_bps <= BPS_DENOMINATOR:
+        raise ValueError(f"slippage_bps must be within 0..10000, got {slippage_bps}")
+    return out_amount * (BPS_DENOMINATOR - slippage_bps) // BPS_DENOMINATOR
+
+
+def max_in_with_slippage(in_amount: int, slippage_bps: int) -> int:
+    """Maximum acceptable input for a quoted ``in_amount`` (rounded up)."""
+    if not 0 <= slippage_bps <= BPS_DENOMINATOR:
+        raise ValueError(f"slippage_bps must be within 0..10000, got {slippage_bps}")
+    return -(-in_amount * (BPS_DENOMINATOR + slippage_bps) // BPS_DENOMINATOR)
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionResult:
+    """The recorded outcome of one execution plan.
+
+    ``status`` is one of ``landed``, ``failed``, ``dropped``, ``rejected``
+    (refused before submission, e.g. by a risk check) or ``paper`` (a paper
+    trade that was simulated, not sent). Profit is in the base mint's
+    smallest unit, after fees, tip and loan costs.
+    """
+
+    plan_id: str
+    opportunity_id: str
+    status: str
+    paper: bool
+    signature: str | None = None
+    slot: int | None = None
+    in_amount: int = 0
+    out_amount: int = 0
+    fee_lamports: int = 0
+    tip_lamports: int = 0
+    realized_profit: int = 0
+    error: str | None = None

@@ -1,0 +1,30 @@
+"""Versions of the SDK.
+
+``__version__`` is the distribution's version. ``SDK_API_VERSION`` is the
+contract plugins are written against: the major number changes only when a
+change breaks existing plugins (a hook or interface removed or changed), the
+minor number grows when something is added. A plugin declares the API version
+it was built for in its top-level module as ``LSTARB_SDK_API = "1.0"``; the
+runtime refuses a plugin whose major number differs from its own, or whose
+minor number is newer than the runtime knows.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+SDK_API_VERSION = "1.0"
+
+
+def parse_api_version(text: str) -> tuple[int, int]:
+    """Parse ``"MAJOR.MINOR"``; raises ValueError naming the bad text."""
+    parts = text.strip().split(".")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"SDK API version must look like '1.0', got {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
+def api_compatible(plugin_api: str, runtime_api: str = SDK_API_VERSION) -> bool:
+    """True when a plugin built for ``plugin_api`` can run on ``runtime_api``."""
+    p_major, p_minor = parse_api_version(plugin_api)
+    r_major, r_minor = parse_api_version(runtime_api)
+    return p_major == r_major and p_minor <= r_minor

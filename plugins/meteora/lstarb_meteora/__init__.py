@@ -1,0 +1,3 @@
+"""Meteora DLMM pool adapter for lstarb"""
+
+__version__ = "0.1.0"

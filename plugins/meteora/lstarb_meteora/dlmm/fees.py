@@ -1,0 +1,102 @@
+"""DLMM trading fees: base fee, variable (volatility) fee and their split.
+
+The variable fee grows with the number of bins the price moved away from a
+reference bin, and the reference decays with the time since the last swap:
+that is why a quote needs the Clock's ``unix_timestamp``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lstarb_meteora.dlmm.constants import (
+    BASIS_POINT_MAX,
+    FEE_PRECISION,
+    LIMIT_ORDER_FEE_SHARE,
+    MAX_FEE_RATE,
+)
+from lstarb_meteora.dlmm.state import StaticParameters, VariableParameters
+
+
+def base_fee_rate(bin_step: int, sp: StaticParameters) -> int:
+    """Base fee in 10^-9 units: ``base_factor * bin_step * 10 * 10^power``."""
+    return sp.base_factor * bin_step * 10 * 10**sp.base_fee_power_factor
+
+
+def variable_fee_rate(bin_step: int, sp: StaticParameters, volatility_accumulator: int) -> int:
+    """Variable fee in 10^-9 units, rounded up as the program does."""
+    if sp.variable_fee_control == 0:
+        return 0
+    square = (volatility_accumulator * bin_step) ** 2
+    return (sp.variable_fee_control * square + 99_999_999_999) // 100_000_000_000
+
+
+def total_fee_rate(bin_step: int, sp: StaticParameters, volatility_accumulator: int) -> int:
+    """Base plus variable fee, capped at 10 %."""
+    rate = base_fee_rate(bin_step, sp) + variable_fee_rate(bin_step, sp, volatility_accumulator)
+    return MAX_FEE_RATE if rate > MAX_FEE_RATE else rate
+
+
+@dataclass(slots=True)
+class VolatilityState:
+    """The swap's working copy of the pair's variable parameters."""
+
+    volatility_accumulator: int
+    volatility_reference: int
+    index_reference: int
+
+    @classmethod
+    def at(
+        cls, vp: VariableParameters, sp: StaticParameters, active_id: int, now: int
+    ) -> VolatilityState:
+        """The state after the program's ``update_references(now)``.
+
+        Past the filter period the reference bin becomes the active one and
+        the reference volatility decays (to zero past the decay period).
+        """
+        state = cls(vp.volatility_accumulator, vp.volatility_reference, vp.index_reference)
+        elapsed = now - vp.last_update_timestamp
+        if elapsed >= sp.filter_period:
+            state.index_reference = active_id
+            if elapsed < sp.decay_period:
+                state.volatility_reference = (
+                    vp.volatility_accumulator * sp.reduction_factor // BASIS_POINT_MAX
+                )
+            else:
+                state.volatility_reference = 0
+        return state
+
+    def enter_bin(self, bin_id: int, sp: StaticParameters) -> None:
+        """Update the accumulator before swapping in ``bin_id``."""
+        acc = self.volatility_reference + abs(self.index_reference - bin_id) * BASIS_POINT_MAX
+        mx = sp.max_volatility_accumulator
+        self.volatility_accumulator = mx if acc > mx else acc
+
+
+def fee_on_included(amount: int, rate: int) -> int:
+    """Fee taken out of a fee-inclusive ``amount`` (rounded up)."""
+    return (amount * rate + FEE_PRECISION - 1) // FEE_PRECISION
+
+
+def included_amount(excluded: int, rate: int) -> int:
+    """The fee-inclusive amount whose fee leaves ``excluded`` (rounded up)."""
+    denominator = FEE_PRECISION - rate
+    return (excluded * FEE_PRECISION + denominator - 1) // denominator
+
+
+def split_fee(
+    trading_fee: int, protocol_share: int, mm_amount_in: int, total_amount_in: int
+) -> tuple[int, int]:
+    """(LP fee, protocol fee) of one bin's trading fee.
+
+    The market-making share of the fee (pro rata to input, rounded up) pays
+    the protocol ``protocol_share`` bps; of the limit-order share half goes to
+    order owners and the rest to the protocol.
+    """
+    if total_amount_in == 0:
+        return 0, 0
+    mm_fee = (trading_fee * mm_amount_in + total_amount_in - 1) // total_amount_in
+    lo_total = trading_fee - mm_fee
+    lo_protocol = lo_total - lo_total * LIMIT_ORDER_FEE_SHARE // BASIS_POINT_MAX
+    protocol = lo_protocol + mm_fee * protocol_share // BASIS_POINT_MAX
+    return trading_fee - protocol, protocol

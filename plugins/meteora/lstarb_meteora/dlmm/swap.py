@@ -1,0 +1,303 @@
+"""The DLMM swap loop: walk bins from the active one, filling each in turn.
+
+Pure functions of decoded state: the pair, the loaded bin arrays, the bitmap
+extension and the clock time. Transfer fees (Token-2022) are applied by the
+caller around these, because they happen at the token transfers, not in
+the pool.
+
+The per-bin code is written flat (tuples, locals, few calls) because it runs
+once per crossed bin and Python call overhead dominates there; the math is
+the SDK's ``swapExactInQuoteAtBin`` / ``swapExactOutQuoteAtBin`` step by step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from lstarb_meteora.dlmm.bin_math import price_from_id
+from lstarb_meteora.dlmm.bitmap import next_bin_array_index
+from lstarb_meteora.dlmm.constants import (
+    BASIS_POINT_MAX,
+    COLLECT_FEE_ONLY_Y,
+    FEE_PRECISION,
+    MAX_BIN_PER_ARRAY,
+    MAX_FEE_RATE,
+    SCALE_OFFSET,
+    U64_MAX,
+)
+from lstarb_meteora.dlmm.fees import VolatilityState, base_fee_rate, split_fee
+from lstarb_meteora.dlmm.state import BinArray, BinArrayBitmapExtension, LbPair
+from lstarb_sdk.errors import QuoteError
+
+# One bin as the swap sees it: amount_x, amount_y, price, open_order_amount,
+# processed_order_remaining_amount, limit_order_ask_side.
+BinView = tuple[int, int, int, int, int, bool]
+# One bin's fill: amount in (fee included), amount out, LP fee, protocol fee.
+Fill = tuple[int, int, int, int]
+
+
+@dataclass(slots=True)
+class SwapResult:
+    """A swap through the pool, before any Token-2022 transfer fee.
+
+    ``fee`` is the LP share of the trading fee and ``protocol_fee`` the
+    protocol's (the SDK's split); ``fee + protocol_fee`` is the whole trading
+    fee except, for exact-out, output the bin rounding over-delivers by 2 or
+    more, which the SDK books into ``protocol_fee`` and reports in
+    ``excess_out``. ``fee_on_input`` says which mint the fee is in.
+    ``bins_crossed`` counts the bins that filled (1 = the active bin only).
+    """
+
+    amount_in: int
+    amount_out: int
+    fee: int
+    protocol_fee: int
+    fee_on_input: bool
+    bins_crossed: int
+    bin_arrays: list[int] = field(default_factory=list)
+    excess_out: int = 0
+
+
+def fee_on_input(pair: LbPair, swap_for_y: bool) -> bool:
+    """Collect-fee mode 1 takes the fee in Y: on the output when selling X."""
+    if pair.parameters.collect_fee_mode == COLLECT_FEE_ONLY_Y:
+        return not swap_for_y
+    return True
+
+
+def _fill(amount: int, max_out: int, price: int, swap_for_y: bool) -> tuple[int, int, int]:
+    """(amount in, amount left, amount out) filling one layer of a bin.
+
+    The input that empties the layer is rounded up; a partial fill's output
+    is rounded down.
+    """
+    if swap_for_y:
+        max_in = -(-(max_out << SCALE_OFFSET) // price)
+        if amount >= max_in:
+            return max_in, amount - max_in, max_out
+        return amount, 0, (amount * price) >> SCALE_OFFSET
+    max_in = -(-(max_out * price) >> SCALE_OFFSET)
+    if amount >= max_in:
+        return max_in, amount - max_in, max_out
+    return amount, 0, (amount << SCALE_OFFSET) // price
+
+
+def _orders_for(view: BinView, swap_for_y: bool) -> tuple[int, int]:
+    """(open, processed) order amounts that pay out in this direction:
+    bid orders pay Y, ask orders pay X."""
+    if swap_for_y != view[5]:
+        return view[3], view[4]
+    return 0, 0
+
+
+def _max_out(view: BinView, swap_for_y: bool) -> int:
+    ax, ay, _, open_amt, processed, ask = view
+    if swap_for_y:
+        return ay if ask else ay + open_amt + processed
+    return ax + open_amt + processed if ask else ax
+
+
+def _exact_in_at_bin(
+    view: BinView, rate: int, share: int, amount: int, swap_for_y: bool, on_input: bool
+) -> Fill:
+    price = view[2]
+    fee = 0
+    excluded = amount
+    if on_input:
+        fee = (amount * rate + FEE_PRECISION - 1) // FEE_PRECISION
+        excluded = amount - fee
+    mm_in, left, out = _fill(excluded, view[1] if swap_for_y else view[0], price, swap_for_y)
+    total_in = mm_in
+    if left and (view[3] or view[4]):
+        open_out, processed_out = _orders_for(view, swap_for_y)
+        p_in, left, p_out = _fill(left, processed_out, price, swap_for_y)
+        total_in += p_in
+        out += p_out
+        if left:
+            o_in, left, o_out = _fill(left, open_out, price, swap_for_y)
+            total_in += o_in
+            out += o_out
+    included = amount
+    if left:
+        excluded -= left
+        if on_input:
+            denominator = FEE_PRECISION - rate
+            included = (excluded * FEE_PRECISION + denominator - 1) // denominator
+            fee = included - excluded
+        else:
+            included = excluded
+    if not on_input:
+        fee = (out * rate + FEE_PRECISION - 1) // FEE_PRECISION
+        out -= fee
+    if total_in == mm_in:  # no limit orders filled: the SDK's split, simplified
+        if total_in == 0:
+            return included, out, 0, 0
+        protocol = fee * share // BASIS_POINT_MAX
+        return included, out, fee - protocol, protocol
+    lp_fee, protocol_fee = split_fee(fee, share, mm_in, total_in)
+    return included, out, lp_fee, protocol_fee
+
+
+def _amount_in_up(out: int, price: int, swap_for_y: bool) -> int:
+    if swap_for_y:
+        return -(-(out << SCALE_OFFSET) // price)
+    return -(-(out * price) >> SCALE_OFFSET)
+
+
+def _excluded_fee_in(view: BinView, out: int, swap_for_y: bool) -> int:
+    """Input (before fee) that buys ``out`` from a bin's layers, each rounded up."""
+    price = view[2]
+    open_out, processed_out = _orders_for(view, swap_for_y)
+    take = min(out, view[1] if swap_for_y else view[0])
+    total = _amount_in_up(take, price, swap_for_y)
+    out -= take
+    if out > 0:
+        take = min(out, processed_out)
+        total += _amount_in_up(take, price, swap_for_y)
+        out -= take
+        if out > 0:
+            total += _amount_in_up(min(out, open_out), price, swap_for_y)
+    return total
+
+
+def _exact_out_at_bin(
+    view: BinView, rate: int, share: int, out: int, swap_for_y: bool, on_input: bool
+) -> tuple[Fill, int]:
+    """One bin of an exact-out swap, and the output it over-delivers (>= 2)."""
+    if on_input:
+        included_out = out
+    else:
+        denominator = FEE_PRECISION - rate
+        included_out = (out * FEE_PRECISION + denominator - 1) // denominator
+    if included_out >= _max_out(view, swap_for_y):
+        return _exact_in_at_bin(view, rate, share, U64_MAX, swap_for_y, on_input), 0
+    need = _excluded_fee_in(view, included_out, swap_for_y)
+    if on_input:
+        denominator = FEE_PRECISION - rate
+        need = (need * FEE_PRECISION + denominator - 1) // denominator
+    amount_in, got, lp_fee, protocol_fee = _exact_in_at_bin(
+        view, rate, share, need, swap_for_y, on_input
+    )
+    delta = got - out
+    if delta > 1:
+        return (amount_in, out, lp_fee, protocol_fee + delta), delta
+    return (amount_in, out, lp_fee, protocol_fee), 0
+
+
+def _walk(
+    pair: LbPair,
+    arrays: Mapping[int, BinArray],
+    missing: Callable[[int], QuoteError],
+    extension: BinArrayBitmapExtension | None,
+    swap_for_y: bool,
+    now: int,
+    amount: int,
+    exact_in: bool,
+) -> SwapResult:
+    sp = pair.parameters
+    bin_step = pair.bin_step
+    share = sp.protocol_share
+    on_input = fee_on_input(pair, swap_for_y)
+    limit_orders = pair.supports_limit_orders
+    bitmap = pair.bin_array_bitmap
+    vol = VolatilityState.at(pair.v_parameters, sp, pair.active_id, now)
+    vol_ref, idx_ref = vol.volatility_reference, vol.index_reference
+    max_vol = sp.max_volatility_accumulator
+    vfc = sp.variable_fee_control
+    base_rate = base_fee_rate(bin_step, sp)
+    active = pair.active_id
+    step = -1 if swap_for_y else 1
+    left = amount
+    total_in = total_out = lp_fee = protocol_fee = excess = 0
+    crossed = 0
+    used: list[int] = []
+    array: BinArray | None = None
+    lower = upper = 0
+    while left:
+        if array is None or not lower <= active <= upper:
+            index = next_bin_array_index(swap_for_y, active, bitmap, extension)
+            if index is None:
+                raise QuoteError(
+                    f"meteora-dlmm pair: insufficient liquidity, no initialized bin array "
+                    f"{'below' if swap_for_y else 'above'} bin {active}"
+                    + ("" if extension is not None else " (bitmap extension not loaded)")
+                )
+            array = arrays.get(index)
+            if array is None:
+                raise missing(index)
+            used.append(index)
+            lower = index * MAX_BIN_PER_ARRAY
+            upper = lower + MAX_BIN_PER_ARRAY - 1
+            if not lower <= active <= upper:
+                # The program jumps over uninitialized arrays to the edge of
+                # the next initialized one; skipped bins hold no liquidity.
+                active = upper if swap_for_y else lower
+        view = array.swap_view(active - lower, limit_orders)
+        ax, ay, _, open_amt, processed, ask = view
+        if swap_for_y:
+            has_out = ay or (not ask and (open_amt or processed))
+        else:
+            has_out = ax or (ask and (open_amt or processed))
+        if has_out:
+            if not view[2]:  # never-touched bin: the program stores its price first
+                view = (view[0], view[1], price_from_id(active, bin_step), *view[3:])
+            # Volatility accumulator for this bin, then the fee rate from it.
+            acc = vol_ref + abs(idx_ref - active) * BASIS_POINT_MAX
+            if acc > max_vol:
+                acc = max_vol
+            rate = base_rate
+            if vfc:
+                rate += (vfc * (acc * bin_step) ** 2 + 99_999_999_999) // 100_000_000_000
+            if rate > MAX_FEE_RATE:
+                rate = MAX_FEE_RATE
+            if exact_in:
+                fill = _exact_in_at_bin(view, rate, share, left, swap_for_y, on_input)
+                filled = fill[0]
+                left -= filled
+            else:
+                fill, extra = _exact_out_at_bin(view, rate, share, left, swap_for_y, on_input)
+                excess += extra
+                filled = fill[1]
+                left -= filled
+            if filled:
+                total_in += fill[0]
+                total_out += fill[1]
+                lp_fee += fill[2]
+                protocol_fee += fill[3]
+                crossed += 1
+        if left:
+            active += step
+    if not crossed:
+        raise QuoteError("meteora-dlmm pair: insufficient liquidity (nothing fills)")
+    return SwapResult(total_in, total_out, lp_fee, protocol_fee, on_input, crossed, used, excess)
+
+
+def swap_exact_in(
+    pair: LbPair,
+    arrays: Mapping[int, BinArray],
+    missing: Callable[[int], QuoteError],
+    extension: BinArrayBitmapExtension | None,
+    swap_for_y: bool,
+    now: int,
+    amount_in: int,
+) -> SwapResult:
+    """Swap exactly ``amount_in`` (as the pool receives it).
+
+    ``missing(index)`` builds the error for a bin array the walk needs but
+    ``arrays`` lacks.
+    """
+    return _walk(pair, arrays, missing, extension, swap_for_y, now, amount_in, True)
+
+
+def swap_exact_out(
+    pair: LbPair,
+    arrays: Mapping[int, BinArray],
+    missing: Callable[[int], QuoteError],
+    extension: BinArrayBitmapExtension | None,
+    swap_for_y: bool,
+    now: int,
+    amount_out: int,
+) -> SwapResult:
+    """Swap for exactly ``amount_out`` (as the pool sends it)."""
+    return _walk(pair, arrays, missing, extension, swap_for_y, now, amount_out, False)

@@ -1,0 +1,13 @@
+"""Entry point of the meteora plugin: the hooks lstarb calls."""
+
+from __future__ import annotations
+
+from lstarb_meteora.dlmm import DlmmPool
+from lstarb_sdk import PoolAdapter, hookimpl
+
+LSTARB_SDK_API = "1.0"
+
+
+@hookimpl
+def lstarb_dex_adapters() -> list[type[PoolAdapter]]:
+    return [DlmmPool]

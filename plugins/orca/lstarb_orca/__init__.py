@@ -1,0 +1,3 @@
+"""Orca Whirlpool pool adapter for lstarb"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,377 @@
+"""Decoders for the Whirlpool program's accounts, at fixed offsets.
+
+The hot path decodes the pool account on every price change and tick arrays
+whenever liquidity moves, so each decoder reads only ``int.from_bytes`` and
+slices; anchorpy decodes the same bytes in the tests, never here. Every
+decoder checks owner, discriminator and size first and raises
+:class:`~lstarb_sdk.errors.DecodeError` saying which check failed.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from solders.pubkey import Pubkey
+
+from lstarb_orca.tick_math import TICK_ARRAY_SIZE
+from lstarb_sdk.errors import DecodeError
+
+WHIRLPOOL_PROGRAM_ID = Pubkey.from_string("whirLbMiicVdio4qvUfM5KAg6Ct8VwpYzGff3uctyCc")
+
+WHIRLPOOL_DISCRIMINATOR = bytes.fromhex("3f95d10ce1806309")
+FIXED_TICK_ARRAY_DISCRIMINATOR = bytes.fromhex("4561bdbe6e0742bb")
+DYNAMIC_TICK_ARRAY_DISCRIMINATOR = bytes.fromhex("11d8f68ee1c7da38")
+ORACLE_DISCRIMINATOR = bytes.fromhex("8bc283b38cb3e5f4")
+
+WHIRLPOOL_LEN = 653
+FIXED_TICK_ARRAY_LEN = 9988
+DYNAMIC_TICK_ARRAY_MIN_LEN = 148
+DYNAMIC_TICK_ARRAY_MAX_LEN = 10004
+ORACLE_LEN = 254
+TICK_LEN = 113
+NUM_REWARDS = 3
+
+_LE = "little"
+
+
+def _u(data: bytes, offset: int, size: int) -> int:
+    return int.from_bytes(data[offset : offset + size], _LE)
+
+
+def _i(data: bytes, offset: int, size: int) -> int:
+    return int.from_bytes(data[offset : offset + size], _LE, signed=True)
+
+
+def check_data(
+    data: bytes,
+    kind: str,
+    discriminator: bytes,
+    *,
+    size: int | None = None,
+    min_size: int = 8,
+    max_size: int | None = None,
+) -> bytes:
+    """``data`` once its discriminator and size are right."""
+    if len(data) < 8:
+        raise DecodeError(f"{kind}: truncated, {len(data)} bytes cannot hold a discriminator")
+    if data[:8] != discriminator:
+        raise DecodeError(f"{kind}: wrong discriminator {data[:8].hex()}")
+    if size is not None and len(data) != size:
+        raise DecodeError(f"{kind}: wrong size {len(data)} bytes, expected {size}")
+    if len(data) < min_size:
+        raise DecodeError(f"{kind}: truncated, {len(data)} bytes, need at least {min_size}")
+    if max_size is not None and len(data) > max_size:
+        raise DecodeError(f"{kind}: wrong size {len(data)} bytes, at most {max_size}")
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class RewardInfo:
+    """One liquidity-mining reward slot (``extension`` is opaque bytes, not a pubkey)."""
+
+    mint: Pubkey
+    vault: Pubkey
+    extension: bytes
+    emissions_per_second_x64: int
+    growth_global_x64: int
+
+
+@dataclass(frozen=True, slots=True)
+class Whirlpool:
+    """The Whirlpool account. Reward infos are decoded on demand: quotes never read them."""
+
+    whirlpools_config: Pubkey
+    whirlpool_bump: int
+    tick_spacing: int
+    fee_tier_index_seed: int
+    fee_rate: int
+    protocol_fee_rate: int
+    liquidity: int
+    sqrt_price: int
+    tick_current_index: int
+    protocol_fee_owed_a: int
+    protocol_fee_owed_b: int
+    token_mint_a: Pubkey
+    token_vault_a: Pubkey
+    fee_growth_global_a: int
+    token_mint_b: Pubkey
+    token_vault_b: Pubkey
+    fee_growth_global_b: int
+    reward_last_updated_timestamp: int
+    reward_bytes: bytes
+
+    @property
+    def is_adaptive(self) -> bool:
+        """Pools created on an adaptive fee tier carry a fee tier index unlike their spacing."""
+        return self.fee_tier_index_seed != self.tick_spacing
+
+    @property
+    def reward_infos(self) -> tuple[RewardInfo, ...]:
+        raw = self.reward_bytes
+        out = []
+        for i in range(NUM_REWARDS):
+            o = i * 128
+            out.append(
+                RewardInfo(
+                    Pubkey.from_bytes(raw[o : o + 32]),
+                    Pubkey.from_bytes(raw[o + 32 : o + 64]),
+                    raw[o + 64 : o + 96],
+                    _u(raw, o + 96, 16),
+                    _u(raw, o + 112, 16),
+                )
+            )
+        return tuple(out)
+
+
+# Everything from byte 8 to the reward infos in one unpack; u128s come as two u64 halves.
+_WHIRLPOOL_HEAD = struct.Struct("<32sBHHHHQQQQiQQ32s32sQQ32s32sQQQ")
+
+
+def decode_whirlpool(data: bytes) -> Whirlpool:
+    """Decode Whirlpool account data, checking discriminator and size."""
+    data = check_data(data, "Whirlpool", WHIRLPOOL_DISCRIMINATOR, size=WHIRLPOOL_LEN)
+    (
+        config,
+        bump,
+        tick_spacing,
+        seed,
+        fee_rate,
+        protocol_fee_rate,
+        liq_lo,
+        liq_hi,
+        price_lo,
+        price_hi,
+        tick,
+        owed_a,
+        owed_b,
+        mint_a,
+        vault_a,
+        growth_a_lo,
+        growth_a_hi,
+        mint_b,
+        vault_b,
+        growth_b_lo,
+        growth_b_hi,
+        reward_ts,
+    ) = _WHIRLPOOL_HEAD.unpack_from(data, 8)
+    pk = Pubkey.from_bytes
+    return Whirlpool(
+        whirlpools_config=pk(config),
+        whirlpool_bump=bump,
+        tick_spacing=tick_spacing,
+        fee_tier_index_seed=seed,
+        fee_rate=fee_rate,
+        protocol_fee_rate=protocol_fee_rate,
+        liquidity=liq_lo | (liq_hi << 64),
+        sqrt_price=price_lo | (price_hi << 64),
+        tick_current_index=tick,
+        protocol_fee_owed_a=owed_a,
+        protocol_fee_owed_b=owed_b,
+        token_mint_a=pk(mint_a),
+        token_vault_a=pk(vault_a),
+        fee_growth_global_a=growth_a_lo | (growth_a_hi << 64),
+        token_mint_b=pk(mint_b),
+        token_vault_b=pk(vault_b),
+        fee_growth_global_b=growth_b_lo | (growth_b_hi << 64),
+        reward_last_updated_timestamp=reward_ts,
+        reward_bytes=data[269:653],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Every field of one tick (the full decode; quotes use :class:`TickArrayState`)."""
+
+    initialized: bool
+    liquidity_net: int
+    liquidity_gross: int
+    fee_growth_outside_a: int
+    fee_growth_outside_b: int
+    reward_growths_outside: tuple[int, int, int]
+
+
+_EMPTY_TICK = Tick(False, 0, 0, 0, 0, (0, 0, 0))
+
+
+@dataclass(frozen=True, slots=True)
+class TickArray:
+    """A tick array in full, whichever layout it was stored in."""
+
+    start_tick_index: int
+    whirlpool: Pubkey
+    ticks: tuple[Tick, ...]
+    dynamic: bool
+    tick_bitmap: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TickArrayState:
+    """What a quote needs from a tick array: its initialized ticks, in order.
+
+    ``offsets`` are positions 0..87 within the array, ``liquidity_net`` their
+    signed liquidity deltas. ``exists`` is False for a PDA that holds no
+    account: on chain it behaves as 88 uninitialized ticks.
+    """
+
+    start_tick_index: int
+    offsets: tuple[int, ...]
+    liquidity_net: tuple[int, ...]
+    exists: bool = True
+
+
+def _tick_fields(data: bytes, o: int) -> tuple[int, int, int, int, tuple[int, int, int]]:
+    return (
+        _i(data, o, 16),
+        _u(data, o + 16, 16),
+        _u(data, o + 32, 16),
+        _u(data, o + 48, 16),
+        (_u(data, o + 64, 16), _u(data, o + 80, 16), _u(data, o + 96, 16)),
+    )
+
+
+def decode_tick_array(data: bytes) -> TickArray:
+    """Every field of a fixed or dynamic tick array (dispatch on the discriminator)."""
+    if data[:8] == DYNAMIC_TICK_ARRAY_DISCRIMINATOR:
+        return _decode_dynamic_full(data)
+    data = check_data(data, "TickArray", FIXED_TICK_ARRAY_DISCRIMINATOR, size=FIXED_TICK_ARRAY_LEN)
+    ticks = []
+    for i in range(TICK_ARRAY_SIZE):
+        o = 12 + i * TICK_LEN
+        ticks.append(Tick(data[o] == 1, *_tick_fields(data, o + 1)))
+    return TickArray(_i(data, 8, 4), Pubkey.from_bytes(data[9956:9988]), tuple(ticks), False)
+
+
+def _decode_dynamic_full(data: bytes) -> TickArray:
+    data = check_data(
+        data,
+        "DynamicTickArray",
+        DYNAMIC_TICK_ARRAY_DISCRIMINATOR,
+        min_size=DYNAMIC_TICK_ARRAY_MIN_LEN,
+        max_size=DYNAMIC_TICK_ARRAY_MAX_LEN,
+    )
+    ticks = []
+    pos = 60
+    for _ in range(TICK_ARRAY_SIZE):
+        tag = _dynamic_tag(data, pos)
+        if tag == 0:
+            ticks.append(_EMPTY_TICK)
+            pos += 1
+        else:
+            ticks.append(Tick(True, *_tick_fields(data, pos + 1)))
+            pos += TICK_LEN
+    return TickArray(
+        _i(data, 8, 4), Pubkey.from_bytes(data[12:44]), tuple(ticks), True, _u(data, 44, 16)
+    )
+
+
+def _dynamic_tag(data: bytes, pos: int) -> int:
+    if pos >= len(data):
+        raise DecodeError(f"DynamicTickArray: truncated, tick data ends at byte {len(data)}")
+    tag = data[pos]
+    if tag > 1:
+        raise DecodeError(f"DynamicTickArray: tick tag {tag} at byte {pos} is neither 0 nor 1")
+    if tag == 1 and pos + TICK_LEN > len(data):
+        raise DecodeError(f"DynamicTickArray: truncated inside the tick at byte {pos}")
+    return tag
+
+
+def decode_tick_array_state(data: bytes) -> tuple[TickArrayState, Pubkey]:
+    """The quote's view of a tick array and the whirlpool it belongs to (fast path)."""
+    disc = data[:8]
+    if disc == FIXED_TICK_ARRAY_DISCRIMINATOR:
+        if len(data) != FIXED_TICK_ARRAY_LEN:
+            raise DecodeError(
+                f"TickArray: wrong size {len(data)} bytes, expected {FIXED_TICK_ARRAY_LEN}"
+            )
+        # the `initialized` byte of each of the 88 ticks, in one slice
+        flags = data[12 : 12 + TICK_ARRAY_SIZE * TICK_LEN : TICK_LEN]
+        offsets = tuple(i for i, f in enumerate(flags) if f)
+        nets = tuple(
+            int.from_bytes(data[13 + i * TICK_LEN : 29 + i * TICK_LEN], _LE, signed=True)
+            for i in offsets
+        )
+        start = int.from_bytes(data[8:12], _LE, signed=True)
+        return TickArrayState(start, offsets, nets), Pubkey.from_bytes(data[9956:9988])
+    if disc == DYNAMIC_TICK_ARRAY_DISCRIMINATOR:
+        check_data(
+            data,
+            "DynamicTickArray",
+            DYNAMIC_TICK_ARRAY_DISCRIMINATOR,
+            min_size=DYNAMIC_TICK_ARRAY_MIN_LEN,
+            max_size=DYNAMIC_TICK_ARRAY_MAX_LEN,
+        )
+        offs: list[int] = []
+        dyn_nets: list[int] = []
+        pos = 60
+        for i in range(TICK_ARRAY_SIZE):
+            if _dynamic_tag(data, pos):
+                offs.append(i)
+                dyn_nets.append(int.from_bytes(data[pos + 1 : pos + 17], _LE, signed=True))
+                pos += TICK_LEN
+            else:
+                pos += 1
+        start = int.from_bytes(data[8:12], _LE, signed=True)
+        return TickArrayState(start, tuple(offs), tuple(dyn_nets)), Pubkey.from_bytes(data[12:44])
+    if len(data) < 8:
+        raise DecodeError(f"TickArray: truncated, {len(data)} bytes cannot hold a discriminator")
+    raise DecodeError(f"TickArray: wrong discriminator {data[:8].hex()}")
+
+
+@dataclass(frozen=True, slots=True)
+class AdaptiveFeeConstants:
+    """Set by the pool's fee authority; shape the volatility fee."""
+
+    filter_period: int
+    decay_period: int
+    reduction_factor: int
+    adaptive_fee_control_factor: int
+    max_volatility_accumulator: int
+    tick_group_size: int
+    major_swap_threshold_ticks: int
+
+
+@dataclass(frozen=True, slots=True)
+class AdaptiveFeeVariables:
+    """Written back by every swap; a quote works on a copy."""
+
+    last_reference_update_timestamp: int
+    last_major_swap_timestamp: int
+    volatility_reference: int
+    tick_group_index_reference: int
+    volatility_accumulator: int
+
+
+@dataclass(frozen=True, slots=True)
+class Oracle:
+    """The adaptive-fee Oracle account of a pool."""
+
+    whirlpool: Pubkey
+    trade_enable_timestamp: int
+    constants: AdaptiveFeeConstants
+    variables: AdaptiveFeeVariables
+
+
+def decode_oracle(data: bytes) -> Oracle:
+    """Decode Oracle account data."""
+    data = check_data(data, "Oracle", ORACLE_DISCRIMINATOR, size=ORACLE_LEN)
+    return Oracle(
+        whirlpool=Pubkey.from_bytes(data[8:40]),
+        trade_enable_timestamp=_u(data, 40, 8),
+        constants=AdaptiveFeeConstants(
+            filter_period=_u(data, 48, 2),
+            decay_period=_u(data, 50, 2),
+            reduction_factor=_u(data, 52, 2),
+            adaptive_fee_control_factor=_u(data, 54, 4),
+            max_volatility_accumulator=_u(data, 58, 4),
+            tick_group_size=_u(data, 62, 2),
+            major_swap_threshold_ticks=_u(data, 64, 2),
+        ),
+        variables=AdaptiveFeeVariables(
+            last_reference_update_timestamp=_u(data, 82, 8),
+            last_major_swap_timestamp=_u(data, 90, 8),
+            volatility_reference=_u(data, 98, 4),
+            tick_group_index_reference=_i(data, 102, 4),
+            volatility_accumulator=_u(data, 106, 4),
+        ),
+    )

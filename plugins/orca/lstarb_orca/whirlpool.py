@@ -1,0 +1,432 @@
+"""The lstarb pool adapter for one Orca Whirlpool.
+
+It decodes the pool, tracks the tick arrays around the price (their PDAs are
+derived from the pool alone, so the list moves with the price), the mints
+(Token-2022 transfer fees), and for adaptive-fee pools the Oracle and the
+Clock sysvar, and quotes with the program's own integer math.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from solders.account import Account
+from solders.pubkey import Pubkey
+
+from lstarb_orca.adaptive_fee import AdaptiveFee, StaticFee
+from lstarb_orca.instructions import SwapAccounts, swap_ix, swap_v2_ix
+from lstarb_orca.state import (
+    DYNAMIC_TICK_ARRAY_DISCRIMINATOR,
+    FIXED_TICK_ARRAY_DISCRIMINATOR,
+    WHIRLPOOL_DISCRIMINATOR,
+    WHIRLPOOL_PROGRAM_ID,
+    Oracle,
+    TickArrayState,
+    Whirlpool,
+    decode_oracle,
+    decode_tick_array_state,
+    decode_whirlpool,
+)
+from lstarb_orca.swap_math import U64_MAX, SwapResult, compute_swap
+from lstarb_orca.tick_arrays import (
+    SWAP_WINDOW,
+    TickSequence,
+    oracle_address,
+    tick_array_address,
+    window_starts,
+)
+from lstarb_sdk import PoolAdapter, Quote, SwapInstructions, SwapParams
+from lstarb_sdk.errors import DecodeError, QuoteError
+from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_PROGRAM_ID, TOKEN_PROGRAMS, Clock
+from lstarb_sdk.token2022 import (
+    TransferFee,
+    TransferFeeConfig,
+    mint_extensions,
+    transfer_fee_config,
+)
+
+EXTENSION_TRANSFER_HOOK = 14
+TICK_ARRAY_DISCRIMINATORS = (FIXED_TICK_ARRAY_DISCRIMINATOR, DYNAMIC_TICK_ARRAY_DISCRIMINATOR)
+_BPS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class MintInfo:
+    """What a swap needs to know about one of the pool's mints."""
+
+    token_program: Pubkey
+    transfer_fee: TransferFeeConfig | None
+    transfer_hook: bool
+
+
+def apply_transfer_fee(amount: int, fee: TransferFee | None) -> int:
+    """What arrives when ``amount`` is sent (Orca core's ``try_apply_transfer_fee``)."""
+    if fee is None:
+        return amount
+    if fee.basis_points > _BPS:
+        raise QuoteError("Orca Whirlpool: transfer fee above 100 %")
+    return amount - fee.fee(amount)
+
+
+def reverse_apply_transfer_fee(amount: int, fee: TransferFee | None) -> int:
+    """What must be sent so that ``amount`` arrives (the SPL pre-fee rule, u64-checked)."""
+    if fee is None:
+        return amount
+    if fee.basis_points > _BPS:
+        raise QuoteError("Orca Whirlpool: transfer fee above 100 %")
+    result = fee.pre_fee_amount(amount)
+    if result > U64_MAX:
+        raise QuoteError("Orca Whirlpool: amount with transfer fee exceeds u64")
+    return result
+
+
+def _is_empty(account: Account) -> bool:
+    """A PDA nobody created: the RPC reports it as a system account without data."""
+    return len(account.data) == 0
+
+
+class WhirlpoolPool(PoolAdapter):
+    """One Orca Whirlpool (concentrated liquidity), quoted exactly."""
+
+    program_id: ClassVar[Pubkey] = WHIRLPOOL_PROGRAM_ID
+    dex: ClassVar[str] = "orca-whirlpool"
+    window: ClassVar[int] = SWAP_WINDOW
+    """Tick arrays a quote may walk: 3, what one swap instruction can reach."""
+
+    def __init__(self, address: Pubkey, pool: Whirlpool) -> None:
+        self._address = address
+        self._pool = pool
+        self._oracle_pda = oracle_address(address)
+        self._arrays: dict[int, TickArrayState] = {}
+        self._pda_start: dict[Pubkey, int] = {}
+        self._mints: dict[Pubkey, MintInfo] = {}
+        self._oracle: Oracle | None = None
+        self._oracle_loaded = False
+        self._clock: Clock | None = None
+        self._sequences: dict[bool, TickSequence] = {}
+
+    # -- construction and state -------------------------------------------------------------
+
+    @classmethod
+    def matches(cls, account: Account) -> bool:
+        """The program owns many account kinds; only Whirlpool accounts are pools."""
+        return (
+            account.owner == cls.program_id and bytes(account.data[:8]) == WHIRLPOOL_DISCRIMINATOR
+        )
+
+    @classmethod
+    def from_account(cls, address: Pubkey, account: Account) -> WhirlpoolPool:
+        return cls(address, _decode_pool(account))
+
+    @property
+    def address(self) -> Pubkey:
+        return self._address
+
+    @property
+    def mints(self) -> tuple[Pubkey, Pubkey]:
+        return self._pool.token_mint_a, self._pool.token_mint_b
+
+    @property
+    def state(self) -> Whirlpool:
+        """The decoded pool account as last updated."""
+        return self._pool
+
+    @property
+    def oracle_address(self) -> Pubkey:
+        return self._oracle_pda
+
+    def tick_array_addresses(self, a_to_b: bool) -> list[Pubkey]:
+        """PDAs of the arrays a swap in this direction may use, in walking order."""
+        pool = self._pool
+        out = []
+        for start in window_starts(pool.tick_current_index, pool.tick_spacing, a_to_b, self.window):
+            pda = tick_array_address(self._address, start)
+            self._pda_start[pda] = start
+            out.append(pda)
+        return out
+
+    def accounts_to_update(self) -> list[Pubkey]:
+        """Pool, mints, the tick arrays both directions may walk, Oracle and Clock when used."""
+        keys = [self._address, self._pool.token_mint_a, self._pool.token_mint_b]
+        for a_to_b in (True, False):
+            for pda in self.tick_array_addresses(a_to_b):
+                if pda not in keys:
+                    keys.append(pda)
+        if self._pool.is_adaptive:
+            keys.append(self._oracle_pda)
+        if self._pool.is_adaptive or any(m.transfer_fee for m in self._mints.values()):
+            keys.append(SYSVAR_CLOCK_ID)
+        return keys
+
+    def update(self, accounts: Mapping[Pubkey, Account]) -> None:
+        """Decode everything first, then commit: a DecodeError leaves the state untouched."""
+        pool = self._pool
+        arrays: dict[int, TickArrayState] = {}
+        mints: dict[Pubkey, MintInfo] = {}
+        oracle: tuple[Oracle | None] | None = None
+        clock: Clock | None = None
+        for key, account in accounts.items():
+            if key == self._address:
+                pool = _decode_pool(account)
+            elif key == pool.token_mint_a or key == pool.token_mint_b:
+                mints[key] = _decode_mint(key, account)
+            elif key == SYSVAR_CLOCK_ID:
+                clock = Clock.decode(bytes(account.data))
+            elif key == self._oracle_pda:
+                oracle = (self._decode_oracle(account),)
+            elif key in self._pda_start or account.owner == WHIRLPOOL_PROGRAM_ID:
+                state = self._decode_tick_array(key, account)
+                if state is not None:
+                    arrays[state.start_tick_index] = state
+        if pool is not self._pool:
+            self._pool = pool
+        self._arrays.update(arrays)
+        self._mints.update(mints)
+        if oracle is not None:
+            self._oracle = oracle[0]
+            self._oracle_loaded = True
+        if clock is not None:
+            self._clock = clock
+        self._sequences.clear()
+
+    def _decode_oracle(self, account: Account) -> Oracle | None:
+        if _is_empty(account):
+            return None
+        if account.owner != WHIRLPOOL_PROGRAM_ID:
+            raise DecodeError(f"Oracle: owner is {account.owner}, not the Whirlpool program")
+        oracle = decode_oracle(bytes(account.data))
+        if oracle.whirlpool != self._address:
+            raise DecodeError(
+                f"Oracle: belongs to whirlpool {oracle.whirlpool}, not {self._address}"
+            )
+        return oracle
+
+    def _decode_tick_array(self, key: Pubkey, account: Account) -> TickArrayState | None:
+        expected = self._pda_start.get(key)
+        if _is_empty(account):
+            if expected is None:
+                return None
+            return TickArrayState(expected, (), (), exists=False)
+        if account.owner != WHIRLPOOL_PROGRAM_ID:
+            raise DecodeError(
+                f"TickArray {key}: owner is {account.owner}, not the Whirlpool program"
+            )
+        data = bytes(account.data)
+        if expected is None and data[:8] not in TICK_ARRAY_DISCRIMINATORS:
+            return None  # some other program account (config, fee tier, another pool)
+        state, whirlpool = decode_tick_array_state(data)
+        if whirlpool != self._address:
+            if expected is None:
+                return None  # an array of another pool passed along: not ours
+            raise DecodeError(
+                f"TickArray {key}: belongs to whirlpool {whirlpool}, not {self._address}"
+            )
+        if expected is not None and state.start_tick_index != expected:
+            raise DecodeError(
+                f"TickArray {key}: start tick {state.start_tick_index}, its PDA says {expected}"
+            )
+        return state
+
+    # -- quoting ----------------------------------------------------------------------------
+
+    def _sequence(self, a_to_b: bool) -> TickSequence:
+        cached = self._sequences.get(a_to_b)
+        if cached is not None:
+            return cached
+        pool = self._pool
+        arrays: list[TickArrayState] = []
+        reason = (
+            f"not enough liquidity: the swap would leave the {self.window} tick arrays "
+            "one swap can reach"
+        )
+        for start in window_starts(pool.tick_current_index, pool.tick_spacing, a_to_b, self.window):
+            state = self._arrays.get(start)
+            if state is None:
+                pda = tick_array_address(self._address, start)
+                self._pda_start[pda] = start
+                reason = f"tick array {pda} (start tick {start}) is not loaded"
+                break
+            arrays.append(state)
+        if not arrays:
+            raise QuoteError(f"Orca Whirlpool {self._address}: {reason}")
+        seq = TickSequence.build(arrays, pool.tick_spacing, reason)
+        self._sequences[a_to_b] = seq
+        return seq
+
+    def _fee_manager(self, a_to_b: bool) -> StaticFee | AdaptiveFee:
+        pool = self._pool
+        if not pool.is_adaptive:
+            return StaticFee(pool.fee_rate)
+        if not self._oracle_loaded:
+            raise QuoteError(
+                f"Orca Whirlpool {self._address}: Oracle {self._oracle_pda} is not loaded"
+            )
+        if self._oracle is None:
+            raise QuoteError(
+                f"Orca Whirlpool {self._address}: adaptive pool but Oracle {self._oracle_pda} "
+                "does not exist"
+            )
+        now = self._now()
+        if now < self._oracle.trade_enable_timestamp:
+            raise QuoteError(f"Orca Whirlpool {self._address}: trading is not enabled yet")
+        return AdaptiveFee.start(
+            a_to_b,
+            pool.tick_current_index,
+            now,
+            pool.fee_rate,
+            self._oracle.constants,
+            self._oracle.variables,
+        )
+
+    def _now(self) -> int:
+        if self._clock is None:
+            raise QuoteError(
+                f"Orca Whirlpool {self._address}: Clock sysvar {SYSVAR_CLOCK_ID} is not loaded"
+            )
+        return self._clock.unix_timestamp
+
+    def _transfer_fee(self, mint: Pubkey) -> TransferFee | None:
+        info = self._mints.get(mint)
+        if info is None:
+            raise QuoteError(f"Orca Whirlpool {self._address}: mint {mint} is not loaded")
+        if info.transfer_fee is None:
+            return None
+        if self._clock is None:
+            raise QuoteError(
+                f"Orca Whirlpool {self._address}: Clock sysvar {SYSVAR_CLOCK_ID} is not loaded "
+                f"(mint {mint} has a transfer fee that depends on the epoch)"
+            )
+        return info.transfer_fee.for_epoch(self._clock.epoch)
+
+    def swap(self, amount: int, a_to_b: bool, exact_in: bool) -> SwapResult:
+        """The raw swap (no transfer fees): specified ``amount`` in or out."""
+        pool = self._pool
+        return compute_swap(
+            amount,
+            pool.sqrt_price,
+            pool.tick_current_index,
+            pool.liquidity,
+            self._sequence(a_to_b),
+            self._fee_manager(a_to_b),
+            a_to_b,
+            exact_in,
+        )
+
+    def quote(self, amount: int, input_mint: Pubkey, *, exact_in: bool = True) -> Quote:
+        """Exact quote; transfer fees are off both sides, ``fee_amount`` is the pool's fee."""
+        a, b = self._pool.token_mint_a, self._pool.token_mint_b
+        if input_mint == a:
+            a_to_b, output_mint = True, b
+        elif input_mint == b:
+            a_to_b, output_mint = False, a
+        else:
+            raise QuoteError(
+                f"Orca Whirlpool {self._address}: mint {input_mint} is not in the pool"
+            )
+        if not 0 < amount <= U64_MAX:
+            raise QuoteError(
+                f"Orca Whirlpool {self._address}: amount {amount} is not in 1..u64::MAX"
+            )
+        fee_in = self._transfer_fee(input_mint)
+        fee_out = self._transfer_fee(output_mint)
+        if exact_in:
+            res = self.swap(apply_transfer_fee(amount, fee_in), a_to_b, True)
+            return Quote(
+                reverse_apply_transfer_fee(res.amount_in, fee_in),
+                apply_transfer_fee(res.amount_out, fee_out),
+                res.trade_fee,
+                input_mint,
+            )
+        res = self.swap(reverse_apply_transfer_fee(amount, fee_out), a_to_b, False)
+        if res.remaining:
+            raise QuoteError(
+                f"Orca Whirlpool {self._address}: not enough liquidity for {amount} out "
+                "(the swap would be a partial fill)"
+            )
+        return Quote(
+            reverse_apply_transfer_fee(res.amount_in, fee_in),
+            apply_transfer_fee(res.amount_out, fee_out),
+            res.trade_fee,
+            input_mint,
+        )
+
+    # -- instructions -----------------------------------------------------------------------
+
+    def swap_instruction(
+        self, params: SwapParams, *, sqrt_price_limit: int = 0
+    ) -> SwapInstructions:
+        """``swap`` for plain SPL pools, ``swap_v2`` for Token-2022 mints or adaptive fees.
+
+        ``sqrt_price_limit`` 0 means none: the program then refuses a partial
+        exact-out fill instead of paying out less.
+        """
+        pool = self._pool
+        self.other_mint(params.input_mint)  # QuoteError for a mint not in the pool
+        a_to_b = params.input_mint == pool.token_mint_a
+        infos = []
+        for mint in (pool.token_mint_a, pool.token_mint_b):
+            info = self._mints.get(mint)
+            if info is None:
+                raise QuoteError(f"Orca Whirlpool {self._address}: mint {mint} is not loaded")
+            if info.transfer_hook:
+                raise QuoteError(
+                    f"Orca Whirlpool {self._address}: mint {mint} has a transfer hook, whose extra "
+                    "accounts this adapter does not resolve"
+                )
+            infos.append(info)
+        if a_to_b:
+            owner_a, owner_b = params.user_source_token, params.user_destination_token
+        else:
+            owner_a, owner_b = params.user_destination_token, params.user_source_token
+        arrays = self.tick_array_addresses(a_to_b)
+        accounts = SwapAccounts(
+            token_authority=params.user,
+            whirlpool=self._address,
+            token_mint_a=pool.token_mint_a,
+            token_mint_b=pool.token_mint_b,
+            token_program_a=infos[0].token_program,
+            token_program_b=infos[1].token_program,
+            token_owner_account_a=owner_a,
+            token_vault_a=pool.token_vault_a,
+            token_owner_account_b=owner_b,
+            token_vault_b=pool.token_vault_b,
+            tick_arrays=(arrays[0], arrays[1], arrays[2]),
+            oracle=self._oracle_pda,
+        )
+        legacy = (
+            not pool.is_adaptive
+            and infos[0].token_program == TOKEN_PROGRAM_ID
+            and infos[1].token_program == TOKEN_PROGRAM_ID
+        )
+        build = swap_ix if legacy else swap_v2_ix
+        ix = build(
+            accounts,
+            params.amount,
+            params.other_amount_threshold,
+            sqrt_price_limit,
+            params.exact_in,
+            a_to_b,
+        )
+        return SwapInstructions(instructions=[ix])
+
+
+def _decode_pool(account: Account) -> Whirlpool:
+    if account.owner != WHIRLPOOL_PROGRAM_ID:
+        raise DecodeError(f"Whirlpool: owner is {account.owner}, not the Whirlpool program")
+    return decode_whirlpool(bytes(account.data))
+
+
+def _decode_mint(key: Pubkey, account: Account) -> MintInfo:
+    if account.owner not in TOKEN_PROGRAMS:
+        raise DecodeError(f"mint {key}: owner is {account.owner}, not a token program")
+    data = bytes(account.data)
+    if len(data) < 82:
+        raise DecodeError(f"mint {key}: truncated, {len(data)} bytes, need at least 82")
+    name = f"mint {key}"
+    return MintInfo(
+        account.owner,
+        transfer_fee_config(data, name=name),
+        EXTENSION_TRANSFER_HOOK in mint_extensions(data, name=name),
+    )

@@ -1,0 +1,119 @@
+"""Shared helpers of the orca plugin tests: fixture loading, synthetic accounts, the IDL."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from solders.account import Account
+from solders.pubkey import Pubkey
+
+from lstarb_orca.whirlpool import WhirlpoolPool
+from lstarb_sdk.solana import SYSTEM_PROGRAM_ID, SYSVAR_CLOCK_ID, TOKEN_2022_PROGRAM_ID, Clock
+from lstarb_sdk.testing import anchor_legacy_idl, load_account
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ORACLE_DIR = Path(__file__).parent / "oracle"
+SYSVAR_OWNER = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
+PROGRAM_ID = Pubkey.from_string("whirLbMiicVdio4qvUfM5KAg6Ct8VwpYzGff3uctyCc")
+
+
+@cache
+def manifest() -> dict[str, Any]:
+    return json.loads((FIXTURES / "MANIFEST.json").read_text())
+
+
+@cache
+def expected() -> dict[str, Any]:
+    return json.loads((ORACLE_DIR / "expected_quotes.json").read_text())
+
+
+def pool_set(label: str) -> dict[str, Any]:
+    return next(s for s in manifest()["pool_sets"] if s["label"] == label)
+
+
+LABELS = [s["label"] for s in json.loads((FIXTURES / "MANIFEST.json").read_text())["pool_sets"]]
+
+
+def empty_account() -> Account:
+    """What the RPC returns for a PDA nobody created."""
+    return Account(lamports=0, data=b"", owner=SYSTEM_PROGRAM_ID)
+
+
+def clock_account(unix_timestamp: int = 1_700_000_000, epoch: int = 500) -> Account:
+    data = Clock(1, unix_timestamp, epoch, epoch + 1, unix_timestamp).encode()
+    return Account(
+        lamports=1,
+        data=data,
+        owner=Pubkey.from_string("Sysvar1111111111111111111111111111111111111"),
+    )
+
+
+def with_data(account: Account, data: bytes, owner: Pubkey | None = None) -> Account:
+    return Account(
+        lamports=account.lamports,
+        data=data,
+        owner=owner or account.owner,
+        executable=account.executable,
+        rent_epoch=account.rent_epoch,
+    )
+
+
+def token2022_mint(mint: Account, fee_bps: int, max_fee: int) -> Account:
+    """The mint as a Token-2022 mint with a TransferFeeConfig (same fee in both epochs)."""
+    base = bytes(mint.data)[:82].ljust(165, b"\x00") + b"\x01"
+    fee = (0).to_bytes(8, "little") + max_fee.to_bytes(8, "little") + fee_bps.to_bytes(2, "little")
+    value = bytes(64) + (0).to_bytes(8, "little") + fee + fee
+    tlv = (1).to_bytes(2, "little") + len(value).to_bytes(2, "little") + value
+    return with_data(mint, base + tlv, TOKEN_2022_PROGRAM_ID)
+
+
+def pool_files(label: str) -> dict[str, tuple[Pubkey, Account]]:
+    return {p.stem: load_account(p) for p in sorted((FIXTURES / label).glob("*.json"))}
+
+
+def load_pool(
+    label: str,
+    *,
+    transfer_fee: dict[str, Any] | None = None,
+    adaptive_seed: int | None = None,
+    timestamp: int | None = None,
+    epoch: int = 500,
+) -> WhirlpoolPool:
+    """A pool with every fixture account of its set loaded, as the runtime would feed it."""
+    files = pool_files(label)
+    address, account = files["whirlpool"]
+    if adaptive_seed is not None:
+        data = bytearray(bytes(account.data))
+        data[43:45] = adaptive_seed.to_bytes(2, "little")
+        account = with_data(account, bytes(data))
+    pool = WhirlpoolPool.from_account(address, account)
+    accounts: dict[Pubkey, Account] = {address: account}
+    for stem, (key, acc) in files.items():
+        if stem.startswith("tick_array_"):
+            accounts[key] = acc
+        elif stem in ("mint_a", "mint_b"):
+            if transfer_fee is not None:
+                side = transfer_fee.get(stem[-1])
+                if side is not None:
+                    acc = token2022_mint(acc, side["fee_bps"], int(side["max_fee"]))
+            accounts[key] = acc
+    for absent in pool_set(label).get("tick_arrays_absent_uninitialized", []):
+        accounts[Pubkey.from_string(absent["pda"])] = empty_account()
+    if adaptive_seed is not None:
+        key, acc = load_account(FIXTURES / "synthetic" / f"{label}-oracle.json")
+        accounts[key] = acc
+    pool.accounts_to_update()  # registers the window PDAs
+    pool.update(accounts)
+    if timestamp is not None or transfer_fee is not None:
+        pool.update({SYSVAR_CLOCK_ID: clock_account(timestamp or 1_700_000_000, epoch)})
+    return pool
+
+
+@cache
+def legacy_idl_json() -> str:
+    """The whirlpool IDL in the pre-0.30 shape anchorpy 0.21 reads."""
+    idl = json.loads((FIXTURES / "idl" / "whirlpool.json").read_text())
+    return json.dumps(anchor_legacy_idl(idl))

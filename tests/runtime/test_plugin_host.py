@@ -1,0 +1,172 @@
+"""Discovery, selection, vetting and isolation of plugins."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import importlib_metadata
+import pytest
+
+from lstarb_runtime.plugin_host import PluginHost, UnknownPluginError
+from lstarb_sdk import hookimpl
+from lstarb_sdk.errors import PluginError
+
+
+@pytest.fixture
+def plugin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A directory on sys.path where tests write plugin modules."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for name in [m for m in sys.modules if m.startswith("lstarbtest_")]:
+        del sys.modules[name]
+
+
+def _module(directory: Path, name: str, body: str) -> importlib_metadata.EntryPoint:
+    (directory / f"{name}.py").write_text(textwrap.dedent(body))
+    return importlib_metadata.EntryPoint(
+        name=name.removeprefix("lstarbtest_"), value=name, group="lstarb"
+    )
+
+
+GOOD = """
+    from lstarb_sdk import hookimpl
+    LSTARB_SDK_API = "1.0"
+
+    @hookimpl
+    def lstarb_on_opportunity(opportunity):
+        seen.append(opportunity)
+
+    seen = []
+"""
+
+
+def test_discovers_installed_entry_points() -> None:
+    host = PluginHost()
+    host.discover()
+    # Built-ins are registered through entry points exactly like third-party plugins.
+    assert host.records["replay"].builtin and host.records["replay"].loaded
+    assert host.records["paper"].distribution == "lstarb"
+    assert "lstarb_data_sources" in host.records["replay"].hooks
+    # The template plugin in examples/ is installed in the dev environment and found.
+    example = host.records["example"]
+    assert example.loaded and example.distribution == "lstarb-plugin-example"
+    assert example.version == "0.1.0"
+    assert "lstarb_register_commands" in example.hooks
+
+
+def test_import_failure_is_reported_and_others_load(plugin_dir: Path) -> None:
+    good = _module(plugin_dir, "lstarbtest_good", GOOD)
+    bad = _module(plugin_dir, "lstarbtest_bad", "import does_not_exist_anywhere\n")
+    host = PluginHost()
+    host.discover([good, bad])
+    assert host.records["good"].loaded
+    error = host.records["bad"].error or ""
+    assert "lstarbtest_bad" in error and "does_not_exist_anywhere" in error
+    assert host.failures() == {"bad": error}
+    with pytest.raises(PluginError, match="does_not_exist_anywhere"):
+        host.select(["good", "bad"])
+
+
+def test_incompatible_sdk_major_is_refused(plugin_dir: Path) -> None:
+    future = _module(plugin_dir, "lstarbtest_future", 'LSTARB_SDK_API = "2.0"\n')
+    newer_minor = _module(plugin_dir, "lstarbtest_newer", 'LSTARB_SDK_API = "1.99"\n')
+    silent = _module(plugin_dir, "lstarbtest_silent", "x = 1\n")
+    host = PluginHost()
+    host.discover([future, newer_minor, silent])
+    assert "'future' was built for SDK API 2.0" in (host.records["future"].error or "")
+    assert "this runtime provides SDK API 1.0" in (host.records["future"].error or "")
+    assert "built for SDK API 1.99" in (host.records["newer"].error or "")
+    assert "does not declare LSTARB_SDK_API" in (host.records["silent"].error or "")
+    assert host.active() == []
+
+
+def test_select_unknown_lists_installed(plugin_dir: Path) -> None:
+    host = PluginHost()
+    host.discover([_module(plugin_dir, "lstarbtest_good", GOOD)])
+    with pytest.raises(UnknownPluginError) as info:
+        host.select(["good", "nope"])
+    assert "unknown plugin: nope" in str(info.value)
+    assert "installed: good" in str(info.value)
+
+
+def test_select_keeps_builtins_and_drops_unselected(plugin_dir: Path) -> None:
+    host = PluginHost()
+    host.discover()
+    host.discover([_module(plugin_dir, "lstarbtest_good", GOOD)])
+    active = host.select(["good"])
+    assert "good" in active and "replay" in active and "paper" in active
+    assert "example" not in host.active()
+
+
+def test_raising_hook_is_isolated_counted_and_named(caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[str] = []
+
+    class Broken:
+        LSTARB_SDK_API = "1.0"
+
+        @hookimpl
+        def lstarb_on_opportunity(self, opportunity: object) -> None:
+            raise RuntimeError("boom")
+
+    class Fine:
+        LSTARB_SDK_API = "1.0"
+
+        @hookimpl
+        def lstarb_on_opportunity(self, opportunity: object) -> None:
+            calls.append("fine")
+
+    host = PluginHost()
+    host.register_object("broken", Broken())
+    host.register_object("fine", Fine())
+    results = host.call_each("lstarb_on_opportunity", opportunity=object())
+    assert [name for name, _ in results] == ["fine"]
+    assert calls == ["fine"]
+    assert host.hook_errors["broken"] == 1
+    assert "plugin broken raised in lstarb_on_opportunity" in caplog.text
+    # Twice more: counted each time, never fatal.
+    host.call_each("lstarb_on_opportunity", opportunity=object())
+    assert host.hook_errors["broken"] == 2 and calls == ["fine", "fine"]
+
+
+def test_startup_failure_is_fatal_and_named() -> None:
+    class FailsAtStart:
+        LSTARB_SDK_API = "1.0"
+
+        @hookimpl
+        def lstarb_startup(self, context: object) -> None:
+            raise ValueError("missing RPC url")
+
+    host = PluginHost()
+    host.register_object("fragile", FailsAtStart())
+    with pytest.raises(PluginError, match="plugin 'fragile' failed in lstarb_startup: ValueError"):
+        host.call_strict("lstarb_startup", context=object())
+
+
+def test_collect_drops_invalid_items() -> None:
+    class Odd:
+        LSTARB_SDK_API = "1.0"
+
+        @hookimpl
+        def lstarb_dex_adapters(self) -> object:
+            return [int, "not a class"]
+
+    host = PluginHost()
+    host.register_object("odd", Odd())
+    got = host.collect("lstarb_dex_adapters", lambda item: None if item is int else "bad")
+    assert got == [("odd", int)]
+    assert host.hook_errors["odd"] == 1
+
+
+def test_unknown_hook_name_is_rejected() -> None:
+    class Typo:
+        LSTARB_SDK_API = "1.0"
+
+        @hookimpl
+        def lstarb_dex_adaptors(self) -> list[object]:  # misspelled hook
+            return []
+
+    host = PluginHost()
+    record = host.register_object("typo", Typo())
+    assert record.error is not None and "lstarb_dex_adaptors" in record.error
