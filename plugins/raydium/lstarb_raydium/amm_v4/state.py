@@ -1,0 +1,121 @@
+"""The AMM V4 ``AmmInfo`` account, read at fixed offsets.
+
+AmmInfo is a plain ``repr(C)`` struct of 752 bytes with no discriminator, so
+the owner and the exact size are the only identity checks; a status outside
+1..7 (the program's ``AmmStatus``) is refused as well. Offsets follow
+``program/src/state.rs`` of raydium-io/raydium-amm and are cross-checked in the
+tests against the IDL layout decoded by anchorpy.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from solders.pubkey import Pubkey
+
+from lstarb_sdk.errors import DecodeError
+
+AMM_INFO_LEN = 752
+
+STATUS_UNINITIALIZED = 0
+STATUS_INITIALIZED = 1
+STATUS_ORDERBOOK_ONLY = 5
+STATUS_SWAP_ONLY = 6
+STATUS_WAITING_TRADE = 7
+_SWAP_STATUSES = frozenset({STATUS_INITIALIZED, STATUS_SWAP_ONLY, STATUS_WAITING_TRADE})
+_ORDERBOOK_STATUSES = frozenset({STATUS_INITIALIZED, STATUS_ORDERBOOK_ONLY})
+
+
+# status, nonce @0/8; decimals @32/40; trade fee @144/152; swap fee @176/184;
+# need_take_pnl @192/200; pool_open_time @224; orderbook_to_init_time @248.
+_HEAD = struct.Struct("<QQ16xQQ96xQQ16xQQQQ16xQ16xQ")
+# lp_amount, client_order_id, recent_epoch @720/728/736.
+_TAIL = struct.Struct("<QQQ")
+
+
+def _pk(d: bytes, o: int) -> Pubkey:
+    return Pubkey.from_bytes(d[o : o + 32])
+
+
+@dataclass(frozen=True, slots=True)
+class AmmInfo:
+    """The AmmInfo fields swaps, quotes and instructions use."""
+
+    status: int
+    nonce: int
+    coin_decimals: int
+    pc_decimals: int
+    trade_fee_numerator: int
+    trade_fee_denominator: int
+    swap_fee_numerator: int
+    swap_fee_denominator: int
+    need_take_pnl_coin: int
+    need_take_pnl_pc: int
+    pool_open_time: int
+    orderbook_to_init_time: int
+    coin_vault: Pubkey
+    pc_vault: Pubkey
+    coin_vault_mint: Pubkey
+    pc_vault_mint: Pubkey
+    lp_mint: Pubkey
+    open_orders: Pubkey
+    market: Pubkey
+    market_program: Pubkey
+    target_orders: Pubkey
+    amm_owner: Pubkey
+    lp_amount: int
+    client_order_id: int
+    recent_epoch: int
+
+    @classmethod
+    def decode(cls, data: bytes) -> AmmInfo:
+        if len(data) != AMM_INFO_LEN:
+            raise DecodeError(
+                f"raydium amm_v4 AmmInfo: expected {AMM_INFO_LEN} bytes, got {len(data)}"
+                + (" (truncated)" if len(data) < AMM_INFO_LEN else "")
+            )
+        d = bytes(data)
+        (status, nonce, cdec, pdec, tnum, tden, snum, sden, pnl_c, pnl_p, open_t, ob_t) = (
+            _HEAD.unpack_from(d, 0)
+        )
+        if not 1 <= status <= 7:
+            raise DecodeError(f"raydium amm_v4 AmmInfo: status {status} is not an AmmStatus 1..7")
+        lp_amount, client_order_id, recent_epoch = _TAIL.unpack_from(d, 720)
+        return cls(
+            status=status,
+            nonce=nonce,
+            coin_decimals=cdec,
+            pc_decimals=pdec,
+            trade_fee_numerator=tnum,
+            trade_fee_denominator=tden,
+            swap_fee_numerator=snum,
+            swap_fee_denominator=sden,
+            need_take_pnl_coin=pnl_c,
+            need_take_pnl_pc=pnl_p,
+            pool_open_time=open_t,
+            orderbook_to_init_time=ob_t,
+            coin_vault=_pk(d, 336),
+            pc_vault=_pk(d, 368),
+            coin_vault_mint=_pk(d, 400),
+            pc_vault_mint=_pk(d, 432),
+            lp_mint=_pk(d, 464),
+            open_orders=_pk(d, 496),
+            market=_pk(d, 528),
+            market_program=_pk(d, 560),
+            target_orders=_pk(d, 592),
+            amm_owner=_pk(d, 688),
+            lp_amount=lp_amount,
+            client_order_id=client_order_id,
+            recent_epoch=recent_epoch,
+        )
+
+    @property
+    def swap_permission(self) -> bool:
+        """``AmmStatus::swap_permission``: Initialized, SwapOnly, WaitingTrade."""
+        return self.status in _SWAP_STATUSES
+
+    @property
+    def orderbook_permission(self) -> bool:
+        """``AmmStatus::orderbook_permission``: the pool still shares liquidity with OpenBook."""
+        return self.status in _ORDERBOOK_STATUSES
