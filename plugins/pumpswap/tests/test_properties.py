@@ -1,0 +1,96 @@
+"""Laws of a quote on every scenario (hypothesis): monotonic, bounded, exact-out round trip."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pumpswap_testlib import VARIANTS, load_pool
+
+from lstarb_pumpswap.pool import PumpSwapPool
+from lstarb_sdk.testing import check_bounded, check_monotonic, check_round_trip, try_quote
+
+SETTINGS = settings(max_examples=150, deadline=None)
+#: Quote units of budget by which buy_exact_quote_in may trail the exact-out total.
+BUY_SLACK = 4
+
+
+@cache
+def _pool(name: str) -> PumpSwapPool:
+    return load_pool(name)
+
+
+def _reserve(pool: PumpSwapPool, side: int) -> int:
+    value = pool.reserves[side]
+    assert value is not None
+    return value
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("side", [0, 1])
+@SETTINGS
+@given(a=st.integers(1, 10**18), b=st.integers(1, 10**18))
+def test_monotonic(name: str, side: int, a: int, b: int) -> None:
+    pool = _pool(name)
+    check_monotonic(pool, pool.mints[side], min(a, b), max(a, b))
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("side", [0, 1])
+@SETTINGS
+@given(amount=st.integers(1, 2**64 - 1))
+def test_bounded_by_reserves(name: str, side: int, amount: int) -> None:
+    pool = _pool(name)
+    check_bounded(pool, pool.mints[side], amount, _reserve(pool, 1 - side))
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+@SETTINGS
+@given(frac=st.floats(1e-9, 0.95))
+def test_buy_round_trip(name: str, frac: float) -> None:
+    """Exact-out buy (``buy``), then exact-in (``buy_exact_quote_in``) with that budget.
+
+    The two instructions price differently: ``buy_exact_quote_in`` takes the
+    fees off the budget with one floor and three ceilings and prices one unit
+    less than it charges, so the same budget buys slightly less. Within
+    ``BUY_SLACK`` quote units more it buys at least as much, and a few units
+    less buys strictly less: the exact-out total is tight.
+    """
+    pool = _pool(name)
+    _base, quote = pool.mints
+    out = max(1, int(_reserve(pool, 0) * frac))
+    need = try_quote(pool, out, quote, exact_in=False)
+    if need is None:
+        return
+    assert need.out_amount == out
+    assert any(
+        (q := try_quote(pool, need.in_amount + k, quote)) is not None and q.out_amount >= out
+        for k in range(BUY_SLACK + 1)
+    ), need
+    less = try_quote(pool, need.in_amount - BUY_SLACK, quote)
+    assert less is None or less.out_amount < out or out < _reserve(pool, 0) // _reserve(pool, 1)
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+@SETTINGS
+@given(frac=st.floats(1e-9, 0.9))
+def test_sell_round_trip(name: str, frac: float) -> None:
+    """Exact-out sell asks for the least base that delivers (see pool._sell_exact_out)."""
+    pool = _pool(name)
+    out = max(1, int(_reserve(pool, 1) * frac))
+    check_round_trip(pool, pool.mints[0], out, tolerance=0)
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+@SETTINGS
+@given(amount=st.integers(1, 10**15))
+def test_fees_are_in_quote_and_positive_when_rates_are(name: str, amount: int) -> None:
+    pool = _pool(name)
+    q = try_quote(pool, amount, pool.mints[0])
+    if q is not None:
+        assert q.fee_mint == pool.mints[1]
+        rates = pool.fee_rates
+        assert rates is not None
+        assert q.fee_amount >= 1 if rates.lp_fee_bps + rates.protocol_fee_bps else q.fee_amount == 0
