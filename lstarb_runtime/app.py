@@ -1,10 +1,11 @@
 """``lstarb run``: select plugins, validate settings, start them, run the services.
 
-What runs today is the scanner stage: data sources feed the pool book,
-DEX adapters decode and quote every pool they recognise. Planner and
-executor services are not built yet; the summary says so instead of
-pretending, and paper trading is the only mode the run allows without a
-keypair.
+What runs today is the scanner stage: data sources feed the pool book, DEX
+adapters decode and quote every pool they recognise, and every pool state goes
+onto the MARKET_DATA stream (a nats-server of our own is started when none
+answers and the run is paper). Planner and executor services are not built
+yet; the summary says so instead of pretending, and paper trading is the only
+mode the run allows without a keypair.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
+from solders.pubkey import Pubkey
 
-from lstarb_runtime.config import LoadedConfig
+from lstarb_runtime import market_data
+from lstarb_runtime.bus import Bus, BusError, connect_bus
+from lstarb_runtime.config import LoadedConfig, Settings
 from lstarb_runtime.keypair import load_keypair
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.pool_book import PoolBook
@@ -60,6 +64,9 @@ class RunSummary:
     opportunities: int = 0
     plans: int = 0
     paper_pnl_lamports: int = 0
+    market_events: int = 0
+    market_duplicates: int = 0
+    bus_url: str = ""
     timer: StageTimer = field(default_factory=StageTimer)
     hook_errors: Counter[str] = field(default_factory=Counter)
 
@@ -105,7 +112,7 @@ def run(host: PluginHost, loaded: LoadedConfig, *, echo: Callable[[str], None]) 
     host.call_strict("lstarb_startup", context=context)
     summary = RunSummary(plugins=selected)
     try:
-        asyncio.run(_run_scanner(host, context, summary, settings.run.duration, echo))
+        asyncio.run(_run_services(host, context, settings, summary, echo))
     except KeyboardInterrupt:
         echo("interrupted")
     finally:
@@ -115,9 +122,35 @@ def run(host: PluginHost, loaded: LoadedConfig, *, echo: Callable[[str], None]) 
     return summary
 
 
+async def _run_services(
+    host: PluginHost,
+    context: PluginContext,
+    settings: Settings,
+    summary: RunSummary,
+    echo: Callable[[str], None],
+) -> None:
+    role = settings.run.role
+    if role not in ("all", "scanner"):
+        echo(f"role {role}: this service is not built yet; nothing to run")
+        return
+    try:
+        async with connect_bus(
+            settings.nats.url,
+            embedded=settings.nats.embedded,
+            live=not context.paper,
+            store_dir=settings.nats.data_dir,
+        ) as bus:
+            summary.bus_url = settings.nats.url
+            echo(f"bus: {settings.nats.url} (six streams ready)")
+            await _run_scanner(host, context, bus, summary, settings.run.duration, echo)
+    except BusError as exc:
+        raise RunFailed(f"event bus: {exc}") from None
+
+
 async def _run_scanner(
     host: PluginHost,
     context: PluginContext,
+    bus: Bus,
     summary: RunSummary,
     duration: float | None,
     echo: Callable[[str], None],
@@ -142,7 +175,7 @@ async def _run_scanner(
     for source in chosen:
         try:
             await asyncio.wait_for(
-                _scan_source(source, book, summary),
+                _scan_source(source, book, bus, summary),
                 None if deadline is None else max(0.0, deadline - time.monotonic()),
             )
         except TimeoutError:
@@ -155,7 +188,7 @@ async def _run_scanner(
     )
 
 
-async def _scan_source(source: DataSource, book: PoolBook, summary: RunSummary) -> None:
+async def _scan_source(source: DataSource, book: PoolBook, bus: Bus, summary: RunSummary) -> None:
     known = list(source.known_accounts())
     snapshot = await source.fetch(known) if known else {}
     for key, account in snapshot.items():
@@ -177,6 +210,8 @@ async def _scan_source(source: DataSource, book: PoolBook, summary: RunSummary) 
         changed = book.apply({update.pubkey: account})
         if changed:
             summary.timer.add("update", time.perf_counter_ns() - t0)
+        for address in changed:
+            await _publish_pool_state(bus, book, book.pools[address], update, summary)
         new = book.missing()
         if new:
             await source.subscribe(new)
@@ -185,13 +220,34 @@ async def _scan_source(source: DataSource, book: PoolBook, summary: RunSummary) 
         _probe_quotes(book, book.pools[address], summary)
 
 
+async def _publish_pool_state(
+    bus: Bus, book: PoolBook, pool: PoolAdapter, update: AccountUpdate, summary: RunSummary
+) -> None:
+    t0 = time.perf_counter_ns()
+    probe = market_data.probe_price(pool, _probe_amount(book, pool.mints[0]))
+    event = market_data.pool_state_event(pool, update, probe)
+    ack = await bus.publish(event, msg_id=market_data.msg_id(pool, update))
+    summary.timer.add("publish market data", time.perf_counter_ns() - t0)
+    summary.market_events += 1
+    summary.market_duplicates += ack.duplicate
+
+
+def _probe_amount(book: PoolBook, mint: Pubkey) -> int:
+    """Whole tokens of ``mint`` (decimals from the cached mint account, else 6)."""
+    account = book.accounts.get(mint)
+    try:
+        decimals = Mint.decode(bytes(account.data)).decimals if account else 6
+    except LstarbError:
+        decimals = 6
+    return QUOTE_PROBE_UNITS * 10**decimals
+
+
 def _probe_quotes(book: PoolBook, pool: PoolAdapter, summary: RunSummary) -> None:
     for mint in pool.mints:
-        mint_account = book.accounts.get(mint)
-        decimals = Mint.decode(bytes(mint_account.data)).decimals if mint_account else 6
+        amount = _probe_amount(book, mint)
         t0 = time.perf_counter_ns()
         try:
-            pool.quote(QUOTE_PROBE_UNITS * 10**decimals, mint)
+            pool.quote(amount, mint)
         except QuoteError:
             summary.quote_errors += 1
             continue
@@ -211,6 +267,10 @@ def _print_summary(summary: RunSummary, echo: Callable[[str], None]) -> None:
         f"  opportunities      {summary.opportunities}  (planner/executor services: not built yet)"
     )
     echo(f"  plans              {summary.plans}")
+    echo(
+        f"  market data        {summary.market_events} events on MARKET_DATA "
+        f"({summary.market_duplicates} de-duplicated) via {summary.bus_url or 'no bus'}"
+    )
     echo(f"  simulated P&L      {summary.paper_pnl_lamports} lamports")
     if summary.timer.samples:
         echo("  latency per stage  (count, p50 us, p99 us)")

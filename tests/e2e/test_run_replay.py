@@ -6,7 +6,6 @@ feeds the pool book, the DEX adapters decode and quote the pools they own.
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -15,14 +14,6 @@ from click.testing import CliRunner
 from lstarb_runtime import cli as cli_module
 from lstarb_runtime.builtin.replay import bundled_market, load_market
 from lstarb_runtime.cli import cli
-
-
-@pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for var in [v for v in os.environ if v.startswith("LSTARB_")]:
-        monkeypatch.delenv(var)
-    monkeypatch.setattr(cli_module, "_HOST", None)
-    return CliRunner()
 
 
 def _loaded(name: str) -> bool:

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
-from lstarb_runtime import cli as cli_module
 from lstarb_runtime.cli import _register_extensions, cli
 from lstarb_sdk.version import SDK_API_VERSION, __version__
-
-
-@pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for var in [v for v in os.environ if v.startswith("LSTARB_")]:
-        monkeypatch.delenv(var)
-    monkeypatch.setattr(cli_module, "_HOST", None)
-    return CliRunner()
 
 
 def test_version(runner: CliRunner) -> None:

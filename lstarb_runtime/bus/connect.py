@@ -1,0 +1,74 @@
+"""``connect_bus``: the one call a run makes to get a ready bus (server, streams and all)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from lstarb_runtime.bus.embedded import (
+    DEFAULT_STORE_DIR,
+    EmbeddedNats,
+    PortInUseError,
+    parse_url,
+    probe,
+)
+from lstarb_runtime.bus.interface import BusError
+from lstarb_runtime.bus.jetstream import JetStreamBus
+
+log = logging.getLogger("lstarb.bus")
+
+
+@asynccontextmanager
+async def connect_bus(
+    url: str = "nats://127.0.0.1:4222",
+    *,
+    embedded: bool = True,
+    live: bool = False,
+    store_dir: str | os.PathLike[str] = DEFAULT_STORE_DIR,
+    binary: str | os.PathLike[str] | None = None,
+    ensure_streams: bool = True,
+    **bus_options: Any,
+) -> AsyncIterator[JetStreamBus]:
+    """Connect to NATS at ``url``, starting our own server if allowed, and ensure the streams.
+
+    When nothing answers at ``url``, ``embedded`` is true and the run is not ``live``, a
+    nats-server with JetStream is started on the URL's port with ``store_dir`` as its data
+    directory, and stopped when the block exits. A live run never starts its own server: a
+    live trader must not silently run on a throw-away bus. Raises
+    :class:`~lstarb_runtime.bus.embedded.PortInUseError` when the port answers but not as
+    NATS, :class:`~lstarb_runtime.bus.embedded.NatsServerNotFoundError` when the binary is
+    missing, :class:`~lstarb_runtime.bus.interface.BusError` otherwise.
+    """
+    host, port = parse_url(url)
+    state = await asyncio.to_thread(probe, host, port)
+    server: EmbeddedNats | None = None
+    if state == "other":
+        raise PortInUseError(
+            f"{host}:{port} answers but is not a NATS server; set nats.url to a NATS server"
+        )
+    if state == "none":
+        if live:
+            raise BusError(
+                f"no NATS server answers at {url}; a live run never starts its own, "
+                "start nats-server -js (or point nats.url at one)"
+            )
+        if not embedded:
+            raise BusError(f"no NATS server answers at {url} and nats.embedded is off")
+        server = EmbeddedNats(url, store_dir, binary=binary)
+        await asyncio.to_thread(server.start)
+        log.warning("started an embedded nats-server at %s (data in %s)", url, server.store_dir)
+    try:
+        bus = await JetStreamBus.connect(url, **bus_options)
+        try:
+            if ensure_streams:
+                await bus.ensure_streams()
+            yield bus
+        finally:
+            await bus.close()
+    finally:
+        if server is not None:
+            await asyncio.to_thread(server.stop)

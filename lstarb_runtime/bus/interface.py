@@ -1,0 +1,170 @@
+"""What every bus offers: the JetStream one in production, the in-memory one in tests.
+
+Why an interface: services, the replay backtest and unit tests are written against this, so a
+test swaps :class:`~lstarb_runtime.bus.memory.MemoryBus` in without a server, and the
+behaviours that matter (de-duplication, durable catch-up, malformed messages skipped) are
+tested on both in one parametrized suite.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Final, Self
+
+from lstarb_runtime.bus.streams import STREAM_BY_NAME, stream_of
+from lstarb_runtime.bus.tracing import TraceContext
+from lstarb_sdk.errors import DecodeError, LstarbError
+from lstarb_sdk.events import EventModel, decode_event
+
+log = logging.getLogger("lstarb.bus")
+
+MSG_ID: Final = "Nats-Msg-Id"
+MAX_DELIVER: Final = 5
+"""A handler that raises gets the message again, at most this many deliveries in all."""
+
+
+class BusError(LstarbError):
+    """The bus cannot do what was asked (no server, stream misconfigured, ...)."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event handed to a consumer's handler (already verified and decoded)."""
+
+    stream: str
+    subject: str
+    event: EventModel
+    data: bytes
+    msg_id: str | None
+    trace: TraceContext | None
+    sequence: int
+    """The stream sequence number of the message."""
+    num_delivered: int = 1
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+
+
+@dataclass
+class ConsumerStats:
+    """Counters of one consumer; ``malformed`` messages were skipped, never redelivered."""
+
+    delivered: int = 0
+    handled: int = 0
+    malformed: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class PublishAck:
+    """Where a published event landed; ``duplicate`` if its message id was already stored."""
+
+    stream: str
+    sequence: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class StreamState:
+    """What ``lstarb streams`` shows of one stream."""
+
+    name: str
+    subjects: tuple[str, ...]
+    storage: str
+    messages: int
+    bytes: int
+    consumers: dict[str, int]
+    """durable name -> messages pending (not yet delivered, plus delivered but unacked)."""
+    exists: bool = True
+
+
+def decode_for(stream: str, data: bytes) -> EventModel:
+    """Verify and decode ``data`` as an event of ``stream``; DecodeError if it is not one."""
+    event = decode_event(data)
+    if stream_of(event).name != stream:
+        raise DecodeError(f"a {type(event).__name__} does not belong on stream {stream}")
+    return event
+
+
+class Consumer(ABC):
+    """A running durable consumer; :meth:`stop` leaves its position on the server."""
+
+    def __init__(self, stream: str, durable: str) -> None:
+        if stream not in STREAM_BY_NAME:
+            raise BusError(f"unknown stream {stream!r}; streams: {', '.join(STREAM_BY_NAME)}")
+        self.stream = stream
+        self.durable = durable
+        self.stats = ConsumerStats()
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Stop fetching; the durable keeps its place so a restart resumes where it stopped."""
+
+
+class Bus(ABC):
+    """Publish events to the six streams and consume them with durable consumers."""
+
+    @abstractmethod
+    async def ensure_streams(self) -> None:
+        """Create the six streams, or update them to DESIGN.md's configuration (idempotent)."""
+
+    @abstractmethod
+    async def publish(
+        self,
+        event: EventModel,
+        *,
+        msg_id: str | None = None,
+        trace: TraceContext | None = None,
+    ) -> PublishAck:
+        """Publish on the event's subject with a message id and a ``traceparent`` header.
+
+        ``msg_id`` defaults to :func:`~lstarb_runtime.bus.streams.msg_id_of`; ``trace`` to a
+        child of the span being handled (or a new trace).
+        """
+
+    @abstractmethod
+    async def publish_raw(
+        self, subject: str, data: bytes, *, msg_id: str | None = None
+    ) -> PublishAck:
+        """Publish bytes as they are (tools, tests of malformed input)."""
+
+    @abstractmethod
+    async def consume(
+        self,
+        stream: str,
+        durable: str,
+        handler: Handler,
+        *,
+        filter_subject: str | None = None,
+    ) -> Consumer:
+        """Start a durable consumer: every event of ``stream`` (not yet acknowledged by
+        ``durable``) is handed to ``handler`` in order, and acknowledged when it returns.
+
+        A handler that raises gets the event again (up to :data:`MAX_DELIVER` deliveries); a
+        message that is not a valid event of the stream is counted in ``stats.malformed``,
+        logged and terminated (never redelivered), and the consumer carries on.
+        """
+
+    @abstractmethod
+    async def stream_states(self) -> list[StreamState]:
+        """Messages, bytes and consumers (with pending counts) of the six streams."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Stop every consumer and disconnect."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,116 @@
+"""The six JetStream streams of DESIGN.md and the subject each event is published on.
+
+Why one table: the stream set is the wire contract between services (and between processes
+on one NATS cluster); start-up creates or updates exactly these, the tests compare the
+server's configuration with them, and ``lstarb streams`` lists them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from lstarb_sdk.events import (
+    EventModel,
+    ExecutionPlanEvent,
+    ExecutionResultEvent,
+    MetricEvent,
+    OpportunityEvent,
+    PoolStateEvent,
+    SystemCommandEvent,
+)
+
+HOUR: Final = 3600.0
+DAY: Final = 24 * HOUR
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """One stream: its subjects, storage and limits (seconds for durations)."""
+
+    name: str
+    subjects: tuple[str, ...]
+    storage: Literal["memory", "file"]
+    max_age: float
+    duplicate_window: float
+    description: str
+    max_bytes: int = -1
+    """A cap on memory streams, so an hour of market data cannot exhaust the host's RAM."""
+
+
+STREAMS: Final[tuple[StreamSpec, ...]] = (
+    StreamSpec("MARKET_DATA", ("md.>",), "memory", HOUR, 10.0, "pool state updates", 512 * 2**20),
+    StreamSpec("OPPORTUNITIES", ("opp.>",), "file", DAY, 120.0, "detected opportunities"),
+    StreamSpec("EXECUTION", ("exec.plan.>",), "file", HOUR, 600.0, "validated execution plans"),
+    StreamSpec("EXECUTED", ("exec.result.>",), "file", 7 * DAY, 600.0, "execution results, P&L"),
+    StreamSpec("METRICS", ("metrics.>",), "memory", HOUR, 10.0, "performance metrics", 64 * 2**20),
+    StreamSpec("SYSTEM", ("system.>",), "file", 30 * DAY, 120.0, "kill switch, control plane"),
+)
+"""DESIGN.md "The six streams". Duplicate windows: short on the hot memory streams (every id in
+the window is held by the server), long on EXECUTION/EXECUTED so a plan or result re-sent after
+a crash within 10 minutes is stored once."""
+
+STREAM_BY_NAME: Final = {s.name: s for s in STREAMS}
+
+_STREAM_OF_EVENT: Final[dict[type[EventModel], str]] = {
+    PoolStateEvent: "MARKET_DATA",
+    OpportunityEvent: "OPPORTUNITIES",
+    ExecutionPlanEvent: "EXECUTION",
+    ExecutionResultEvent: "EXECUTED",
+    MetricEvent: "METRICS",
+    SystemCommandEvent: "SYSTEM",
+}
+
+_UNSAFE: Final = re.compile(r"[^A-Za-z0-9_\-]")
+
+
+def token(text: str) -> str:
+    """A subject token: characters NATS treats specially (``.``, ``*``, ``>``, spaces) -> ``_``."""
+    return _UNSAFE.sub("_", text) or "_"
+
+
+def stream_of(event: EventModel) -> StreamSpec:
+    """The stream an event belongs to."""
+    return STREAM_BY_NAME[_STREAM_OF_EVENT[type(event)]]
+
+
+def subject_of(event: EventModel) -> str:
+    """The subject an event is published on; consumers can filter on its tokens."""
+    if isinstance(event, PoolStateEvent):
+        return f"md.{token(event.dex)}.{event.pool}"
+    if isinstance(event, OpportunityEvent):
+        return f"opp.{token(event.strategy)}"
+    if isinstance(event, ExecutionPlanEvent):
+        return f"exec.plan.{token(event.strategy)}"
+    if isinstance(event, ExecutionResultEvent):
+        return f"exec.result.{token(event.status)}"
+    if isinstance(event, MetricEvent):
+        return f"metrics.{token(event.name.split('.', 1)[0])}"
+    if isinstance(event, SystemCommandEvent):
+        return "system.control"
+    raise TypeError(f"no stream carries {type(event).__name__}")
+
+
+def msg_id_of(event: EventModel) -> str:
+    """The de-duplication id (Nats-Msg-Id): the same event published twice is stored once."""
+    if isinstance(event, PoolStateEvent):
+        return f"md:{event.pool}:{event.slot}:{event.write_version}"
+    if isinstance(event, OpportunityEvent | ExecutionPlanEvent | SystemCommandEvent):
+        return f"{stream_of(event).name}:{event.id}"
+    if isinstance(event, ExecutionResultEvent):
+        return f"EXECUTED:{event.plan_id}:{event.status}"
+    if isinstance(event, MetricEvent):
+        labels = ",".join(f"{k}={v}" for k, v in sorted(event.labels.items()))
+        return f"metric:{event.name}:{labels}:{event.time_ns}"
+    raise TypeError(f"no stream carries {type(event).__name__}")
+
+
+def stream_for_subject(subject: str) -> StreamSpec | None:
+    """The stream whose subjects match ``subject`` (None if none does)."""
+    for spec in STREAMS:
+        for pattern in spec.subjects:
+            prefix = pattern.removesuffix(">")
+            if subject.startswith(prefix) and len(subject) > len(prefix):
+                return spec
+    return None

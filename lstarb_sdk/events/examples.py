@@ -1,0 +1,153 @@
+"""One realistic example of every event, for tests, benchmarks and documentation.
+
+Why in the SDK: plugin authors' tests, the runtime's bus tests and the benchmarks all need
+well-formed events of every type; one shared set keeps them honest about sizes.
+"""
+
+from __future__ import annotations
+
+from solders.pubkey import Pubkey
+
+from lstarb_sdk.events.models import (
+    Command,
+    EventModel,
+    ExecutionPlanEvent,
+    ExecutionResultEvent,
+    LegEvent,
+    MetricEvent,
+    OpportunityEvent,
+    PoolStateEvent,
+    SystemCommandEvent,
+)
+
+SOL = Pubkey.from_string("So11111111111111111111111111111111111111112")
+JITOSOL = Pubkey.from_string("J1toso1uCk3RLmjorhTtrVwY9HJ7X8V9yYac6Y7kGCPn")
+POOL_A = Pubkey.from_string("58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2")
+POOL_B = Pubkey.from_string("HJPjoWUrhoZzkNfRpHuieeFk9WcZWjwy6PBjZ81ngndJ")
+
+
+def example_pool_state(slot: int = 312_345_678) -> PoolStateEvent:
+    """A MARKET_DATA update of a JitoSOL/SOL pool."""
+    return PoolStateEvent(
+        pool=POOL_A,
+        dex="raydium-cpmm",
+        slot=slot,
+        mint_a=JITOSOL,
+        mint_b=SOL,
+        reserve_a=48_211_337_000_000,
+        reserve_b=57_902_114_000_000,
+        price=1.201_034_5,
+        liquidity=52_834_110.25,
+        fee_bps=25,
+        write_version=1_234_567_890,
+        source="rpc",
+        received_ns=1_760_000_000_123_456_789,
+    )
+
+
+def example_opportunity(oid: str = "opp-312345678-0001") -> OpportunityEvent:
+    """A two-hop arbitrage SOL -> JitoSOL -> SOL (the seed's TwoHopArbitrageEvent)."""
+    return OpportunityEvent(
+        id=oid,
+        strategy="lst-two-hop",
+        base_mint=SOL,
+        legs=(
+            LegEvent(
+                pool=POOL_A,
+                dex="raydium-cpmm",
+                input_mint=SOL,
+                output_mint=JITOSOL,
+                in_amount=1_000_000_000,
+                out_amount=832_410_117,
+                fee_amount=2_500_000,
+            ),
+            LegEvent(
+                pool=POOL_B,
+                dex="meteora-dlmm",
+                input_mint=JITOSOL,
+                output_mint=SOL,
+                in_amount=832_410_117,
+                out_amount=1_000_412_006,
+                fee_amount=83_241,
+            ),
+        ),
+        expected_profit=412_006,
+        slot=312_345_678,
+        detected_ns=1_760_000_000_223_456_789,
+        metadata={"profit_pct": "0.0412", "confidence": "0.93"},
+    )
+
+
+def example_plan() -> ExecutionPlanEvent:
+    """The execution plan sized from :func:`example_opportunity`."""
+    opp = example_opportunity()
+    return ExecutionPlanEvent(
+        id="plan-312345678-0001",
+        opportunity_id=opp.id,
+        strategy=opp.strategy,
+        base_mint=opp.base_mint,
+        legs=opp.legs,
+        amount_in=1_000_000_000,
+        min_out=1_000_100_000,
+        expected_profit=312_006,
+        tip_lamports=100_000,
+        funding_provider="kamino",
+        submitter="jito",
+        compute_unit_limit=400_000,
+        compute_unit_price=10_000,
+        expiry_slot=312_345_688,
+        risk_score=0.12,
+        created_ns=1_760_000_000_323_456_789,
+    )
+
+
+def example_result() -> ExecutionResultEvent:
+    """The landed outcome of :func:`example_plan`."""
+    return ExecutionResultEvent(
+        plan_id="plan-312345678-0001",
+        opportunity_id="opp-312345678-0001",
+        status="landed",
+        paper=False,
+        signature="5VERv8NMvzbJMEkV8xnrLkEaWRtSz9CosKDYjCJjBRnbJLgp8uirBgmQpjKhoR4tjF3ZpRzrFmBV6UjKdiSZkQUW",
+        slot=312_345_680,
+        in_amount=1_000_000_000,
+        out_amount=1_000_402_006,
+        fee_lamports=5_000,
+        tip_lamports=100_000,
+        realized_profit=297_006,
+        completed_ns=1_760_000_001_323_456_789,
+    )
+
+
+def example_metric() -> MetricEvent:
+    """One latency sample of the planner."""
+    return MetricEvent(
+        name="planner.latency_us",
+        value=412.5,
+        labels={"strategy": "lst-two-hop"},
+        time_ns=1_760_000_000_423_456_789,
+    )
+
+
+def example_command() -> SystemCommandEvent:
+    """A kill switch pulled by an automatic trigger."""
+    return SystemCommandEvent(
+        id="cmd-0001",
+        command=Command.KILL_SWITCH,
+        reason="5 consecutive failed submissions",
+        triggered_by="auto:consecutive-failures",
+        time_ns=1_760_000_000_523_456_789,
+    )
+
+
+def example_events() -> dict[str, EventModel]:
+    """One example of every event type, by model name."""
+    events: list[EventModel] = [
+        example_pool_state(),
+        example_opportunity(),
+        example_plan(),
+        example_result(),
+        example_metric(),
+        example_command(),
+    ]
+    return {type(e).__name__: e for e in events}

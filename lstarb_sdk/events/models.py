@@ -1,0 +1,409 @@
+"""Typed event models (pydantic) with FlatBuffers ``encode()`` / ``decode()``.
+
+Each model mirrors one root table of ``schemas/*.fbs``. Construction validates (ranges of the
+integer fields, 32-byte public keys); :meth:`EventModel.decode` verifies the whole buffer and
+builds the model without re-validating. Public keys are :class:`solders.pubkey.Pubkey` and
+serialize to base58 in JSON (``model_dump_json``).
+
+For the hot path, skip the models: :func:`encode_opportunity` / :func:`decode_opportunity`
+work on the SDK dataclasses directly, and :mod:`lstarb_sdk.events.views` reads single fields
+without decoding the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import IntEnum
+from typing import Annotated, Any, ClassVar, Final, Self
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
+from solders.pubkey import Pubkey
+
+from lstarb_sdk.errors import DecodeError
+from lstarb_sdk.events import _schema as S
+from lstarb_sdk.events._codec import Buffer, TableSpec, encode_root, read_root
+from lstarb_sdk.types import ExecutionResult, Leg, Opportunity
+
+_U64_MAX: Final = 2**64 - 1
+
+
+def _to_pubkey(v: Any) -> Pubkey:
+    if isinstance(v, Pubkey):
+        return v
+    if isinstance(v, str):
+        return Pubkey.from_string(v)
+    if isinstance(v, bytes | bytearray) and len(v) == 32:
+        return Pubkey.from_bytes(bytes(v))
+    raise ValueError(f"not a public key: {v!r}")
+
+
+PubkeyField = Annotated[
+    Pubkey,
+    PlainValidator(_to_pubkey),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "description": "base58 public key"}),
+]
+U8 = Annotated[int, Field(ge=0, le=255)]
+U32 = Annotated[int, Field(ge=0, le=2**32 - 1)]
+U64 = Annotated[int, Field(ge=0, le=_U64_MAX)]
+I64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+
+
+class Command(IntEnum):
+    """System commands (schema enum ``Command``). Unknown values read as ``UNKNOWN``."""
+
+    UNKNOWN = 0
+    KILL_SWITCH = 1
+    RESUME = 2
+
+    @classmethod
+    def _missing_(cls, value: object) -> Command:
+        if isinstance(value, str):
+            try:
+                return cls[value.upper()]
+            except KeyError:
+                pass
+        return cls.UNKNOWN
+
+
+CommandField = Annotated[
+    Command,
+    PlainValidator(lambda v: v if isinstance(v, Command) else Command(v)),
+    PlainSerializer(lambda c: c.name.lower(), return_type=str),
+    WithJsonSchema({"type": "string", "enum": [c.name.lower() for c in Command]}),
+]
+
+
+class EventModel(BaseModel):
+    """Base of every event. ``schema_version`` is the version its writer declared.
+
+    ``encode()`` always writes :data:`SCHEMA_VERSION` (the version of this SDK's schema),
+    since a re-encoded event holds only the fields this version knows.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    SPEC: ClassVar[TableSpec]
+    FILE_IDENTIFIER: ClassVar[bytes]
+    SUBJECT_PREFIX: ClassVar[str]
+
+    schema_version: int = S.SCHEMA_VERSION
+
+    def encode(self) -> bytes:
+        """The event as a FlatBuffer (fast hand-written codec, same wire format as flatc's)."""
+        return encode_root(self.SPEC, self)
+
+    @classmethod
+    def decode(cls, buf: Buffer) -> Self:
+        """Verify ``buf`` and build the model; :class:`DecodeError` if it is not this event."""
+        return cls._from_fields(read_root(cls.SPEC, buf))
+
+    @classmethod
+    def _from_fields(cls, d: dict[str, Any]) -> Self:
+        d["schema_version"] = d.pop("version")
+        return cls.model_construct(**d)
+
+
+class LegEvent(BaseModel):
+    """One swap of an opportunity or plan (schema table ``Leg``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pool: PubkeyField
+    dex: str
+    input_mint: PubkeyField
+    output_mint: PubkeyField
+    in_amount: U64
+    out_amount: U64
+    fee_amount: U64 = 0
+
+    @classmethod
+    def from_leg(cls, leg: Leg) -> LegEvent:
+        return cls(
+            pool=leg.pool,
+            dex=leg.dex,
+            input_mint=leg.input_mint,
+            output_mint=leg.output_mint,
+            in_amount=leg.in_amount,
+            out_amount=leg.out_amount,
+            fee_amount=leg.fee_amount,
+        )
+
+    def to_leg(self) -> Leg:
+        return Leg(
+            self.pool,
+            self.dex,
+            self.input_mint,
+            self.output_mint,
+            self.in_amount,
+            self.out_amount,
+            self.fee_amount,
+        )
+
+
+def _legs(items: list[dict[str, Any]]) -> tuple[LegEvent, ...]:
+    return tuple(LegEvent.model_construct(**x) for x in items)
+
+
+class PoolStateEvent(EventModel):
+    """MARKET_DATA: one pool's state after an account update (subject ``md.<dex>.<pool>``)."""
+
+    SPEC = S.POOL_STATE
+    FILE_IDENTIFIER = b"LSMD"
+    SUBJECT_PREFIX = "md"
+
+    pool: PubkeyField
+    dex: str
+    slot: U64
+    mint_a: PubkeyField
+    mint_b: PubkeyField
+    reserve_a: U64 = 0
+    reserve_b: U64 = 0
+    price: float = 0.0
+    liquidity: float = 0.0
+    fee_bps: U32 = 0
+    write_version: U64 = 0
+    source: str = ""
+    received_ns: U64 = 0
+
+    @property
+    def msg_id(self) -> str:
+        """A de-duplication id: the same account state seen twice is published once."""
+        return f"{self.pool}:{self.slot}:{self.write_version}"
+
+
+class OpportunityEvent(EventModel):
+    """OPPORTUNITIES: a detected N-leg arbitrage (subject ``opp.<strategy>``)."""
+
+    SPEC = S.OPPORTUNITY
+    FILE_IDENTIFIER = b"LSOP"
+    SUBJECT_PREFIX = "opp"
+
+    id: str
+    strategy: str
+    base_mint: PubkeyField
+    legs: tuple[LegEvent, ...]
+    expected_profit: I64
+    slot: U64
+    detected_ns: U64
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+    @classmethod
+    def _from_fields(cls, d: dict[str, Any]) -> Self:
+        d["legs"] = _legs(d["legs"])
+        return super()._from_fields(d)
+
+    @classmethod
+    def from_opportunity(cls, opp: Opportunity) -> OpportunityEvent:
+        return cls(
+            id=opp.id,
+            strategy=opp.strategy,
+            base_mint=opp.base_mint,
+            legs=tuple(LegEvent.from_leg(leg) for leg in opp.legs),
+            expected_profit=opp.expected_profit,
+            slot=opp.slot,
+            detected_ns=opp.detected_ns,
+            metadata=dict(opp.metadata),
+        )
+
+    def to_opportunity(self) -> Opportunity:
+        return Opportunity(
+            id=self.id,
+            strategy=self.strategy,
+            base_mint=self.base_mint,
+            legs=tuple(leg.to_leg() for leg in self.legs),
+            expected_profit=self.expected_profit,
+            slot=self.slot,
+            detected_ns=self.detected_ns,
+            metadata=dict(self.metadata),
+        )
+
+
+class ExecutionPlanEvent(EventModel):
+    """EXECUTION: a validated, sized plan (subject ``exec.plan.<strategy>``)."""
+
+    SPEC = S.EXECUTION_PLAN
+    FILE_IDENTIFIER = b"LSPL"
+    SUBJECT_PREFIX = "exec.plan"
+
+    id: str
+    opportunity_id: str
+    strategy: str
+    base_mint: PubkeyField
+    legs: tuple[LegEvent, ...]
+    amount_in: U64
+    min_out: U64
+    expected_profit: I64
+    tip_lamports: U64 = 0
+    funding_provider: str = ""
+    submitter: str = ""
+    compute_unit_limit: U32 = 0
+    compute_unit_price: U64 = 0
+    expiry_slot: U64 = 0
+    risk_score: float = 0.0
+    created_ns: U64 = 0
+
+    @classmethod
+    def _from_fields(cls, d: dict[str, Any]) -> Self:
+        d["legs"] = _legs(d["legs"])
+        return super()._from_fields(d)
+
+
+class ExecutionResultEvent(EventModel):
+    """EXECUTED: the recorded outcome of one plan (subject ``exec.result.<status>``)."""
+
+    SPEC = S.EXECUTION_RESULT
+    FILE_IDENTIFIER = b"LSRS"
+    SUBJECT_PREFIX = "exec.result"
+
+    plan_id: str
+    opportunity_id: str
+    status: str
+    paper: bool
+    signature: str | None = None
+    slot: U64 = 0
+    in_amount: U64 = 0
+    out_amount: U64 = 0
+    fee_lamports: U64 = 0
+    tip_lamports: U64 = 0
+    realized_profit: I64 = 0
+    error: str | None = None
+    completed_ns: U64 = 0
+
+    @classmethod
+    def from_result(cls, r: ExecutionResult, *, completed_ns: int = 0) -> ExecutionResultEvent:
+        return cls(
+            plan_id=r.plan_id,
+            opportunity_id=r.opportunity_id,
+            status=r.status,
+            paper=r.paper,
+            signature=r.signature,
+            slot=r.slot or 0,
+            in_amount=r.in_amount,
+            out_amount=r.out_amount,
+            fee_lamports=r.fee_lamports,
+            tip_lamports=r.tip_lamports,
+            realized_profit=r.realized_profit,
+            error=r.error,
+            completed_ns=completed_ns,
+        )
+
+    def to_result(self) -> ExecutionResult:
+        return ExecutionResult(
+            plan_id=self.plan_id,
+            opportunity_id=self.opportunity_id,
+            status=self.status,
+            paper=self.paper,
+            signature=self.signature,
+            slot=self.slot or None,
+            in_amount=self.in_amount,
+            out_amount=self.out_amount,
+            fee_lamports=self.fee_lamports,
+            tip_lamports=self.tip_lamports,
+            realized_profit=self.realized_profit,
+            error=self.error,
+        )
+
+
+class MetricEvent(EventModel):
+    """METRICS: one sample of one metric (subject ``metrics.<service>``)."""
+
+    SPEC = S.METRIC
+    FILE_IDENTIFIER = b"LSMT"
+    SUBJECT_PREFIX = "metrics"
+
+    name: str
+    value: float
+    labels: dict[str, str] = Field(default_factory=dict)
+    time_ns: U64 = 0
+
+
+class SystemCommandEvent(EventModel):
+    """SYSTEM: a control-plane command such as the kill switch (subject ``system.control``)."""
+
+    SPEC = S.SYSTEM_COMMAND
+    FILE_IDENTIFIER = b"LSSC"
+    SUBJECT_PREFIX = "system"
+
+    id: str
+    command: CommandField
+    reason: str = ""
+    triggered_by: str = ""
+    time_ns: U64 = 0
+
+    @classmethod
+    def _from_fields(cls, d: dict[str, Any]) -> Self:
+        d["command"] = Command(d["command"])
+        return super()._from_fields(d)
+
+
+EVENT_TYPES: Final[Mapping[bytes, type[EventModel]]] = {
+    m.FILE_IDENTIFIER: m
+    for m in (
+        PoolStateEvent,
+        OpportunityEvent,
+        ExecutionPlanEvent,
+        ExecutionResultEvent,
+        MetricEvent,
+        SystemCommandEvent,
+    )
+}
+"""File identifier -> event model."""
+
+
+def event_type(buf: Buffer) -> type[EventModel]:
+    """The event model a buffer claims to be (by file identifier); DecodeError if none."""
+    ident = bytes(buf[4:8]) if len(buf) >= 8 else b""
+    model = EVENT_TYPES.get(ident)
+    if model is None:
+        raise DecodeError(f"not an lstarb event: file identifier {ident!r}")
+    return model
+
+
+def decode_event(buf: Buffer) -> EventModel:
+    """Decode any lstarb event, choosing the model by its file identifier."""
+    return event_type(buf).decode(buf)
+
+
+# ------------------------------------------------------------------ hot path: SDK dataclasses
+
+
+def encode_opportunity(opp: Opportunity) -> bytes:
+    """Encode an SDK :class:`Opportunity` without building a model (same bytes as the model)."""
+    return encode_root(S.OPPORTUNITY, opp)
+
+
+def decode_opportunity(buf: Buffer) -> Opportunity:
+    """Verify and decode an ``OpportunityEvent`` straight into an SDK :class:`Opportunity`."""
+    d = read_root(S.OPPORTUNITY, buf)
+    return Opportunity(
+        id=d["id"],
+        strategy=d["strategy"],
+        base_mint=d["base_mint"],
+        legs=tuple(
+            Leg(
+                x["pool"],
+                x["dex"],
+                x["input_mint"],
+                x["output_mint"],
+                x["in_amount"],
+                x["out_amount"],
+                x["fee_amount"],
+            )
+            for x in d["legs"]
+        ),
+        expected_profit=d["expected_profit"],
+        slot=d["slot"],
+        detected_ns=d["detected_ns"],
+        metadata=d["metadata"],
+    )
+
+
+def encode_execution_result(result: ExecutionResult, *, completed_ns: int = 0) -> bytes:
+    """Encode an SDK :class:`ExecutionResult` (``slot=None`` is written as 0)."""
+    return ExecutionResultEvent.from_result(result, completed_ns=completed_ns).encode()
+
+
+def decode_execution_result(buf: Buffer) -> ExecutionResult:
+    """Verify and decode an ``ExecutionResultEvent`` into an SDK :class:`ExecutionResult`."""
+    return ExecutionResultEvent.decode(buf).to_result()

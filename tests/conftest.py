@@ -1,0 +1,33 @@
+"""Fixtures shared by the runtime and end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from lstarb_runtime import cli as cli_module
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    """A CLI runner with no LSTARB_* settings from the caller's shell and a bus of its own.
+
+    ``lstarb run`` publishes to NATS; pointing it at a free port makes it start its embedded
+    nats-server (data under ``tmp_path``) instead of touching a server some other process owns.
+    """
+    for var in [v for v in os.environ if v.startswith("LSTARB_")]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("LSTARB_NATS__URL", f"nats://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("LSTARB_NATS__DATA_DIR", str(tmp_path / "nats"))
+    monkeypatch.setattr(cli_module, "_HOST", None)
+    return CliRunner()
