@@ -63,9 +63,15 @@ async def latency(
     return out
 
 
-async def throughput(bus: JetStreamBus, n: int, window: int = 256) -> float:
-    """Events per second, one publisher to one consumer, MARKET_DATA."""
-    events = [example_pool_state(slot=1_000_000 + i) for i in range(n)]
+async def throughput(
+    bus: JetStreamBus, n: int, window: int = 256, *, nowait: bool = False, first_slot: int = 10**6
+) -> float:
+    """Events per second, one publisher to one consumer, MARKET_DATA.
+
+    ``nowait``: the publisher sends with ``publish_nowait`` (acks collected by ``flush``, as
+    the scanner does) instead of awaiting each ack with at most ``window`` in flight.
+    """
+    events = [example_pool_state(slot=first_slot + i) for i in range(n)]
     done = asyncio.Event()
     count = 0
 
@@ -75,7 +81,7 @@ async def throughput(bus: JetStreamBus, n: int, window: int = 256) -> float:
         if count == n:
             done.set()
 
-    consumer = await bus.consume("MARKET_DATA", "bench-throughput", handler)
+    consumer = await bus.consume("MARKET_DATA", f"bench-throughput-{int(nowait)}", handler)
     sem = asyncio.Semaphore(window)
 
     async def pub(ev: EventModel) -> None:
@@ -83,11 +89,63 @@ async def throughput(bus: JetStreamBus, n: int, window: int = 256) -> float:
             await bus.publish(ev)
 
     t0 = time.perf_counter()
-    await asyncio.gather(*(pub(e) for e in events))
+    if nowait:
+        for ev in events:
+            await bus.publish_nowait(ev)
+        await bus.flush()
+    else:
+        await asyncio.gather(*(pub(e) for e in events))
     await asyncio.wait_for(done.wait(), timeout=120)
     elapsed = time.perf_counter() - t0
     await consumer.stop()
     return n / elapsed
+
+
+_CONSUMER = """
+import asyncio, sys, time
+from lstarb_runtime.bus import JetStreamBus
+
+async def main(url: str, n: int) -> None:
+    bus = await JetStreamBus.connect(url, fetch_timeout=1.0)
+    done = asyncio.Event()
+    count = 0
+
+    async def handler(d) -> None:
+        nonlocal count
+        count += 1
+        if count == n:
+            done.set()
+
+    await bus.consume("MARKET_DATA", "bench-throughput-process", handler)
+    print("ready", flush=True)
+    await asyncio.wait_for(done.wait(), timeout=120)
+    print(time.monotonic(), flush=True)
+    await bus.close()
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+"""
+
+
+async def throughput_two_processes(bus: JetStreamBus, url: str, n: int) -> float:
+    """Events per second with the consumer in a process of its own, as with ``--role``.
+
+    The deployment DESIGN.md describes runs scanner and planner as separate processes on one
+    NATS cluster; here they share the 2 cores with nats-server. Measured from the first
+    publish to the consumer's last handled event (CLOCK_MONOTONIC, shared by processes).
+    """
+    events = [example_pool_state(slot=10**8 + i) for i in range(n)]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _CONSUMER, url, str(n), stdout=asyncio.subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    assert (await proc.stdout.readline()).strip() == b"ready"
+    t0 = time.monotonic()
+    for ev in events:
+        await bus.publish_nowait(ev)
+    await bus.flush()
+    t1 = float((await proc.stdout.readline()).decode())
+    await proc.wait()
+    return n / (t1 - t0)
 
 
 async def run(n: int = 2000, n_throughput: int = 20_000) -> dict[str, float]:
@@ -100,6 +158,8 @@ async def run(n: int = 2000, n_throughput: int = 20_000) -> dict[str, float]:
         md = await latency(bus, "MARKET_DATA", lambda i: example_pool_state(slot=i + 1), n)
         opp = await latency(bus, "OPPORTUNITIES", lambda i: example_opportunity(f"bench-{i}"), n)
         tput = await throughput(bus, n_throughput)
+        tput_nowait = await throughput(bus, n_throughput, nowait=True, first_slot=10**7)
+        tput_procs = await throughput_two_processes(bus, server.url, n_throughput)
         await bus.close()
     return {
         "md_p50": statistics.median(md),
@@ -107,6 +167,8 @@ async def run(n: int = 2000, n_throughput: int = 20_000) -> dict[str, float]:
         "opp_p50": statistics.median(opp),
         "opp_p99": _pct(opp, 99),
         "throughput": tput,
+        "throughput_nowait": tput_nowait,
+        "throughput_procs": tput_procs,
     }
 
 
@@ -117,8 +179,12 @@ def table(r: dict[str, float]) -> str:
             "|---|---:|---:|",
             f"| publish -> consume p50 (µs) | {r['md_p50']:.0f} | {r['opp_p50']:.0f} |",
             f"| publish -> consume p99 (µs) | {r['md_p99']:.0f} | {r['opp_p99']:.0f} |",
-            f"| sustained throughput, 1 publisher -> 1 consumer (events/s) "
+            f"| sustained throughput, 1 publisher -> 1 consumer, ack awaited (events/s) "
             f"| {r['throughput']:,.0f} | |",
+            f"| sustained throughput, 1 publisher -> 1 consumer, publish_nowait (events/s) "
+            f"| {r['throughput_nowait']:,.0f} | |",
+            f"| sustained throughput, publisher and consumer in two processes (events/s) "
+            f"| {r['throughput_procs']:,.0f} | |",
         ]
     )
 

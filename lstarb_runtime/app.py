@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from solders.pubkey import Pubkey
 
 from lstarb_runtime import market_data
-from lstarb_runtime.bus import Bus, BusError, connect_bus
+from lstarb_runtime.bus import Bus, BusError, PublishAck, connect_bus
 from lstarb_runtime.config import LoadedConfig, Settings
 from lstarb_runtime.keypair import load_keypair
 from lstarb_runtime.plugin_host import PluginHost
@@ -30,6 +30,7 @@ from lstarb_sdk.errors import ConfigError, LstarbError, QuoteError
 from lstarb_sdk.solana import Mint
 
 QUOTE_PROBE_UNITS = 1  # whole tokens quoted per pool and direction to prove a pool is live
+MARKET_FLUSH_EVERY = 1024  # MARKET_DATA publishes between waits for the server's acks
 
 
 class RunFailed(LstarbError):
@@ -69,6 +70,11 @@ class RunSummary:
     bus_url: str = ""
     timer: StageTimer = field(default_factory=StageTimer)
     hook_errors: Counter[str] = field(default_factory=Counter)
+
+    def count_market_ack(self, sent: asyncio.Future[PublishAck]) -> None:
+        """Counts what the server said of a MARKET_DATA publish (refusals surface in flush)."""
+        if not sent.cancelled() and sent.exception() is None and sent.result().duplicate:
+            self.market_duplicates += 1
 
 
 def _check_adapter(item: object) -> str | None:
@@ -182,6 +188,10 @@ async def _run_scanner(
             echo(f"--duration reached while reading {source.name}")
         finally:
             await source.close()
+    try:
+        await bus.flush()
+    except BusError as exc:
+        echo(f"warning: MARKET_DATA: {exc}")
     echo(
         f"pools: {sum(summary.pools_by_dex.values())} "
         f"({', '.join(f'{d} {n}' for d, n in sorted(summary.pools_by_dex.items())) or 'none'})"
@@ -226,10 +236,12 @@ async def _publish_pool_state(
     t0 = time.perf_counter_ns()
     probe = market_data.probe_price(pool, _probe_amount(book, pool.mints[0]))
     event = market_data.pool_state_event(pool, update, probe)
-    ack = await bus.publish(event, msg_id=market_data.msg_id(pool, update))
+    sent = await bus.publish_nowait(event, msg_id=market_data.msg_id(pool, update))
+    sent.add_done_callback(summary.count_market_ack)
     summary.timer.add("publish market data", time.perf_counter_ns() - t0)
     summary.market_events += 1
-    summary.market_duplicates += ack.duplicate
+    if summary.market_events % MARKET_FLUSH_EVERY == 0:
+        await bus.flush()  # a refused publish stops the scanner loudly, not at the end
 
 
 def _probe_amount(book: PoolBook, mint: Pubkey) -> int:

@@ -8,6 +8,7 @@ tested on both in one parametrized suite.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
@@ -125,6 +126,31 @@ class Bus(ABC):
 
         ``msg_id`` defaults to :func:`~lstarb_runtime.bus.streams.msg_id_of`; ``trace`` to a
         child of the span being handled (or a new trace).
+        """
+
+    @abstractmethod
+    async def publish_nowait(
+        self,
+        event: EventModel,
+        *,
+        msg_id: str | None = None,
+        trace: TraceContext | None = None,
+    ) -> asyncio.Future[PublishAck]:
+        """Send the event now and return a future of its acknowledgement.
+
+        Why: a publisher that waits for each ack spends most of its time waiting on the round
+        trip. The hot MARKET_DATA path sends and moves on; the server still stores and
+        de-duplicates the event exactly as with :meth:`publish`, and a failure surfaces on the
+        future (and in :meth:`flush`). At most a bounded number of acks are outstanding: past
+        that, the call waits, so a slow server slows the publisher instead of growing memory.
+        """
+
+    @abstractmethod
+    async def flush(self) -> None:
+        """Wait until every :meth:`publish_nowait` so far is acknowledged.
+
+        Raises :class:`BusError` naming the first publish refused since the last flush (an
+        unflushed failure is never silently dropped; acks that succeeded are not kept).
         """
 
     @abstractmethod

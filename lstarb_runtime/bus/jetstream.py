@@ -246,6 +246,9 @@ class JetStreamBus(Bus):
         self._ack_wait = ack_wait
         self._own = own_connection
         self._consumers: set[JetStreamConsumer] = set()
+        self._pending: set[asyncio.Future[PublishAck]] = set()
+        self._failed: list[BusError] = []
+        self._flush_timeout = 10.0
 
     @classmethod
     async def connect(cls, url: str, **kwargs: Any) -> JetStreamBus:
@@ -292,6 +295,57 @@ class JetStreamBus(Bus):
             TRACEPARENT: outgoing(trace).header(),
         }
         return await self._publish(subject_of(event), event.encode(), headers)
+
+    async def publish_nowait(
+        self,
+        event: EventModel,
+        *,
+        msg_id: str | None = None,
+        trace: TraceContext | None = None,
+    ) -> asyncio.Future[PublishAck]:
+        headers = {
+            MSG_ID: msg_id or msg_id_of(event),
+            TRACEPARENT: outgoing(trace).header(),
+        }
+        subject = subject_of(event)
+        sent = await self.js.publish_async(subject, event.encode(), headers=headers)
+        future: asyncio.Future[PublishAck] = asyncio.get_running_loop().create_future()
+
+        self._pending.add(future)
+
+        def done(acked: asyncio.Future[Any]) -> None:
+            self._pending.discard(future)
+            if future.done():
+                return
+            exc = None if acked.cancelled() else acked.exception()
+            if acked.cancelled() or exc is not None:
+                reason = (
+                    "no stream takes it"
+                    if isinstance(exc, nats.js.errors.NoStreamResponseError)
+                    else f"{exc!r}"
+                )
+                error = BusError(f"publish to {subject!r} failed: {reason}")
+                self._failed.append(error)
+                future.set_exception(error)
+                future.exception()  # kept for flush(): asyncio need not warn it went unread
+                return
+            ack = acked.result()
+            future.set_result(PublishAck(ack.stream, ack.seq, bool(ack.duplicate)))
+
+        sent.add_done_callback(done)
+        return future
+
+    async def flush(self) -> None:
+        pending = list(self._pending)
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=self._flush_timeout)
+            if late:
+                raise BusError(
+                    f"{len(late)} publishes not acknowledged within {self._flush_timeout}s"
+                )
+        failed, self._failed = self._failed, []
+        if failed:
+            raise failed[0]
 
     async def publish_raw(
         self, subject: str, data: bytes, *, msg_id: str | None = None

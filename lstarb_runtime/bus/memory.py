@@ -146,6 +146,7 @@ class MemoryBus(Bus):
     def __init__(self) -> None:
         self._streams: dict[str, _Stream] = {}
         self._consumers: list[MemoryConsumer] = []
+        self._failed: list[BusError] = []
 
     async def ensure_streams(self) -> None:
         for spec in STREAMS:
@@ -167,6 +168,27 @@ class MemoryBus(Bus):
     ) -> PublishAck:
         headers = {TRACEPARENT: outgoing(trace).header()}
         return self._store(subject_of(event), event.encode(), msg_id or msg_id_of(event), headers)
+
+    async def publish_nowait(
+        self,
+        event: EventModel,
+        *,
+        msg_id: str | None = None,
+        trace: TraceContext | None = None,
+    ) -> asyncio.Future[PublishAck]:
+        future: asyncio.Future[PublishAck] = asyncio.get_running_loop().create_future()
+        try:
+            future.set_result(await self.publish(event, msg_id=msg_id, trace=trace))
+        except BusError as exc:
+            future.set_exception(exc)
+            future.exception()  # kept for flush(): asyncio need not warn it went unread
+            self._failed.append(exc)
+        return future
+
+    async def flush(self) -> None:
+        failed, self._failed = self._failed, []
+        if failed:
+            raise failed[0]
 
     async def publish_raw(
         self, subject: str, data: bytes, *, msg_id: str | None = None

@@ -141,3 +141,21 @@ async def test_unknown_stream_and_subject_are_errors(any_bus: Bus) -> None:
         await any_bus.consume("NOPE", "x", Collector())
     with pytest.raises(BusError):
         await any_bus.publish_raw("nowhere.at.all", b"x")
+
+
+async def test_publish_nowait_stores_dedups_and_flush_waits_for_every_ack(any_bus: Bus) -> None:
+    col = Collector()
+    consumer = await any_bus.consume("MARKET_DATA", "scanner-check", col)
+    events = [example_pool_state(slot=s) for s in (10, 11, 12)]
+    futures = [await any_bus.publish_nowait(ev) for ev in events]
+    again = await any_bus.publish_nowait(events[0])  # same message id: stored once
+    await any_bus.flush()
+    assert all(f.done() for f in [*futures, again])
+    acks = [f.result() for f in futures]
+    assert [a.duplicate for a in acks] == [False, False, False]
+    assert again.result().duplicate and again.result().sequence == acks[0].sequence
+    await until(lambda: len(col.got) == 3)
+    assert [d.event.slot for d in col.got] == [10, 11, 12]  # type: ignore[attr-defined]
+    states = {s.name: s for s in await any_bus.stream_states()}
+    assert states["MARKET_DATA"].messages == 3
+    await consumer.stop()

@@ -22,7 +22,7 @@ from lstarb_runtime.bus import (
 from lstarb_runtime.bus.embedded import probe
 from lstarb_runtime.bus.jetstream import stream_config
 from lstarb_runtime.bus.streams import STREAMS
-from lstarb_sdk.events.examples import example_opportunity, example_result
+from lstarb_sdk.events.examples import example_opportunity, example_pool_state, example_result
 
 from .conftest import free_port
 from .test_behaviour import Collector, until
@@ -153,3 +153,15 @@ def test_missing_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         find_nats_server()
     monkeypatch.delenv("LSTARB_NATS_SERVER")
     assert find_nats_server().name == "nats-server"
+
+
+async def test_publish_nowait_refused_surfaces_in_flush_once(js_bus: JetStreamBus) -> None:
+    await js_bus.js.delete_stream("MARKET_DATA")
+    future = await js_bus.publish_nowait(example_pool_state(slot=77))
+    with pytest.raises(BusError, match="md\\."):
+        await js_bus.flush()
+    assert future.done() and isinstance(future.exception(), BusError)
+    await js_bus.flush()  # reported once, not forever
+    await js_bus.ensure_streams()
+    ack = await (await js_bus.publish_nowait(example_pool_state(slot=78)))
+    assert ack.stream == "MARKET_DATA" and not ack.duplicate
