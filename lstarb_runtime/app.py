@@ -251,7 +251,7 @@ def _probe_amount(book: PoolBook, mint: Pubkey) -> int:
         decimals = Mint.decode(bytes(account.data)).decimals if account else 6
     except LstarbError:
         decimals = 6
-    return QUOTE_PROBE_UNITS * 10**decimals
+    return int(QUOTE_PROBE_UNITS * 10**decimals)
 
 
 def _probe_quotes(book: PoolBook, pool: PoolAdapter, summary: RunSummary) -> None:

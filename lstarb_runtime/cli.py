@@ -63,7 +63,7 @@ def cli(verbose: int) -> None:
 def plugins_cmd(as_json: bool) -> None:
     """List installed plugins: name, version, distribution, hooks implemented."""
     host = _host()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": r.name,
             "version": r.version,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import IntEnum
-from typing import Annotated, Any, ClassVar, Final, Self
+from typing import Annotated, Any, ClassVar, Final, Self, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
 from solders.pubkey import Pubkey
@@ -101,7 +101,8 @@ class EventModel(BaseModel):
     @classmethod
     def _from_fields(cls, d: dict[str, Any]) -> Self:
         d["schema_version"] = d.pop("version")
-        return cls.model_construct(**d)
+        # Fields were verified by the codec: skip pydantic validation on the hot path.
+        return cast(Self, cls.model_construct(**d))
 
 
 class LegEvent(BaseModel):
