@@ -26,7 +26,7 @@ from lstarb_runtime.keypair import load_keypair
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.pool_book import PoolBook
 from lstarb_sdk import AccountUpdate, DataSource, PluginContext, PoolAdapter
-from lstarb_sdk.errors import ConfigError, LstarbError, QuoteError
+from lstarb_sdk.errors import ConfigError, LstarbError
 from lstarb_sdk.solana import Mint
 
 QUOTE_PROBE_UNITS = 1  # whole tokens quoted per pool and direction to prove a pool is live
@@ -70,6 +70,7 @@ class RunSummary:
     bus_url: str = ""
     timer: StageTimer = field(default_factory=StageTimer)
     hook_errors: Counter[str] = field(default_factory=Counter)
+    adapter_faults: Counter[str] = field(default_factory=Counter)
 
     def count_market_ack(self, sent: asyncio.Future[PublishAck]) -> None:
         """Counts what the server said of a MARKET_DATA publish (refusals surface in flush)."""
@@ -226,15 +227,16 @@ async def _scan_source(source: DataSource, book: PoolBook, bus: Bus, summary: Ru
         if new:
             await source.subscribe(new)
     for address in list(book.pools):
-        book.refresh_all(address)
-        _probe_quotes(book, book.pools[address], summary)
+        if book.refresh_all(address):
+            _probe_quotes(book, book.pools[address], summary)
+    summary.adapter_faults.update(book.adapter_faults)
 
 
 async def _publish_pool_state(
     bus: Bus, book: PoolBook, pool: PoolAdapter, update: AccountUpdate, summary: RunSummary
 ) -> None:
     t0 = time.perf_counter_ns()
-    probe = market_data.probe_price(pool, _probe_amount(book, pool.mints[0]))
+    probe = market_data.probe_price(book, pool, _probe_amount(book, pool.mints[0]))
     event = market_data.pool_state_event(pool, update, probe)
     sent = await bus.publish_nowait(event, msg_id=market_data.msg_id(pool, update))
     sent.add_done_callback(summary.count_market_ack)
@@ -259,11 +261,8 @@ def _probe_quotes(book: PoolBook, pool: PoolAdapter, summary: RunSummary) -> Non
         amount = _probe_amount(book, mint)
         t0 = time.perf_counter_ns()
         try:
-            pool.quote(amount, mint)
-        except QuoteError:
-            summary.quote_errors += 1
-            continue
-        except LstarbError:
+            book.quote(pool.address, amount, mint)
+        except LstarbError:  # QuoteError (or an adapter fault, already logged and counted)
             summary.quote_errors += 1
             continue
         summary.timer.add(f"quote {pool.dex}", time.perf_counter_ns() - t0)
@@ -278,6 +277,9 @@ def _print_summary(summary: RunSummary, echo: Callable[[str], None]) -> None:
     echo(
         f"  opportunities      {summary.opportunities}  (planner/executor services: not built yet)"
     )
+    if summary.adapter_faults:
+        faults = ", ".join(f"{d} {n}" for d, n in sorted(summary.adapter_faults.items()))
+        echo(f"  adapter faults     {faults}  (pools quarantined; see the log)")
     echo(f"  plans              {summary.plans}")
     echo(
         f"  market data        {summary.market_events} events on MARKET_DATA "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from lstarb_runtime.pool_book import PoolBook
 from lstarb_sdk import PoolAdapter
 from lstarb_sdk.errors import LstarbError
 from lstarb_sdk.events import PoolStateEvent
@@ -28,14 +29,14 @@ class PriceProbe:
         return self.out_amount / self.in_amount if self.in_amount else 0.0
 
 
-def probe_price(pool: PoolAdapter, amount: int) -> PriceProbe | None:
+def probe_price(book: PoolBook, pool: PoolAdapter, amount: int) -> PriceProbe | None:
     """Quote ``amount`` of mint_a through the pool; None while the pool cannot quote exactly.
 
     The price on MARKET_DATA is a summary for dashboards and ``lstarb tail``, never an input
     to trading: strategies quote the adapter themselves, exactly, at the size they trade.
     """
     try:
-        quote = pool.quote(amount, pool.mints[0])
+        quote = book.quote(pool.address, amount, pool.mints[0])
     except LstarbError:
         return None
     return PriceProbe(quote.in_amount, quote.out_amount)
