@@ -11,12 +11,14 @@ mode the run allows without a keypair.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
+from solders.account import Account
 from solders.pubkey import Pubkey
 
 from lstarb_runtime import market_data
@@ -28,6 +30,8 @@ from lstarb_runtime.pool_book import PoolBook
 from lstarb_sdk import AccountUpdate, DataSource, PluginContext, PoolAdapter
 from lstarb_sdk.errors import ConfigError, LstarbError
 from lstarb_sdk.solana import Mint
+
+log = logging.getLogger("lstarb.run")
 
 QUOTE_PROBE_UNITS = 1  # whole tokens quoted per pool and direction to prove a pool is live
 MARKET_FLUSH_EVERY = 1024  # MARKET_DATA publishes between waits for the server's acks
@@ -70,6 +74,7 @@ class RunSummary:
     bus_url: str = ""
     timer: StageTimer = field(default_factory=StageTimer)
     hook_errors: Counter[str] = field(default_factory=Counter)
+    source_errors: Counter[str] = field(default_factory=Counter)
     adapter_faults: Counter[str] = field(default_factory=Counter)
 
     def count_market_ack(self, sent: asyncio.Future[PublishAck]) -> None:
@@ -168,9 +173,7 @@ async def _run_scanner(
         return
     sources = host.collect("lstarb_data_sources", _check_source, context=context)
     builtin = {name for name, record in host.records.items() if record.builtin}
-    chosen = [src for plugin, src in sources if plugin not in builtin] or [
-        src for _, src in sources
-    ]
+    chosen = [(p, src) for p, src in sources if p not in builtin] or list(sources)
     if not chosen:
         failed = sorted(p for p in host.hook_errors if host.hook_errors[p])
         hint = f" (raised by plugin {', '.join(failed)}: see the log above)" if failed else ""
@@ -178,17 +181,15 @@ async def _run_scanner(
             f"no data source{hint}: select a data-source plugin (rpc, shredstream, ...)"
         )
     book = PoolBook(adapters)
-    deadline = None if duration is None else time.monotonic() + duration
-    for source in chosen:
-        try:
-            await asyncio.wait_for(
-                _scan_source(source, book, bus, summary),
-                None if deadline is None else max(0.0, deadline - time.monotonic()),
-            )
-        except TimeoutError:
-            echo(f"--duration reached while reading {source.name}")
-        finally:
-            await source.close()
+    scans = [_guarded_scan(p, src, book, bus, summary, echo) for p, src in chosen]
+    try:
+        await asyncio.wait_for(asyncio.gather(*scans), duration)
+    except TimeoutError:
+        echo(f"--duration {duration:g}s reached")
+    for address in list(book.pools):
+        if book.refresh_all(address):
+            _probe_quotes(book, book.pools[address], summary)
+    summary.adapter_faults.update(book.adapter_faults)
     try:
         await bus.flush()
     except BusError as exc:
@@ -199,9 +200,40 @@ async def _run_scanner(
     )
 
 
-async def _scan_source(source: DataSource, book: PoolBook, bus: Bus, summary: RunSummary) -> None:
+async def _guarded_scan(
+    plugin: str,
+    source: DataSource,
+    book: PoolBook,
+    bus: Bus,
+    summary: RunSummary,
+    echo: Callable[[str], None],
+) -> None:
+    """One data source, isolated: if it fails, it is named and counted, and the others go on."""
+    try:
+        await _scan_source(source, book, bus, summary, echo)
+    except BusError:
+        raise  # the bus is shared: losing it ends the run (as RunFailed)
+    except Exception as exc:
+        summary.source_errors[plugin] += 1
+        log.error("data source %s (plugin %s) failed", source.name, plugin, exc_info=exc)
+        echo(f"data source {source.name} (plugin {plugin}) stopped: {exc!r}")
+    finally:
+        try:
+            await source.close()
+        except Exception as exc:
+            log.warning("data source %s (plugin %s): close failed: %r", source.name, plugin, exc)
+
+
+async def _scan_source(
+    source: DataSource,
+    book: PoolBook,
+    bus: Bus,
+    summary: RunSummary,
+    echo: Callable[[str], None],
+) -> None:
     known = list(source.known_accounts())
     snapshot = await source.fetch(known) if known else {}
+    found = 0
     for key, account in snapshot.items():
         if account is None:
             continue
@@ -210,12 +242,14 @@ async def _scan_source(source: DataSource, book: PoolBook, bus: Bus, summary: Ru
         if pool is not None:
             summary.timer.add("decode pool", time.perf_counter_ns() - t0)
             summary.pools_by_dex[pool.dex] += 1
+            found += 1
+    echo(f"{source.name}: {len(snapshot)} accounts, {found} pools; streaming updates")
     await source.subscribe(book.readers)
+    updates = 0
     async for update in source.stream():
         if not isinstance(update, AccountUpdate):
             continue
-        from solders.account import Account
-
+        updates += 1
         account = Account(update.lamports, update.data, update.owner, update.executable, 0)
         t0 = time.perf_counter_ns()
         changed = book.apply({update.pubkey: account})
@@ -226,10 +260,7 @@ async def _scan_source(source: DataSource, book: PoolBook, bus: Bus, summary: Ru
         new = book.missing()
         if new:
             await source.subscribe(new)
-    for address in list(book.pools):
-        if book.refresh_all(address):
-            _probe_quotes(book, book.pools[address], summary)
-    summary.adapter_faults.update(book.adapter_faults)
+    echo(f"{source.name}: stream ended after {updates} account updates")
 
 
 async def _publish_pool_state(
@@ -277,6 +308,9 @@ def _print_summary(summary: RunSummary, echo: Callable[[str], None]) -> None:
     echo(
         f"  opportunities      {summary.opportunities}  (planner/executor services: not built yet)"
     )
+    if summary.source_errors:
+        failed = ", ".join(f"{p} {n}" for p, n in sorted(summary.source_errors.items()))
+        echo(f"  data source faults {failed}  (see the log)")
     if summary.adapter_faults:
         faults = ", ".join(f"{d} {n}" for d, n in sorted(summary.adapter_faults.items()))
         echo(f"  adapter faults     {faults}  (pools quarantined; see the log)")
