@@ -126,6 +126,7 @@ def tail(
         except nats.errors.Error as exc:
             await nc.close()
             raise BusError(f"cannot tail {stream}: {exc!r} (is the stream created?)") from None
+        click.echo(f"tailing {stream} at {url} (Ctrl-C to stop)", err=True)
         seen = 0
         end = None if timeout is None else time.monotonic() + timeout
         try:

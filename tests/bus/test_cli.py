@@ -9,7 +9,7 @@ import sys
 
 from click.testing import CliRunner
 
-from lstarb_runtime.bus import EmbeddedNats
+from lstarb_runtime.bus import EmbeddedNats, JetStreamBus
 from lstarb_runtime.bus.cli import streams, tail
 from lstarb_sdk.events.examples import example_opportunity, example_pool_state
 
@@ -84,7 +84,7 @@ def test_tail_prints_decoded_json_lines(nats_server: EmbeddedNats) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    docs = [json.loads(line) for line in result.output.splitlines()]
+    docs = [json.loads(line) for line in result.stdout.splitlines()]
     assert [d.get("event", {}).get("id") for d in docs] == ["cli-1", "cli-2", None]
     assert docs[0]["type"] == "OpportunityEvent" and docs[0]["msg_id"] == "OPPORTUNITIES:cli-1"
     assert docs[0]["traceparent"].startswith("00-")
@@ -98,4 +98,45 @@ def test_tail_live_only_shows_new_events(nats_server: EmbeddedNats) -> None:
         tail, ["MARKET_DATA", "--nats-url", nats_server.url, "--timeout", "0.3"]
     )
     assert result.exit_code == 0, result.output
-    assert result.output == ""
+    assert result.stdout == ""
+
+
+def test_tail_live_prints_events_published_after_it_started(nats_server: EmbeddedNats) -> None:
+    """The real command in its own process: it subscribes, then sees what is published."""
+    _seed(nats_server.url)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lstarb_runtime.cli",
+            "tail",
+            "MARKET_DATA",
+            "--count",
+            "2",
+            "--nats-url",
+            nats_server.url,
+            "--timeout",
+            "30",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        assert proc.stderr.readline().startswith("tailing MARKET_DATA")
+
+        async def publish() -> None:
+            bus = await JetStreamBus.connect(nats_server.url)
+            await bus.publish(example_pool_state(slot=900_001))
+            await bus.publish(example_pool_state(slot=900_002))
+            await bus.close()
+
+        asyncio.run(publish())
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["event"]["slot"] for line in lines] == [900_001, 900_002]
+    assert {line["type"] for line in lines} == {"PoolStateEvent"}
+    assert proc.returncode == 0
