@@ -35,17 +35,24 @@ def ceil_div(a: int, b: int) -> int:
     """The SDK's ``ceilDiv`` ((a + b - 1) / b, truncating like BN)."""
     if b == 0:
         raise SwapMathError("Cannot divide by zero.")
-    return _trunc_div(a + b - 1, b)
+    n = a + b - 1
+    if n >= 0 and b > 0:  # the quote path: plain floor division, no sign juggling
+        return n // b
+    return _trunc_div(n, b)
 
 
 def _trunc_div(a: int, b: int) -> int:
     """BN.js division: truncates toward zero (Python's // floors)."""
+    if a >= 0 and b > 0:
+        return a // b
     q = abs(a) // abs(b)
     return q if (a >= 0) == (b >= 0) else -q
 
 
 def fee(amount: int, bps: int) -> int:
     """``ceil(amount * bps / 10_000)``."""
+    if amount >= 0:
+        return (amount * bps + BPS - 1) // BPS
     return ceil_div(amount * bps, BPS)
 
 
