@@ -125,6 +125,7 @@ class TableSpec:
         self.ident = ident
         self.fields: tuple[Field, ...] = tuple(fields)
         self.by_name = {f.name: f for f in self.fields}
+        self.names: tuple[str, ...] = tuple(f.name for f in self.fields)
         for i, f in enumerate(self.fields):
             f.fid = i
             f.slot = 4 + 2 * i
@@ -339,6 +340,41 @@ def read_field(
         return read_string(spec, buf, p)
     if kind == "pubkey":
         return read_pubkey(spec, buf, p)
+    return _read_vector(spec, f, buf, p, depth)
+
+
+def read_table(spec: TableSpec, buf: Buffer, pos: int, depth: int = 0) -> dict[str, Any]:
+    """Read every known field of the table at ``pos`` (checked) into a dict."""
+    vt, vtlen, tlen = table_header(spec, buf, pos)
+    if tlen == spec.inline_size and buf[vt : vt + vtlen] == spec.vtable:
+        return _read_canonical(spec, buf, pos, depth)
+    return {f.name: read_field(spec, buf, pos, vt, vtlen, tlen, f, depth) for f in spec.fields}
+
+
+def _read_canonical(spec: TableSpec, buf: Buffer, pos: int, depth: int) -> dict[str, Any]:
+    """A table laid out exactly as this SDK writes it: every inline value in one unpack.
+
+    Why: the vtable matched ours byte for byte and the table's size was bounds-checked, so the
+    inline part is known to be whole; only the offsets it holds (strings, keys, vectors) still
+    need their own checks. Any other layout (an older writer, flatc's builder omitting
+    defaults) takes the field-by-field path.
+    """
+    values = spec.struct.unpack_from(buf, pos)
+    out: list[Any] = [None] * len(spec.names)
+    for f, v in zip(spec.inline_order, values[1:], strict=True):
+        kind = f.kind
+        if kind in _SCALARS:
+            out[f.fid] = v != 0 if kind == "bool" else v
+        elif kind == "str" or kind == "optstr":
+            out[f.fid] = read_string(spec, buf, pos + f.offset)
+        elif kind == "pubkey":
+            out[f.fid] = read_pubkey(spec, buf, pos + f.offset)
+        else:
+            out[f.fid] = _read_vector(spec, f, buf, pos + f.offset, depth)
+    return dict(zip(spec.names, out, strict=True))  # declaration order, as the slow path
+
+
+def _read_vector(spec: TableSpec, f: Field, buf: Buffer, p: int, depth: int) -> Any:
     sub = f.sub
     assert sub is not None
     if depth >= MAX_DEPTH:
@@ -348,15 +384,9 @@ def read_field(
     for i in range(count):
         e = first + 4 * i
         items.append(read_table(sub, buf, e + U32.unpack_from(buf, e)[0], depth + 1))
-    if kind == "kv":
+    if f.kind == "kv":
         return {kv["key"]: kv["value"] for kv in items}
     return items
-
-
-def read_table(spec: TableSpec, buf: Buffer, pos: int, depth: int = 0) -> dict[str, Any]:
-    """Read every known field of the table at ``pos`` (checked) into a dict."""
-    vt, vtlen, tlen = table_header(spec, buf, pos)
-    return {f.name: read_field(spec, buf, pos, vt, vtlen, tlen, f, depth) for f in spec.fields}
 
 
 def read_root(spec: TableSpec, buf: Buffer) -> dict[str, Any]:
