@@ -33,7 +33,11 @@ wheels:
 	./scripts/check-wheels.sh
 
 bench: dev
-	$(BIN)/pytest benchmarks plugins/*/benchmarks --benchmark-enable -q
+	mkdir -p build
+	$(BIN)/pytest benchmarks plugins/*/benchmarks --benchmark-enable -q --benchmark-json=build/bench.json
+	$(BIN)/python benchmarks/targets.py build/bench.json
+	$(BIN)/python benchmarks/events_table.py
+	$(BIN)/python benchmarks/bus_latency.py
 
 clean:
 	rm -rf $(VENV) build dist site .lstarb
