@@ -16,22 +16,15 @@ consumer share one process and event loop, as in ``lstarb run``.
 from __future__ import annotations
 
 import asyncio
-import socket
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 
-from lstarb_runtime.bus import Delivery, EmbeddedNats, JetStreamBus
+from lstarb_runtime.bus import Delivery, EmbeddedNats, JetStreamBus, free_local_url
 from lstarb_sdk.events import EventModel
 from lstarb_sdk.events.examples import example_opportunity, example_pool_state
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -151,7 +144,7 @@ async def throughput_two_processes(bus: JetStreamBus, url: str, n: int) -> float
 async def run(n: int = 2000, n_throughput: int = 20_000) -> dict[str, float]:
     with (
         tempfile.TemporaryDirectory() as store,
-        EmbeddedNats(f"nats://127.0.0.1:{_free_port()}", store) as server,
+        EmbeddedNats(free_local_url(), store) as server,
     ):
         bus = await JetStreamBus.connect(server.url, fetch_timeout=1.0)
         await bus.ensure_streams()

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 from solders.account import Account
-from solders.pubkey import Pubkey
 
 from lstarb_runtime import market_data
 from lstarb_runtime.bus import Bus, BusError, PublishAck, connect_bus
@@ -29,11 +28,9 @@ from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.pool_book import PoolBook
 from lstarb_sdk import AccountUpdate, DataSource, PluginContext, PoolAdapter
 from lstarb_sdk.errors import ConfigError, LstarbError
-from lstarb_sdk.solana import Mint
 
 log = logging.getLogger("lstarb.run")
 
-QUOTE_PROBE_UNITS = 1  # whole tokens quoted per pool and direction to prove a pool is live
 MARKET_FLUSH_EVERY = 1024  # MARKET_DATA publishes between waits for the server's acks
 
 
@@ -267,8 +264,8 @@ async def _publish_pool_state(
     bus: Bus, book: PoolBook, pool: PoolAdapter, update: AccountUpdate, summary: RunSummary
 ) -> None:
     t0 = time.perf_counter_ns()
-    probe = market_data.probe_price(book, pool, _probe_amount(book, pool.mints[0]))
-    event = market_data.pool_state_event(pool, update, probe)
+    price = market_data.probe_price(book, pool)
+    event = market_data.pool_state_event(pool, update, price)
     sent = await bus.publish_nowait(event, msg_id=market_data.msg_id(pool, update))
     sent.add_done_callback(summary.count_market_ack)
     summary.timer.add("publish market data", time.perf_counter_ns() - t0)
@@ -277,19 +274,9 @@ async def _publish_pool_state(
         await bus.flush()  # a refused publish stops the scanner loudly, not at the end
 
 
-def _probe_amount(book: PoolBook, mint: Pubkey) -> int:
-    """Whole tokens of ``mint`` (decimals from the cached mint account, else 6)."""
-    account = book.accounts.get(mint)
-    try:
-        decimals = Mint.decode(bytes(account.data)).decimals if account else 6
-    except LstarbError:
-        decimals = 6
-    return int(QUOTE_PROBE_UNITS * 10**decimals)
-
-
 def _probe_quotes(book: PoolBook, pool: PoolAdapter, summary: RunSummary) -> None:
     for mint in pool.mints:
-        amount = _probe_amount(book, mint)
+        amount = book.whole_token(mint)
         t0 = time.perf_counter_ns()
         try:
             book.quote(pool.address, amount, mint)

@@ -8,7 +8,6 @@ scanner loop stays a loop and the event stays the same whichever data source fed
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from lstarb_runtime.pool_book import PoolBook
 from lstarb_sdk import PoolAdapter
@@ -17,35 +16,24 @@ from lstarb_sdk.events import PoolStateEvent
 from lstarb_sdk.types import AccountUpdate
 
 
-@dataclass(slots=True)
-class PriceProbe:
-    """The last probe quote of a pool: ``out_amount`` of mint_b for ``in_amount`` of mint_a."""
-
-    in_amount: int
-    out_amount: int
-
-    @property
-    def price(self) -> float:
-        return self.out_amount / self.in_amount if self.in_amount else 0.0
-
-
-def probe_price(book: PoolBook, pool: PoolAdapter, amount: int) -> PriceProbe | None:
-    """Quote ``amount`` of mint_a through the pool; None while the pool cannot quote exactly.
+def probe_price(book: PoolBook, pool: PoolAdapter) -> float:
+    """mint_b per mint_a for one whole token of mint_a; 0.0 while the pool cannot quote exactly.
 
     The price on MARKET_DATA is a summary for dashboards and ``lstarb tail``, never an input
     to trading: strategies quote the adapter themselves, exactly, at the size they trade.
     """
+    mint_a = pool.mints[0]
     try:
-        quote = book.quote(pool.address, amount, pool.mints[0])
+        quote = book.quote(pool.address, book.whole_token(mint_a), mint_a)
     except LstarbError:
-        return None
-    return PriceProbe(quote.in_amount, quote.out_amount)
+        return 0.0
+    return quote.out_amount / quote.in_amount if quote.in_amount else 0.0
 
 
 def pool_state_event(
     pool: PoolAdapter,
     update: AccountUpdate,
-    probe: PriceProbe | None,
+    price: float,
 ) -> PoolStateEvent:
     """The MARKET_DATA event for ``pool`` after ``update`` (one of the accounts it reads).
 
@@ -59,7 +47,7 @@ def pool_state_event(
         slot=update.slot,
         mint_a=mint_a,
         mint_b=mint_b,
-        price=probe.price if probe else 0.0,
+        price=price,
         write_version=update.write_version,
         source=update.source,
         received_ns=update.received_ns or time.time_ns(),

@@ -23,6 +23,7 @@ from solders.pubkey import Pubkey
 
 from lstarb_sdk import PoolAdapter, Quote
 from lstarb_sdk.errors import DecodeError, LstarbError, QuoteError
+from lstarb_sdk.solana import Mint
 
 log = logging.getLogger("lstarb.scanner")
 
@@ -42,6 +43,7 @@ class PoolBook:
     """Pools dropped after their adapter raised unexpectedly, with the reason."""
 
     def __post_init__(self) -> None:
+        self._decimals: dict[Pubkey, int] = {}
         self._by_program: dict[Pubkey, list[type[PoolAdapter]]] = defaultdict(list)
         for cls in self.adapter_classes:
             self._by_program[cls.program_id].append(cls)
@@ -116,6 +118,24 @@ class PoolBook:
             self._fault(pool.dex, address, "accounts_to_update", exc)
             return False
         return self._update(address, {k: self.accounts[k] for k in keys if k in self.accounts})
+
+    def whole_token(self, mint: Pubkey) -> int:
+        """One whole token of ``mint`` in its smallest unit: the size of probe quotes.
+
+        Decimals come from the cached mint account, decoded once (they never change); a mint
+        not loaded yet counts as 6 decimals and is looked up again next time.
+        """
+        decimals = self._decimals.get(mint)
+        if decimals is None:
+            account = self.accounts.get(mint)
+            if account is None:
+                return 10**6
+            try:
+                decimals = Mint.decode(bytes(account.data)).decimals
+            except LstarbError:
+                decimals = 6
+            self._decimals[mint] = decimals
+        return int(10**decimals)
 
     def quote(self, address: Pubkey, amount: int, mint: Pubkey, *, exact_in: bool = True) -> Quote:
         """The pool's quote; an adapter bug quarantines the pool and reads as QuoteError."""

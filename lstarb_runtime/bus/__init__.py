@@ -14,6 +14,7 @@ from lstarb_runtime.bus.embedded import (
     NatsServerNotFoundError,
     PortInUseError,
     find_nats_server,
+    free_local_url,
 )
 from lstarb_runtime.bus.interface import (
     Bus,
@@ -51,6 +52,7 @@ __all__ = [
     "connect_bus",
     "current_trace",
     "find_nats_server",
+    "free_local_url",
     "msg_id_of",
     "subject_of",
 ]

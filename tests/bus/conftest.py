@@ -7,27 +7,18 @@ start.
 from __future__ import annotations
 
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from lstarb_runtime.bus import Bus, EmbeddedNats, JetStreamBus, MemoryBus
+from lstarb_runtime.bus import Bus, EmbeddedNats, JetStreamBus, MemoryBus, free_local_url
 from lstarb_runtime.bus.streams import STREAMS
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
-    server = EmbeddedNats(
-        f"nats://127.0.0.1:{free_port()}", tmp_path_factory.mktemp("nats-session")
-    )
+    server = EmbeddedNats(free_local_url(), tmp_path_factory.mktemp("nats-session"))
     with server:
         yield server
 
@@ -35,7 +26,7 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNa
 @pytest.fixture
 def own_server(tmp_path: Path) -> Iterator[EmbeddedNats]:
     """A server this test alone uses (restarts, embedded start-up)."""
-    server = EmbeddedNats(f"nats://127.0.0.1:{free_port()}", tmp_path / "nats")
+    server = EmbeddedNats(free_local_url(), tmp_path / "nats")
     with server:
         yield server
 

@@ -18,13 +18,13 @@ from lstarb_runtime.bus import (
     PortInUseError,
     connect_bus,
     find_nats_server,
+    free_local_url,
 )
 from lstarb_runtime.bus.embedded import probe
 from lstarb_runtime.bus.jetstream import stream_config
 from lstarb_runtime.bus.streams import STREAMS
 from lstarb_sdk.events.examples import example_opportunity, example_pool_state, example_result
 
-from .conftest import free_port
 from .test_behaviour import Collector, until
 
 DESIGN = {  # DESIGN.md "The six streams": subjects, storage, retention
@@ -108,7 +108,7 @@ async def test_server_restart_loses_nothing_on_file_streams(own_server: Embedded
 async def test_embedded_server_starts_when_nothing_answers_and_stops_on_exit(
     tmp_path: Path,
 ) -> None:
-    url = f"nats://127.0.0.1:{free_port()}"
+    url = free_local_url()
     assert probe("127.0.0.1", int(url.rsplit(":", 1)[1])) == "none"
     async with connect_bus(url, store_dir=tmp_path / "store") as bus:
         assert probe("127.0.0.1", int(url.rsplit(":", 1)[1])) == "nats"
@@ -124,7 +124,7 @@ async def test_existing_server_is_used_not_replaced(nats_server: EmbeddedNats) -
 
 
 async def test_live_run_never_starts_a_server(tmp_path: Path) -> None:
-    url = f"nats://127.0.0.1:{free_port()}"
+    url = free_local_url()
     with pytest.raises(BusError, match="live run"):
         async with connect_bus(url, live=True, store_dir=tmp_path):
             pass

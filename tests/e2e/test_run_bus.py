@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from lstarb_runtime.bus import Delivery, EmbeddedNats, JetStreamBus
+from lstarb_runtime.bus import Delivery, EmbeddedNats, JetStreamBus, free_local_url
 from lstarb_runtime.cli import cli
 from lstarb_sdk.events import PoolStateEvent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _market_data(url: str, expected: int) -> list[PoolStateEvent]:
@@ -45,7 +38,7 @@ async def _market_data(url: str, expected: int) -> list[PoolStateEvent]:
 def test_run_publishes_market_data_to_a_running_server(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    url = f"nats://127.0.0.1:{_free_port()}"
+    url = free_local_url()
     with EmbeddedNats(url, tmp_path / "server"):
         monkeypatch.setenv("LSTARB_NATS__URL", url)
         monkeypatch.setenv("LSTARB_NATS__EMBEDDED", "false")
