@@ -2,7 +2,7 @@
 
 A plugin is a module (or object) with functions marked ``@hookimpl`` named
 after the hooks in :mod:`lstarb_sdk.hookspecs`, exposed through an entry
-point in group ``lstarb``, declaring ``LSTARB_SDK_API = "1.0"``.
+point in group ``lstarb``, declaring ``LSTARB_SDK_API = "1.1"`` (or "1.0": minor versions only add).
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ from lstarb_sdk.pool import PoolAdapter
 from lstarb_sdk.strategy import Strategy
 from lstarb_sdk.submitter import Submitter
 from lstarb_sdk.types import (
+    AccountFilter,
     AccountUpdate,
     ExecutionResult,
     Leg,
     Opportunity,
+    PoolSummary,
     Quote,
     SlotUpdate,
     SubmissionResult,
@@ -48,6 +50,7 @@ hookimpl = pluggy.HookimplMarker("lstarb")
 __all__ = [
     "ENTRY_POINT_GROUP",
     "SDK_API_VERSION",
+    "AccountFilter",
     "AccountUpdate",
     "ConfigError",
     "DataSource",
@@ -64,6 +67,7 @@ __all__ = [
     "PluginContext",
     "PluginError",
     "PoolAdapter",
+    "PoolSummary",
     "Quote",
     "QuoteError",
     "SlotUpdate",

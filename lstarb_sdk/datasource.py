@@ -9,13 +9,13 @@ because a connection dropped.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import ClassVar
 
 from solders.account import Account
 from solders.pubkey import Pubkey
 
-from lstarb_sdk.types import AccountUpdate, SlotUpdate
+from lstarb_sdk.types import AccountFilter, AccountUpdate, SlotUpdate
 
 
 class DataSource(abc.ABC):
@@ -51,6 +51,19 @@ class DataSource(abc.ABC):
         NotImplementedError; the runtime then waits for streamed updates.
         """
         raise NotImplementedError(f"{type(self).__name__} cannot fetch accounts on demand")
+
+    async def discover(
+        self, program_id: Pubkey, filters: Sequence[AccountFilter]
+    ) -> Mapping[Pubkey, Account]:
+        """Accounts of ``program_id`` matching any of ``filters`` (getProgramAccounts).
+
+        How the scanner finds pools on a live source that knows no accounts
+        (SDK API 1.1): it asks each adapter class for its
+        :meth:`~lstarb_sdk.PoolAdapter.discovery_filters` and calls this.
+        Sources that cannot search leave the default, which raises
+        NotImplementedError.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot search program accounts")
 
     @abc.abstractmethod
     async def close(self) -> None:

@@ -10,13 +10,13 @@ raises :class:`~lstarb_sdk.errors.QuoteError` rather than approximate.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import ClassVar
 
 from solders.account import Account
 from solders.pubkey import Pubkey
 
-from lstarb_sdk.types import Quote, SwapInstructions, SwapParams
+from lstarb_sdk.types import AccountFilter, PoolSummary, Quote, SwapInstructions, SwapParams
 
 
 class PoolAdapter(abc.ABC):
@@ -35,7 +35,9 @@ class PoolAdapter(abc.ABC):
             pool.quote(1_000_000, pool.mints[0])        # exact integer quote
 
     ``update`` may be called with a subset of the accounts (only those that
-    changed); the adapter keeps the last state of the others.
+    changed); the adapter keeps the last state of the others. From SDK API 1.1
+    a key may map to ``None``: the chain has no such account (what
+    getMultipleAccounts answers with null); a key that is absent means no news.
     """
 
     program_id: ClassVar[Pubkey]
@@ -80,8 +82,14 @@ class PoolAdapter(abc.ABC):
         """
 
     @abc.abstractmethod
-    def update(self, accounts: Mapping[Pubkey, Account]) -> None:
+    def update(self, accounts: Mapping[Pubkey, Account | None]) -> None:
         """Refresh state from fresh account data (any subset of the list).
+
+        A key mapped to ``None`` (SDK API 1.1) says the chain has no such
+        account: the adapter treats it as its program does (an uninitialized
+        tick array crossed as zero liquidity, say) or refuses later quotes with
+        a QuoteError naming it; it never reads it as data. A key that is not
+        in ``accounts`` means no news: the adapter keeps what it had.
 
         Raises :class:`~lstarb_sdk.errors.DecodeError` when an account's bytes
         are not what its role requires; the previous state is kept.
@@ -101,6 +109,30 @@ class PoolAdapter(abc.ABC):
     @abc.abstractmethod
     def swap_instruction(self, params: SwapParams) -> SwapInstructions:
         """The real on-chain instruction(s) for a swap, and any lookup tables."""
+
+    def summary(self) -> PoolSummary | None:
+        """A cheap summary of the current state for MARKET_DATA and dashboards (SDK API 1.1).
+
+        Reserves, active liquidity and fee, read from state already decoded by
+        :meth:`update` (no quote, no allocation beyond the result). ``None``
+        while the pool cannot quote yet (an account it needs is not loaded):
+        the runtime publishes a pool only once it can quote. The default
+        returns None; every first-party adapter implements it.
+        """
+        return None
+
+    @classmethod
+    def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
+        """getProgramAccounts filters that find this program's pools (SDK API 1.1).
+
+        Each filter selects pool accounts of ``program_id`` whose mints include
+        one of ``mints`` (one filter per mint and per mint position is typical:
+        a data size plus a memcmp at the mint's offset). A data source runs
+        them and hands the matches to :meth:`matches` / :meth:`from_account`,
+        so a filter may be broader than needed but never narrower. The default
+        (no filters) means the adapter cannot be discovered this way.
+        """
+        return ()
 
     def other_mint(self, mint: Pubkey) -> Pubkey:
         """The pool's mint that is not ``mint``; QuoteError if neither matches."""

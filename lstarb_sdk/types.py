@@ -34,6 +34,41 @@ class Quote:
 
 
 @dataclass(frozen=True, slots=True)
+class PoolSummary:
+    """What :meth:`PoolAdapter.summary` reports: a pool's state at a glance.
+
+    ``reserve_a``/``reserve_b`` are the vault balances of the pool's two mints
+    (in the program's order, smallest units); ``liquidity`` is the active
+    liquidity where the program has one (CLMM ``L``, a DLMM bin's liquidity),
+    else 0; ``fee_ppm`` is the trading fee a swap pays now, in millionths of
+    the input (so one hundredth of a basis point is 1).
+    """
+
+    reserve_a: int
+    reserve_b: int
+    liquidity: int
+    fee_ppm: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFilter:
+    """One getProgramAccounts filter set: all of its conditions must hold.
+
+    ``data_size`` is the exact account size (None: any); each ``memcmp`` entry
+    is ``(offset, bytes)`` that must appear at ``offset`` of the account data.
+    """
+
+    data_size: int | None = None
+    memcmp: tuple[tuple[int, bytes], ...] = ()
+
+    def matches(self, data: bytes) -> bool:
+        """Whether an account's data passes this filter (as the RPC node checks it)."""
+        if self.data_size is not None and len(data) != self.data_size:
+            return False
+        return all(data[off : off + len(raw)] == raw for off, raw in self.memcmp)
+
+
+@dataclass(frozen=True, slots=True)
 class AccountUpdate:
     """A new state of one account, as a data source saw it.
 

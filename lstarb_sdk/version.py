@@ -7,12 +7,16 @@ minor number grows when something is added. A plugin declares the API version
 it was built for in its top-level module as ``LSTARB_SDK_API = "1.0"``; the
 runtime refuses a plugin whose major number differs from its own, or whose
 minor number is newer than the runtime knows.
+
+1.1 (additive): ``PoolAdapter.update`` may map a key to None (the chain has no
+such account); ``PoolAdapter.summary`` and ``PoolAdapter.discovery_filters``;
+``DataSource.discover``; the conformance kit in :mod:`lstarb_sdk.testing`.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
-SDK_API_VERSION = "1.0"
+SDK_API_VERSION = "1.1"
 
 
 def parse_api_version(text: str) -> tuple[int, int]:
