@@ -12,6 +12,7 @@ import pytest
 from lstarb_runtime.plugin_host import PluginHost, UnknownPluginError
 from lstarb_sdk import hookimpl
 from lstarb_sdk.errors import PluginError
+from lstarb_sdk.version import SDK_API_VERSION
 
 
 @pytest.fixture
@@ -76,7 +77,8 @@ def test_incompatible_sdk_major_is_refused(plugin_dir: Path) -> None:
     host = PluginHost()
     host.discover([future, newer_minor, silent])
     assert "'future' was built for SDK API 2.0" in (host.records["future"].error or "")
-    assert "this runtime provides SDK API 1.0" in (host.records["future"].error or "")
+    error = host.records["future"].error or ""
+    assert f"this runtime provides SDK API {SDK_API_VERSION}" in error
     assert "built for SDK API 1.99" in (host.records["newer"].error or "")
     assert "does not declare LSTARB_SDK_API" in (host.records["silent"].error or "")
     assert host.active() == []
