@@ -31,11 +31,16 @@ from prometheus_client import (
     Gauge,
     Histogram,
     Info,
+    disable_created_metrics,
     start_http_server,
 )
 
 from lstarb_sdk.errors import LstarbError
 from lstarb_sdk.version import SDK_API_VERSION, __version__
+
+# ``*_created`` series (one per counter and histogram child) double what a scrape carries and no
+# dashboard reads them; counter resets are visible without them.
+disable_created_metrics()
 
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
 """The registry every lstarb metric lives in (not prometheus_client's global one)."""
@@ -343,16 +348,14 @@ def metric_names() -> frozenset[str]:
 
     For checks that a query or dashboard names only metrics lstarb defines.
     """
+    suffixes = {
+        "counter": ("_total",),
+        "histogram": ("_bucket", "_sum", "_count"),
+        "info": ("_info",),
+    }
     names: set[str] = set()
     for family in REGISTRY.collect():
-        names.add(family.name)
-        if family.type == "counter":
-            names.update((f"{family.name}_total", f"{family.name}_created"))
-        elif family.type == "histogram":
-            names.update(f"{family.name}{s}" for s in ("_bucket", "_sum", "_count", "_created"))
-        elif family.type == "info":
-            names.add(f"{family.name}_info")
-        names.update(s.name for s in family.samples)
+        names.update(family.name + suffix for suffix in suffixes.get(family.type, ("",)))
     return frozenset(names)
 
 
