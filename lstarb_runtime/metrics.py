@@ -40,7 +40,7 @@ from lstarb_sdk.version import SDK_API_VERSION, __version__
 
 # ``*_created`` series (one per counter and histogram child) double what a scrape carries and no
 # dashboard reads them; counter resets are visible without them.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
 """The registry every lstarb metric lives in (not prometheus_client's global one)."""

@@ -2,7 +2,8 @@
 
 ``Ledger.open(url)`` (``sqlite:PATH`` or ``postgresql://...``), ``ledger.record(trade)``,
 ``ledger.pnl(by, where)``; :func:`trade_from_result` maps an EXECUTED event to the
-:class:`TradeRecord` the ledger stores. ``lstarb pnl`` reads it (``ledger/cli.py``).
+:class:`TradeRecord` the ledger stores; ``recorder.TradeRecorder`` is what the auditor calls per
+EXECUTED event (it also updates the P&L metrics). ``lstarb pnl`` reads it (``ledger/cli.py``).
 """
 
 from __future__ import annotations
