@@ -16,10 +16,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import LedgerError, LedgerNotFound
+
+if TYPE_CHECKING:
+    import psycopg
 
 Params = Sequence[Any]
 Row = tuple[Any, ...]
@@ -114,21 +117,48 @@ _PLACEHOLDER: Final = re.compile(r"\?")
 
 
 class PostgresDriver(Driver):
-    """PostgreSQL through psycopg 3; the connection string may set ``options=-csearch_path=``."""
+    """PostgreSQL through psycopg 3; the connection string may set ``options=-csearch_path=``.
+
+    A lost connection (server restart, network) fails the call in progress with a
+    :class:`LedgerError`; the next call connects again, so a retried write succeeds once the
+    server is back.
+    """
 
     dialect = "postgresql"
 
     def __init__(self, url: str, *, connect_timeout_s: int = 10) -> None:
+        self._url = url
+        self._timeout = connect_timeout_s
+        self.where = redact_url(url)
+        self._sql: dict[str, str] = {}
+        self._conn = self._connect()
+
+    def _connect(self) -> psycopg.Connection[Row]:
         import psycopg
 
-        self.where = redact_url(url)
         try:
-            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout_s)
+            return psycopg.connect(self._url, autocommit=True, connect_timeout=self._timeout)
         except psycopg.Error as exc:
             raise LedgerError(
                 f"cannot connect to the ledger database {self.where}: {str(exc).strip()}"
             ) from None
-        self._sql: dict[str, str] = {}
+
+    def _live(self) -> psycopg.Connection[Row]:
+        if self._conn.closed or self._conn.broken:
+            self._conn.close()
+            self._conn = self._connect()
+        return self._conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        import psycopg
+
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            raise LedgerError(
+                f"lost the ledger database {self.where}: {str(exc).strip()}"
+            ) from None
 
     def _translate(self, sql: str) -> str:
         out = self._sql.get(sql)
@@ -138,26 +168,26 @@ class PostgresDriver(Driver):
         return out
 
     def execute(self, sql: str, params: Params = ()) -> int:
-        return self._conn.execute(self._translate(sql), params).rowcount
+        with self._errors():
+            return self._live().execute(self._translate(sql), params).rowcount
 
     def query(self, sql: str, params: Params = ()) -> list[Row]:
-        return self._conn.execute(self._translate(sql), params).fetchall()
+        with self._errors():
+            return self._live().execute(self._translate(sql), params).fetchall()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self._conn.transaction():
+        with self._errors(), self._live().transaction():
             yield
 
     def lock_schema(self) -> None:
         # Transaction-scoped advisory lock, one per schema: concurrent first starts of several
         # auditors migrate once, one after the other.
-        self._conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.lstarb_ledger'))"
-        )
+        self.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.lstarb_ledger'))")
 
     def has_table(self, name: str) -> bool:
-        row = self._conn.execute("SELECT to_regclass(%s) IS NOT NULL", [name]).fetchone()
-        return bool(row and row[0])
+        rows = self.query("SELECT to_regclass(?) IS NOT NULL", [name])
+        return bool(rows and rows[0][0])
 
     def close(self) -> None:
         self._conn.close()

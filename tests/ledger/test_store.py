@@ -15,6 +15,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from lstarb_runtime.ledger import (
@@ -31,7 +32,7 @@ from lstarb_runtime.ledger import (
 from lstarb_runtime.ledger.drivers import open_driver
 from lstarb_runtime.ledger.migrations import LATEST, MIGRATIONS, Migration, migrate
 
-from .conftest import DAY_NS, T0, TradeFactory
+from .conftest import DAY_NS, POSTGRES_URL, T0, TradeFactory
 
 WRITER = Path(__file__).with_name("writer.py")
 
@@ -281,3 +282,28 @@ def test_trade_legs_keep_their_order(ledger_url: str, make_trades: TradeFactory)
         (stored,) = ledger.trades()
     assert stored.legs == (b, c, a)
     assert stored.route == f"{b.dex}:{b.pool} > raydium-clmm:{a.pool} > {a.dex}:{a.pool}"
+
+
+def test_a_lost_postgresql_connection_fails_the_call_and_the_retry_succeeds(
+    postgres_url: str, make_trades: TradeFactory
+) -> None:
+    first, second = make_trades(2)
+    with (
+        Ledger.open(postgres_url) as ledger,
+        psycopg.connect(POSTGRES_URL, autocommit=True) as admin,
+    ):
+        assert ledger.record(first)
+        pid = ledger._driver._conn.info.backend_pid  # type: ignore[attr-defined]
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        with pytest.raises(LedgerError, match="lost the ledger database postgresql://"):
+            ledger.record(second)
+        assert ledger.record(second) is True  # the auditor's redelivery, on a new connection
+        assert ledger.record(first) is False
+        assert sorted(t.plan_id for t in ledger.trades()) == [first.plan_id, second.plan_id]
+
+
+def test_a_file_that_is_not_a_ledger_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    path.write_bytes(b"not a database at all, just some bytes" * 200)
+    with pytest.raises(LedgerError, match=f"cannot open the ledger {path}: file is not a database"):
+        Ledger.open(f"sqlite:{path}", create=False)
