@@ -29,7 +29,13 @@ def expected() -> dict[str, Any]:
 
 def clock(epoch: int, slot: int | None = None) -> Account:
     slot = epoch * 432_000 if slot is None else slot
-    return Account(1_169_280, Clock(slot, 1_700_000_000, epoch, epoch + 1, 1_700_000_000).encode(), SYSVAR_OWNER, False, 0)
+    return Account(
+        1_169_280,
+        Clock(slot, 1_700_000_000, epoch, epoch + 1, 1_700_000_000).encode(),
+        SYSVAR_OWNER,
+        False,
+        0,
+    )
 
 
 def fixture(name: str) -> tuple[Pubkey, Account]:
