@@ -144,7 +144,7 @@ def best_size(
         steps += 1
     if v is None or v <= 0:
         return None
-    left = x
+    left = lo  # the best size may lie below the probe: the bracket starts at the bottom
     while x < hi:
         nxt = min(hi, x * 2)
         nv = f(nxt)

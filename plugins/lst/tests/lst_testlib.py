@@ -84,3 +84,64 @@ def marinade(name: str) -> MarinadePool:
     msol_key, msol_leg = fixture(v["msol_leg"])
     pool.update({address: account, sol_key: sol_leg, msol_key: msol_leg})
     return pool
+
+
+# -- the bundled market plus the stake pools ---------------------------------------------------
+
+#: Stake-pool scenarios of the oracle that join the bundled market (one per pool address).
+MARKET_STAKE_POOLS = ("jitosol", "bsol", "jupsol", "lainesol", "pwrsol")
+MARKET_EPOCH = 539  # JitoSOL's epoch: every fixture pool is fresh (the program refuses only older)
+MARKET_TIMESTAMP = 1_750_000_000
+
+
+def lst_accounts() -> dict[Pubkey, Account]:
+    """The stake pools, Marinade and their accounts, as the oracle scenarios use them."""
+    out: dict[Pubkey, Account] = {}
+    for name in MARKET_STAKE_POOLS:
+        v = variants()[name]
+        for key in ("pool", "reserve", "manager_fee"):
+            k, a = fixture(v[key])
+            out[k] = a
+    v = variants()["marinade"]
+    for key in ("state", "sol_leg", "msol_leg"):
+        k, a = fixture(v[key])
+        out[k] = a
+    return out
+
+
+def first_party_adapters() -> list[type[Any]]:
+    """Every adapter class of the installed first-party plugins (test code may import them)."""
+    from importlib.metadata import entry_points
+
+    classes: list[type[Any]] = []
+    for ep in entry_points(group="lstarb"):
+        module = ep.load()
+        hook = getattr(module, "lstarb_dex_adapters", None)
+        if hook is not None:
+            classes.extend(hook())
+    return classes
+
+
+def market_pools(epoch: int = MARKET_EPOCH) -> dict[Pubkey, Any]:
+    """The bundled real market and the stake pools, every pool decoded and updated."""
+    from lstarb_runtime.builtin.replay import bundled_market, load_market
+    from lstarb_runtime.pool_book import PoolBook
+
+    accounts = load_market(bundled_market())
+    accounts.update(load_market(FIXTURES / "market"))  # Orca bSOL/SOL and bSOL/USDC: triangles
+    accounts.update(lst_accounts())
+    accounts[SYSVAR_CLOCK_ID] = Account(
+        1_169_280,
+        Clock(epoch * 432_000, MARKET_TIMESTAMP, epoch, epoch + 1, MARKET_TIMESTAMP).encode(),
+        SYSVAR_OWNER,
+        False,
+        0,
+    )
+    book = PoolBook(first_party_adapters())
+    for key, account in accounts.items():
+        book.try_add_pool(key, account)
+    book.accounts.update(accounts)
+    for _ in range(3):  # the accounts a pool wants move with what it has read
+        for address in list(book.pools):
+            book.refresh_all(address)
+    return dict(book.pools)
