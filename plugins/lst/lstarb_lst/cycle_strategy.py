@@ -132,4 +132,10 @@ class CycleStrategy(Strategy):
             return amount - x
 
         base = cycle.base
-        return best_size(profit, 1, self._max_size[base], self._probe[base])
+        return best_size(
+            profit,
+            1,
+            self._max_size[base],
+            self._probe[base],
+            tolerance_ppm=self.config.size_tolerance_ppm,
+        )

@@ -72,7 +72,7 @@ class CycleIndex:
         return list(seen.values())
 
     def add(self, pool: Pubkey, mints: tuple[Pubkey, Pubkey]) -> list[Cycle]:
-        """Register a pool; returns the new cycles through it (each also indexed by its other pools)."""
+        """Register a pool; returns the new cycles through it (indexed by each of their pools)."""
         if pool in self._mints:
             return []
         a, b = mints

@@ -210,7 +210,7 @@ class MarinadePool(LiquidStakingPool):
         ]
 
     def summary(self) -> PoolSummary | None:
-        """Reserves are the liquidity pool's legs (what liquid unstake pays from, what deposits take)."""
+        """Reserves are the liquidity pool's legs: what liquid unstake pays from, deposits take."""
         if self._sol_leg is None or self._msol_leg is None:
             return None
         s = self._state

@@ -37,7 +37,7 @@ from lstarb_sdk.solana import SYSVAR_CLOCK_ID, Clock, Mint
 class LstToken:
     symbol: str
     mint: Pubkey
-    kind: str  # spl_stake_pool, sanctum_spl_stake_pool, sanctum_spl_multi_stake_pool, marinade, sanctum_infinity
+    kind: str  # pool_kind in the table: spl_stake_pool, marinade, sanctum_infinity, ...
     program: Pubkey
     pricing_account: Pubkey
 

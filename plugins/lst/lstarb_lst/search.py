@@ -116,7 +116,7 @@ def best_size(
     tolerance_ppm: int = 1,
     scan: int = 16,
 ) -> tuple[int, int] | None:
-    """The size in ``lo..hi`` with the largest ``profit`` (exact), and that profit; None if none > 0.
+    """The size in ``lo..hi`` with the largest exact ``profit``, and that profit (None: never > 0).
 
     ``profit`` is the cycle's exact result at a size (None: a leg refuses).
     For constant-product and concentrated pools it is unimodal where the

@@ -1,4 +1,4 @@
-"""Triangular arbitrage: base -> X -> Y -> base over three pools (e.g. SOL -> JitoSOL -> mSOL -> SOL).
+"""Triangular arbitrage: base -> X -> Y -> base over three pools (SOL -> JitoSOL -> mSOL -> SOL).
 
 Stake-pool legs are ordinary legs: SOL -> JitoSOL by DepositSol, mSOL -> SOL by
 Marinade's liquid unstake, and any AMM pool between the LSTs.
