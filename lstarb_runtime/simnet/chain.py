@@ -18,6 +18,8 @@ from solders.hash import Hash
 
 from lstarb_sdk.solana import Clock
 
+MAINNET_EPOCH_SLOTS = 432_000
+DEFAULT_START_EPOCH = 950  # mainnet's epoch in late 2025: slot 410,400,000
 MAX_PROCESSING_AGE = 150  # a blockhash stays valid for this many newer blocks
 FINALIZED_DEPTH = 32  # slots after which a landed transaction counts as rooted
 STATUS_CACHE_SLOTS = 300 + MAX_PROCESSING_AGE

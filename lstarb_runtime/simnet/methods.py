@@ -116,6 +116,7 @@ class RpcMethods:
             "getBalance": self.get_balance,
             "getTokenAccountBalance": self.get_token_account_balance,
             "getTokenSupply": self.get_token_supply,
+            "getTokenAccountsByOwner": self.get_token_accounts_by_owner,
             "getSlot": self.get_slot,
             "getBlockHeight": self.get_block_height,
             "getEpochInfo": self.get_epoch_info,
@@ -241,6 +242,37 @@ class RpcMethods:
         assert mint is not None
         supply = int.from_bytes(mint.data[36:44], "little")
         return {"context": self.context(), "value": ui_amount(supply, decimals)}
+
+    def get_token_accounts_by_owner(self, params: Sequence[Any]) -> Any:
+        _required(params, 2)
+        owner = Pubkey.from_string(pubkey_param(params[0]))
+        selector = params[1]
+        if not isinstance(selector, dict) or len(selector) != 1:
+            raise invalid_params("Invalid params: expected {mint} or {programId}.")
+        if "mint" in selector:
+            mint_key = pubkey_param(selector["mint"])
+            mint = self.net.store.get(mint_key)
+            if mint is None or mint.owner not in TOKEN_PROGRAMS:
+                raise invalid_params("Invalid param: could not find mint")
+            programs, wanted_mint = (mint.owner,), bytes(Pubkey.from_string(mint_key))
+        elif "programId" in selector:
+            program = pubkey_param(selector["programId"])
+            if program not in TOKEN_PROGRAMS:
+                raise invalid_params("Invalid param: unrecognized Token program id")
+            programs, wanted_mint = (program,), None
+        else:
+            raise invalid_params("Invalid params: expected {mint} or {programId}.")
+        config = self._account_config(params, 2, "binary")
+        raw_owner = bytes(owner)
+        found = [
+            {"pubkey": e.key, "account": account_json(e, config)}
+            for program in programs
+            for e in self.net.store.owned_by(program)
+            if len(e.data) >= 165
+            and e.data[32:64] == raw_owner
+            and (wanted_mint is None or e.data[:32] == wanted_mint)
+        ]
+        return {"context": self.context(), "value": found}
 
     # ------------------------------------------------------------ slots and epochs
     def get_slot(self, params: Sequence[Any]) -> Any:

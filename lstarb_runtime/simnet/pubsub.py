@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from solders.signature import Signature
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
@@ -213,8 +214,6 @@ class PubSub:
                 raise invalid_params(
                     "Invalid params: invalid length 0, expected at least 1 element."
                 )
-            from solders.signature import Signature
-
             try:
                 Signature.from_string(params[0])
             except ValueError:

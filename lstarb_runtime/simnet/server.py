@@ -18,15 +18,16 @@ import errno
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from solders.keypair import Keypair
 
 from lstarb_runtime.builtin.replay import bundled_market
+from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.simnet.bank import Bank
-from lstarb_runtime.simnet.chain import Chain
+from lstarb_runtime.simnet.chain import DEFAULT_START_EPOCH, MAINNET_EPOCH_SLOTS, Chain
 from lstarb_runtime.simnet.driver import Driver, DriverConfig
 from lstarb_runtime.simnet.http_server import HttpServer
 from lstarb_runtime.simnet.market import Alignment, Market
@@ -38,8 +39,6 @@ from lstarb_sdk.solana import SYSVAR_CLOCK_ID
 
 log = logging.getLogger("lstarb.simnet")
 
-MAINNET_EPOCH_SLOTS = 432_000
-DEFAULT_START_EPOCH = 950
 SYSVAR_OWNER = "Sysvar1111111111111111111111111111111111111"
 CLOCK_LAMPORTS = 1_169_280
 
@@ -197,15 +196,11 @@ class Simnet:
 
 
 def _with_seed(config: DriverConfig, seed: int) -> DriverConfig:
-    from dataclasses import replace
-
     return replace(config, seed=seed)
 
 
 def _installed_adapters() -> list[type[PoolAdapter]]:
     """The DEX adapters of every installed plugin (the driver prices pools with them)."""
-    from lstarb_runtime.plugin_host import PluginHost
-
     host = PluginHost()
     host.discover()
     adapters: list[type[PoolAdapter]] = []
