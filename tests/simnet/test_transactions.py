@@ -171,9 +171,9 @@ async def test_instruction_error_preflight_and_landing(net: Simnet) -> None:
         with pytest.raises(RPCException) as raised:
             await client.send_raw_transaction(bytes(tx))
         error = raised.value.args[0]
-        assert (
-            error.message
-            == "Transaction simulation failed: Error processing Instruction 0: custom program error: 0x1"
+        assert error.message == (
+            "Transaction simulation failed: "
+            "Error processing Instruction 0: custom program error: 0x1"
         )
         assert any("insufficient lamports" in line for line in error.data.logs)
         await client.send_raw_transaction(bytes(tx), TxOpts(skip_preflight=True))
