@@ -122,7 +122,9 @@ async def solana_py_client(peer: Peer, n: int) -> float:
     return (n - 1) / elapsed
 
 
-async def multiple_accounts(peer: Peer, encoding: str, parallel: int, seconds: float) -> tuple[float, int]:
+async def multiple_accounts(
+    peer: Peer, encoding: str, parallel: int, seconds: float
+) -> tuple[float, int]:
     keys = sorted(peer.keys)[:100]
     body = {
         "jsonrpc": "2.0",
@@ -164,13 +166,14 @@ async def main(n: int) -> None:
         peer.close()
     print("| measure | value |")
     print("|---|---:|")
-    print(f"| notifications pushed by the peer (one socket, 752-byte account, per s) | {pushed:,.0f} |")
+    print(f"| notifications pushed by the peer to one socket (per s) | {pushed:,.0f} |")
     print(f"| notifications received, bare websockets client (per s) | {raw_rate:,.0f} |")
     print(f"| notifications received, solana-py websocket client (per s) | {py_rate:,.0f} |")
     for encoding, parallel, rate, size in rows:
+        plural = "s" if parallel > 1 else ""
         print(
-            f"| getMultipleAccounts, 100 keys, {encoding}, {parallel} connection"
-            f"{'s' if parallel > 1 else ''} (requests/s; {size / 1024:,.0f} KiB a reply) | {rate:,.0f} |"
+            f"| getMultipleAccounts, 100 keys, {encoding} ({size / 1024:,.0f} KiB a reply), "
+            f"{parallel} connection{plural} (requests/s) | {rate:,.0f} |"
         )
 
 
