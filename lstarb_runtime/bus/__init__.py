@@ -19,11 +19,14 @@ from lstarb_runtime.bus.embedded import (
 from lstarb_runtime.bus.interface import (
     Bus,
     BusError,
+    BusHealth,
+    BusStats,
     Consumer,
     ConsumerStats,
     Delivery,
     Handler,
     PublishAck,
+    PublishCounts,
     StreamState,
 )
 from lstarb_runtime.bus.jetstream import JetStreamBus
@@ -35,6 +38,8 @@ __all__ = [
     "STREAMS",
     "Bus",
     "BusError",
+    "BusHealth",
+    "BusStats",
     "Consumer",
     "ConsumerStats",
     "Delivery",
@@ -46,6 +51,7 @@ __all__ = [
     "NatsServerNotFoundError",
     "PortInUseError",
     "PublishAck",
+    "PublishCounts",
     "StreamSpec",
     "StreamState",
     "TraceContext",

@@ -17,8 +17,9 @@ import click
 import nats.errors
 from nats.js.api import DeliverPolicy
 
+from lstarb_runtime.bus.connection import connect_nats
 from lstarb_runtime.bus.interface import BusError
-from lstarb_runtime.bus.jetstream import JetStreamBus, connect_nats
+from lstarb_runtime.bus.jetstream import JetStreamBus
 from lstarb_runtime.bus.streams import STREAM_BY_NAME
 from lstarb_runtime.bus.tracing import TRACEPARENT
 from lstarb_sdk.errors import ConfigError, DecodeError

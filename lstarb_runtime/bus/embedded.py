@@ -195,6 +195,18 @@ class EmbeddedNats:
         if proc.stderr:
             proc.stderr.close()
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash would end it: no flush, no clean shutdown (fault tests)."""
+        proc, self.process = self.process, None
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.kill()
+        proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None

@@ -18,6 +18,7 @@ from lstarb_runtime.bus.interface import (
     MAX_DELIVER,
     Bus,
     BusError,
+    BusStats,
     Consumer,
     Delivery,
     Handler,
@@ -147,6 +148,7 @@ class MemoryBus(Bus):
         self._streams: dict[str, _Stream] = {}
         self._consumers: list[MemoryConsumer] = []
         self._failed: list[BusError] = []
+        self.stats = BusStats()
 
     async def ensure_streams(self) -> None:
         for spec in STREAMS:
@@ -185,10 +187,11 @@ class MemoryBus(Bus):
             self._failed.append(exc)
         return future
 
-    async def flush(self) -> None:
+    async def flush(self) -> int:
         failed, self._failed = self._failed, []
         if failed:
             raise failed[0]
+        return 0
 
     async def publish_raw(
         self, subject: str, data: bytes, *, msg_id: str | None = None
@@ -202,11 +205,15 @@ class MemoryBus(Bus):
         if spec is None:
             raise BusError(f"no stream takes subject {subject!r}")
         st = self._stream(spec.name)
+        counts = self.stats[spec.name]
+        counts.sent += 1
+        counts.acked += 1
         now = time.monotonic()
         if msg_id is not None:
             headers["Nats-Msg-Id"] = msg_id
             seen = st.ids.get(msg_id)
             if seen is not None and now - seen[1] < spec.duplicate_window:
+                counts.duplicates += 1
                 return PublishAck(spec.name, seen[0], duplicate=True)
         st.messages.append(_Message(subject, bytes(data), headers))
         seq = len(st.messages)
