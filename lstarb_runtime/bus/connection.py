@@ -17,7 +17,7 @@ from typing import Final, Protocol
 import nats
 from nats.aio.client import Client
 
-from lstarb_runtime.bus.embedded import parse_url, probe
+from lstarb_runtime.bus.embedded import is_loopback, parse_url, probe
 from lstarb_runtime.bus.interface import BusError
 
 log = logging.getLogger("lstarb.bus")
@@ -81,6 +81,7 @@ async def connect_nats(
     # nats-py retries the *first* connect forever when reconnects are unlimited: check first
     # that something answers, and bound the whole attempt.
     host, port = parse_url(url)
+    await asyncio.to_thread(is_loopback, host)  # BusError naming the host if it does not resolve
     if await asyncio.to_thread(probe, host, port, connect_timeout) != "nats":
         raise BusError(f"cannot connect to NATS at {url}: no NATS server answers there")
     try:

@@ -148,11 +148,19 @@ class StreamState:
     exists: bool = True
 
 
+def wrong_stream(event: EventModel, stream: str) -> str | None:
+    """What is wrong when ``event`` was found on ``stream`` (None: it belongs there)."""
+    if stream_of(event).name == stream:
+        return None
+    return f"a {type(event).__name__} does not belong on stream {stream}"
+
+
 def decode_for(stream: str, data: bytes) -> EventModel:
     """Verify and decode ``data`` as an event of ``stream``; DecodeError if it is not one."""
     event = decode_event(data)
-    if stream_of(event).name != stream:
-        raise DecodeError(f"a {type(event).__name__} does not belong on stream {stream}")
+    problem = wrong_stream(event, stream)
+    if problem is not None:
+        raise DecodeError(problem)
     return event
 
 

@@ -170,7 +170,7 @@ async def test_publish_refused_by_the_server_surfaces_in_flush_once(js_bus: JetS
     small.max_msg_size = 64  # every pool state is larger: the server refuses it
     await js_bus.js.update_stream(small)
     future = await js_bus.publish_nowait(example_pool_state(slot=77))
-    with pytest.raises(BusError, match="md\\..*refused by the server"):
+    with pytest.raises(BusError, match=r"md\..*refused by the server"):
         await js_bus.flush()
     assert future.done() and isinstance(future.exception(), BusError)
     assert await js_bus.flush() == 0  # reported once, not forever
