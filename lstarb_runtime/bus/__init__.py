@@ -30,12 +30,23 @@ from lstarb_runtime.bus.interface import (
     StreamState,
 )
 from lstarb_runtime.bus.jetstream import JetStreamBus
+from lstarb_runtime.bus.kv import (
+    KV_BUCKETS,
+    BucketSpec,
+    Entry,
+    KeyExists,
+    KeyValue,
+    KVError,
+    WrongRevision,
+)
 from lstarb_runtime.bus.memory import MemoryBus
 from lstarb_runtime.bus.streams import STREAMS, StreamSpec, msg_id_of, subject_of
 from lstarb_runtime.bus.tracing import TraceContext, current_trace
 
 __all__ = [
+    "KV_BUCKETS",
     "STREAMS",
+    "BucketSpec",
     "Bus",
     "BusError",
     "BusHealth",
@@ -45,8 +56,12 @@ __all__ = [
     "Delivery",
     "EmbeddedNats",
     "EmbeddedServerError",
+    "Entry",
     "Handler",
     "JetStreamBus",
+    "KVError",
+    "KeyExists",
+    "KeyValue",
     "MemoryBus",
     "NatsServerNotFoundError",
     "PortInUseError",
@@ -55,6 +70,7 @@ __all__ = [
     "StreamSpec",
     "StreamState",
     "TraceContext",
+    "WrongRevision",
     "connect_bus",
     "current_trace",
     "find_nats_server",

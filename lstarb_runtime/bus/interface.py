@@ -14,12 +14,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Final, Literal, Self
+from typing import TYPE_CHECKING, Final, Literal, Self
 
 from lstarb_runtime.bus.streams import STREAM_BY_NAME, STREAMS, stream_of
 from lstarb_runtime.bus.tracing import TraceContext
 from lstarb_sdk.errors import DecodeError, LstarbError
 from lstarb_sdk.events import EventModel, decode_event
+
+if TYPE_CHECKING:
+    from lstarb_runtime.bus.kv import KeyValue
 
 log = logging.getLogger("lstarb.bus")
 
@@ -191,7 +194,8 @@ class Bus(ABC):
 
     @abstractmethod
     async def ensure_streams(self) -> None:
-        """Create the six streams, or update them to DESIGN.md's configuration (idempotent)."""
+        """Create the six streams, or update them to DESIGN.md's configuration, and create the
+        key-value buckets (idempotent)."""
 
     @abstractmethod
     async def publish(
@@ -255,6 +259,13 @@ class Bus(ABC):
         A handler that raises gets the event again (up to :data:`MAX_DELIVER` deliveries); a
         message that is not a valid event of the stream is counted in ``stats.malformed``,
         logged and terminated (never redelivered), and the consumer carries on.
+        """
+
+    @abstractmethod
+    def kv(self, bucket: str) -> KeyValue:
+        """The key-value bucket ``bucket`` (one of ``KV_BUCKETS``: control, plans, inflight).
+
+        :meth:`ensure_streams` creates the buckets along with the streams.
         """
 
     @abstractmethod

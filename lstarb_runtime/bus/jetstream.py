@@ -45,6 +45,7 @@ from lstarb_runtime.bus.interface import (
     StreamState,
     decode_for,
 )
+from lstarb_runtime.bus.kv import JetStreamKeyValue, bucket_spec, ensure_buckets
 from lstarb_runtime.bus.publisher import ACK_TIMEOUT, FLUSH_TIMEOUT, MAX_PENDING, Publisher
 from lstarb_runtime.bus.streams import STREAM_BY_NAME, STREAMS, StreamSpec, msg_id_of, subject_of
 from lstarb_runtime.bus.tracing import TRACEPARENT, TraceContext, current_trace, outgoing
@@ -240,6 +241,7 @@ class JetStreamBus(Bus):
         self._reassert_error = ""
         self._watch_task: asyncio.Task[None] | None = None
         self._closing = False
+        self._buckets: dict[str, JetStreamKeyValue] = {}
 
     @classmethod
     async def connect(cls, url: str, **kwargs: Any) -> JetStreamBus:
@@ -254,6 +256,7 @@ class JetStreamBus(Bus):
     async def ensure_streams(self) -> None:
         try:
             await self._ensure_streams()
+            await ensure_buckets(self.js)
         except (nats.errors.NoRespondersError, nats.js.errors.ServiceUnavailableError):
             raise BusError(
                 "the NATS server does not have JetStream enabled (start it with -js)"
@@ -297,8 +300,16 @@ class JetStreamBus(Bus):
         return done
 
     async def _assert_all(self) -> list[str]:
-        """Streams, then consumers: what a server that restarted may have lost."""
-        return [*(await self._ensure_streams()), *(await self._ensure_consumers())]
+        """Streams, buckets, then consumers: what a server that restarted may have lost."""
+        streams = await self._ensure_streams()
+        buckets = await ensure_buckets(self.js)
+        return [*streams, *buckets, *(await self._ensure_consumers())]
+
+    def kv(self, bucket: str) -> JetStreamKeyValue:
+        kv = self._buckets.get(bucket)
+        if kv is None:
+            kv = self._buckets[bucket] = JetStreamKeyValue(self.js, bucket_spec(bucket))
+        return kv
 
     def connection_lost(self) -> None:
         self._publisher.paused = True

@@ -26,12 +26,14 @@ from lstarb_runtime.bus.interface import (
     StreamState,
     decode_for,
 )
+from lstarb_runtime.bus.kv import MemoryKeyValue, bucket_spec
 from lstarb_runtime.bus.streams import (
     STREAM_BY_NAME,
     STREAMS,
     StreamSpec,
     msg_id_of,
     stream_for_subject,
+    subject_matches,
     subject_of,
 )
 from lstarb_runtime.bus.tracing import TRACEPARENT, TraceContext, current_trace, outgoing
@@ -58,18 +60,6 @@ class _Stream:
     """durable name -> sequence of the next message it will get."""
 
 
-def _matches(pattern: str | None, subject: str) -> bool:
-    if pattern is None:
-        return True
-    p, s = pattern.split("."), subject.split(".")
-    for i, tok in enumerate(p):
-        if tok == ">":
-            return len(s) > i
-        if i >= len(s) or (tok != "*" and tok != s[i]):
-            return False
-    return len(p) == len(s)
-
-
 class MemoryConsumer(Consumer):
     """A durable consumer of a :class:`MemoryBus` stream, running as one task."""
 
@@ -94,7 +84,7 @@ class MemoryConsumer(Consumer):
                 await self._wake.wait()
                 continue
             msg = st.messages[seq - 1]
-            if _matches(self._filter, msg.subject):
+            if self._filter is None or subject_matches(self._filter, msg.subject):
                 await self._deliver(seq, msg)
             st.durables[self.durable] = seq + 1
 
@@ -149,6 +139,13 @@ class MemoryBus(Bus):
         self._consumers: list[MemoryConsumer] = []
         self._failed: list[BusError] = []
         self.stats = BusStats()
+        self._buckets: dict[str, MemoryKeyValue] = {}
+
+    def kv(self, bucket: str) -> MemoryKeyValue:
+        kv = self._buckets.get(bucket)
+        if kv is None:
+            kv = self._buckets[bucket] = MemoryKeyValue(bucket_spec(bucket))
+        return kv
 
     async def ensure_streams(self) -> None:
         for spec in STREAMS:

@@ -155,6 +155,17 @@ def stream_for_subject(subject: str) -> StreamSpec | None:
     return None
 
 
+def subject_matches(pattern: str, subject: str) -> bool:
+    """Whether ``subject`` matches ``pattern`` (``*`` one token, ``>`` one or more at the end)."""
+    p, s = pattern.split("."), subject.split(".")
+    for i, tok in enumerate(p):
+        if tok == ">":
+            return len(s) > i
+        if i >= len(s) or (tok != "*" and tok != s[i]):
+            return False
+    return len(p) == len(s)
+
+
 def subject_within(subject: str, pattern: str) -> bool:
     """Whether every subject ``subject`` matches is matched by ``pattern`` (NATS wildcards).
 
