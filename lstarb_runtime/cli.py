@@ -182,13 +182,14 @@ def _is_usage(exc: PluginError) -> bool:
 def _register_extensions(group: click.Group) -> None:
     """Commands from the bus and from plugins (``lstarb_register_commands``)."""
     try:
-        from lstarb_runtime.bus.cli import nats_cmd, streams, tail
+        from lstarb_runtime.bus.cli import nats_cmd, record, streams, tail
     except ImportError:  # pragma: no cover - bus not installed in a partial checkout
         pass
     else:
         group.add_command(streams)
         group.add_command(tail)
         group.add_command(nats_cmd)
+        group.add_command(record)
     if any(arg in ("-V", "--version") for arg in sys.argv[1:2]):
         return
     host = _host()

@@ -1,9 +1,9 @@
-"""``lstarb streams``, ``lstarb tail`` and ``lstarb nats``: the bus from a terminal.
+"""``lstarb streams``, ``tail``, ``record`` and ``nats``: the bus from a terminal.
 
 ``streams`` and ``tail`` neither start a server nor create streams: they inspect what a run (or
-a cluster) has. ``tail`` uses an ephemeral ordered consumer, so it never moves a service's
-durable position. ``nats`` runs a server in the foreground for as long as you want one, so the
-streams outlive the run that filled them.
+a cluster) has. ``tail`` and ``record`` use an ephemeral ordered consumer, so they never move a
+service's durable position. ``nats`` runs a server in the foreground for as long as you want
+one, so the streams outlive the run that filled them.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from lstarb_runtime.bus.connection import connect_nats
 from lstarb_runtime.bus.embedded import EmbeddedNats, is_loopback, parse_url, probe
 from lstarb_runtime.bus.interface import BusError, wrong_stream
 from lstarb_runtime.bus.jetstream import JetStreamBus
+from lstarb_runtime.bus.recording import Record, RecordingError, RecordingWriter
 from lstarb_runtime.bus.streams import STREAM_BY_NAME, subject_within
 from lstarb_runtime.bus.tracing import TRACEPARENT
 from lstarb_sdk.errors import ConfigError, DecodeError
@@ -210,6 +211,85 @@ def tail(
 
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the normal way out
         _run(main())
+
+
+@click.command("record")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="directory to write (new or empty)",
+)
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="stop after S")
+@click.option("-n", "--count", type=click.IntRange(min=1), help="stop after N events")
+@click.option("--new", "only_new", is_flag=True, help="only events published from now on")
+@click.option("--nats-url", help=_URL_HELP)
+@click.option("--wait", is_flag=True, help="wait for the server and the stream instead of failing")
+def record(
+    out: Path,
+    duration: float | None,
+    count: int | None,
+    only_new: bool,
+    nats_url: str | None,
+    wait: bool,
+) -> None:
+    """Save the MARKET_DATA stream (the market tape and pool states) to a directory.
+
+    Everything the stream holds, then what comes, until --duration, --count, Ctrl-C or
+    SIGTERM (--new: only what comes). The replay data source plays the directory back
+    (``[plugins.replay] path = "DIR"``, ``speed``). The format: docs/streams.md, "Recording".
+    """
+    url = resolve_url(nats_url)
+    try:
+        writer = RecordingWriter(out, nats_url=url)
+    except RecordingError as exc:
+        raise click.UsageError(str(exc)) from None
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in _STOP_SIGNALS:
+            loop.add_signal_handler(sig, stop.set)
+        end = None if duration is None else time.monotonic() + duration
+        nc = await _connect(url, wait, end)
+        try:
+            await _await_stream(nc, "MARKET_DATA", url, wait, end)
+            sub = await nc.jetstream().subscribe(
+                "md.>",
+                stream="MARKET_DATA",
+                ordered_consumer=True,
+                deliver_policy=DeliverPolicy.NEW if only_new else DeliverPolicy.ALL,
+            )
+            click.echo(f"recording MARKET_DATA at {url} to {out} (Ctrl-C to stop)", err=True)
+            while not stop.is_set() and (count is None or writer.manifest.messages < count):
+                left = 0.25 if end is None else min(0.25, end - time.monotonic())
+                if left <= 0:
+                    break
+                try:
+                    msg = await sub.next_msg(timeout=left)
+                except (TimeoutError, nats.errors.TimeoutError):
+                    continue
+                meta = msg.metadata
+                writer.write(
+                    Record(
+                        meta.sequence.stream,
+                        int(meta.timestamp.timestamp() * 1_000_000) * 1000,
+                        msg.subject,
+                        msg.data,
+                    )
+                )
+        finally:
+            await nc.close()
+
+    try:
+        _run(main())
+    finally:
+        m = writer.close()
+        click.echo(
+            f"recorded {m.messages} MARKET_DATA events ({m.account_events} account updates, "
+            f"{m.pool_states} pool states) to {out}",
+            err=True,
+        )
 
 
 @click.command("nats")
