@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from lstarb_runtime.bus import Delivery, EmbeddedNats, JetStreamBus, free_local_url
 from lstarb_sdk.events import EventModel
-from lstarb_sdk.events.examples import example_opportunity, example_pool_state
+from lstarb_sdk.events.examples import example_account, example_opportunity, example_pool_state
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -57,14 +57,22 @@ async def latency(
 
 
 async def throughput(
-    bus: JetStreamBus, n: int, window: int = 256, *, nowait: bool = False, first_slot: int = 10**6
+    bus: JetStreamBus,
+    n: int,
+    window: int = 256,
+    *,
+    nowait: bool = False,
+    first_slot: int = 10**6,
+    make: Callable[[int], EventModel] = lambda slot: example_pool_state(slot=slot),
+    name: str = "",
 ) -> float:
     """Events per second, one publisher to one consumer, MARKET_DATA.
 
     ``nowait``: the publisher sends with ``publish_nowait`` (acks collected by ``flush``, as
-    the scanner does) instead of awaiting each ack with at most ``window`` in flight.
+    the scanner does) instead of awaiting each ack with at most ``window`` in flight. ``make``
+    builds the event of a slot (pool states by default; tape events for the tape rows).
     """
-    events = [example_pool_state(slot=first_slot + i) for i in range(n)]
+    events = [make(first_slot + i) for i in range(n)]
     done = asyncio.Event()
     count = 0
 
@@ -74,7 +82,7 @@ async def throughput(
         if count == n:
             done.set()
 
-    consumer = await bus.consume("MARKET_DATA", f"bench-throughput-{int(nowait)}", handler)
+    consumer = await bus.consume("MARKET_DATA", f"bench-throughput-{int(nowait)}{name}", handler)
     sem = asyncio.Semaphore(window)
 
     async def pub(ev: EventModel) -> None:
@@ -153,6 +161,17 @@ async def run(n: int = 2000, n_throughput: int = 20_000) -> dict[str, float]:
         tput = await throughput(bus, n_throughput)
         tput_nowait = await throughput(bus, n_throughput, nowait=True, first_slot=10**7)
         tput_procs = await throughput_two_processes(bus, server.url, n_throughput)
+        tput_tape = await throughput(
+            bus, n_throughput, nowait=True, first_slot=10**9, make=_vault_update, name="-tape"
+        )
+        tput_ticks = await throughput(
+            bus,
+            n_throughput // 4,
+            nowait=True,
+            first_slot=2 * 10**9,
+            make=_tick_update,
+            name="-ticks",
+        )
         await bus.close()
     return {
         "md_p50": statistics.median(md),
@@ -162,7 +181,22 @@ async def run(n: int = 2000, n_throughput: int = 20_000) -> dict[str, float]:
         "throughput": tput,
         "throughput_nowait": tput_nowait,
         "throughput_procs": tput_procs,
+        "throughput_tape": tput_tape,
+        "throughput_ticks": tput_ticks,
     }
+
+
+def _vault_update(slot: int) -> EventModel:
+    """A tape event of a token vault (352 bytes on the wire)."""
+    return example_account(slot=slot, amount=slot)
+
+
+_TICKS = example_account().model_copy(update={"data": bytes(range(256)) * 39 + bytes(4)})
+
+
+def _tick_update(slot: int) -> EventModel:
+    """A tape event of a tick-array-sized account (9,988 bytes of data)."""
+    return _TICKS.model_copy(update={"slot": slot})
 
 
 def table(r: dict[str, float]) -> str:
@@ -178,6 +212,10 @@ def table(r: dict[str, float]) -> str:
             f"| {r['throughput_nowait']:,.0f} | |",
             f"| sustained throughput, publisher and consumer in two processes (events/s) "
             f"| {r['throughput_procs']:,.0f} | |",
+            f"| tape: 1 publisher -> 1 consumer, publish_nowait, vault updates (events/s) "
+            f"| {r['throughput_tape']:,.0f} | |",
+            f"| tape: 1 publisher -> 1 consumer, publish_nowait, 10 KB accounts (events/s) "
+            f"| {r['throughput_ticks']:,.0f} | |",
         ]
     )
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -28,7 +29,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+import click
+from pydantic import Field, ValidationError, field_validator
 from solders.account import Account
 from solders.pubkey import Pubkey
 
@@ -362,3 +364,39 @@ def lstarb_data_sources(context: PluginContext) -> list[DataSource]:
             path, slot=config.slot, unix_timestamp=config.unix_timestamp, speed=config.speed
         )
     ]
+
+
+@hookimpl
+def lstarb_register_commands(cli: Any) -> None:
+    cli.add_command(replay_command)
+
+
+@click.command(
+    "replay", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
+)
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0),
+    help="recordings: 1 the recorded pace, 2 twice as fast, 0 as fast as possible (default)",
+)
+@click.pass_context
+def replay_command(ctx: click.Context, path: Path, speed: float | None) -> None:
+    """Run on a recording (lstarb record) or a directory of account JSON files.
+
+    ``lstarb run`` with ``[plugins.replay] path = PATH`` and ``speed``; every other option is
+    passed to ``lstarb run`` (``--plugins``, ``--duration``, ...).
+    """
+    try:
+        ReplayConfig(path=path, speed=speed or 0.0)
+    except ValidationError as exc:
+        raise click.UsageError(f"replay path: {exc.errors()[0]['msg']}") from None
+    os.environ["LSTARB_PLUGINS__REPLAY__PATH"] = str(path.absolute())
+    if speed is not None:
+        os.environ["LSTARB_PLUGINS__REPLAY__SPEED"] = repr(speed)
+    root = ctx.find_root().command
+    run = root.get_command(ctx, "run") if isinstance(root, click.Group) else None
+    if run is None:
+        raise click.UsageError("this lstarb has no run command")
+    with run.make_context("run", list(ctx.args), parent=ctx.parent) as sub:
+        run.invoke(sub)

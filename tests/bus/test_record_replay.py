@@ -285,3 +285,44 @@ def test_a_cut_short_recording_keeps_its_whole_records(tmp_path: Path) -> None:
     data = tmp_path / "r" / DATA_FILE
     data.write_bytes(data.read_bytes()[:-7])
     assert [r.sequence for r in read_records(tmp_path / "r")] == [1, 2]
+
+
+def test_lstarb_replay_runs_on_a_recording(tmp_path: Path) -> None:
+    """The command end to end: ``lstarb replay DIR --speed 0`` is ``lstarb run`` on the tape."""
+    import os
+    import subprocess
+    import sys
+
+    from lstarb_runtime.bus import free_local_url
+    from lstarb_runtime.bus.recording import Record, RecordingWriter
+
+    events = _tape()
+    with RecordingWriter(tmp_path / "tape") as w:
+        for i, e in enumerate(events):
+            w.write(Record(i + 1, 10**18 + i, f"md.account.{e.pubkey}", e.encode()))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LSTARB_")},
+        "LSTARB_NATS__URL": free_local_url(),
+        "LSTARB_NATS__DATA_DIR": str(tmp_path / "nats"),
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lstarb_runtime.cli",
+            "replay",
+            str(tmp_path / "tape"),
+            "--speed",
+            "0",
+            "--plugins",
+            "raydium,orca",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    pools = len(_book_from_events(events).pools)
+    assert f"replay: {len(events) - 12} accounts, {pools} pools" in done.stdout, done.stdout
+    assert "stream ended after 12 account updates" in done.stdout, done.stdout
