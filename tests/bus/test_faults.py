@@ -125,3 +125,49 @@ async def test_stalled_flush_degrades_and_reports_instead_of_raising(proxy: Flak
     assert bus.health().state == "ok"
     assert await _messages(bus, "MARKET_DATA") == 1
     await bus.close()
+
+
+async def test_publish_unacknowledged_past_the_stream_max_age_fails_loudly(
+    proxy: FlakyProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-sent until acknowledged or older than the stream's max age (here shortened to 1 s),
+    then failed: counted, raised by the next flush, never silently dropped."""
+    import dataclasses
+
+    from lstarb_runtime.bus import BusError
+    from lstarb_runtime.bus import publisher as publisher_module
+    from lstarb_runtime.bus.streams import stream_for_subject
+
+    def short_lived(subject: str) -> object:
+        spec = stream_for_subject(subject)
+        return None if spec is None else dataclasses.replace(spec, max_age=1.0)
+
+    monkeypatch.setattr(publisher_module, "stream_for_subject", short_lived)
+    bus = await JetStreamBus.connect(proxy.url, ack_timeout=0.3, flush_timeout=5.0)
+    await bus.ensure_streams()
+    proxy.hold_up = True
+    sent = await bus.publish_nowait(example_pool_state(slot=13))
+    with pytest.raises(BusError, match="given up: not acknowledged within the stream's max age"):
+        await bus.flush()
+    assert isinstance(sent.exception(), BusError)
+    counts = bus.stats["MARKET_DATA"]
+    assert (counts.failed, counts.acked, counts.pending) == (1, 0, 0) and counts.retried >= 2
+    proxy.hold_up = False
+    await bus.close()
+
+
+async def test_publishing_waits_when_max_pending_are_unacknowledged(proxy: FlakyProxy) -> None:
+    """Back-pressure: an outage slows the publisher down instead of growing memory."""
+    bus = await JetStreamBus.connect(proxy.url, ack_timeout=0.3, max_pending=2)
+    await bus.ensure_streams()
+    proxy.hold_up = True
+    await bus.publish_nowait(example_pool_state(slot=21))
+    await bus.publish_nowait(example_pool_state(slot=22))
+    third = asyncio.create_task(bus.publish_nowait(example_pool_state(slot=23)))
+    await asyncio.sleep(0.5)
+    assert not third.done()  # waiting for room
+    proxy.hold_up = False
+    await asyncio.wait_for(third, 20)
+    assert await bus.flush() == 0
+    assert await _messages(bus, "MARKET_DATA") == 3
+    await bus.close()
