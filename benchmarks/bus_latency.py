@@ -127,12 +127,14 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2])))
 """
 
 
-async def throughput_two_processes(bus: JetStreamBus, url: str, n: int) -> float:
+async def throughput_two_processes(bus: JetStreamBus, url: str, n: int) -> tuple[float, float]:
     """Events per second with the consumer in a process of its own, as with ``--role``.
 
     The deployment DESIGN.md describes runs scanner and planner as separate processes on one
     NATS cluster; here they share the 2 cores with nats-server. Measured from the first
     publish to the consumer's last handled event (CLOCK_MONOTONIC, shared by processes).
+    Also returns the publisher's CPU time per event (send, track, acknowledgement): the
+    number that moves least when other work shares the machine.
     """
     events = [example_pool_state(slot=10**8 + i) for i in range(n)]
     proc = await asyncio.create_subprocess_exec(
@@ -141,12 +143,14 @@ async def throughput_two_processes(bus: JetStreamBus, url: str, n: int) -> float
     assert proc.stdout is not None
     assert (await proc.stdout.readline()).strip() == b"ready"
     t0 = time.monotonic()
+    c0 = time.process_time()
     for ev in events:
         await bus.publish_nowait(ev)
     await bus.flush()
+    cpu = (time.process_time() - c0) / n * 1e6
     t1 = float((await proc.stdout.readline()).decode())
     await proc.wait()
-    return n / (t1 - t0)
+    return n / (t1 - t0), cpu
 
 
 async def run(n: int = 2000, n_throughput: int = 20_000) -> dict[str, float]:
@@ -160,7 +164,7 @@ async def run(n: int = 2000, n_throughput: int = 20_000) -> dict[str, float]:
         opp = await latency(bus, "OPPORTUNITIES", lambda i: example_opportunity(f"bench-{i}"), n)
         tput = await throughput(bus, n_throughput)
         tput_nowait = await throughput(bus, n_throughput, nowait=True, first_slot=10**7)
-        tput_procs = await throughput_two_processes(bus, server.url, n_throughput)
+        tput_procs, publish_cpu = await throughput_two_processes(bus, server.url, n_throughput)
         tput_tape = await throughput(
             bus, n_throughput, nowait=True, first_slot=10**9, make=_vault_update, name="-tape"
         )
@@ -181,6 +185,7 @@ async def run(n: int = 2000, n_throughput: int = 20_000) -> dict[str, float]:
         "throughput": tput,
         "throughput_nowait": tput_nowait,
         "throughput_procs": tput_procs,
+        "publish_cpu": publish_cpu,
         "throughput_tape": tput_tape,
         "throughput_ticks": tput_ticks,
     }
@@ -212,6 +217,8 @@ def table(r: dict[str, float]) -> str:
             f"| {r['throughput_nowait']:,.0f} | |",
             f"| sustained throughput, publisher and consumer in two processes (events/s) "
             f"| {r['throughput_procs']:,.0f} | |",
+            f"| publisher CPU per event, publish_nowait + flush, consumer elsewhere (µs) "
+            f"| {r['publish_cpu']:.1f} | |",
             f"| tape: 1 publisher -> 1 consumer, publish_nowait, vault updates (events/s) "
             f"| {r['throughput_tape']:,.0f} | |",
             f"| tape: 1 publisher -> 1 consumer, publish_nowait, 10 KB accounts (events/s) "
