@@ -13,6 +13,7 @@ from lstarb_runtime.bus.embedded import (
     DEFAULT_STORE_DIR,
     EmbeddedNats,
     PortInUseError,
+    is_loopback,
     parse_url,
     probe,
 )
@@ -35,15 +36,17 @@ async def connect_bus(
 ) -> AsyncIterator[JetStreamBus]:
     """Connect to NATS at ``url``, starting our own server if allowed, and ensure the streams.
 
-    When nothing answers at ``url``, ``embedded`` is true and the run is not ``live``, a
-    nats-server with JetStream is started on the URL's port with ``store_dir`` as its data
-    directory, and stopped when the block exits. A live run never starts its own server: a
-    live trader must not silently run on a throw-away bus. Raises
+    When nothing answers at ``url``, ``embedded`` is true, the run is not ``live`` and the
+    URL's host is this machine's loopback, a nats-server with JetStream is started on the URL's
+    port with ``store_dir`` as its data directory, and stopped when the block exits. A live
+    run never starts its own server: a live trader must not silently run on a throw-away bus.
+    Raises
     :class:`~lstarb_runtime.bus.embedded.PortInUseError` when the port answers but not as
     NATS, :class:`~lstarb_runtime.bus.embedded.NatsServerNotFoundError` when the binary is
     missing, :class:`~lstarb_runtime.bus.interface.BusError` otherwise.
     """
     host, port = parse_url(url)
+    loopback = await asyncio.to_thread(is_loopback, host)  # BusError if it does not resolve
     state = await asyncio.to_thread(probe, host, port)
     server: EmbeddedNats | None = None
     if state == "other":
@@ -58,6 +61,12 @@ async def connect_bus(
             )
         if not embedded:
             raise BusError(f"no NATS server answers at {url} and nats.embedded is off")
+        if not loopback:
+            raise BusError(
+                f"no NATS server answers at {url}; lstarb starts a server of its own only on "
+                f"this machine's loopback (127.0.0.1, localhost, ::1), and {host} is not: "
+                "start nats-server -js there, or point nats.url at a running server"
+            )
         server = EmbeddedNats(url, store_dir, binary=binary)
         await asyncio.to_thread(server.start)
         log.warning("started an embedded nats-server at %s (data in %s)", url, server.store_dir)
