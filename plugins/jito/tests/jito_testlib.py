@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import Any
 
 from block_engine import TIP_ACCOUNTS, BlockEngine
-from conftest import fast
 from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair
@@ -17,6 +17,32 @@ from solders.transaction import VersionedTransaction
 
 from lstarb_jito.config import Endpoint, JitoConfig
 from lstarb_jito.submitter import JitoSubmitter
+
+
+def fast(**overrides: Any) -> dict[str, Any]:
+    """Settings for tests: short timeouts and backoffs."""
+    base: dict[str, Any] = {
+        "timeout_s": 0.5,
+        "max_attempts": 2,
+        "backoff_base_s": 0.01,
+        "backoff_max_s": 0.05,
+        "poll_interval_s": 0.01,
+        "invalid_after_s": 0.05,
+    }
+    base.update(overrides)
+    return base
+
+
+class Sleeps:
+    """An ``asyncio.sleep`` stand-in that records what the client asked for."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        await asyncio.sleep(0)
+
 
 MEMO = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
 

@@ -7,8 +7,7 @@ import time
 
 import pytest
 from block_engine import BlockEngine
-from conftest import Sleeps
-from jito_testlib import signed, submitter
+from jito_testlib import Sleeps, signed, submitter
 from pydantic import SecretStr
 
 from lstarb_jito.config import Endpoint, JitoConfig
