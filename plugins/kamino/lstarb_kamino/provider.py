@@ -34,6 +34,10 @@ from lstarb_sdk.errors import DecodeError, FundingError
 U64_MAX = (1 << 64) - 1
 
 
+def _metas_key(r: Reserve) -> tuple[Pubkey, ...]:
+    return (r.lending_market, r.liquidity_mint, r.supply_vault, r.fee_vault, r.token_program)
+
+
 @dataclass(slots=True)
 class _Lender:
     """One configured reserve and what the runtime last told us about it."""
@@ -103,7 +107,8 @@ class KaminoFunding(FundingProvider):
             raise DecodeError("; ".join(errors))
 
     def _update_reserve(self, lender: _Lender, account: Account | None, now: float) -> str | None:
-        lender.state, lender.seen_at, lender.metas = None, now, None
+        previous = lender.state
+        lender.state, lender.seen_at = None, now
         if account is None:
             lender.problem = "the chain has no such account"
             return None
@@ -121,9 +126,11 @@ class KaminoFunding(FundingProvider):
             lender.problem = f"lends {reserve.liquidity_mint}, not the configured {lender.mint}"
             return None
         lender.state, lender.problem = reserve, ""
-        lender.metas = ReserveMetas.build(
-            lender.address, reserve, referrer=self.referrer, program_id=self.program_id
-        )
+        if lender.metas is None or previous is None or _metas_key(previous) != _metas_key(reserve):
+            # PDA derivation costs ~30 us: only when an account the metas name changed
+            lender.metas = ReserveMetas.build(
+                lender.address, reserve, referrer=self.referrer, program_id=self.program_id
+            )
         return None
 
     def _update_market(self, market: _Market, account: Account | None, now: float) -> str | None:

@@ -253,3 +253,13 @@ def test_accounts_it_does_not_follow_are_ignored() -> None:
     p = loaded(reserve(MAIN))
     p.update({Pubkey.new_unique(): None})
     assert p.fee(WSOL, 10**9) == 10_000
+
+
+def test_new_vaults_rebuild_the_accounts() -> None:
+    key, acc = reserve(MAIN)
+    p = loaded((key, acc))
+    before = _wrap(p, 10**9).instructions[0].accounts[7].pubkey
+    vault = Pubkey.new_unique()
+    p.update({key: patched(acc, 192, bytes(vault))})
+    after = _wrap(p, 10**9).instructions[0].accounts[7].pubkey
+    assert str(before) == "3JNof8s453bwG5UqiXBLJc77NRQXezYYEBbk3fqnoKph" and after == vault
