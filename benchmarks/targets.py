@@ -131,6 +131,16 @@ ROWS = [
         for exact in ("True", "False")
     ),
     Row(
+        "metrics: stage observe + counter inc, children bound once",
+        "benchmarks/bench_observability.py::test_metrics_bound_observe_and_inc",
+        3.0,
+    ),
+    Row(
+        "metrics: the same with labels() on every call",
+        "benchmarks/bench_observability.py::test_metrics_labels_each_call",
+        None,
+    ),
+    Row(
         "Kamino: flash-loan wrap of a 3-leg route",
         "plugins/kamino/benchmarks/bench_kamino.py::test_wrap_three_leg_route",
         100.0,
