@@ -23,14 +23,28 @@ from dataclasses import dataclass, field
 from solders.account import Account
 from solders.pubkey import Pubkey
 
+from lstarb_runtime.plugin_host import PluginHost
 from lstarb_sdk import PoolAdapter, PoolSummary, Quote
 from lstarb_sdk.errors import DecodeError, LstarbError, QuoteError
 from lstarb_sdk.solana import Mint
+from lstarb_sdk.version import api_compatible
 
 log = logging.getLogger("lstarb.scanner")
 
+NONE_FOR_MISSING = "1.1"
+"""The SDK API version from which ``PoolAdapter.update`` may be given None."""
+
 Version = tuple[int, int]
 """(slot, write_version) of an account state: a state older than the cached one is ignored."""
+
+
+def check_adapter(item: object) -> str | None:
+    """None for a usable adapter class, else why it is not (``PluginHost.collect`` check)."""
+    if not (isinstance(item, type) and issubclass(item, PoolAdapter)):
+        return f"{item!r} is not a PoolAdapter subclass"
+    if not hasattr(item, "program_id") or not hasattr(item, "dex"):
+        return f"{item.__name__} does not set program_id and dex"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +95,9 @@ class PoolBook:
 
     adapter_classes: Iterable[type[PoolAdapter]]
     keep_unwanted: bool = False
+    without_none: frozenset[type[PoolAdapter]] = frozenset()
+    """Adapter classes of plugins built for SDK API 1.0, which promised never to pass None:
+    an account the chain does not have is left out of their updates (no news)."""
     pools: dict[Pubkey, PoolAdapter] = field(default_factory=dict)
     accounts: dict[Pubkey, Account | None] = field(default_factory=dict)
     """The last state of every account taken; None: the chain has no such account."""
@@ -92,7 +109,19 @@ class PoolBook:
     quarantined: dict[Pubkey, str] = field(default_factory=dict)
     """Pools dropped after their adapter raised unexpectedly, with the reason."""
 
+    @classmethod
+    def for_plugins(cls, host: PluginHost, *, keep_unwanted: bool = False) -> PoolBook:
+        """A book with the DEX adapters of the host's active plugins (invalid ones dropped)."""
+        adapters = host.collect("lstarb_dex_adapters", check_adapter)
+        legacy = frozenset(
+            adapter
+            for plugin, adapter in adapters
+            if not api_compatible(NONE_FOR_MISSING, host.records[plugin].sdk_api or "1.0")
+        )
+        return cls([a for _, a in adapters], keep_unwanted=keep_unwanted, without_none=legacy)
+
     def __post_init__(self) -> None:
+        self.adapter_classes = tuple(self.adapter_classes)
         self._by_program: dict[Pubkey, list[type[PoolAdapter]]] = defaultdict(list)
         for cls in self.adapter_classes:
             self._by_program[cls.program_id].append(cls)
@@ -132,9 +161,9 @@ class PoolBook:
                 if self._update(address, {key: account}, change):
                     change.changed.append(address)
             ready = set(change.changed)
-            if key in self._mint_pools and key not in self._decimals:
-                if self._decimals_of(key) is not None:  # the first time: its pools may publish
-                    ready |= self._mint_pools[key]
+            first = key in self._mint_pools and key not in self._decimals
+            if first and self._decimals_of(key) is not None:  # its pools may publish now
+                ready |= self._mint_pools[key]
             self._states(ready, change)
             return change
         pool = self._try_add(key, account) if account is not None else None
@@ -231,6 +260,10 @@ class PoolBook:
         pool = self.pools.get(address)
         if pool is None:
             return False
+        if type(pool) in self.without_none:
+            accounts = {k: a for k, a in accounts.items() if a is not None}
+            if not accounts:
+                return False
         try:
             pool.update(accounts)
             reads = frozenset(pool.accounts_to_update())

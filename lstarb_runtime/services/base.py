@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from abc import ABC
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -65,7 +64,9 @@ class ServiceState(StrEnum):
 
 
 _NEXT: Final[dict[ServiceState, frozenset[ServiceState]]] = {
-    ServiceState.INITIALIZED: frozenset({ServiceState.READY, ServiceState.FAULTED}),
+    ServiceState.INITIALIZED: frozenset(
+        {ServiceState.READY, ServiceState.STOPPED, ServiceState.FAULTED}
+    ),
     ServiceState.READY: frozenset(
         {ServiceState.RUNNING, ServiceState.STOPPING, ServiceState.FAULTED}
     ),
@@ -184,7 +185,7 @@ class ServiceEnv:
 Handler = Callable[[Delivery], Awaitable[None]]
 
 
-class Service(ABC):
+class Service:
     """Base of every service. Subclasses set :attr:`role` and override the ``on_*`` methods.
 
     The runner drives each service through the same calls::
@@ -285,6 +286,9 @@ class Service(ABC):
         """
         if self.state in (ServiceState.STOPPED, ServiceState.STOPPING):
             return
+        if self.state is ServiceState.INITIALIZED:  # never started: nothing to release
+            self._to(ServiceState.STOPPED)
+            return
         faulted = self.state is ServiceState.FAULTED
         if not faulted:
             self._to(ServiceState.STOPPING)
@@ -305,7 +309,9 @@ class Service(ABC):
             return
         done, _ = await asyncio.wait({task}, timeout=grace)
         if not done:
-            log.warning("%s: work did not finish within %.0fs of stopping; cancelled", self.role, grace)
+            log.warning(
+                "%s: work did not finish within %.0fs of stopping; cancelled", self.role, grace
+            )
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
@@ -394,9 +400,7 @@ class Service(ABC):
         deadline = time.monotonic() + timeout
         while True:
             states = await self.bus.stream_states()
-            pending = sum(
-                n for s in states for d, n in s.consumers.items() if (s.name, d) in mine
-            )
+            pending = sum(n for s in states for d, n in s.consumers.items() if (s.name, d) in mine)
             if pending == 0:
                 return True
             if time.monotonic() >= deadline:
@@ -452,9 +456,7 @@ class Service(ABC):
         self.stats.timer.add(stage, ns)
 
     def health(self) -> Health:
-        return Health(
-            self.role, self.state, self.halted, self.reason, dict(self.stats.counters)
-        )
+        return Health(self.role, self.state, self.halted, self.reason, dict(self.stats.counters))
 
     def report(self) -> dict[str, Any]:
         """The service's part of ``--summary-json``."""
@@ -472,9 +474,7 @@ class Service(ABC):
                 }
                 for name, s in self.stats.published.items()
             },
-            "consumed": {
-                f"{c.stream}/{c.durable}": vars(c.stats).copy() for c in self.consumers
-            },
+            "consumed": {f"{c.stream}/{c.durable}": vars(c.stats).copy() for c in self.consumers},
             "latency_us": {
                 stage: {"count": n, "p50": p50, "p99": p99}
                 for stage, n, p50, p99 in self.stats.timer.table()

@@ -54,7 +54,9 @@ class HaltSwitch:
         elif event.command is Command.RESUME:
             self.set(False, f"resume{who}: {event.reason}")
         else:
-            log.warning("SYSTEM command %s (id %s) not understood; ignored", event.command, event.id)
+            log.warning(
+                "SYSTEM command %s (id %s) not understood; ignored", event.command, event.id
+            )
 
     async def follow(self, bus: Bus) -> None:
         """Follow SYSTEM from its start, so the last command sent decides the state now.
