@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import ClassVar
 
 from solders.account import Account
@@ -75,11 +75,15 @@ class Scanner(Service):
         self.slot = 0
         """The newest slot any source reported; fetched snapshots are stamped with it."""
         self._watched: dict[str, frozenset[Pubkey]] = {}
+        self._published: dict[Pubkey, tuple[object, ...]] = {}
+        """The last state published of each pool: an unchanged one is not sent again."""
         self._lock = asyncio.Lock()
         self._closed: set[int] = set()
         settings = env.settings.scanner
         self._pools = [Pubkey.from_string(p) for p in settings.pools]
         self._mints = [Pubkey.from_string(m) for m in settings.mints]
+        self._wanted_pools: set[Pubkey] = set(self._pools)
+        """Configured and discovered pool addresses (empty: any account may be a pool)."""
 
     # ------------------------------------------------------------------ start-up
     async def on_start(self) -> None:
@@ -141,11 +145,11 @@ class Scanner(Service):
             log.warning("data source %s (plugin %s): close failed: %r", source.name, plugin, exc)
 
     async def _scan(self, source: DataSource) -> None:
-        found = await self._find_pools(source)
+        candidates = await self._candidates(source)
         self.env.echo(
-            f"{source.name}: {found} pools ({len(self.book.pools)} in the book); streaming updates"
+            f"{source.name}: {len(candidates)} candidate pool accounts; streaming updates"
         )
-        await source.subscribe(list(self._followed()))
+        await source.subscribe(candidates)
         updates = 0
         async for item in source.stream():
             if isinstance(item, SlotUpdate):
@@ -160,43 +164,54 @@ class Scanner(Service):
             await self.take_update(item)
         self.env.echo(f"{source.name}: stream ended after {updates} account updates")
 
-    def _followed(self) -> Iterable[Pubkey]:
-        return [*self.book.accounts, *self._pools]
-
     def _candidate(self, key: Pubkey) -> bool:
-        """Whether an account nobody follows may be a pool to add (configured, or any)."""
-        return not (self._pools or self._mints) or key in self._pools
+        """Whether an account nobody follows may be a pool to add."""
+        return not (self._pools or self._mints) or key in self._wanted_pools
 
-    async def _find_pools(self, source: DataSource) -> int:
-        """Add the pools this source can show: configured, discovered, or a recording's own."""
-        before = len(self.book.pools)
-        if self._pools:
-            await self._fetch_and_take(source, self._pools, missing_ok=False)
-        if self._mints:
-            for cls in self.book.adapter_classes:
-                filters = cls.discovery_filters(self._mints)
-                if filters:
-                    found = await self._discover(source, cls, filters)
-                    await self._take_snapshot(source, found)
+    async def _candidates(self, source: DataSource) -> list[Pubkey]:
+        """The accounts that may be pools: configured, discovered, or a recording's own.
+
+        They are subscribed, not fetched: the source delivers their state with its slot, and
+        the pool book takes them as they come (it asks for what each pool reads as it adds it).
+        """
         if not (self._pools or self._mints):
             known = list(source.known_accounts())
             self.count("accounts offered", len(known))
-            if known:
-                await self._fetch_and_take(source, known, missing_ok=True)
-        return len(self.book.pools) - before
+            return known
+        if self._pools:
+            await self._check_named(source)
+        for cls in self.book.adapter_classes if self._mints else ():
+            filters = cls.discovery_filters(self._mints)
+            if filters:
+                self._wanted_pools.update(await self._discover(source, cls, filters))
+        return sorted(self._wanted_pools, key=str)
+
+    async def _check_named(self, source: DataSource) -> None:
+        """Say which of the pools named in ``[scanner] pools`` the chain does not have."""
+        try:
+            snapshot = await source.fetch(self._pools)
+        except NotImplementedError:
+            return  # a streaming-only source: the pools arrive as updates once subscribed
+        for key in self._pools:
+            if snapshot.get(key) is None:
+                self.env.echo(f"{source.name}: pool {key} (from [scanner] pools): no such account")
 
     async def _discover(
         self, source: DataSource, cls: type[PoolAdapter], filters: Sequence[AccountFilter]
-    ) -> dict[Pubkey, Account]:
-        """Pools of ``cls`` between two of the mints of interest."""
+    ) -> list[Pubkey]:
+        """Pools of ``cls`` between two of the mints of interest.
+
+        Through ``DataSource.discover`` (getProgramAccounts), or for a recording that cannot
+        search, by running the same filters over the accounts it holds.
+        """
         try:
             found = dict(await source.discover(cls.program_id, filters))
         except NotImplementedError:
             known = list(source.known_accounts())
             if not known:
                 log.warning("%s cannot discover %s pools by mint", source.name, cls.dex)
-                return {}
-            snapshot = await source.fetch(known)  # a recording: filter its own accounts
+                return []
+            snapshot = await source.fetch(known)
             found = {
                 k: a
                 for k, a in snapshot.items()
@@ -205,52 +220,21 @@ class Scanner(Service):
                 and any(f.matches(bytes(a.data)) for f in filters)
             }
         wanted = set(self._mints)
-        kept = {}
+        kept = []
         for key, account in found.items():
             try:
-                if not (
-                    cls.matches(account) and set(cls.from_account(key, account).mints) <= wanted
+                if (
+                    not cls.matches(account)
+                    or not set(cls.from_account(key, account).mints) <= wanted
                 ):
                     continue
             except DecodeError:
                 continue  # not a pool after all
             except Exception:
                 pass  # an adapter bug: the book quarantines the pool, names and counts it
-            kept[key] = account
+            kept.append(key)
         self.count(f"discovered {cls.dex}", len(kept))
         return kept
-
-    async def _fetch_and_take(
-        self, source: DataSource, keys: Sequence[Pubkey], *, missing_ok: bool
-    ) -> None:
-        try:
-            snapshot = await source.fetch(keys)
-        except NotImplementedError:
-            return  # a streaming-only source: the accounts arrive as updates once subscribed
-        if not missing_ok:
-            for key in keys:
-                if snapshot.get(key) is None:
-                    self.env.echo(
-                        f"{source.name}: pool {key} (from [scanner] pools): no such account"
-                    )
-        await self._take_snapshot(source, snapshot)
-
-    async def _take_snapshot(
-        self, source: DataSource, snapshot: Mapping[Pubkey, Account | None]
-    ) -> None:
-        """Pools first, then what they read: the order a book would have asked for them."""
-        rest: dict[Pubkey, Account | None] = {}
-        for key, account in snapshot.items():
-            if account is not None and not self.book.follows(key) and self._candidate_in(key):
-                await self.take(key, account, source=source.name)
-            else:
-                rest[key] = account
-        followed = {k: a for k, a in rest.items() if self.book.follows(k)}
-        for key, account in followed.items():
-            await self.take(key, account, source=source.name)
-
-    def _candidate_in(self, key: Pubkey) -> bool:
-        return self._candidate(key) or bool(self._mints)
 
     # ------------------------------------------------------------------ one pass per update
     async def take_update(self, update: AccountUpdate) -> None:
@@ -300,6 +284,10 @@ class Scanner(Service):
                 )
             await self.emit(tape)
             for state in change.states:
+                seen = (state.summary, state.price, state.decimals_a, state.decimals_b)
+                if self._published.get(state.pool.address) == seen:
+                    continue  # an account the summary does not reflect (a far tick array)
+                self._published[state.pool.address] = seen
                 try:
                     event = pool_state_event(
                         state,
