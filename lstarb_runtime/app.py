@@ -52,7 +52,6 @@ def run(
         if model is not None:
             models[plugin] = model
     loaded.validate_plugins(models)
-    _check_work(host, settings.run.role, settings.run.plugins)
     paper = not settings.run.live
     if paper and settings.run.keypair is not None:
         origin = loaded.sources.get("run.keypair", "config")
@@ -65,6 +64,7 @@ def run(
             raise ConfigError("config key 'run.keypair': --live needs a keypair file")
         load_keypair(settings.run.keypair)
         _check_live(host)
+    _check_work(host, settings.run.role, settings.run.plugins)
     context = PluginContext(
         paper=paper,
         role=settings.run.role,

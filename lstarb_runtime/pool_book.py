@@ -174,7 +174,7 @@ class PoolBook:
                     change.changed.append(address)
             ready = set(change.changed)
             first = key in self._mint_pools and key not in self._decimals
-            if first and self._decimals_of(key) is not None:  # its pools may publish now
+            if first and self.decimals_of(key) is not None:  # its pools may publish now
                 ready |= self._mint_pools[key]
             self._states(ready, change)
             return change
@@ -331,7 +331,7 @@ class PoolBook:
             self._fault(pool.dex, address, "summary", TypeError(f"returned {summary!r}"))
             return None
         mint_a, mint_b = pool.mints
-        decimals_a, decimals_b = self._decimals_of(mint_a), self._decimals_of(mint_b)
+        decimals_a, decimals_b = self.decimals_of(mint_a), self.decimals_of(mint_b)
         if decimals_a is None or decimals_b is None:
             return None
         try:
@@ -344,8 +344,11 @@ class PoolBook:
             price = quote.out_amount / quote.in_amount if quote.in_amount else 0.0
         return PoolState(pool, summary, price, decimals_a, decimals_b)
 
-    def _decimals_of(self, mint: Pubkey) -> int | None:
-        """A mint's decimals from its cached account, decoded once (they never change)."""
+    def decimals_of(self, mint: Pubkey) -> int | None:
+        """A mint's decimals, decoded once from its cached account (they never change).
+
+        None while the book does not hold the mint account (or it is not a mint).
+        """
         decimals = self._decimals.get(mint)
         if decimals is None:
             account = self.accounts.get(mint)

@@ -44,8 +44,8 @@ class Tape:
         self.applied = 0
         """Account events the book took (the rest were unchanged or older states)."""
         self.read = 0
-        self.durable = (
-            f"tape-{socket.gethostname()}-{os.getpid()}-{next(_serial)}".replace(".", "_")
+        self.durable = f"tape-{socket.gethostname()}-{os.getpid()}-{next(_serial)}".replace(
+            ".", "_"
         )
         self._consumer: Consumer | None = None
 

@@ -41,7 +41,7 @@ from lstarb_sdk import (
     SlotUpdate,
     Strategy,
 )
-from lstarb_sdk.errors import DecodeError
+from lstarb_sdk.errors import DecodeError, LstarbError
 from lstarb_sdk.events import AccountEvent, OpportunityEvent
 
 log = logging.getLogger("lstarb.scanner")
@@ -107,6 +107,21 @@ class Scanner(Service):
         await asyncio.gather(*(self._guarded(plugin, source) for plugin, source in self.sources))
         if not self.book.pools and not self.stopping.is_set():
             raise NothingToDo(self._no_pools())
+        self._probe_all()
+
+    def _probe_all(self) -> None:
+        """Quote every pool both ways, one whole token in: the summary's proof it is live."""
+        for address, pool in list(self.book.pools.items()):
+            for mint in pool.mints:
+                decimals = self.book.decimals_of(mint)
+                t0 = time.perf_counter_ns()
+                try:
+                    self.book.quote(address, 10 ** (6 if decimals is None else decimals), mint)
+                except LstarbError:  # QuoteError, or an adapter fault (logged and counted)
+                    self.count("quotes refused")
+                    continue
+                self.observe(f"quote {pool.dex}", time.perf_counter_ns() - t0)
+                self.count("quotes ok")
 
     def _no_pools(self) -> str:
         names = ", ".join(s.name for _, s in self.sources)
@@ -302,7 +317,7 @@ class Scanner(Service):
                         "%s pool %s: bad summary: %s", state.pool.dex, state.pool.address, exc
                     )
                     continue
-                self.count("probe quotes ok" if state.price > 0 else "probe quotes refused")
+                self.count("pool states")
                 await self.emit(event)
             self.observe("publish market data", time.perf_counter_ns() - t1)
             if change.added is not None:
@@ -397,14 +412,9 @@ class Scanner(Service):
         skipped = c["account updates unchanged or not followed"]
         rows = [
             ("pools decoded", f"{sum(self.pools_by_dex.values())} ({pools})"),
-            (
-                "account updates",
-                f"{self.seq} applied, {skipped} unchanged or not followed",
-            ),
-            (
-                "quotes",
-                f"{c['probe quotes ok']} ok, {c['probe quotes refused']} refused (QuoteError)",
-            ),
+            ("account updates", f"{self.seq} applied, {skipped} unchanged or not followed"),
+            ("pool states", f"{c['pool states']} published (pools that can quote)"),
+            ("quotes", f"{c['quotes ok']} ok, {c['quotes refused']} refused (each pool both ways)"),
             ("opportunities", f"{c['opportunities']} from {len(self.strategies)} strategies"),
         ]
         faults = [

@@ -60,7 +60,9 @@ class EveryChange(Strategy):
     ) -> Sequence[Opportunity]:
         mint_in, mint_out = changed.mints
         quote = changed.quote(10**6, mint_in)
-        leg = Leg(changed.address, changed.dex, mint_in, mint_out, quote.in_amount, quote.out_amount)
+        leg = Leg(
+            changed.address, changed.dex, mint_in, mint_out, quote.in_amount, quote.out_amount
+        )
         opportunity_id = f"{changed.address}:{slot}:{quote.out_amount}"
         return [Opportunity(opportunity_id, self.name, mint_in, (leg,), 0, slot, 1)]
 
@@ -96,7 +98,9 @@ def host_with(adapters: list[type[PoolAdapter]], *others: tuple[str, object]) ->
 def env_for(
     bus: Bus, host: PluginHost, lines: list[str], settings: Settings | None = None
 ) -> ServiceEnv:
-    return ServiceEnv(bus, host, PluginContext(), settings or Settings(), HaltSwitch(), lines.append)
+    return ServiceEnv(
+        bus, host, PluginContext(), settings or Settings(), HaltSwitch(), lines.append
+    )
 
 
 async def scan(env: ServiceEnv) -> Scanner:

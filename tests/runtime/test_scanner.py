@@ -146,7 +146,9 @@ async def test_failing_source_is_named_and_counted_and_the_other_finishes(bus: M
     lines: list[str] = []
     scanner = await scan(env_for(bus, host, lines))
     assert scanner.source_faults == {"sources": 1}
-    assert any("data source broken (plugin sources) stopped" in x and "peer went away" in x for x in lines)
+    assert any(
+        "data source broken (plugin sources) stopped" in x and "peer went away" in x for x in lines
+    )
     assert any(x.startswith("replay: stream ended after") for x in lines), lines
     assert len(scanner.book.pools) == 2
     assert scanner.state is ServiceState.STOPPED
@@ -186,7 +188,9 @@ async def test_stop_while_a_source_waits_ends_the_run_quietly(bus: MemoryBus) ->
 
     idle = Idle(MARKET)
     idle.closed = asyncio.Event()  # type: ignore[attr-defined]
-    host = host_with([SummarisedWhirlpool], ("idle", Plugin(lstarb_data_sources=lambda context: [idle])))
+    host = host_with(
+        [SummarisedWhirlpool], ("idle", Plugin(lstarb_data_sources=lambda context: [idle]))
+    )
     from lstarb_runtime.services.scanner import Scanner
 
     scanner = Scanner(env_for(bus, host, []))

@@ -74,7 +74,11 @@ def assert_same_book(scanned: PoolBook, rebuilt: PoolBook) -> int:
         if held is None or other is None:
             assert held is other is None, key
         else:
-            assert (held.lamports, held.owner, held.data) == (other.lamports, other.owner, other.data)
+            assert (held.lamports, held.owner, held.data) == (
+                other.lamports,
+                other.owner,
+                other.data,
+            )
     for address, pool in scanned.pools.items():
         twin = rebuilt.pools[address]
         assert type(twin) is type(pool)
