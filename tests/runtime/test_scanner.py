@@ -7,17 +7,18 @@ JetStream path is covered end to end in tests/e2e and by the tape test on both b
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection, Sequence
 from pathlib import Path
 
 import pytest
+from solders.pubkey import Pubkey
 
 from lstarb_raydium.cpmm.pool import CpmmPool
 from lstarb_runtime.builtin.replay import ReplaySource, bundled_market, load_market
 from lstarb_runtime.bus import MemoryBus
-from lstarb_runtime.config import Settings
+from lstarb_runtime.config import Settings, load_config
 from lstarb_runtime.services.base import ServiceState
-from lstarb_sdk import AccountUpdate, DataSource, Opportunity, SlotUpdate
+from lstarb_sdk import AccountFilter, AccountUpdate, DataSource, Opportunity, SlotUpdate
 from lstarb_sdk.events import AccountEvent, OpportunityEvent, PoolStateEvent
 from lstarb_sdk.solana import Mint
 
@@ -161,6 +162,34 @@ async def test_named_pools_only(bus: MemoryBus) -> None:
     settings = Settings.model_validate({"scanner": {"pools": [str(whirlpool)]}})
     scanner = await scan(env_for(bus, host, [], settings))
     assert list(scanner.book.pools) == [whirlpool]
+
+
+class DiscoverableWhirlpool(SummarisedWhirlpool):
+    """Whirlpools found by their mints: token_mint_a at byte 101, token_mint_b at 181."""
+
+    @classmethod
+    def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
+        return [AccountFilter(653, ((offset, bytes(m)),)) for m in mints for offset in (101, 181)]
+
+
+JITOSOL = "J1toso1uCk3RLmjorhTtrVwY9HJ7X8V9yYac6Y7kGCPn"
+SOL = "So11111111111111111111111111111111111111112"
+
+
+async def test_pools_of_the_mints_of_interest_are_discovered(bus: MemoryBus) -> None:
+    host = host_with([DiscoverableWhirlpool, CpmmPool])
+    settings = Settings.model_validate({"scanner": {"mints": [SOL, JITOSOL]}})
+    scanner = await scan(env_for(bus, host, [], settings))
+    [(address, pool)] = scanner.book.pools.items()  # the JitoSOL/SOL pool, not the mSOL one
+    assert {str(m) for m in pool.mints} == {SOL, JITOSOL}
+    assert scanner.stats.counters["discovered summarised-whirlpool"] == 1
+
+
+def test_example_config_is_valid_and_names_real_pools() -> None:
+    path = Path(__file__).parents[2] / "examples" / "configs" / "follow-lst-pools.toml"
+    settings = load_config(path).settings
+    assert settings.scanner.pools and settings.scanner.mints
+    assert all(Pubkey.from_string(p) in MARKET for p in settings.scanner.pools)
 
 
 async def test_no_pools_in_the_data_is_nothing_to_do(bus: MemoryBus, tmp_path: Path) -> None:
