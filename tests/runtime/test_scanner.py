@@ -180,7 +180,7 @@ async def test_pools_of_the_mints_of_interest_are_discovered(bus: MemoryBus) -> 
     host = host_with([DiscoverableWhirlpool, CpmmPool])
     settings = Settings.model_validate({"scanner": {"mints": [SOL, JITOSOL]}})
     scanner = await scan(env_for(bus, host, [], settings))
-    [(address, pool)] = scanner.book.pools.items()  # the JitoSOL/SOL pool, not the mSOL one
+    [pool] = scanner.book.pools.values()  # the JitoSOL/SOL pool, not the mSOL one
     assert {str(m) for m in pool.mints} == {SOL, JITOSOL}
     assert scanner.stats.counters["discovered summarised-whirlpool"] == 1
 
