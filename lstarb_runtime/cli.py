@@ -207,6 +207,9 @@ def _register_extensions(group: click.Group) -> None:
     else:
         group.add_command(streams)
         group.add_command(tail)
+    from lstarb_runtime.ledger.cli import pnl
+
+    group.add_command(pnl)
     if any(arg in ("-V", "--version") for arg in sys.argv[1:2]):
         return
     host = _host()
