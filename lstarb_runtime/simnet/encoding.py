@@ -9,6 +9,7 @@ matching rules. Errors carry Agave's codes and wording.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -154,6 +155,13 @@ def account_json(entry: Entry, config: AccountConfig) -> dict[str, Any]:
     }
 
 
+def account_text(entry: Entry, config: AccountConfig) -> str:
+    """:func:`account_json` as JSON text; the common case (base64, whole data) is cached."""
+    if config.data_slice is None and config.encoding in ("base64", "jsonParsed"):
+        return entry.json_base64
+    return json.dumps(account_json(entry, config), separators=(",", ":"))
+
+
 def encode_data(entry: Entry, encoding: str, data_slice: DataSlice | None) -> Any:
     """Account data in the requested encoding; jsonParsed falls back to base64, as a
     node does for accounts it has no parser for."""
@@ -165,6 +173,8 @@ def encode_data(entry: Entry, encoding: str, data_slice: DataSlice | None) -> An
         text = entry.b64 if data_slice is None else base64.b64encode(data).decode()
         return [text, "base64"]
     if encoding == "base64+zstd":
+        if data_slice is None:
+            return [entry.zstd_b64(_ZSTD.compress), "base64+zstd"]
         return [base64.b64encode(_ZSTD.compress(data)).decode(), "base64+zstd"]
     if len(data) > MAX_BASE58_BYTES:
         raise invalid_request(

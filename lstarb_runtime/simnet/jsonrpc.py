@@ -27,11 +27,20 @@ Call = Callable[[str, Sequence[Any]], Any]
 """Runs one method: raises KeyError for an unknown method, RpcError for a failure."""
 
 
-def _error(error: RpcError, request_id: Any) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "error": error.to_json(), "id": request_id}
+class RawJson(str):
+    """A result that is JSON text already (account data, rendered once and cached):
+    spliced into the response instead of being encoded again."""
 
 
-def _one(request: Any, call: Call) -> dict[str, Any] | None:
+def _error(error: RpcError, request_id: Any) -> str:
+    return _dumps({"jsonrpc": "2.0", "error": error.to_json(), "id": request_id})
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _one(request: Any, call: Call) -> str | None:
     if not isinstance(request, dict):
         return _error(invalid_request(), None)
     request_id = request.get("id")
@@ -57,7 +66,8 @@ def _one(request: Any, call: Call) -> dict[str, Any] | None:
         log.exception("simnet: %s failed", request["method"])
         response = _error(RpcError(INTERNAL_ERROR, f"Internal error: {exc}"), request_id)
     else:
-        response = {"jsonrpc": "2.0", "result": result, "id": request_id}
+        text = result if isinstance(result, RawJson) else _dumps(result)
+        response = f'{{"jsonrpc":"2.0","result":{text},"id":{_dumps(request_id)}}}'
     return None if notification else response
 
 
@@ -70,11 +80,10 @@ def respond(payload: bytes | str, call: Call) -> str | None:
     try:
         request = json.loads(payload)
     except (ValueError, UnicodeDecodeError):
-        return json.dumps(_error(parse_error(), None))
+        return _error(parse_error(), None)
     if isinstance(request, list):
         if not request:
-            return json.dumps(_error(invalid_request(), None))
+            return _error(invalid_request(), None)
         answers = [a for a in (_one(r, call) for r in request) if a is not None]
-        return json.dumps(answers, separators=(",", ":")) if answers else None
-    answer = _one(request, call)
-    return None if answer is None else json.dumps(answer, separators=(",", ":"))
+        return "[" + ",".join(answers) + "]" if answers else None
+    return _one(request, call)

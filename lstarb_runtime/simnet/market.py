@@ -60,20 +60,22 @@ class Market:
         self.book.apply(accounts)
         for address in list(self.book.pools):
             self.book.refresh_all(address)
-        self.cp: dict[str, CpPool] = {}
-        self.concentrated: dict[str, PoolAdapter] = {}
-        for address, pool in sorted(self.book.pools.items(), key=lambda kv: str(kv[0])):
-            entry = store.get(str(address))
-            cp = cp_pool(str(address), entry.owner, entry.data) if entry else None
-            if cp is not None:
-                self.cp[cp.address] = cp
-            else:
-                self.concentrated[str(address)] = pool
         self.stake: dict[str, StakePool] = {}
         for entry in sorted(store.entries(), key=lambda e: e.key):
             found = stake_pool(entry.key, entry.owner, entry.data)
             if found is not None:
                 self.stake[entry.key] = found
+        self.cp: dict[str, CpPool] = {}
+        self.concentrated: dict[str, PoolAdapter] = {}
+        for address, pool in sorted(self.book.pools.items(), key=lambda kv: str(kv[0])):
+            entry = store.get(str(address))
+            if entry is None or entry.key in self.stake:
+                continue  # a stake pool (the lst plugin adapts them too) is priced by its rate
+            cp = cp_pool(str(address), entry.owner, entry.data)
+            if cp is not None:
+                self.cp[cp.address] = cp
+            else:
+                self.concentrated[str(address)] = pool
         self.pair_reference: dict[str, float] = {}
         """CP pool -> the mid price (raw B per raw A) the driver keeps it around."""
 

@@ -21,6 +21,7 @@ from lstarb_runtime.simnet.encoding import (
     AccountConfig,
     account_config,
     account_json,
+    account_text,
     b58decode,
     commitment_of,
     config_object,
@@ -34,6 +35,7 @@ from lstarb_runtime.simnet.errors import (
     invalid_params,
     min_context_slot_not_reached,
 )
+from lstarb_runtime.simnet.jsonrpc import RawJson
 from lstarb_runtime.simnet.store import Entry
 
 if TYPE_CHECKING:
@@ -156,19 +158,17 @@ class RpcMethods:
             raise min_context_slot_not_reached(self.net.chain.slot)
         return parsed
 
-    def _account_value(self, key: str, config: AccountConfig) -> dict[str, Any] | None:
-        entry = self.net.store.get(key)
-        if entry is None:
-            pubkey_param(key)
-            return None
-        return account_json(entry, config)
+    def _context_text(self) -> str:
+        return f'{{"slot":{self.net.chain.slot},"apiVersion":"{SOLANA_CORE_VERSION}"}}'
 
     # ------------------------------------------------------------ accounts
     def get_account_info(self, params: Sequence[Any]) -> Any:
         _required(params, 1)
         config = self._account_config(params, 1, "binary")
         key = pubkey_param(params[0])
-        return {"context": self.context(), "value": self._account_value(key, config)}
+        entry = self.net.store.get(key)
+        value = "null" if entry is None else account_text(entry, config)
+        return RawJson(f'{{"context":{self._context_text()},"value":{value}}}')
 
     def get_multiple_accounts(self, params: Sequence[Any]) -> Any:
         _required(params, 1)
@@ -179,15 +179,15 @@ class RpcMethods:
             raise invalid_params(f"Too many inputs provided; max {MAX_MULTIPLE_ACCOUNTS}")
         config = self._account_config(params, 1, "base64")
         store = self.net.store
-        values: list[Any] = []
+        values: list[str] = []
         for key in keys:
             entry = store.get(key) if isinstance(key, str) else None
             if entry is None:
                 pubkey_param(key)
-                values.append(None)
+                values.append("null")
             else:
-                values.append(account_json(entry, config))
-        return {"context": self.context(), "value": values}
+                values.append(account_text(entry, config))
+        return RawJson(f'{{"context":{self._context_text()},"value":[{",".join(values)}]}}')
 
     def get_program_accounts(self, params: Sequence[Any]) -> Any:
         _required(params, 1)
@@ -195,14 +195,14 @@ class RpcMethods:
         raw = config_object(params, 1)
         config = self._account_config(params, 1, "binary")
         filters = parse_filters(raw.get("filters"))
-        found = [
-            {"pubkey": e.key, "account": account_json(e, config)}
+        found = ",".join(
+            f'{{"pubkey":"{e.key}","account":{account_text(e, config)}}}'
             for e in self.net.store.owned_by(program)
             if passes(filters, e.data)
-        ]
+        )
         if raw.get("withContext"):
-            return {"context": self.context(), "value": found}
-        return found
+            return RawJson(f'{{"context":{self._context_text()},"value":[{found}]}}')
+        return RawJson(f"[{found}]")
 
     def get_balance(self, params: Sequence[Any]) -> Any:
         _required(params, 1)

@@ -30,7 +30,7 @@ from lstarb_runtime.simnet.encoding import (
     AccountConfig,
     RpcFilter,
     account_config,
-    account_json,
+    account_text,
     commitment_of,
     config_object,
     parse_filters,
@@ -277,7 +277,7 @@ class PubSub:
         """Store listener: an account changed in ``slot``."""
         for sub in self._accounts.get(entry.key, ()):
             assert sub.config is not None
-            value = json.dumps(account_json(entry, sub.config), separators=(",", ":"))
+            value = account_text(entry, sub.config)
             self._send(
                 sub, "accountNotification", f'{{"context":{{"slot":{slot}}},"value":{value}}}'
             )
@@ -285,10 +285,8 @@ class PubSub:
             if not passes(sub.filters, entry.data):
                 continue
             assert sub.config is not None
-            value = json.dumps(
-                {"pubkey": entry.key, "account": account_json(entry, sub.config)},
-                separators=(",", ":"),
-            )
+            value = f'{{"pubkey":"{entry.key}","account":{account_text(entry, sub.config)}}}'
+
             self._send(
                 sub, "programNotification", f'{{"context":{{"slot":{slot}}},"value":{value}}}'
             )

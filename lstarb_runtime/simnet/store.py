@@ -37,12 +37,33 @@ class Entry:
     executable: bool = False
     rent_epoch: int = RENT_EXEMPT_EPOCH
     _b64: str | None = field(default=None, repr=False)
+    _json: str | None = field(default=None, repr=False)
+    _zstd: str | None = field(default=None, repr=False)
 
     @property
     def b64(self) -> str:
         if self._b64 is None:
             self._b64 = base64.b64encode(self.data).decode()
         return self._b64
+
+    def zstd_b64(self, compress: Callable[[bytes], bytes]) -> str:
+        """The data zstd-compressed and base64-encoded, compressed once per state."""
+        if self._zstd is None:
+            self._zstd = base64.b64encode(compress(self.data)).decode()
+        return self._zstd
+
+    @property
+    def json_base64(self) -> str:
+        """The RPC account object with base64 data, as JSON text: rendered once per state,
+        because the same state is read and notified many times."""
+        if self._json is None:
+            self._json = (
+                f'{{"data":["{self.b64}","base64"],'
+                f'"executable":{"true" if self.executable else "false"},'
+                f'"lamports":{self.lamports},"owner":"{self.owner}",'
+                f'"rentEpoch":{self.rent_epoch},"space":{len(self.data)}}}'
+            )
+        return self._json
 
     @property
     def pubkey(self) -> Pubkey:
