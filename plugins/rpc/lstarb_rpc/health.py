@@ -25,6 +25,20 @@ PROBLEMS = (
 )
 """The kinds of bad input and failure counted per endpoint (see docs/plugins/rpc.md)."""
 
+COUNTERS = (
+    "connects",
+    "disconnects",
+    "subscriptions",
+    "notifications",
+    "slots",
+    "updates",
+    "stale",
+    "duplicates",
+    "fetched",
+    "lag_events",
+)
+"""What each endpoint did, counted from the start."""
+
 
 class EndpointHealth:
     """Counters of one endpoint, and the state the source reports about it."""
@@ -55,8 +69,8 @@ class EndpointHealth:
         )
 
     def snapshot(self) -> dict[str, int]:
-        """Every counter (problems at 0 when none happened) and the gauges."""
-        values = {kind: 0 for kind in PROBLEMS}
+        """Every counter (0 when nothing happened) and the gauges."""
+        values = dict.fromkeys((*COUNTERS, *PROBLEMS), 0)
         values.update(self.counts)
         values["slot"] = self.slot
         values["connected"] = int(self.connected)

@@ -140,10 +140,9 @@ class RpcSource(DataSource):
     def counters(self) -> dict[str, dict[str, int]]:
         """Per endpoint name: every counter and gauge (``slot``, ``connected``, ``lagging``).
 
-        Counters: ``connects``, ``disconnects``, ``subscriptions``, ``notifications``,
-        ``slots``, ``updates`` (emitted), ``stale`` (older than emitted), ``duplicates``
-        (already emitted: another endpoint was faster), ``fetched``, ``lag_events`` (times
-        named lagging), and the problems of
+        Counters: :data:`lstarb_rpc.health.COUNTERS` (``updates`` emitted, ``stale`` older
+        than emitted, ``duplicates`` already emitted because another endpoint was faster,
+        ``lag_events`` times named lagging, ...) and the problems of
         :data:`lstarb_rpc.health.PROBLEMS`.
         """
         return {e.name: e.health.snapshot() for e in self.endpoints}
@@ -253,12 +252,15 @@ class RpcSource(DataSource):
                 SlotUpdate(slot, parent, "processed", endpoint.label, received_ns)
             )
         if len(self.endpoints) > 1:
-            self._check_lag(endpoint)
+            self._check_lag()
 
-    def _check_lag(self, freshest: Endpoint) -> None:
+    def _check_lag(self) -> None:
         limit = self.config.lag_slots
+        freshest = max(self.endpoints, key=lambda e: e.health.slot)
         for endpoint in self.endpoints:
             health = endpoint.health
+            if not health.slot:
+                continue  # not heard from yet: its connection problems are logged as such
             behind = self.newest_slot - health.slot
             if behind > limit and not health.lagging:
                 health.lagging = True
