@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lstarb_orca.state import AdaptiveFeeConstants, AdaptiveFeeVariables
+from lstarb_orca.state import (
+    ADAPTIVE_FEE_CONTROL_FACTOR_DENOMINATOR,
+    REDUCTION_FACTOR_DENOMINATOR,
+    AdaptiveFeeConstants,
+    AdaptiveFeeVariables,
+)
 from lstarb_orca.tick_math import (
     MAX_TICK_INDEX,
     MIN_TICK_INDEX,
@@ -20,8 +25,6 @@ from lstarb_orca.tick_math import (
 from lstarb_sdk.errors import QuoteError
 
 VOLATILITY_ACCUMULATOR_SCALE_FACTOR = 10_000
-REDUCTION_FACTOR_DENOMINATOR = 10_000
-ADAPTIVE_FEE_CONTROL_FACTOR_DENOMINATOR = 100_000
 MAX_REFERENCE_AGE = 3_600
 FEE_RATE_HARD_LIMIT = 100_000
 _U128 = (1 << 128) - 1
@@ -82,8 +85,6 @@ class AdaptiveFee:
     ) -> AdaptiveFee:
         """Reference update at swap start, then the core tick-group range."""
         c = constants
-        if c.tick_group_size == 0:
-            raise QuoteError("Orca Whirlpool: Oracle has tick_group_size 0")
         group = tick_current_index // c.tick_group_size
         v = variables
         reference_index = v.tick_group_index_reference

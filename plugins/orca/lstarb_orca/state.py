@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Final
 
 from solders.pubkey import Pubkey
 
-from lstarb_orca.tick_math import TICK_ARRAY_SIZE
+from lstarb_orca.tick_math import (
+    MAX_SQRT_PRICE,
+    MAX_TICK_INDEX,
+    MIN_SQRT_PRICE,
+    MIN_TICK_INDEX,
+    TICK_ARRAY_SIZE,
+)
 from lstarb_sdk.errors import DecodeError
 
 WHIRLPOOL_PROGRAM_ID = Pubkey.from_string("whirLbMiicVdio4qvUfM5KAg6Ct8VwpYzGff3uctyCc")
@@ -32,7 +39,15 @@ ORACLE_LEN = 254
 TICK_LEN = 113
 NUM_REWARDS = 3
 
-_LE = "little"
+# Limits the program enforces when it writes these fields (Whirlpool::update_fee_rate,
+# update_protocol_fee_rate; Oracle::validate_constants).
+MAX_FEE_RATE = 60_000
+MAX_PROTOCOL_FEE_RATE = 2_500
+REDUCTION_FACTOR_DENOMINATOR = 10_000
+ADAPTIVE_FEE_CONTROL_FACTOR_DENOMINATOR = 100_000
+_U32_MAX = (1 << 32) - 1
+
+_LE: Final = "little"
 
 
 def _u(data: bytes, offset: int, size: int) -> int:
@@ -129,7 +144,8 @@ _WHIRLPOOL_HEAD = struct.Struct("<32sBHHHHQQQQiQQ32s32sQQ32s32sQQQ")
 
 
 def decode_whirlpool(data: bytes) -> Whirlpool:
-    """Decode Whirlpool account data, checking discriminator and size."""
+    """Decode Whirlpool account data, checking discriminator, size and what the program
+    guarantees of the fields (a quote divides by the tick spacing, for one)."""
     data = check_data(data, "Whirlpool", WHIRLPOOL_DISCRIMINATOR, size=WHIRLPOOL_LEN)
     (
         config,
@@ -155,6 +171,10 @@ def decode_whirlpool(data: bytes) -> Whirlpool:
         growth_b_hi,
         reward_ts,
     ) = _WHIRLPOOL_HEAD.unpack_from(data, 8)
+    sqrt_price = price_lo | (price_hi << 64)
+    _check_whirlpool_fields(tick_spacing, fee_rate, protocol_fee_rate, sqrt_price, tick)
+    if mint_a >= mint_b:
+        raise DecodeError("Whirlpool: token_mint_a is not below token_mint_b")
     pk = Pubkey.from_bytes
     return Whirlpool(
         whirlpools_config=pk(config),
@@ -164,7 +184,7 @@ def decode_whirlpool(data: bytes) -> Whirlpool:
         fee_rate=fee_rate,
         protocol_fee_rate=protocol_fee_rate,
         liquidity=liq_lo | (liq_hi << 64),
-        sqrt_price=price_lo | (price_hi << 64),
+        sqrt_price=sqrt_price,
         tick_current_index=tick,
         protocol_fee_owed_a=owed_a,
         protocol_fee_owed_b=owed_b,
@@ -177,6 +197,25 @@ def decode_whirlpool(data: bytes) -> Whirlpool:
         reward_last_updated_timestamp=reward_ts,
         reward_bytes=data[269:653],
     )
+
+
+def _check_whirlpool_fields(
+    tick_spacing: int, fee_rate: int, protocol_fee_rate: int, sqrt_price: int, tick: int
+) -> None:
+    if tick_spacing == 0:
+        raise DecodeError("Whirlpool: tick_spacing is 0 (fee tiers require > 0)")
+    if fee_rate > MAX_FEE_RATE:
+        raise DecodeError(f"Whirlpool: fee_rate {fee_rate} above the maximum {MAX_FEE_RATE}")
+    if protocol_fee_rate > MAX_PROTOCOL_FEE_RATE:
+        raise DecodeError(
+            f"Whirlpool: protocol_fee_rate {protocol_fee_rate} above the maximum "
+            f"{MAX_PROTOCOL_FEE_RATE}"
+        )
+    if not MIN_SQRT_PRICE <= sqrt_price <= MAX_SQRT_PRICE:
+        raise DecodeError(f"Whirlpool: sqrt_price {sqrt_price} outside the program's bounds")
+    # a swap that ends exactly on the minimum tick stores MIN_TICK_INDEX - 1
+    if not MIN_TICK_INDEX - 1 <= tick <= MAX_TICK_INDEX:
+        raise DecodeError(f"Whirlpool: tick_current_index {tick} outside the tick range")
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,21 +391,26 @@ class Oracle:
     variables: AdaptiveFeeVariables
 
 
-def decode_oracle(data: bytes) -> Oracle:
-    """Decode Oracle account data."""
+def decode_oracle(data: bytes, tick_spacing: int) -> Oracle:
+    """Decode Oracle account data; its constants must be ones the program accepts for a
+    pool of ``tick_spacing`` (the fee math divides by the tick group size)."""
     data = check_data(data, "Oracle", ORACLE_DISCRIMINATOR, size=ORACLE_LEN)
+    constants = AdaptiveFeeConstants(
+        filter_period=_u(data, 48, 2),
+        decay_period=_u(data, 50, 2),
+        reduction_factor=_u(data, 52, 2),
+        adaptive_fee_control_factor=_u(data, 54, 4),
+        max_volatility_accumulator=_u(data, 58, 4),
+        tick_group_size=_u(data, 62, 2),
+        major_swap_threshold_ticks=_u(data, 64, 2),
+    )
+    problem = _oracle_constants_problem(constants, tick_spacing)
+    if problem:
+        raise DecodeError(f"Oracle: {problem}")
     return Oracle(
         whirlpool=Pubkey.from_bytes(data[8:40]),
         trade_enable_timestamp=_u(data, 40, 8),
-        constants=AdaptiveFeeConstants(
-            filter_period=_u(data, 48, 2),
-            decay_period=_u(data, 50, 2),
-            reduction_factor=_u(data, 52, 2),
-            adaptive_fee_control_factor=_u(data, 54, 4),
-            max_volatility_accumulator=_u(data, 58, 4),
-            tick_group_size=_u(data, 62, 2),
-            major_swap_threshold_ticks=_u(data, 64, 2),
-        ),
+        constants=constants,
         variables=AdaptiveFeeVariables(
             last_reference_update_timestamp=_u(data, 82, 8),
             last_major_swap_timestamp=_u(data, 90, 8),
@@ -375,3 +419,26 @@ def decode_oracle(data: bytes) -> Oracle:
             volatility_accumulator=_u(data, 106, 4),
         ),
     )
+
+
+def _oracle_constants_problem(c: AdaptiveFeeConstants, tick_spacing: int) -> str:
+    """What ``Oracle::validate_constants`` would reject, or an empty string."""
+    if c.filter_period == 0:
+        return "filter_period is 0"
+    if c.decay_period <= c.filter_period:
+        return f"decay_period {c.decay_period} is not above filter_period {c.filter_period}"
+    if c.adaptive_fee_control_factor >= ADAPTIVE_FEE_CONTROL_FACTOR_DENOMINATOR:
+        return f"adaptive_fee_control_factor {c.adaptive_fee_control_factor} too large"
+    if c.max_volatility_accumulator * c.tick_group_size > _U32_MAX:
+        return "max_volatility_accumulator * tick_group_size overflows u32"
+    if c.reduction_factor >= REDUCTION_FACTOR_DENOMINATOR:
+        return f"reduction_factor {c.reduction_factor} too large"
+    if (
+        c.tick_group_size == 0
+        or c.tick_group_size > tick_spacing
+        or tick_spacing % c.tick_group_size
+    ):
+        return f"tick_group_size {c.tick_group_size} does not divide tick spacing {tick_spacing}"
+    if not 0 < c.major_swap_threshold_ticks <= tick_spacing * TICK_ARRAY_SIZE:
+        return f"major_swap_threshold_ticks {c.major_swap_threshold_ticks} out of range"
+    return ""

@@ -81,18 +81,23 @@ def load_pool(
     adaptive_seed: int | None = None,
     timestamp: int | None = None,
     epoch: int = 500,
+    whirlpool_file: str | None = None,
 ) -> WhirlpoolPool:
-    """A pool with every fixture account of its set loaded, as the runtime would feed it."""
+    """A pool with every fixture account of its set loaded, as the runtime would feed it:
+    tick arrays that did not exist on chain (MANIFEST) as None. ``whirlpool_file`` names a
+    synthetic pool account (under fixtures/synthetic) to use instead of the real one."""
     files = pool_files(label)
     address, account = files["whirlpool"]
+    if whirlpool_file is not None:
+        address, account = load_account(FIXTURES / "synthetic" / whirlpool_file)
     if adaptive_seed is not None:
         data = bytearray(bytes(account.data))
         data[43:45] = adaptive_seed.to_bytes(2, "little")
         account = with_data(account, bytes(data))
     pool = WhirlpoolPool.from_account(address, account)
-    accounts: dict[Pubkey, Account] = {address: account}
+    accounts: dict[Pubkey, Account | None] = {address: account}
     for stem, (key, acc) in files.items():
-        if stem.startswith("tick_array_"):
+        if stem.startswith(("tick_array_", "vault_")):
             accounts[key] = acc
         elif stem in ("mint_a", "mint_b"):
             if transfer_fee is not None:
@@ -101,7 +106,7 @@ def load_pool(
                     acc = token2022_mint(acc, side["fee_bps"], int(side["max_fee"]))
             accounts[key] = acc
     for absent in pool_set(label).get("tick_arrays_absent_uninitialized", []):
-        accounts[Pubkey.from_string(absent["pda"])] = empty_account()
+        accounts[Pubkey.from_string(absent["pda"])] = None
     if adaptive_seed is not None:
         key, acc = load_account(FIXTURES / "synthetic" / f"{label}-oracle.json")
         accounts[key] = acc

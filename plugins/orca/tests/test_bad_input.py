@@ -73,9 +73,9 @@ def test_oracle_bad_bytes() -> None:
     path = next((FIXTURES / "synthetic").glob("*-oracle.json"))
     data = bytes(load_account(path)[1].data)
     with pytest.raises(DecodeError, match="size"):
-        decode_oracle(data[:200])
+        decode_oracle(data[:200], 1)
     with pytest.raises(DecodeError, match="discriminator"):
-        decode_oracle(bytes(8) + data[8:])
+        decode_oracle(bytes(8) + data[8:], 1)
 
 
 def test_update_bad_bytes_keeps_state() -> None:
