@@ -51,10 +51,13 @@ def default_timestamp(label: str) -> int:
 def load_pool(
     label: str, unix_timestamp: int | None = None, epoch: int = DEFAULT_EPOCH
 ) -> DlmmPool:
-    """A pool fed every fixture account of a set plus a Clock."""
-    accs = accounts(label)
+    """A pool fed every fixture account of a set plus a Clock, and None for the bitmap
+    extension where the MANIFEST says its PDA does not exist on chain."""
+    accs: dict[Pubkey, Account | None] = dict(accounts(label))
     address = pair_address(label)
-    pool = DlmmPool.from_account(address, accs[address])
+    pool = DlmmPool.from_account(address, accs[address])  # type: ignore[arg-type]
+    if pool.bitmap_extension_address not in accs:
+        accs[pool.bitmap_extension_address] = None
     ts = default_timestamp(label) if unix_timestamp is None else unix_timestamp
     pool.update({**accs, SYSVAR_CLOCK_ID: clock_account(ts, epoch)})
     return pool

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -12,6 +12,7 @@ from solders.pubkey import Pubkey
 from lstarb_meteora.dlmm import instructions as ix
 from lstarb_meteora.dlmm.bitmap import (
     bin_array_address,
+    bin_array_index,
     bitmap_extension_address,
     next_bin_array_index,
 )
@@ -19,10 +20,19 @@ from lstarb_meteora.dlmm.constants import (
     ACTIVATION_SLOT,
     BIN_ARRAY_DISCRIMINATOR,
     BIN_ARRAY_LEN,
+    FEE_PRECISION,
     LB_PAIR_DISCRIMINATOR,
     LB_PAIR_LEN,
     MAX_BIN_PER_ARRAY,
     PROGRAM_ID,
+    SCALE_OFFSET,
+)
+from lstarb_meteora.dlmm.fees import VolatilityState, total_fee_rate
+from lstarb_meteora.dlmm.side_accounts import (
+    MintInfo,
+    decode_clock,
+    decode_mint,
+    decode_reserve,
 )
 from lstarb_meteora.dlmm.state import BinArray, BinArrayBitmapExtension, LbPair
 from lstarb_meteora.dlmm.swap import SwapResult, swap_exact_in, swap_exact_out
@@ -34,10 +44,13 @@ from lstarb_sdk.solana import (
     TOKEN_PROGRAM_ID,
     Clock,
 )
-from lstarb_sdk.token2022 import TransferFee, mint_extensions, transfer_fee_config
+from lstarb_sdk.token2022 import TransferFee
+from lstarb_sdk.types import AccountFilter, PoolSummary
 
-_EXTENSION_TRANSFER_HOOK = 14
 _NO_FEE = TransferFee(0, 0, 0)
+TOKEN_X_MINT_OFFSET = 88
+TOKEN_Y_MINT_OFFSET = 120
+_PPM = FEE_PRECISION // 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +77,8 @@ class DlmmPool(PoolAdapter):
 
     Quotes depend on the pair, the bin arrays the swap walks, the bitmap
     extension (wide pairs only), the Clock (variable fee; epoch for
-    Token-2022 fees) and, for Token-2022 mints, the mints.
+    Token-2022 fees) and, for Token-2022 mints, the mints; the reserves give
+    the summary and must exist for a swap to run.
     """
 
     program_id: ClassVar[Pubkey] = PROGRAM_ID
@@ -79,13 +93,17 @@ class DlmmPool(PoolAdapter):
         self._address = address
         self._pair = pair
         self._arrays: dict[int, BinArray] = {}
+        self._absent_arrays: set[int] = set()
         self._array_keys: dict[int, Pubkey] = {}
         self._key_index: dict[Pubkey, int] = {}
         self._extension_pda: Pubkey | None = None  # derived on first use: slow
         self._extension: BinArrayBitmapExtension | None = None
+        self._extension_absent = False
         self._clock: Clock | None = None
-        self._mint_fees: dict[Pubkey, object] = {}
-        self._hooked: set[Pubkey] = set()
+        self._mints: dict[Pubkey, MintInfo] = {}
+        self._reserves: dict[Pubkey, int] = {}
+        self._missing: set[Pubkey] = set()
+        """Pair, Clock, mints or reserves the chain reported as not existing."""
 
     # -- construction -------------------------------------------------
 
@@ -101,6 +119,15 @@ class DlmmPool(PoolAdapter):
     @classmethod
     def from_account(cls, address: Pubkey, account: Account) -> DlmmPool:
         return cls(address, LbPair.from_account(account))
+
+    @classmethod
+    def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
+        """Pairs trading any of ``mints`` as X or Y: size, discriminator, mint."""
+        return [
+            AccountFilter(LB_PAIR_LEN, ((0, LB_PAIR_DISCRIMINATOR), (offset, bytes(mint))))
+            for mint in dict.fromkeys(mints)
+            for offset in (TOKEN_X_MINT_OFFSET, TOKEN_Y_MINT_OFFSET)
+        ]
 
     @property
     def address(self) -> Pubkey:
@@ -165,8 +192,10 @@ class DlmmPool(PoolAdapter):
         return out
 
     def accounts_to_update(self) -> list[Pubkey]:
+        pair = self._pair
         keys = [self._address, SYSVAR_CLOCK_ID, self.bitmap_extension_address]
         keys += self._mint_accounts()
+        keys += [pair.reserve_x, pair.reserve_y]
         keys += [self.bin_array_key(i) for i in self.bin_array_indexes()]
         return keys
 
@@ -180,65 +209,138 @@ class DlmmPool(PoolAdapter):
             raise DecodeError(f"BinArray {key}: index {arr.index} does not match its address")
         return arr
 
-    def update(self, accounts: Mapping[Pubkey, Account]) -> None:
+    def update(self, accounts: Mapping[Pubkey, Account | None]) -> None:
+        """Decode everything first, then commit: a DecodeError leaves the state untouched.
+
+        None (the chain has no such account) for a bin array marks it absent: a
+        walk that needs it refuses, naming it, and never reads it as liquidity.
+        For the bitmap extension it means the pair's own bitmap is all there is.
+        For the pair, the Clock, a mint or a reserve it makes quotes refuse.
+        """
         pair = self._pair
+        seen: dict[Pubkey, bool] = {}  # pair, Clock, mints, reserves -> exists
+        if self._address in accounts:
+            account = accounts[self._address]
+            if account is not None:
+                pair = LbPair.from_account(account)
+            seen[self._address] = account is not None
         arrays: dict[int, BinArray] = {}
-        extension = self._extension
-        clock = self._clock
-        mint_fees: dict[Pubkey, object] = {}
-        hooked: dict[Pubkey, bool] = {}
+        absent_arrays: set[int] = set()
+        extension: tuple[BinArrayBitmapExtension | None] | None = None
+        clock: Clock | None = None
+        mints: dict[Pubkey, MintInfo] = {}
+        reserves: dict[Pubkey, int] = {}
+        mint_flags = {
+            pair.token_x_mint: pair.token_mint_x_program_flag,
+            pair.token_y_mint: pair.token_mint_y_program_flag,
+        }
+        reserve_mints = {pair.reserve_x: pair.token_x_mint, pair.reserve_y: pair.token_y_mint}
         for key, account in accounts.items():
             if key == self._address:
-                pair = LbPair.from_account(account)
-            elif key == SYSVAR_CLOCK_ID:
-                clock = Clock.decode(bytes(account.data))
+                continue
+            if key == SYSVAR_CLOCK_ID or key in mint_flags or key in reserve_mints:
+                seen[key] = account is not None
+                if account is None:
+                    continue
+                if key == SYSVAR_CLOCK_ID:
+                    clock = decode_clock(account)
+                elif key in mint_flags:
+                    mints[key] = self._decode_mint(key, account, _token_program(mint_flags[key]))
+                else:
+                    reserves[key] = decode_reserve(key, account, reserve_mints[key])
             elif key == self.bitmap_extension_address:
-                extension = BinArrayBitmapExtension.from_account(account)
-                if extension.lb_pair != self._address:
-                    raise DecodeError(
-                        f"BinArrayBitmapExtension {key}: belongs to pair {extension.lb_pair}"
-                    )
-            elif key == pair.token_x_mint or key == pair.token_y_mint:
-                data = bytes(account.data)
-                name = f"mint {key}"
-                mint_fees[key] = transfer_fee_config(data, name=name)
-                hook = mint_extensions(data, name=name).get(_EXTENSION_TRANSFER_HOOK)
-                hooked[key] = hook is not None and any(hook[32:64])
+                extension = (None if account is None else self._decode_extension(key, account),)
+            elif account is None:
+                index = self._key_index.get(key)
+                if index is not None:
+                    absent_arrays.add(index)
             elif (
                 account.owner == PROGRAM_ID
                 and len(account.data) == BIN_ARRAY_LEN
                 and bytes(account.data[:8]) == BIN_ARRAY_DISCRIMINATOR
-            ):
+            ) or key in self._key_index:
+                # A listed bin array must be one; others of this program pass through.
                 arr = self._decode_bin_array(key, account)
                 arrays[arr.index] = arr
-            elif key in self._key_index:
-                # A listed bin array whose bytes are not a bin array.
-                self._decode_bin_array(key, account)
         # Everything decoded: commit.
         self._pair = pair
+        for key, exists in seen.items():
+            if exists:
+                self._missing.discard(key)
+            else:
+                self._missing.add(key)
+                self._mints.pop(key, None)
+                self._reserves.pop(key, None)
+                if key == SYSVAR_CLOCK_ID:
+                    self._clock = None
+        for index in absent_arrays:
+            self._arrays.pop(index, None)
+        self._absent_arrays |= absent_arrays
+        self._absent_arrays -= arrays.keys()
         self._arrays.update(arrays)
-        self._extension = extension
-        self._clock = clock
-        self._mint_fees.update(mint_fees)
-        for key, is_hooked in hooked.items():
-            (self._hooked.add if is_hooked else self._hooked.discard)(key)
+        if extension is not None:
+            self._extension = extension[0]
+            self._extension_absent = extension[0] is None
+        if clock is not None:
+            self._clock = clock
+        self._mints.update(mints)
+        self._reserves.update(reserves)
+
+    def _decode_extension(self, key: Pubkey, account: Account) -> BinArrayBitmapExtension:
+        extension = BinArrayBitmapExtension.from_account(account)
+        if extension.lb_pair != self._address:
+            raise DecodeError(f"BinArrayBitmapExtension {key}: belongs to pair {extension.lb_pair}")
+        return extension
+
+    def _decode_mint(self, key: Pubkey, account: Account, token_program: Pubkey) -> MintInfo:
+        info = decode_mint(key, account, token_program)
+        known = self._mints.get(key)
+        if known is not None and known.transfer_fee is not None and info.transfer_fee is None:
+            # Token-2022 mints never drop an extension: these bytes were cut short.
+            raise DecodeError(f"mint {key}: lost its TransferFeeConfig extension")
+        return info
 
     # -- quoting ------------------------------------------------------
+
+    def _unavailable(self, what: str, key: Pubkey) -> QuoteError:
+        state = "does not exist" if key in self._missing else "not loaded"
+        return QuoteError(f"{self.dex} pair {self._address}: {what} {key} {state}")
+
+    def _check_missing(self) -> None:
+        """The pair or a reserve the chain says does not exist: no swap can run."""
+        pair = self._pair
+        for what, key in (
+            ("pair account", self._address),
+            ("reserve X", pair.reserve_x),
+            ("reserve Y", pair.reserve_y),
+        ):
+            if key in self._missing:
+                raise self._unavailable(what, key)
 
     def _transfer_fee(self, mint: Pubkey, flag: int, epoch: int) -> TransferFee:
         if flag != 1:
             return _NO_FEE
-        if mint not in self._mint_fees:
-            raise QuoteError(f"{self.dex} pair {self._address}: Token-2022 mint {mint} not loaded")
-        config = self._mint_fees[mint]
-        if config is None:
+        info = self._mints.get(mint)
+        if info is None:
+            raise self._unavailable("Token-2022 mint", mint)
+        if info.transfer_fee is None:
             return _NO_FEE
-        return config.for_epoch(epoch)  # type: ignore[attr-defined]
+        return info.transfer_fee.for_epoch(epoch)
 
-    def _missing(self, index: int) -> QuoteError:
+    def _array_unavailable(self, index: int) -> QuoteError:
+        key = self.bin_array_key(index)
+        if index in self._absent_arrays:
+            state = "does not exist, though the pair's bitmap marks it initialized"
+        else:
+            state = "not loaded"
+        return QuoteError(f"{self.dex} pair {self._address}: bin array {index} ({key}) {state}")
+
+    def _exhausted(self, swap_for_y: bool, bin_id: int) -> QuoteError:
+        unknown = self._extension is None and not self._extension_absent
         return QuoteError(
-            f"{self.dex} pair {self._address}: bin array {index} "
-            f"({self.bin_array_key(index)}) not loaded"
+            f"{self.dex} pair {self._address}: insufficient liquidity, no initialized bin array "
+            f"{'below' if swap_for_y else 'above'} bin {bin_id}"
+            + (f" (bitmap extension {self.bitmap_extension_address} not loaded)" if unknown else "")
         )
 
     def _check_tradable(self, clock: Clock) -> None:
@@ -250,6 +352,15 @@ class DlmmPool(PoolAdapter):
             raise QuoteError(
                 f"{self.dex} pair {self._address}: not active until {pair.activation_point}"
             )
+
+    def _tradable_clock(self) -> Clock:
+        if self._missing:
+            self._check_missing()
+        clock = self._clock
+        if clock is None:
+            raise self._unavailable("Clock", SYSVAR_CLOCK_ID)
+        self._check_tradable(clock)
+        return clock
 
     def quote_detailed(
         self, amount: int, input_mint: Pubkey, *, exact_in: bool = True
@@ -264,26 +375,29 @@ class DlmmPool(PoolAdapter):
             raise QuoteError(f"{self.dex} pair {self._address}: mint {input_mint} is not traded")
         if amount <= 0:
             raise QuoteError(f"{self.dex} pair {self._address}: amount must be positive")
-        clock = self._clock
-        if clock is None:
-            raise QuoteError(f"{self.dex} pair {self._address}: Clock {SYSVAR_CLOCK_ID} not loaded")
-        self._check_tradable(clock)
+        clock = self._tradable_clock()
         fx = self._transfer_fee(pair.token_x_mint, pair.token_mint_x_program_flag, clock.epoch)
         fy = self._transfer_fee(pair.token_y_mint, pair.token_mint_y_program_flag, clock.epoch)
         fee_in, fee_out = (fx, fy) if swap_for_y else (fy, fx)
         output_mint = pair.token_y_mint if swap_for_y else pair.token_x_mint
         now = clock.unix_timestamp
+        arrays, unavailable, exhausted, extension = (
+            self._arrays,
+            self._array_unavailable,
+            self._exhausted,
+            self._extension,
+        )
         if exact_in:
             pool_in = amount - fee_in.fee(amount)
             res = swap_exact_in(
-                pair, self._arrays, self._missing, self._extension, swap_for_y, now, pool_in
+                pair, arrays, unavailable, exhausted, extension, swap_for_y, now, pool_in
             )
             q_in = amount
             q_out = res.amount_out - fee_out.fee(res.amount_out)
         else:
             pool_out = amount + fee_out.inverse_fee(amount)
             res = swap_exact_out(
-                pair, self._arrays, self._missing, self._extension, swap_for_y, now, pool_out
+                pair, arrays, unavailable, exhausted, extension, swap_for_y, now, pool_out
             )
             q_in = res.amount_in + fee_in.inverse_fee(res.amount_in) if res.amount_in else 0
             q_out = amount
@@ -298,6 +412,42 @@ class DlmmPool(PoolAdapter):
 
     def quote(self, amount: int, input_mint: Pubkey, *, exact_in: bool = True) -> Quote:
         return self.quote_detailed(amount, input_mint, exact_in=exact_in).quote
+
+    def summary(self) -> PoolSummary | None:
+        """Reserve balances, the active bin's liquidity and the fee rate a swap would pay in
+        it now; None until a quote can run.
+
+        The liquidity is the program's ``price * x + y`` of the active bin, in token Y
+        units (``price`` is Y per X, so X is valued at the bin's price); the fee is the
+        base plus the variable fee in the active bin at the Clock's time, in ppm rounded
+        up (the program counts 10^-9 and rounds fees up).
+        """
+        pair = self._pair
+        reserve_x = self._reserves.get(pair.reserve_x)
+        reserve_y = self._reserves.get(pair.reserve_y)
+        if reserve_x is None or reserve_y is None:
+            return None
+        try:
+            clock = self._tradable_clock()
+            self._transfer_fee(pair.token_x_mint, pair.token_mint_x_program_flag, clock.epoch)
+            self._transfer_fee(pair.token_y_mint, pair.token_mint_y_program_flag, clock.epoch)
+        except QuoteError:
+            return None
+        active = pair.active_id
+        index = bin_array_index(active)
+        array = self._arrays.get(index)
+        if array is not None:
+            ax, ay, price, *_ = array.swap_view(active - array.lower_bin_id, False)
+            liquidity = ((ax * price) >> SCALE_OFFSET) + ay
+        elif next_bin_array_index(True, active, pair.bin_array_bitmap, self._extension) == index:
+            return None  # initialized but not loaded
+        else:
+            liquidity = 0  # the active bin sits in a gap between arrays: nothing there
+        sp = pair.parameters
+        vol = VolatilityState.at(pair.v_parameters, sp, active, clock.unix_timestamp)
+        vol.enter_bin(active, sp)
+        rate = total_fee_rate(pair.bin_step, sp, vol.volatility_accumulator)
+        return PoolSummary(reserve_x, reserve_y, liquidity, -(-rate // _PPM))
 
     # -- instructions -------------------------------------------------
 
@@ -327,7 +477,7 @@ class DlmmPool(PoolAdapter):
             raise QuoteError(
                 f"{self.dex} pair {self._address}: mint {params.input_mint} not traded"
             )
-        hooked = self._hooked & {pair.token_x_mint, pair.token_y_mint}
+        hooked = [m for m, info in self._mints.items() if info.transfer_hook]
         if hooked:
             raise QuoteError(
                 f"{self.dex} pair {self._address}: transfer-hook mints are not supported "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 from solders.account import Account
 from solders.pubkey import Pubkey
@@ -28,7 +29,10 @@ from lstarb_meteora.dlmm.constants import (
     FUNCTION_LIQUIDITY_MINING,
     LB_PAIR_DISCRIMINATOR,
     LB_PAIR_LEN,
+    MAX_BIN_ID,
     MAX_BIN_PER_ARRAY,
+    MAX_PROTOCOL_SHARE,
+    MIN_BIN_ID,
     PROGRAM_ID,
 )
 from lstarb_sdk.errors import DecodeError
@@ -123,7 +127,7 @@ class RewardInfo:
         return bytes(self.mint) != _ZERO_KEY
 
 
-def _reward(v: tuple) -> RewardInfo:
+def _reward(v: tuple[Any, ...]) -> RewardInfo:
     return RewardInfo(
         Pubkey.from_bytes(v[0]),
         Pubkey.from_bytes(v[1]),
@@ -180,6 +184,9 @@ class LbPair:
     def decode(cls, data: bytes) -> LbPair:
         data = check_bytes(data, "LbPair", LB_PAIR_DISCRIMINATOR, LB_PAIR_LEN)
         v = _LB_PAIR.unpack(data)
+        problem = _pair_problem(v)
+        if problem:
+            raise DecodeError(f"LbPair: {problem}")
         return cls(
             StaticParameters(*v[0:12]),
             VariableParameters(*v[12:16]),
@@ -232,6 +239,23 @@ class LbPair:
         if ft == FUNCTION_LIQUIDITY_MINING:
             return False
         return not (self.reward_infos[0].initialized or self.reward_infos[1].initialized)
+
+
+def _pair_problem(v: tuple[Any, ...]) -> str:
+    """What the program never writes into these fields (empty when all is well)."""
+    if not MIN_BIN_ID <= v[19] <= MAX_BIN_ID:
+        return f"active_id {v[19]} outside {MIN_BIN_ID}..{MAX_BIN_ID}"
+    if v[8] > MAX_PROTOCOL_SHARE:
+        return f"protocol_share {v[8]} above {MAX_PROTOCOL_SHARE}"
+    for name, value in (
+        ("collect_fee_mode", v[11]),
+        ("activation_type", v[24]),
+        ("token_mint_x_program_flag", v[57]),
+        ("token_mint_y_program_flag", v[58]),
+    ):
+        if value > 1:
+            return f"{name} {value} is neither 0 nor 1"
+    return ""
 
 
 @dataclass(slots=True)

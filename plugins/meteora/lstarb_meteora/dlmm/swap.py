@@ -21,8 +21,10 @@ from lstarb_meteora.dlmm.constants import (
     BASIS_POINT_MAX,
     COLLECT_FEE_ONLY_Y,
     FEE_PRECISION,
+    MAX_BIN_ID,
     MAX_BIN_PER_ARRAY,
     MAX_FEE_RATE,
+    MIN_BIN_ID,
     SCALE_OFFSET,
     U64_MAX,
 )
@@ -189,6 +191,7 @@ def _walk(
     pair: LbPair,
     arrays: Mapping[int, BinArray],
     missing: Callable[[int], QuoteError],
+    exhausted: Callable[[bool, int], QuoteError],
     extension: BinArrayBitmapExtension | None,
     swap_for_y: bool,
     now: int,
@@ -218,11 +221,7 @@ def _walk(
         if array is None or not lower <= active <= upper:
             index = next_bin_array_index(swap_for_y, active, bitmap, extension)
             if index is None:
-                raise QuoteError(
-                    f"meteora-dlmm pair: insufficient liquidity, no initialized bin array "
-                    f"{'below' if swap_for_y else 'above'} bin {active}"
-                    + ("" if extension is not None else " (bitmap extension not loaded)")
-                )
+                raise exhausted(swap_for_y, active)
             array = arrays.get(index)
             if array is None:
                 raise missing(index)
@@ -241,7 +240,10 @@ def _walk(
             has_out = ax or (ask and (open_amt or processed))
         if has_out:
             if not view[2]:  # never-touched bin: the program stores its price first
-                view = (view[0], view[1], price_from_id(active, bin_step), *view[3:])
+                price = price_from_id(active, bin_step)
+                if not price:
+                    raise QuoteError(f"meteora-dlmm pair: bin {active} has no price (overflow)")
+                view = (view[0], view[1], price, *view[3:])
             # Volatility accumulator for this bin, then the fee rate from it.
             acc = vol_ref + abs(idx_ref - active) * BASIS_POINT_MAX
             if acc > max_vol:
@@ -268,6 +270,8 @@ def _walk(
                 crossed += 1
         if left:
             active += step
+            if not MIN_BIN_ID <= active <= MAX_BIN_ID:
+                raise QuoteError(f"meteora-dlmm pair: insufficient liquidity at bin {active}")
     if not crossed:
         raise QuoteError("meteora-dlmm pair: insufficient liquidity (nothing fills)")
     return SwapResult(total_in, total_out, lp_fee, protocol_fee, on_input, crossed, used, excess)
@@ -277,6 +281,7 @@ def swap_exact_in(
     pair: LbPair,
     arrays: Mapping[int, BinArray],
     missing: Callable[[int], QuoteError],
+    exhausted: Callable[[bool, int], QuoteError],
     extension: BinArrayBitmapExtension | None,
     swap_for_y: bool,
     now: int,
@@ -285,19 +290,21 @@ def swap_exact_in(
     """Swap exactly ``amount_in`` (as the pool receives it).
 
     ``missing(index)`` builds the error for a bin array the walk needs but
-    ``arrays`` lacks.
+    ``arrays`` lacks; ``exhausted(swap_for_y, bin_id)`` the one for a walk that finds no
+    initialized array beyond ``bin_id``.
     """
-    return _walk(pair, arrays, missing, extension, swap_for_y, now, amount_in, True)
+    return _walk(pair, arrays, missing, exhausted, extension, swap_for_y, now, amount_in, True)
 
 
 def swap_exact_out(
     pair: LbPair,
     arrays: Mapping[int, BinArray],
     missing: Callable[[int], QuoteError],
+    exhausted: Callable[[bool, int], QuoteError],
     extension: BinArrayBitmapExtension | None,
     swap_for_y: bool,
     now: int,
     amount_out: int,
 ) -> SwapResult:
     """Swap for exactly ``amount_out`` (as the pool sends it)."""
-    return _walk(pair, arrays, missing, extension, swap_for_y, now, amount_out, False)
+    return _walk(pair, arrays, missing, exhausted, extension, swap_for_y, now, amount_out, False)
