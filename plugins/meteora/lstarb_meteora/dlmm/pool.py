@@ -88,6 +88,10 @@ class DlmmPool(PoolAdapter):
     #: Arrays beyond the quoted walk added to a swap instruction, so the swap
     #: survives the price moving a little before it lands.
     extra_bin_arrays: ClassVar[int] = 1
+    #: Initialized arrays on the other side of the active bin added to a swap
+    #: instruction, so the swap survives the price moving back across an array
+    #: boundary before it lands.
+    other_side_bin_arrays: ClassVar[int] = 1
 
     def __init__(self, address: Pubkey, pair: LbPair) -> None:
         self._address = address
@@ -452,20 +456,30 @@ class DlmmPool(PoolAdapter):
     # -- instructions -------------------------------------------------
 
     def _swap_bin_arrays(self, params: SwapParams, swap_for_y: bool) -> list[Pubkey]:
+        """The walk, ``extra_bin_arrays`` beyond it, then ``other_side_bin_arrays`` on the
+        other side of the active bin.
+
+        The program looks the arrays up by index among the remaining accounts, in any
+        order, and loads every one passed: so an array the chain does not have is left
+        out (it would fail the swap), and one behind the price lets the swap land after
+        the price moved back across an array boundary.
+        """
         try:
             walked = self.quote_detailed(
                 params.amount, params.input_mint, exact_in=params.exact_in
             ).swap.bin_arrays
         except QuoteError:
             walked = []
+        active = self._pair.active_id
         if walked:
             last = walked[-1] * MAX_BIN_PER_ARRAY
             start = last - 1 if swap_for_y else last + MAX_BIN_PER_ARRAY
             walked = walked + self._arrays_around(swap_for_y, self.extra_bin_arrays, start)
         else:
-            count = 1 + self.extra_bin_arrays
-            walked = self._arrays_around(swap_for_y, count, self._pair.active_id)
-        return [self.bin_array_key(i) for i in walked]
+            walked = self._arrays_around(swap_for_y, 1 + self.extra_bin_arrays, active)
+        behind = self._arrays_around(not swap_for_y, 1 + self.other_side_bin_arrays, active)
+        chosen = dict.fromkeys(walked + behind)
+        return [self.bin_array_key(i) for i in chosen if i not in self._absent_arrays]
 
     def swap_instruction(self, params: SwapParams) -> SwapInstructions:
         pair = self._pair
