@@ -180,3 +180,14 @@ def test_disabled_pair_does_not_quote() -> None:
     pool.update({pool.address: _with(_pair_account(), data=bytes(data))})
     with pytest.raises(QuoteError, match="disabled"):
         pool.quote(1000, pool.mints[0])
+
+
+def test_swap_that_buys_nothing_is_refused_as_the_program_does() -> None:
+    """1 lamport of SOL buys 0 USDC: the SDK quotes 0 out, the program fails such a swap
+    with InsufficientOutAmount (6039; seen running the production binary)."""
+    pool = load_pool(LABEL)
+    sol, usdc = pool.mints
+    with pytest.raises(QuoteError, match="InsufficientOutAmount"):
+        pool.quote(1, sol)
+    assert pool.quote(1000, sol).out_amount > 0
+    assert pool.quote(1, usdc, exact_in=False).in_amount > 0  # exact-out is not affected

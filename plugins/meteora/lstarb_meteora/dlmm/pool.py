@@ -398,6 +398,11 @@ class DlmmPool(PoolAdapter):
             )
             q_in = amount
             q_out = res.amount_out - fee_out.fee(res.amount_out)
+            if not q_out:
+                raise QuoteError(
+                    f"{self.dex} pair {self._address}: {amount} in buys nothing out, which the "
+                    "program refuses (InsufficientOutAmount)"
+                )
         else:
             pool_out = amount + fee_out.inverse_fee(amount)
             res = swap_exact_out(
