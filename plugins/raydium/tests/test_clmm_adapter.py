@@ -19,8 +19,8 @@ from lstarb_raydium.clmm.tick_math import (
     tick_at_sqrt_price,
 )
 from lstarb_sdk.errors import DecodeError, QuoteError
-from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_2022_PROGRAM_ID, Clock
-from lstarb_sdk.testing import load_dir
+from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_2022_PROGRAM_ID
+from lstarb_sdk.testing import clock_account, load_dir
 
 FIXTURES = Path(__file__).parent / "fixtures" / "clmm"
 POOL = Pubkey.from_string("CYbD9RaToYMtWKA7QZyoLahnHdWq553Vm62Lh6qWtuxq")
@@ -297,8 +297,7 @@ def test_epoch_dependent_fee_needs_the_clock(accounts: dict[Pubkey, Account]) ->
         p.quote(10**9, m1)
     outs = []
     for epoch in (949, 950):
-        clock = Clock(1, 0, epoch, epoch, 1_800_000_000).encode()
-        p.update({SYSVAR_CLOCK_ID: Account(1, clock, Pubkey.default())})
+        p.update({SYSVAR_CLOCK_ID: clock_account(1_800_000_000, epoch)})
         outs.append(p.quote(10**9, m1).out_amount)
     plain = _token2022_pool(accounts, _fee_mint(0, 0, 0))
     # 1% before epoch 950, 3% from it on: the input net of the fee is what swaps.
@@ -306,8 +305,7 @@ def test_epoch_dependent_fee_needs_the_clock(accounts: dict[Pubkey, Account]) ->
         plain.quote(10**9 - 10**7, m1).out_amount,
         plain.quote(10**9 - 3 * 10**7, m1).out_amount,
     ]
-    clock = Clock(1, 0, 949, 949, 1_000).encode()  # before the pool's open_time
-    p.update({SYSVAR_CLOCK_ID: Account(1, clock, Pubkey.default())})
+    p.update({SYSVAR_CLOCK_ID: clock_account(1_000, 949)})  # before the pool's open_time
     with pytest.raises(QuoteError, match="not open"):
         p.quote(10**9, m1)
 

@@ -12,8 +12,8 @@ from lstarb_raydium.amm_v4 import AmmV4Pool
 from lstarb_raydium.cpmm import CpmmPool
 from lstarb_raydium.plugin import lstarb_dex_adapters
 from lstarb_sdk.errors import DecodeError, QuoteError
-from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_2022_PROGRAM_ID, Clock
-from lstarb_sdk.testing import load_dir
+from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_2022_PROGRAM_ID
+from lstarb_sdk.testing import clock_account, load_dir
 
 HERE = Path(__file__).parent
 AMM_KEY = Pubkey.from_string("58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2")
@@ -53,7 +53,7 @@ def _cp(accounts: dict[Pubkey, Account] | None = None) -> CpmmPool:
 
 
 def _clock(ts: int, epoch: int = 950) -> Account:
-    return Account(1, Clock(1, 0, epoch, epoch, ts).encode(), Pubkey.default(), False, 0)
+    return clock_account(ts, epoch)
 
 
 def test_plugin_registers_all_three() -> None:
