@@ -11,13 +11,14 @@ from solders.account import Account
 from solders.pubkey import Pubkey
 
 from lstarb_meteora.dlmm import DlmmPool
-from lstarb_sdk.solana import SYSVAR_CLOCK_ID, Clock
+from lstarb_sdk.solana import SYSVAR_CLOCK_ID, SYSVAR_OWNER_ID
 from lstarb_sdk.testing import anchor_legacy_idl, load_dir
+from lstarb_sdk.testing import clock_account as sdk_clock_account
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
 ORACLE = HERE / "oracle" / "expected_quotes.json"
-SYSVAR_OWNER = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
+SYSVAR_OWNER = SYSVAR_OWNER_ID
 LABELS = ("jlp-hubsol-bs8", "pump-sol-bs250", "sol-usdc-bs4", "ttfz-sol-bs10-token2022")
 DEFAULT_EPOCH = 1000
 
@@ -37,8 +38,7 @@ def accounts(label: str) -> dict[Pubkey, Account]:
 
 def clock_account(unix_timestamp: int, epoch: int = DEFAULT_EPOCH, slot: int = 1) -> Account:
     """A Clock sysvar account at a stated time (the fixtures recorded none)."""
-    data = Clock(slot, unix_timestamp, epoch, epoch, unix_timestamp).encode()
-    return Account(1_169_280, data, SYSVAR_OWNER, False, 0)
+    return sdk_clock_account(unix_timestamp, epoch, slot)
 
 
 def default_timestamp(label: str) -> int:

@@ -22,16 +22,13 @@ from lstarb_orca.tick_math import (
     sqrt_price_at_tick,
     tick_at_sqrt_price,
 )
+from lstarb_sdk.amounts import ceil_div
 from lstarb_sdk.errors import QuoteError
 
 VOLATILITY_ACCUMULATOR_SCALE_FACTOR = 10_000
 MAX_REFERENCE_AGE = 3_600
 FEE_RATE_HARD_LIMIT = 100_000
 _U128 = (1 << 128) - 1
-
-
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 class StaticFee:
@@ -107,7 +104,7 @@ class AdaptiveFee:
                 )
             else:
                 reference_index, volatility_reference = group, 0
-        delta = _ceil_div(
+        delta = ceil_div(
             c.max_volatility_accumulator - volatility_reference, VOLATILITY_ACCUMULATOR_SCALE_FACTOR
         )
         lower_index = reference_index - delta
@@ -142,7 +139,7 @@ class AdaptiveFee:
 
     def total_fee_rate(self) -> int:
         crossed = self.volatility_accumulator * self.c.tick_group_size
-        adaptive = _ceil_div(
+        adaptive = ceil_div(
             self.c.adaptive_fee_control_factor * crossed * crossed,
             ADAPTIVE_FEE_CONTROL_FACTOR_DENOMINATOR
             * VOLATILITY_ACCUMULATOR_SCALE_FACTOR

@@ -16,7 +16,6 @@ from solders.pubkey import Pubkey
 
 from lstarb_orca.adaptive_fee import AdaptiveFee, StaticFee
 from lstarb_orca.instructions import SwapAccounts, swap_v2_ix
-from lstarb_orca.side_accounts import MintInfo, decode_clock, decode_mint, decode_vault
 from lstarb_orca.state import (
     DYNAMIC_TICK_ARRAY_DISCRIMINATOR,
     FIXED_TICK_ARRAY_DISCRIMINATOR,
@@ -30,7 +29,7 @@ from lstarb_orca.state import (
     decode_tick_array_state,
     decode_whirlpool,
 )
-from lstarb_orca.swap_math import U64_MAX, SwapResult, compute_swap
+from lstarb_orca.swap_math import SwapResult, compute_swap
 from lstarb_orca.tick_arrays import (
     SWAP_WINDOW,
     TickSequence,
@@ -39,33 +38,26 @@ from lstarb_orca.tick_arrays import (
     window_starts,
 )
 from lstarb_sdk import PoolAdapter, Quote, SwapInstructions, SwapParams
+from lstarb_sdk.amounts import U64_MAX, check_amount
 from lstarb_sdk.errors import DecodeError, QuoteError
-from lstarb_sdk.solana import SYSTEM_PROGRAM_ID, SYSVAR_CLOCK_ID, Clock
-from lstarb_sdk.token2022 import TransferFee
+from lstarb_sdk.layout import check_owner
+from lstarb_sdk.pool import account_unavailable
+from lstarb_sdk.solana import SYSTEM_PROGRAM_ID, SYSVAR_CLOCK_ID, Clock, vault_amount
+from lstarb_sdk.token2022 import TokenMint, TransferFee, amount_received
 from lstarb_sdk.types import AccountFilter, PoolSummary
 
 TICK_ARRAY_DISCRIMINATORS = (FIXED_TICK_ARRAY_DISCRIMINATOR, DYNAMIC_TICK_ARRAY_DISCRIMINATOR)
 MINT_A_OFFSET = 101
 MINT_B_OFFSET = 181
 MAX_SUPPLEMENTAL_TICK_ARRAYS = 3
-_BPS = 10_000
-
-
-def apply_transfer_fee(amount: int, fee: TransferFee | None) -> int:
-    """What arrives when ``amount`` is sent (Orca core's ``try_apply_transfer_fee``)."""
-    if fee is None:
-        return amount
-    if fee.basis_points > _BPS:
-        raise QuoteError("Orca Whirlpool: transfer fee above 100 %")
-    return amount - fee.fee(amount)
 
 
 def reverse_apply_transfer_fee(amount: int, fee: TransferFee | None) -> int:
-    """What must be sent so that ``amount`` arrives (the SPL pre-fee rule, u64-checked)."""
+    """What must be sent so that ``amount`` arrives: the token program's own pre-fee rule
+    (Orca core's ``try_reverse_apply_transfer_fee``, not the DEXes' ``amount_to_send``),
+    u64-checked."""
     if fee is None:
         return amount
-    if fee.basis_points > _BPS:
-        raise QuoteError("Orca Whirlpool: transfer fee above 100 %")
     result = fee.pre_fee_amount(amount)
     if result > U64_MAX:
         raise QuoteError("Orca Whirlpool: amount with transfer fee exceeds u64")
@@ -83,6 +75,8 @@ class WhirlpoolPool(PoolAdapter):
 
     program_id: ClassVar[Pubkey] = WHIRLPOOL_PROGRAM_ID
     dex: ClassVar[str] = "orca-whirlpool"
+    account_size: ClassVar[int | None] = WHIRLPOOL_LEN
+    account_discriminator: ClassVar[bytes | None] = WHIRLPOOL_DISCRIMINATOR
     window: ClassVar[int] = SWAP_WINDOW
     """Tick arrays a quote may walk: 3, what one swap instruction can reach."""
 
@@ -92,7 +86,7 @@ class WhirlpoolPool(PoolAdapter):
         self._oracle_pda = oracle_address(address)
         self._arrays: dict[int, TickArrayState] = {}
         self._pda_start: dict[Pubkey, int] = {}
-        self._mints: dict[Pubkey, MintInfo] = {}
+        self._mints: dict[Pubkey, TokenMint] = {}
         self._vaults: dict[Pubkey, int] = {}
         self._missing: set[Pubkey] = set()
         """Pool, mints, vaults or Clock the chain reported as not existing."""
@@ -100,21 +94,13 @@ class WhirlpoolPool(PoolAdapter):
         self._oracle_loaded = False
         self._clock: Clock | None = None
         self._sequences: dict[bool, TickSequence] = {}
+        self._register_windows(pool)
 
     # -- construction and state -------------------------------------------------------------
 
     @classmethod
-    def matches(cls, account: Account) -> bool:
-        """The program owns many account kinds; only Whirlpool accounts are pools."""
-        return (
-            account.owner == cls.program_id
-            and len(account.data) == WHIRLPOOL_LEN
-            and bytes(account.data[:8]) == WHIRLPOOL_DISCRIMINATOR
-        )
-
-    @classmethod
     def from_account(cls, address: Pubkey, account: Account) -> WhirlpoolPool:
-        return cls(address, _decode_pool(account))
+        return cls(address, _decode_pool(address, account))
 
     @classmethod
     def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
@@ -144,13 +130,21 @@ class WhirlpoolPool(PoolAdapter):
 
     def tick_array_addresses(self, a_to_b: bool) -> list[Pubkey]:
         """PDAs of the arrays a swap in this direction may use, in walking order."""
-        pool = self._pool
+        return self._window(self._pool, a_to_b)
+
+    def _window(self, pool: Whirlpool, a_to_b: bool) -> list[Pubkey]:
         out = []
         for start in window_starts(pool.tick_current_index, pool.tick_spacing, a_to_b, self.window):
             pda = tick_array_address(self._address, start)
             self._pda_start[pda] = start
             out.append(pda)
         return out
+
+    def _register_windows(self, pool: Whirlpool) -> None:
+        """Know the window PDAs before any update names them, so that None for one of
+        them reads as an uninitialized array from the very first update."""
+        self._window(pool, True)
+        self._window(pool, False)
 
     def accounts_to_update(self) -> list[Pubkey]:
         """Pool, mints, vaults, the tick arrays both directions may walk, Oracle and Clock
@@ -169,7 +163,7 @@ class WhirlpoolPool(PoolAdapter):
                     keys.append(pda)
         if pool.is_adaptive:
             keys.append(self._oracle_pda)
-        if pool.is_adaptive or any(m.transfer_fee for m in self._mints.values()):
+        if pool.is_adaptive or any(m.needs_clock for m in self._mints.values()):
             keys.append(SYSVAR_CLOCK_ID)
         return keys
 
@@ -186,11 +180,13 @@ class WhirlpoolPool(PoolAdapter):
         if self._address in accounts:
             account = accounts[self._address]
             if account is not None:
-                pool = _decode_pool(account)
+                pool = _decode_pool(self._address, account)
+                if pool.tick_current_index != self._pool.tick_current_index:
+                    self._register_windows(pool)
             seen[self._address] = account is not None
         side = (pool.token_mint_a, pool.token_mint_b, pool.token_vault_a, pool.token_vault_b)
         arrays: dict[int, TickArrayState] = {}
-        mints: dict[Pubkey, MintInfo] = {}
+        mints: dict[Pubkey, TokenMint] = {}
         vaults: dict[Pubkey, int] = {}
         oracle: tuple[Oracle | None] | None = None
         clock: Clock | None = None
@@ -200,12 +196,12 @@ class WhirlpoolPool(PoolAdapter):
                 if account is None:
                     continue
                 if key == SYSVAR_CLOCK_ID:
-                    clock = decode_clock(account)
+                    clock = Clock.from_account(account)
                 elif key == pool.token_mint_a or key == pool.token_mint_b:
-                    mints[key] = decode_mint(key, account)
+                    mints[key] = TokenMint.from_account(key, account, self._mints.get(key))
                 else:
                     mint = pool.token_mint_a if key == pool.token_vault_a else pool.token_mint_b
-                    vaults[key] = decode_vault(key, account, mint)
+                    vaults[key] = vault_amount(account, f"{self._tag} vault {key}", mint)
             elif key == self._oracle_pda:
                 oracle = (self._decode_oracle(account, pool.tick_spacing),)
             elif key in self._pda_start or (
@@ -296,14 +292,17 @@ class WhirlpoolPool(PoolAdapter):
                 break
             arrays.append(state)
         if not arrays:
-            raise QuoteError(f"Orca Whirlpool {self._address}: {reason}")
+            raise QuoteError(f"{self._tag}: {reason}")
         seq = TickSequence.build(arrays, pool.tick_spacing, reason)
         self._sequences[a_to_b] = seq
         return seq
 
-    def _unavailable(self, what: str, key: Pubkey, why: str = "") -> QuoteError:
-        state = "does not exist" if key in self._missing else "is not loaded"
-        return QuoteError(f"Orca Whirlpool {self._address}: {what} {key} {state}{why}")
+    @property
+    def _tag(self) -> str:
+        return f"Orca Whirlpool {self._address}"
+
+    def _unavailable(self, what: str, key: Pubkey) -> QuoteError:
+        return account_unavailable(self._tag, what, key, self._missing)
 
     def _check_missing(self) -> None:
         """The pool or a vault the chain says does not exist: no swap can run."""
@@ -321,17 +320,14 @@ class WhirlpoolPool(PoolAdapter):
         if not pool.is_adaptive:
             return StaticFee(pool.fee_rate)
         if not self._oracle_loaded:
-            raise QuoteError(
-                f"Orca Whirlpool {self._address}: Oracle {self._oracle_pda} is not loaded"
-            )
+            raise QuoteError(f"{self._tag}: Oracle {self._oracle_pda} is not loaded")
         if self._oracle is None:
             raise QuoteError(
-                f"Orca Whirlpool {self._address}: adaptive pool but Oracle {self._oracle_pda} "
-                "does not exist"
+                f"{self._tag}: adaptive pool but Oracle {self._oracle_pda} does not exist"
             )
         now = self._now()
         if now < self._oracle.trade_enable_timestamp:
-            raise QuoteError(f"Orca Whirlpool {self._address}: trading is not enabled yet")
+            raise QuoteError(f"{self._tag}: trading is not enabled yet")
         return AdaptiveFee.start(
             a_to_b,
             pool.tick_current_index,
@@ -350,15 +346,9 @@ class WhirlpoolPool(PoolAdapter):
         info = self._mints.get(mint)
         if info is None:
             raise self._unavailable("mint", mint)
-        if info.transfer_fee is None:
-            return None
-        if self._clock is None:
-            raise self._unavailable(
-                "Clock sysvar",
-                SYSVAR_CLOCK_ID,
-                f" (mint {mint} has a transfer fee that depends on the epoch)",
-            )
-        return info.transfer_fee.for_epoch(self._clock.epoch)
+        if info.needs_clock and self._clock is None:
+            raise self._unavailable("Clock sysvar", SYSVAR_CLOCK_ID)
+        return info.transfer_fee_at(self._clock, self._tag)
 
     def swap(self, amount: int, a_to_b: bool, exact_in: bool) -> SwapResult:
         """The raw swap (no transfer fees): specified ``amount`` in or out."""
@@ -382,34 +372,29 @@ class WhirlpoolPool(PoolAdapter):
         elif input_mint == b:
             a_to_b, output_mint = False, a
         else:
-            raise QuoteError(
-                f"Orca Whirlpool {self._address}: mint {input_mint} is not in the pool"
-            )
-        if not 0 < amount <= U64_MAX:
-            raise QuoteError(
-                f"Orca Whirlpool {self._address}: amount {amount} is not in 1..u64::MAX"
-            )
+            raise QuoteError(f"{self._tag}: mint {input_mint} is not in the pool")
+        check_amount(amount, self._tag)
         if self._missing:
             self._check_missing()
         fee_in = self._transfer_fee(input_mint)
         fee_out = self._transfer_fee(output_mint)
         if exact_in:
-            res = self.swap(apply_transfer_fee(amount, fee_in), a_to_b, True)
+            res = self.swap(amount_received(amount, fee_in), a_to_b, True)
             return Quote(
                 reverse_apply_transfer_fee(res.amount_in, fee_in),
-                apply_transfer_fee(res.amount_out, fee_out),
+                amount_received(res.amount_out, fee_out),
                 res.trade_fee,
                 input_mint,
             )
         res = self.swap(reverse_apply_transfer_fee(amount, fee_out), a_to_b, False)
         if res.remaining:
             raise QuoteError(
-                f"Orca Whirlpool {self._address}: not enough liquidity for {amount} out "
+                f"{self._tag}: not enough liquidity for {amount} out "
                 "(the swap would be a partial fill)"
             )
         return Quote(
             reverse_apply_transfer_fee(res.amount_in, fee_in),
-            apply_transfer_fee(res.amount_out, fee_out),
+            amount_received(res.amount_out, fee_out),
             res.trade_fee,
             input_mint,
         )
@@ -458,9 +443,9 @@ class WhirlpoolPool(PoolAdapter):
             info = self._mints.get(mint)
             if info is None:
                 raise self._unavailable("mint", mint)
-            if info.transfer_hook:
+            if info.transfer_hook is not None:
                 raise QuoteError(
-                    f"Orca Whirlpool {self._address}: mint {mint} has a transfer hook, whose extra "
+                    f"{self._tag}: mint {mint} has a transfer hook, whose extra "
                     "accounts this adapter does not resolve"
                 )
             infos.append(info)
@@ -478,8 +463,8 @@ class WhirlpoolPool(PoolAdapter):
             whirlpool=self._address,
             token_mint_a=pool.token_mint_a,
             token_mint_b=pool.token_mint_b,
-            token_program_a=infos[0].token_program,
-            token_program_b=infos[1].token_program,
+            token_program_a=infos[0].program,
+            token_program_b=infos[1].program,
             token_owner_account_a=owner_a,
             token_vault_a=pool.token_vault_a,
             token_owner_account_b=owner_b,
@@ -499,7 +484,6 @@ class WhirlpoolPool(PoolAdapter):
         return SwapInstructions(instructions=[ix])
 
 
-def _decode_pool(account: Account) -> Whirlpool:
-    if account.owner != WHIRLPOOL_PROGRAM_ID:
-        raise DecodeError(f"Whirlpool: owner is {account.owner}, not the Whirlpool program")
-    return decode_whirlpool(bytes(account.data))
+def _decode_pool(address: Pubkey, account: Account) -> Whirlpool:
+    check_owner(account, WHIRLPOOL_PROGRAM_ID, f"Whirlpool {address}")
+    return decode_whirlpool(account.data)

@@ -11,12 +11,19 @@ from solders.account import Account
 from solders.pubkey import Pubkey
 
 from lstarb_orca.whirlpool import WhirlpoolPool
-from lstarb_sdk.solana import SYSTEM_PROGRAM_ID, SYSVAR_CLOCK_ID, TOKEN_2022_PROGRAM_ID, Clock
-from lstarb_sdk.testing import anchor_legacy_idl, load_account
+from lstarb_sdk.solana import SYSVAR_CLOCK_ID, SYSVAR_OWNER_ID
+from lstarb_sdk.testing import (
+    anchor_legacy_idl,
+    clock_account,
+    load_account,
+    load_named,
+    token2022_mint,
+    with_data,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ORACLE_DIR = Path(__file__).parent / "oracle"
-SYSVAR_OWNER = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
+SYSVAR_OWNER = SYSVAR_OWNER_ID
 PROGRAM_ID = Pubkey.from_string("whirLbMiicVdio4qvUfM5KAg6Ct8VwpYzGff3uctyCc")
 
 
@@ -37,41 +44,8 @@ def pool_set(label: str) -> dict[str, Any]:
 LABELS = [s["label"] for s in json.loads((FIXTURES / "MANIFEST.json").read_text())["pool_sets"]]
 
 
-def empty_account() -> Account:
-    """What the RPC returns for a PDA nobody created."""
-    return Account(lamports=0, data=b"", owner=SYSTEM_PROGRAM_ID)
-
-
-def clock_account(unix_timestamp: int = 1_700_000_000, epoch: int = 500) -> Account:
-    data = Clock(1, unix_timestamp, epoch, epoch + 1, unix_timestamp).encode()
-    return Account(
-        lamports=1,
-        data=data,
-        owner=Pubkey.from_string("Sysvar1111111111111111111111111111111111111"),
-    )
-
-
-def with_data(account: Account, data: bytes, owner: Pubkey | None = None) -> Account:
-    return Account(
-        lamports=account.lamports,
-        data=data,
-        owner=owner or account.owner,
-        executable=account.executable,
-        rent_epoch=account.rent_epoch,
-    )
-
-
-def token2022_mint(mint: Account, fee_bps: int, max_fee: int) -> Account:
-    """The mint as a Token-2022 mint with a TransferFeeConfig (same fee in both epochs)."""
-    base = bytes(mint.data)[:82].ljust(165, b"\x00") + b"\x01"
-    fee = (0).to_bytes(8, "little") + max_fee.to_bytes(8, "little") + fee_bps.to_bytes(2, "little")
-    value = bytes(64) + (0).to_bytes(8, "little") + fee + fee
-    tlv = (1).to_bytes(2, "little") + len(value).to_bytes(2, "little") + value
-    return with_data(mint, base + tlv, TOKEN_2022_PROGRAM_ID)
-
-
 def pool_files(label: str) -> dict[str, tuple[Pubkey, Account]]:
-    return {p.stem: load_account(p) for p in sorted((FIXTURES / label).glob("*.json"))}
+    return load_named(FIXTURES / label)
 
 
 def load_pool(
@@ -103,7 +77,7 @@ def load_pool(
             if transfer_fee is not None:
                 side = transfer_fee.get(stem[-1])
                 if side is not None:
-                    acc = token2022_mint(acc, side["fee_bps"], int(side["max_fee"]))
+                    acc = token2022_mint(acc, fee_bps=side["fee_bps"], max_fee=int(side["max_fee"]))
             accounts[key] = acc
     for absent in pool_set(label).get("tick_arrays_absent_uninitialized", []):
         accounts[Pubkey.from_string(absent["pda"])] = None

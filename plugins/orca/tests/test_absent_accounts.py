@@ -9,7 +9,7 @@ mapping means no news.
 from __future__ import annotations
 
 import pytest
-from orca_testlib import FIXTURES, clock_account, empty_account, load_pool, pool_files
+from orca_testlib import FIXTURES, load_pool, pool_files
 from solders.account import Account
 from solders.pubkey import Pubkey
 
@@ -17,7 +17,7 @@ from lstarb_orca.tick_arrays import tick_array_address, window_starts
 from lstarb_orca.whirlpool import WhirlpoolPool
 from lstarb_sdk.errors import DecodeError, QuoteError
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID
-from lstarb_sdk.testing import load_account
+from lstarb_sdk.testing import clock_account, empty_account, load_account
 
 LABEL = "jitosol-sol-ts1"
 DENSE = "sol-usdc-ts8"  # initialized ticks in every array

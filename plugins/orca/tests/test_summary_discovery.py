@@ -5,13 +5,13 @@ Whirlpools of given mints and nothing else, checked on every real fixture accoun
 from __future__ import annotations
 
 import pytest
-from orca_testlib import FIXTURES, LABELS, clock_account, load_pool, pool_files
+from orca_testlib import FIXTURES, LABELS, load_pool, pool_files
 from solders.account import Account
 from solders.pubkey import Pubkey
 
 from lstarb_orca.whirlpool import WhirlpoolPool
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TokenAccount
-from lstarb_sdk.testing import load_account
+from lstarb_sdk.testing import clock_account, load_account
 from lstarb_sdk.types import PoolSummary
 
 WITH_VAULTS = ["sol-usdc-ts64-2022", "bsol-usdc-ts64-2023"]

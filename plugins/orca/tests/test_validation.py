@@ -5,13 +5,13 @@ reads is checked for owner and size: bad bytes are a DecodeError, never a crash 
 from __future__ import annotations
 
 import pytest
-from orca_testlib import FIXTURES, SYSVAR_OWNER, clock_account, load_pool, with_data
+from orca_testlib import FIXTURES, SYSVAR_OWNER, load_pool
 from solders.pubkey import Pubkey
 
 from lstarb_orca.whirlpool import WhirlpoolPool
 from lstarb_sdk.errors import DecodeError
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
-from lstarb_sdk.testing import load_account
+from lstarb_sdk.testing import clock_account, load_account, with_data
 
 LABEL = "jitosol-sol-ts1"
 JITOSOL = "J1toso1uCk3RLmjorhTtrVwY9HJ7X8V9yYac6Y7kGCPn"

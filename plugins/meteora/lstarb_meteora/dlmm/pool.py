@@ -28,29 +28,25 @@ from lstarb_meteora.dlmm.constants import (
     SCALE_OFFSET,
 )
 from lstarb_meteora.dlmm.fees import VolatilityState, total_fee_rate
-from lstarb_meteora.dlmm.side_accounts import (
-    MintInfo,
-    decode_clock,
-    decode_mint,
-    decode_reserve,
-)
 from lstarb_meteora.dlmm.state import BinArray, BinArrayBitmapExtension, LbPair
 from lstarb_meteora.dlmm.swap import SwapResult, swap_exact_in, swap_exact_out
 from lstarb_sdk import PoolAdapter, Quote, SwapInstructions, SwapParams
+from lstarb_sdk.amounts import PPM_DENOMINATOR, ceil_div
 from lstarb_sdk.errors import DecodeError, QuoteError
+from lstarb_sdk.pool import account_unavailable
 from lstarb_sdk.solana import (
     SYSVAR_CLOCK_ID,
     TOKEN_2022_PROGRAM_ID,
     TOKEN_PROGRAM_ID,
     Clock,
+    vault_amount,
 )
-from lstarb_sdk.token2022 import TransferFee
+from lstarb_sdk.token2022 import TokenMint, TransferFee, amount_received, amount_to_send
 from lstarb_sdk.types import AccountFilter, PoolSummary
 
-_NO_FEE = TransferFee(0, 0, 0)
 TOKEN_X_MINT_OFFSET = 88
 TOKEN_Y_MINT_OFFSET = 120
-_PPM = FEE_PRECISION // 1_000_000
+_PPM = FEE_PRECISION // PPM_DENOMINATOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +79,8 @@ class DlmmPool(PoolAdapter):
 
     program_id: ClassVar[Pubkey] = PROGRAM_ID
     dex: ClassVar[str] = "meteora-dlmm"
+    account_size: ClassVar[int | None] = LB_PAIR_LEN
+    account_discriminator: ClassVar[bytes | None] = LB_PAIR_DISCRIMINATOR
     #: Initialized bin arrays listed on each side of the active one.
     arrays_each_side: ClassVar[int] = 2
     #: Arrays beyond the quoted walk added to a swap instruction, so the swap
@@ -104,25 +102,17 @@ class DlmmPool(PoolAdapter):
         self._extension: BinArrayBitmapExtension | None = None
         self._extension_absent = False
         self._clock: Clock | None = None
-        self._mints: dict[Pubkey, MintInfo] = {}
+        self._mints: dict[Pubkey, TokenMint] = {}
         self._reserves: dict[Pubkey, int] = {}
         self._missing: set[Pubkey] = set()
         """Pair, Clock, mints or reserves the chain reported as not existing."""
+        self._register_arrays()
 
     # -- construction -------------------------------------------------
 
     @classmethod
-    def matches(cls, account: Account) -> bool:
-        data = account.data
-        return (
-            account.owner == PROGRAM_ID
-            and len(data) == LB_PAIR_LEN
-            and bytes(data[:8]) == LB_PAIR_DISCRIMINATOR
-        )
-
-    @classmethod
     def from_account(cls, address: Pubkey, account: Account) -> DlmmPool:
-        return cls(address, LbPair.from_account(account))
+        return cls(address, LbPair.decode(cls.pool_account_data(address, account)))
 
     @classmethod
     def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
@@ -195,6 +185,13 @@ class DlmmPool(PoolAdapter):
             out.append(pair.token_y_mint)
         return out
 
+    def _register_arrays(self) -> None:
+        """Know the PDAs of the arrays around the active bin before any update names
+        them, so that None for one of them reads as "no such array" from the first
+        update on."""
+        for index in self.bin_array_indexes():
+            self.bin_array_key(index)
+
     def accounts_to_update(self) -> list[Pubkey]:
         pair = self._pair
         keys = [self._address, SYSVAR_CLOCK_ID, self.bitmap_extension_address]
@@ -226,13 +223,13 @@ class DlmmPool(PoolAdapter):
         if self._address in accounts:
             account = accounts[self._address]
             if account is not None:
-                pair = LbPair.from_account(account)
+                pair = LbPair.decode(self.pool_account_data(self._address, account))
             seen[self._address] = account is not None
         arrays: dict[int, BinArray] = {}
         absent_arrays: set[int] = set()
         extension: tuple[BinArrayBitmapExtension | None] | None = None
         clock: Clock | None = None
-        mints: dict[Pubkey, MintInfo] = {}
+        mints: dict[Pubkey, TokenMint] = {}
         reserves: dict[Pubkey, int] = {}
         mint_flags = {
             pair.token_x_mint: pair.token_mint_x_program_flag,
@@ -247,11 +244,12 @@ class DlmmPool(PoolAdapter):
                 if account is None:
                     continue
                 if key == SYSVAR_CLOCK_ID:
-                    clock = decode_clock(account)
+                    clock = Clock.from_account(account)
                 elif key in mint_flags:
                     mints[key] = self._decode_mint(key, account, _token_program(mint_flags[key]))
                 else:
-                    reserves[key] = decode_reserve(key, account, reserve_mints[key])
+                    name = f"{self._tag} reserve {key}"
+                    reserves[key] = vault_amount(account, name, reserve_mints[key])
             elif key == self.bitmap_extension_address:
                 extension = (None if account is None else self._decode_extension(key, account),)
             elif account is None:
@@ -267,6 +265,9 @@ class DlmmPool(PoolAdapter):
                 arr = self._decode_bin_array(key, account)
                 arrays[arr.index] = arr
         # Everything decoded: commit.
+        if pair.active_id != self._pair.active_id:
+            self._pair = pair
+            self._register_arrays()
         self._pair = pair
         for key, exists in seen.items():
             if exists:
@@ -296,19 +297,20 @@ class DlmmPool(PoolAdapter):
             raise DecodeError(f"BinArrayBitmapExtension {key}: belongs to pair {extension.lb_pair}")
         return extension
 
-    def _decode_mint(self, key: Pubkey, account: Account, token_program: Pubkey) -> MintInfo:
-        info = decode_mint(key, account, token_program)
-        known = self._mints.get(key)
-        if known is not None and known.transfer_fee is not None and info.transfer_fee is None:
-            # Token-2022 mints never drop an extension: these bytes were cut short.
-            raise DecodeError(f"mint {key}: lost its TransferFeeConfig extension")
-        return info
+    def _decode_mint(self, key: Pubkey, account: Account, token_program: Pubkey) -> TokenMint:
+        mint = TokenMint.from_account(key, account, self._mints.get(key))
+        if mint.program != token_program:
+            raise DecodeError(f"mint {key}: owner is {mint.program}, the pair says {token_program}")
+        return mint
 
     # -- quoting ------------------------------------------------------
 
+    @property
+    def _tag(self) -> str:
+        return f"{self.dex} pair {self._address}"
+
     def _unavailable(self, what: str, key: Pubkey) -> QuoteError:
-        state = "does not exist" if key in self._missing else "not loaded"
-        return QuoteError(f"{self.dex} pair {self._address}: {what} {key} {state}")
+        return account_unavailable(self._tag, what, key, self._missing)
 
     def _check_missing(self) -> None:
         """The pair or a reserve the chain says does not exist: no swap can run."""
@@ -321,15 +323,13 @@ class DlmmPool(PoolAdapter):
             if key in self._missing:
                 raise self._unavailable(what, key)
 
-    def _transfer_fee(self, mint: Pubkey, flag: int, epoch: int) -> TransferFee:
+    def _transfer_fee(self, mint: Pubkey, flag: int, clock: Clock) -> TransferFee | None:
         if flag != 1:
-            return _NO_FEE
+            return None
         info = self._mints.get(mint)
         if info is None:
             raise self._unavailable("Token-2022 mint", mint)
-        if info.transfer_fee is None:
-            return _NO_FEE
-        return info.transfer_fee.for_epoch(epoch)
+        return info.transfer_fee_at(clock, self._tag)
 
     def _array_unavailable(self, index: int) -> QuoteError:
         key = self.bin_array_key(index)
@@ -337,12 +337,12 @@ class DlmmPool(PoolAdapter):
             state = "does not exist, though the pair's bitmap marks it initialized"
         else:
             state = "not loaded"
-        return QuoteError(f"{self.dex} pair {self._address}: bin array {index} ({key}) {state}")
+        return QuoteError(f"{self._tag}: bin array {index} ({key}) {state}")
 
     def _exhausted(self, swap_for_y: bool, bin_id: int) -> QuoteError:
         unknown = self._extension is None and not self._extension_absent
         return QuoteError(
-            f"{self.dex} pair {self._address}: insufficient liquidity, no initialized bin array "
+            f"{self._tag}: insufficient liquidity, no initialized bin array "
             f"{'below' if swap_for_y else 'above'} bin {bin_id}"
             + (f" (bitmap extension {self.bitmap_extension_address} not loaded)" if unknown else "")
         )
@@ -350,12 +350,10 @@ class DlmmPool(PoolAdapter):
     def _check_tradable(self, clock: Clock) -> None:
         pair = self._pair
         if pair.status != 0:
-            raise QuoteError(f"{self.dex} pair {self._address}: disabled (status {pair.status})")
+            raise QuoteError(f"{self._tag}: disabled (status {pair.status})")
         now = clock.slot if pair.activation_type == ACTIVATION_SLOT else clock.unix_timestamp
         if now < pair.activation_point:
-            raise QuoteError(
-                f"{self.dex} pair {self._address}: not active until {pair.activation_point}"
-            )
+            raise QuoteError(f"{self._tag}: not active until {pair.activation_point}")
 
     def _tradable_clock(self) -> Clock:
         if self._missing:
@@ -376,12 +374,12 @@ class DlmmPool(PoolAdapter):
         elif input_mint == pair.token_y_mint:
             swap_for_y = False
         else:
-            raise QuoteError(f"{self.dex} pair {self._address}: mint {input_mint} is not traded")
+            raise QuoteError(f"{self._tag}: mint {input_mint} is not traded")
         if amount <= 0:
-            raise QuoteError(f"{self.dex} pair {self._address}: amount must be positive")
+            raise QuoteError(f"{self._tag}: amount must be positive")
         clock = self._tradable_clock()
-        fx = self._transfer_fee(pair.token_x_mint, pair.token_mint_x_program_flag, clock.epoch)
-        fy = self._transfer_fee(pair.token_y_mint, pair.token_mint_y_program_flag, clock.epoch)
+        fx = self._transfer_fee(pair.token_x_mint, pair.token_mint_x_program_flag, clock)
+        fy = self._transfer_fee(pair.token_y_mint, pair.token_mint_y_program_flag, clock)
         fee_in, fee_out = (fx, fy) if swap_for_y else (fy, fx)
         output_mint = pair.token_y_mint if swap_for_y else pair.token_x_mint
         now = clock.unix_timestamp
@@ -392,23 +390,23 @@ class DlmmPool(PoolAdapter):
             self._extension,
         )
         if exact_in:
-            pool_in = amount - fee_in.fee(amount)
+            pool_in = amount_received(amount, fee_in)
             res = swap_exact_in(
                 pair, arrays, unavailable, exhausted, extension, swap_for_y, now, pool_in
             )
             q_in = amount
-            q_out = res.amount_out - fee_out.fee(res.amount_out)
+            q_out = amount_received(res.amount_out, fee_out)
             if not q_out:
                 raise QuoteError(
-                    f"{self.dex} pair {self._address}: {amount} in buys nothing out, which the "
+                    f"{self._tag}: {amount} in buys nothing out, which the "
                     "program refuses (InsufficientOutAmount)"
                 )
         else:
-            pool_out = amount + fee_out.inverse_fee(amount)
+            pool_out = amount_to_send(amount, fee_out)
             res = swap_exact_out(
                 pair, arrays, unavailable, exhausted, extension, swap_for_y, now, pool_out
             )
-            q_in = res.amount_in + fee_in.inverse_fee(res.amount_in) if res.amount_in else 0
+            q_in = amount_to_send(res.amount_in, fee_in)
             q_out = amount
         quote = Quote(
             q_in,
@@ -438,8 +436,8 @@ class DlmmPool(PoolAdapter):
             return None
         try:
             clock = self._tradable_clock()
-            self._transfer_fee(pair.token_x_mint, pair.token_mint_x_program_flag, clock.epoch)
-            self._transfer_fee(pair.token_y_mint, pair.token_mint_y_program_flag, clock.epoch)
+            self._transfer_fee(pair.token_x_mint, pair.token_mint_x_program_flag, clock)
+            self._transfer_fee(pair.token_y_mint, pair.token_mint_y_program_flag, clock)
         except QuoteError:
             return None
         active = pair.active_id
@@ -456,7 +454,7 @@ class DlmmPool(PoolAdapter):
         vol = VolatilityState.at(pair.v_parameters, sp, active, clock.unix_timestamp)
         vol.enter_bin(active, sp)
         rate = total_fee_rate(pair.bin_step, sp, vol.volatility_accumulator)
-        return PoolSummary(reserve_x, reserve_y, liquidity, -(-rate // _PPM))
+        return PoolSummary(reserve_x, reserve_y, liquidity, ceil_div(rate, _PPM))
 
     # -- instructions -------------------------------------------------
 
@@ -493,13 +491,11 @@ class DlmmPool(PoolAdapter):
         elif params.input_mint == pair.token_y_mint:
             swap_for_y = False
         else:
-            raise QuoteError(
-                f"{self.dex} pair {self._address}: mint {params.input_mint} not traded"
-            )
-        hooked = [m for m, info in self._mints.items() if info.transfer_hook]
+            raise QuoteError(f"{self._tag}: mint {params.input_mint} not traded")
+        hooked = [m for m, info in self._mints.items() if info.transfer_hook is not None]
         if hooked:
             raise QuoteError(
-                f"{self.dex} pair {self._address}: transfer-hook mints are not supported "
+                f"{self._tag}: transfer-hook mints are not supported "
                 f"({', '.join(map(str, hooked))})"
             )
         accounts = ix.swap_accounts(

@@ -36,6 +36,7 @@ from lstarb_meteora.dlmm.constants import (
     PROGRAM_ID,
 )
 from lstarb_sdk.errors import DecodeError
+from lstarb_sdk.layout import check_data, check_owner
 
 _ZERO_KEY = bytes(32)
 
@@ -63,22 +64,6 @@ _BIN_TOP = struct.Struct("<QQQQ")  # amount_x, amount_y, price (lo, hi)
 _BIN_ORDERS = struct.Struct("<Q8xQ")  # open_order_amount, processed_order_remaining_amount
 _BIN_FULL = struct.Struct("<QQ16s16sQQQQ16s16sQQQIB3x")
 assert _BIN_FULL.size == BIN_LEN
-
-
-def check_bytes(
-    data: bytes, kind: str, discriminator: bytes, size: int, *, exact: bool = True
-) -> bytes:
-    if len(data) < 8:
-        raise DecodeError(f"{kind}: truncated, {len(data)} bytes has no discriminator")
-    if data[:8] != discriminator:
-        raise DecodeError(
-            f"{kind}: discriminator {data[:8].hex()} is not {kind}'s {discriminator.hex()}"
-        )
-    if len(data) < size:
-        raise DecodeError(f"{kind}: truncated, {len(data)} bytes, expected {size}")
-    if exact and len(data) != size:
-        raise DecodeError(f"{kind}: size {len(data)} bytes, expected {size}")
-    return data
 
 
 @dataclass(slots=True)
@@ -182,7 +167,7 @@ class LbPair:
 
     @classmethod
     def decode(cls, data: bytes) -> LbPair:
-        data = check_bytes(data, "LbPair", LB_PAIR_DISCRIMINATOR, LB_PAIR_LEN)
+        check_data(data, "LbPair", size=LB_PAIR_LEN, discriminator=LB_PAIR_DISCRIMINATOR)
         v = _LB_PAIR.unpack(data)
         problem = _pair_problem(v)
         if problem:
@@ -222,9 +207,8 @@ class LbPair:
 
     @classmethod
     def from_account(cls, account: Account) -> LbPair:
-        if account.owner != PROGRAM_ID:
-            raise DecodeError(f"LbPair: owner is {account.owner}, expected {PROGRAM_ID}")
-        return cls.decode(bytes(account.data))
+        check_owner(account, PROGRAM_ID, "LbPair")
+        return cls.decode(account.data)
 
     @property
     def supports_limit_orders(self) -> bool:
@@ -306,15 +290,14 @@ class BinArray:
 
     @classmethod
     def decode(cls, data: bytes) -> BinArray:
-        data = check_bytes(data, "BinArray", BIN_ARRAY_DISCRIMINATOR, BIN_ARRAY_LEN)
+        check_data(data, "BinArray", size=BIN_ARRAY_LEN, discriminator=BIN_ARRAY_DISCRIMINATOR)
         index, version, lb_pair = _BIN_ARRAY_HEAD.unpack_from(data)
         return cls(index, version, Pubkey.from_bytes(lb_pair), data)
 
     @classmethod
     def from_account(cls, account: Account) -> BinArray:
-        if account.owner != PROGRAM_ID:
-            raise DecodeError(f"BinArray: owner is {account.owner}, expected {PROGRAM_ID}")
-        return cls.decode(bytes(account.data))
+        check_owner(account, PROGRAM_ID, "BinArray")
+        return cls.decode(account.data)
 
     @property
     def upper_bin_id(self) -> int:
@@ -387,8 +370,11 @@ class BinArrayBitmapExtension:
 
     @classmethod
     def decode(cls, data: bytes) -> BinArrayBitmapExtension:
-        data = check_bytes(
-            data, "BinArrayBitmapExtension", BITMAP_EXTENSION_DISCRIMINATOR, BITMAP_EXTENSION_LEN
+        check_data(
+            data,
+            "BinArrayBitmapExtension",
+            size=BITMAP_EXTENSION_LEN,
+            discriminator=BITMAP_EXTENSION_DISCRIMINATOR,
         )
         n = EXTENSION_BINARRAY_BITMAP_SIZE
         pos_raw = data[40 : 40 + 64 * n]
@@ -407,8 +393,5 @@ class BinArrayBitmapExtension:
 
     @classmethod
     def from_account(cls, account: Account) -> BinArrayBitmapExtension:
-        if account.owner != PROGRAM_ID:
-            raise DecodeError(
-                f"BinArrayBitmapExtension: owner is {account.owner}, expected {PROGRAM_ID}"
-            )
-        return cls.decode(bytes(account.data))
+        check_owner(account, PROGRAM_ID, "BinArrayBitmapExtension")
+        return cls.decode(account.data)

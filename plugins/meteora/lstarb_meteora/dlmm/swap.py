@@ -15,10 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from lstarb_meteora.dlmm.bin_math import price_from_id
+from lstarb_meteora.dlmm.bin_math import amount_in_up, price_from_id
 from lstarb_meteora.dlmm.bitmap import next_bin_array_index
 from lstarb_meteora.dlmm.constants import (
-    BASIS_POINT_MAX,
     COLLECT_FEE_ONLY_Y,
     FEE_PRECISION,
     MAX_BIN_ID,
@@ -26,10 +25,10 @@ from lstarb_meteora.dlmm.constants import (
     MAX_FEE_RATE,
     MIN_BIN_ID,
     SCALE_OFFSET,
-    U64_MAX,
 )
 from lstarb_meteora.dlmm.fees import VolatilityState, base_fee_rate, split_fee
 from lstarb_meteora.dlmm.state import BinArray, BinArrayBitmapExtension, LbPair
+from lstarb_sdk.amounts import BPS_DENOMINATOR, U64_MAX
 from lstarb_sdk.errors import QuoteError
 
 # One bin as the swap sees it: amount_x, amount_y, price, open_order_amount,
@@ -135,16 +134,10 @@ def _exact_in_at_bin(
     if total_in == mm_in:  # no limit orders filled: the SDK's split, simplified
         if total_in == 0:
             return included, out, 0, 0
-        protocol = fee * share // BASIS_POINT_MAX
+        protocol = fee * share // BPS_DENOMINATOR
         return included, out, fee - protocol, protocol
     lp_fee, protocol_fee = split_fee(fee, share, mm_in, total_in)
     return included, out, lp_fee, protocol_fee
-
-
-def _amount_in_up(out: int, price: int, swap_for_y: bool) -> int:
-    if swap_for_y:
-        return -(-(out << SCALE_OFFSET) // price)
-    return -(-(out * price) >> SCALE_OFFSET)
 
 
 def _excluded_fee_in(view: BinView, out: int, swap_for_y: bool) -> int:
@@ -152,14 +145,14 @@ def _excluded_fee_in(view: BinView, out: int, swap_for_y: bool) -> int:
     price = view[2]
     open_out, processed_out = _orders_for(view, swap_for_y)
     take = min(out, view[1] if swap_for_y else view[0])
-    total = _amount_in_up(take, price, swap_for_y)
+    total = amount_in_up(take, price, swap_for_y)
     out -= take
     if out > 0:
         take = min(out, processed_out)
-        total += _amount_in_up(take, price, swap_for_y)
+        total += amount_in_up(take, price, swap_for_y)
         out -= take
         if out > 0:
-            total += _amount_in_up(min(out, open_out), price, swap_for_y)
+            total += amount_in_up(min(out, open_out), price, swap_for_y)
     return total
 
 
@@ -245,11 +238,11 @@ def _walk(
                     raise QuoteError(f"meteora-dlmm pair: bin {active} has no price (overflow)")
                 view = (view[0], view[1], price, *view[3:])
             # Volatility accumulator for this bin, then the fee rate from it.
-            acc = vol_ref + abs(idx_ref - active) * BASIS_POINT_MAX
+            acc = vol_ref + abs(idx_ref - active) * BPS_DENOMINATOR
             if acc > max_vol:
                 acc = max_vol
             rate = base_rate
-            if vfc:
+            if vfc:  # fees.variable_fee_rate, inlined: this runs once per bin
                 rate += (vfc * (acc * bin_step) ** 2 + 99_999_999_999) // 100_000_000_000
             if rate > MAX_FEE_RATE:
                 rate = MAX_FEE_RATE
