@@ -9,6 +9,7 @@ Clock sysvar, and quotes with the program's own integer math.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from functools import cached_property
 from typing import ClassVar
 
 from solders.account import Account
@@ -94,7 +95,6 @@ class WhirlpoolPool(PoolAdapter):
         self._oracle_loaded = False
         self._clock: Clock | None = None
         self._sequences: dict[bool, TickSequence] = {}
-        self._register_windows(pool)
 
     # -- construction and state -------------------------------------------------------------
 
@@ -114,6 +114,11 @@ class WhirlpoolPool(PoolAdapter):
     @property
     def address(self) -> Pubkey:
         return self._address
+
+    @cached_property
+    def _tag(self) -> str:
+        """The pool in messages (base58 is slow: made once, when first needed)."""
+        return f"Orca Whirlpool {self._address}"
 
     @property
     def mints(self) -> tuple[Pubkey, Pubkey]:
@@ -141,8 +146,8 @@ class WhirlpoolPool(PoolAdapter):
         return out
 
     def _register_windows(self, pool: Whirlpool) -> None:
-        """Know the window PDAs before any update names them, so that None for one of
-        them reads as an uninitialized array from the very first update."""
+        """Derive the window PDAs of ``pool``: a None for one of them is an uninitialized
+        array even when no ``accounts_to_update()`` call derived them before."""
         self._window(pool, True)
         self._window(pool, False)
 
@@ -181,8 +186,6 @@ class WhirlpoolPool(PoolAdapter):
             account = accounts[self._address]
             if account is not None:
                 pool = _decode_pool(self._address, account)
-                if pool.tick_current_index != self._pool.tick_current_index:
-                    self._register_windows(pool)
             seen[self._address] = account is not None
         side = (pool.token_mint_a, pool.token_mint_b, pool.token_vault_a, pool.token_vault_b)
         arrays: dict[int, TickArrayState] = {}
@@ -204,12 +207,15 @@ class WhirlpoolPool(PoolAdapter):
                     vaults[key] = vault_amount(account, f"{self._tag} vault {key}", mint)
             elif key == self._oracle_pda:
                 oracle = (self._decode_oracle(account, pool.tick_spacing),)
-            elif key in self._pda_start or (
-                account is not None and account.owner == WHIRLPOOL_PROGRAM_ID
-            ):
-                state = self._decode_tick_array(key, account)
-                if state is not None:
-                    arrays[state.start_tick_index] = state
+            else:
+                if account is None and key not in self._pda_start:
+                    self._register_windows(pool)  # rare: derive only when a None needs it
+                if key in self._pda_start or (
+                    account is not None and account.owner == WHIRLPOOL_PROGRAM_ID
+                ):
+                    state = self._decode_tick_array(key, account)
+                    if state is not None:
+                        arrays[state.start_tick_index] = state
         # Everything decoded: commit.
         self._pool = pool
         for key, exists in seen.items():
@@ -296,10 +302,6 @@ class WhirlpoolPool(PoolAdapter):
         seq = TickSequence.build(arrays, pool.tick_spacing, reason)
         self._sequences[a_to_b] = seq
         return seq
-
-    @property
-    def _tag(self) -> str:
-        return f"Orca Whirlpool {self._address}"
 
     def _unavailable(self, what: str, key: Pubkey) -> QuoteError:
         return account_unavailable(self._tag, what, key, self._missing)

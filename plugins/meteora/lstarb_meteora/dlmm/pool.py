@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import ClassVar
 
 from solders.account import Account
@@ -106,13 +107,12 @@ class DlmmPool(PoolAdapter):
         self._reserves: dict[Pubkey, int] = {}
         self._missing: set[Pubkey] = set()
         """Pair, Clock, mints or reserves the chain reported as not existing."""
-        self._register_arrays()
 
     # -- construction -------------------------------------------------
 
     @classmethod
     def from_account(cls, address: Pubkey, account: Account) -> DlmmPool:
-        return cls(address, LbPair.decode(cls.pool_account_data(address, account)))
+        return cls(address, LbPair.from_account(account))
 
     @classmethod
     def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
@@ -126,6 +126,11 @@ class DlmmPool(PoolAdapter):
     @property
     def address(self) -> Pubkey:
         return self._address
+
+    @cached_property
+    def _tag(self) -> str:
+        """The pair in messages (base58 is slow: made once, when first needed)."""
+        return f"{self.dex} pair {self._address}"
 
     @property
     def mints(self) -> tuple[Pubkey, Pubkey]:
@@ -154,10 +159,12 @@ class DlmmPool(PoolAdapter):
 
     # -- what to fetch ------------------------------------------------
 
-    def _arrays_around(self, swap_for_y: bool, count: int, start_bin: int) -> list[int]:
+    def _arrays_around(
+        self, swap_for_y: bool, count: int, start_bin: int, pair: LbPair | None = None
+    ) -> list[int]:
         found: list[int] = []
         bin_id = start_bin
-        pair = self._pair
+        pair = pair or self._pair
         while len(found) < count:
             index = next_bin_array_index(swap_for_y, bin_id, pair.bin_array_bitmap, self._extension)
             if index is None:
@@ -167,13 +174,14 @@ class DlmmPool(PoolAdapter):
             bin_id = lower - 1 if swap_for_y else lower + MAX_BIN_PER_ARRAY
         return found
 
-    def bin_array_indexes(self) -> list[int]:
+    def bin_array_indexes(self, pair: LbPair | None = None) -> list[int]:
         """Initialized arrays around the active bin: its own and
         ``arrays_each_side`` more each way (from the bitmaps)."""
-        active = self._pair.active_id
+        pair = pair or self._pair
+        active = pair.active_id
         n = self.arrays_each_side + 1
-        down = self._arrays_around(True, n, active)
-        up = self._arrays_around(False, n, active)
+        down = self._arrays_around(True, n, active, pair)
+        up = self._arrays_around(False, n, active, pair)
         return sorted(set(down) | set(up))
 
     def _mint_accounts(self) -> list[Pubkey]:
@@ -185,11 +193,11 @@ class DlmmPool(PoolAdapter):
             out.append(pair.token_y_mint)
         return out
 
-    def _register_arrays(self) -> None:
-        """Know the PDAs of the arrays around the active bin before any update names
-        them, so that None for one of them reads as "no such array" from the first
-        update on."""
-        for index in self.bin_array_indexes():
+    def _register_arrays(self, pair: LbPair) -> None:
+        """Derive the PDAs of the arrays around ``pair``'s active bin: a None for one of
+        them is "no such array" even when no ``accounts_to_update()`` call derived
+        them before. Derivation is slow, so only a None for an unknown key asks."""
+        for index in self.bin_array_indexes(pair):
             self.bin_array_key(index)
 
     def accounts_to_update(self) -> list[Pubkey]:
@@ -223,7 +231,7 @@ class DlmmPool(PoolAdapter):
         if self._address in accounts:
             account = accounts[self._address]
             if account is not None:
-                pair = LbPair.decode(self.pool_account_data(self._address, account))
+                pair = LbPair.from_account(account)
             seen[self._address] = account is not None
         arrays: dict[int, BinArray] = {}
         absent_arrays: set[int] = set()
@@ -253,6 +261,8 @@ class DlmmPool(PoolAdapter):
             elif key == self.bitmap_extension_address:
                 extension = (None if account is None else self._decode_extension(key, account),)
             elif account is None:
+                if key not in self._key_index:
+                    self._register_arrays(pair)
                 index = self._key_index.get(key)
                 if index is not None:
                     absent_arrays.add(index)
@@ -265,9 +275,6 @@ class DlmmPool(PoolAdapter):
                 arr = self._decode_bin_array(key, account)
                 arrays[arr.index] = arr
         # Everything decoded: commit.
-        if pair.active_id != self._pair.active_id:
-            self._pair = pair
-            self._register_arrays()
         self._pair = pair
         for key, exists in seen.items():
             if exists:
@@ -304,10 +311,6 @@ class DlmmPool(PoolAdapter):
         return mint
 
     # -- quoting ------------------------------------------------------
-
-    @property
-    def _tag(self) -> str:
-        return f"{self.dex} pair {self._address}"
 
     def _unavailable(self, what: str, key: Pubkey) -> QuoteError:
         return account_unavailable(self._tag, what, key, self._missing)

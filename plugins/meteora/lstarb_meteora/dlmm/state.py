@@ -231,14 +231,15 @@ def _pair_problem(v: tuple[Any, ...]) -> str:
         return f"active_id {v[19]} outside {MIN_BIN_ID}..{MAX_BIN_ID}"
     if v[8] > MAX_PROTOCOL_SHARE:
         return f"protocol_share {v[8]} above {MAX_PROTOCOL_SHARE}"
-    for name, value in (
-        ("collect_fee_mode", v[11]),
-        ("activation_type", v[24]),
-        ("token_mint_x_program_flag", v[57]),
-        ("token_mint_y_program_flag", v[58]),
-    ):
-        if value > 1:
-            return f"{name} {value} is neither 0 nor 1"
+    if v[11] > 1 or v[24] > 1 or v[57] > 1 or v[58] > 1:  # one test on the hot path
+        for name, value in (
+            ("collect_fee_mode", v[11]),
+            ("activation_type", v[24]),
+            ("token_mint_x_program_flag", v[57]),
+            ("token_mint_y_program_flag", v[58]),
+        ):
+            if value > 1:
+                return f"{name} {value} is neither 0 nor 1"
     return ""
 
 
