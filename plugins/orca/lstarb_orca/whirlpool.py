@@ -348,6 +348,8 @@ class WhirlpoolPool(PoolAdapter):
         info = self._mints.get(mint)
         if info is None:
             raise self._unavailable("mint", mint)
+        if info.transfer_fee is None:
+            return None  # most mints: no call on the hot path
         if info.needs_clock and self._clock is None:
             raise self._unavailable("Clock sysvar", SYSVAR_CLOCK_ID)
         return info.transfer_fee_at(self._clock, self._tag)
