@@ -8,12 +8,10 @@ output. Every grid point is checked here, errors included.
 
 from __future__ import annotations
 
-import functools
-import json
 from typing import Any
 
 import pytest
-from meteora_testlib import FIXTURES, LABELS, ORACLE, accounts, clock_account, load_pool
+from meteora_testlib import FIXTURES, LABELS, accounts, clock_account, expected, load_pool
 from solders.account import Account
 from solders.pubkey import Pubkey
 
@@ -21,11 +19,6 @@ from lstarb_meteora.dlmm import DlmmPool
 from lstarb_sdk.errors import QuoteError
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID
 from lstarb_sdk.testing import load_account
-
-
-@functools.cache
-def expected() -> dict[str, Any]:
-    return json.loads(ORACLE.read_text())
 
 
 def _pool_doc(label: str) -> dict[str, Any]:

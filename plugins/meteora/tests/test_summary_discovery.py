@@ -5,18 +5,16 @@ filters that select the pairs of given mints and nothing else, on every real fix
 from __future__ import annotations
 
 import base64
-import functools
-import json
 from typing import Any
 
 import pytest
 from meteora_testlib import (
     FIXTURES,
     LABELS,
-    ORACLE,
     accounts,
     clock_account,
     default_timestamp,
+    expected,
     fixture_doc,
     idl_coder,
     load_pool,
@@ -28,11 +26,6 @@ from lstarb_meteora.dlmm import DlmmPool
 from lstarb_meteora.dlmm.bitmap import bin_array_index
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TokenAccount
 from lstarb_sdk.testing import load_dir
-
-
-@functools.cache
-def _expected() -> dict[str, Any]:
-    return json.loads(ORACLE.read_text())
 
 
 def _idl_bin(label: str, bin_id: int) -> Any:
@@ -61,7 +54,7 @@ def test_summary_fee_is_the_sdks_rate_in_the_active_bin() -> None:
     for the bin's rate r (10^-9 units). The summary's fee_ppm (r rounded up to ppm) must
     admit such an r; from P >= 10^8 on that pins the ppm value."""
     checked = set()
-    for doc in _expected()["pools"]:
+    for doc in expected()["pools"]:
         label = doc["label"]
         for scen in doc["scenarios"]:
             pool = load_pool(label, scen["unix_timestamp"], scen["epoch"])

@@ -16,6 +16,7 @@ from lstarb_sdk.testing import (
     anchor_legacy_idl,
     clock_account,
     load_account,
+    load_json,
     load_named,
     token2022_mint,
     with_data,
@@ -27,21 +28,19 @@ SYSVAR_OWNER = SYSVAR_OWNER_ID
 PROGRAM_ID = Pubkey.from_string("whirLbMiicVdio4qvUfM5KAg6Ct8VwpYzGff3uctyCc")
 
 
-@cache
 def manifest() -> dict[str, Any]:
-    return json.loads((FIXTURES / "MANIFEST.json").read_text())
+    return load_json(FIXTURES / "MANIFEST.json")  # type: ignore[no-any-return]
 
 
-@cache
 def expected() -> dict[str, Any]:
-    return json.loads((ORACLE_DIR / "expected_quotes.json").read_text())
+    return load_json(ORACLE_DIR / "expected_quotes.json")  # type: ignore[no-any-return]
 
 
 def pool_set(label: str) -> dict[str, Any]:
     return next(s for s in manifest()["pool_sets"] if s["label"] == label)
 
 
-LABELS = [s["label"] for s in json.loads((FIXTURES / "MANIFEST.json").read_text())["pool_sets"]]
+LABELS = [s["label"] for s in manifest()["pool_sets"]]
 
 
 def pool_files(label: str) -> dict[str, tuple[Pubkey, Account]]:
@@ -94,5 +93,4 @@ def load_pool(
 @cache
 def legacy_idl_json() -> str:
     """The whirlpool IDL in the pre-0.30 shape anchorpy 0.21 reads."""
-    idl = json.loads((FIXTURES / "idl" / "whirlpool.json").read_text())
-    return json.dumps(anchor_legacy_idl(idl))
+    return json.dumps(anchor_legacy_idl(load_json(FIXTURES / "idl" / "whirlpool.json")))
