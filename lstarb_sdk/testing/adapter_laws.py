@@ -530,7 +530,7 @@ def _exercise(pool: PoolAdapter) -> None:
     pool.summary()
     for mint in pool.mints:
         for exact_in in (True, False):
-            for amount in (1, 10**6, 10**12):
+            for amount in (1, 10**9):
                 with contextlib.suppress(QuoteError):
                     pool.quote(amount, mint, exact_in=exact_in)
 
@@ -604,6 +604,8 @@ def law_fuzz(s: Subject, f: Failures) -> None:
 
 
 def law_swap_instruction(s: Subject, f: Failures) -> None:
+    from pyheck import snake  # anchorpy's names for the decoded arguments
+
     from lstarb_sdk.testing.idl import argument_integers, check_instruction
 
     idl = s.options.idl
@@ -666,7 +668,7 @@ def law_swap_instruction(s: Subject, f: Failures) -> None:
                     f"{mode}: {spec.name} does not carry the amount {amount} ({args})",
                 )
                 for name in (a["name"] for a in spec.args if a.get("type") == "u64"):
-                    value = args.get(name)
+                    value = args.get(name, args.get(snake(name)))
                     expected = _expected_argument(name, exact_in, amount, threshold, q)
                     f.check(
                         value in expected,

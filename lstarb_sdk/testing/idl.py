@@ -263,8 +263,10 @@ def check_instruction(
     match = next((s for s in specs if data.startswith(s.discriminator)), None)
     if match is None:
         return None, {}, [f"data {data[:8].hex()} starts with no instruction's discriminator"]
+    from pyheck import snake  # anchorpy's own key for an instruction's layout
+
     ix_coder, acc_coder = _coders(json.dumps(idl, sort_keys=True))
-    layout = ix_coder.ix_layout[_snake(match.name)]
+    layout = ix_coder.ix_layout[snake(match.name)]
     body = data[len(match.discriminator) :]
     args: dict[str, Any] = {}
     try:
