@@ -133,11 +133,15 @@ class EmbeddedNats:
         store_dir: str | os.PathLike[str] = DEFAULT_STORE_DIR,
         *,
         binary: str | os.PathLike[str] | None = None,
+        own_session: bool = False,
     ) -> None:
+        """``own_session``: the server runs in a session of its own, so the terminal's Ctrl-C
+        does not reach it (a server meant to outlive the run, see :meth:`detach`)."""
         self.url = url
         self.host, self.port = parse_url(url)
         self.store_dir = Path(store_dir).absolute()
         self.binary = binary
+        self.own_session = own_session
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -174,7 +178,11 @@ class EmbeddedNats:
             str(self.log_file),
         ]
         self.process = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL if self.own_session else subprocess.PIPE,
+            start_new_session=self.own_session,
         )
         atexit.register(self.stop)
         deadline = time.monotonic() + timeout
@@ -214,6 +222,17 @@ class EmbeddedNats:
             proc.wait()
         if proc.stderr:
             proc.stderr.close()
+
+    def detach(self) -> int | None:
+        """Leave the server running after this process exits; return its pid."""
+        proc, self.process = self.process, None
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+        if proc is None or proc.poll() is not None:
+            return None
+        if proc.stderr:
+            proc.stderr.close()
+        return proc.pid
 
     def kill(self) -> None:
         """SIGKILL, as a crash would end it: no flush, no clean shutdown (fault tests)."""

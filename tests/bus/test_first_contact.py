@@ -190,3 +190,27 @@ def test_config_error_names_the_key() -> None:
 
     with pytest.raises(ConfigError, match=r"nats\.url.*port 99999 is out of range"):
         load_config(None, environ={"LSTARB_NATS__URL": "nats://127.0.0.1:99999"})
+
+
+async def test_connect_bus_can_keep_the_server_it_started(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What ``lstarb run --keep-server`` needs: the embedded server outlives the block."""
+    import re
+
+    url = free_local_url()
+    port = int(url.rsplit(":", 1)[1])
+    async with connect_bus(url, store_dir=tmp_path / "kept", keep_server=True) as bus:
+        await bus.publish(example_pool_state(slot=77))
+    assert probe("127.0.0.1", port) == "nats"  # still there for streams, tail, the next run
+    said = re.search(r"left the embedded nats-server running .* kill (\d+)", caplog.text)
+    assert said is not None, caplog.text
+    try:
+        async with connect_bus(url, store_dir=tmp_path / "unused") as again:
+            assert (await again.js.stream_info("MARKET_DATA")).state.messages == 1
+    finally:
+        os.kill(int(said[1]), signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while probe("127.0.0.1", port) != "none" and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert probe("127.0.0.1", port) == "none"
