@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from lstarb_runtime.config import ROLES, LoadedConfig, load_config, masked
+from lstarb_runtime.logs import configure_logging, register_settings
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_sdk.errors import ConfigError, LstarbError, PluginError
 from lstarb_sdk.version import SDK_API_VERSION, __version__
@@ -177,7 +178,10 @@ def run_cmd(
             "run.keypair": str(keypair) if keypair else None,
         },
     )
-    logging.getLogger().setLevel(_level(ctx.obj or 0, loaded.settings.log_level))
+    settings = loaded.settings
+    level = _level(ctx.obj or 0, settings.log_level)
+    configure_logging(level, settings.log_format, service=settings.run.role)
+    register_settings(settings)
     host = _host()
     try:
         report = run(host, loaded, echo=click.echo, summary_json=summary_json)
