@@ -146,6 +146,7 @@ def _print_sections(doc: dict[str, Any], sources: dict[str, str], prefix: str = 
 @click.option("--duration", type=float, help="stop by itself after SECONDS")
 @click.option("--live", is_flag=True, default=None, help="send real transactions (needs --keypair)")
 @click.option("--keypair", type=click.Path(path_type=Path), help="signing keypair file (live only)")
+@click.option("--metrics-port", type=int, help="serve Prometheus metrics on PORT (127.0.0.1)")
 @click.option(
     "--summary-json",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -161,6 +162,7 @@ def run_cmd(
     duration: float | None,
     live: bool | None,
     keypair: Path | None,
+    metrics_port: int | None,
     summary_json: Path | None,
 ) -> None:
     """Run the services (paper trading unless --live)."""
@@ -176,6 +178,7 @@ def run_cmd(
             "run.duration": duration,
             "run.live": live,
             "run.keypair": str(keypair) if keypair else None,
+            "run.metrics_port": metrics_port,
         },
     )
     settings = loaded.settings

@@ -15,6 +15,7 @@ import socket
 import time
 from collections.abc import Callable
 
+from lstarb_runtime import metrics
 from lstarb_runtime.bus import Bus, Consumer, Delivery
 from lstarb_sdk.events import Command, SystemCommandEvent
 
@@ -42,6 +43,7 @@ class HaltSwitch:
         if halted == self.halted:
             return
         self.halted, self.reason, self.since_ns = halted, reason, time.time_ns()
+        metrics.set_kill_switch(halted)
         log.warning("%s: %s", "HALTED" if halted else "resumed", reason or "(no reason given)")
         for listener in self._listeners:
             listener(halted, reason)

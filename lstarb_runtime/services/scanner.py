@@ -28,6 +28,7 @@ from typing import ClassVar
 from solders.account import Account
 from solders.pubkey import Pubkey
 
+from lstarb_runtime import metrics
 from lstarb_runtime.bus import BusError
 from lstarb_runtime.market_data import pool_state_event
 from lstarb_runtime.pool_book import BookChange, PoolBook, Version
@@ -83,6 +84,8 @@ class Scanner(Service):
         """The last state published of each pool: an unchanged one is not sent again."""
         self._lock = asyncio.Lock()
         self._closed: set[int] = set()
+        self._update_latency = metrics.stage("update")
+        self._detect_latency = metrics.stage("detect")
         settings = env.settings.scanner
         self._pools = [Pubkey.from_string(p) for p in settings.pools]
         self._mints = [Pubkey.from_string(m) for m in settings.mints]
@@ -149,6 +152,7 @@ class Scanner(Service):
             raise
         except Exception as exc:
             self.source_faults[plugin] += 1
+            metrics.SOURCE_ERRORS.labels(source=source.name).inc()
             log.error("data source %s (plugin %s) failed", source.name, plugin, exc_info=exc)
             self.env.echo(f"data source {source.name} (plugin {plugin}) stopped: {exc!r}")
             self.degrade(f"data source {source.name} failed: {exc!r}")
@@ -171,6 +175,7 @@ class Scanner(Service):
         )
         await source.subscribe([*candidates, *self._strategy_wanted])
         updates = 0
+        meters = metrics.data_source(source.name)
         async for item in source.stream():
             if isinstance(item, SlotUpdate):
                 self.slot = max(self.slot, item.slot)
@@ -178,6 +183,7 @@ class Scanner(Service):
             if not isinstance(item, AccountUpdate):
                 continue
             updates += 1
+            meters.updated(item.slot)
             if not (self.book.follows(item.pubkey) or self._candidate(item.pubkey)):
                 self.count("account updates not followed")
                 continue
@@ -296,6 +302,7 @@ class Scanner(Service):
             self.seq += 1
             t1 = time.perf_counter_ns()
             self.observe("apply update", t1 - t0)
+            self._update_latency.observe((t1 - t0) / 1e9)
             if update is not None:
                 tape = AccountEvent.from_update(update, seq=self.seq)
             else:
@@ -417,7 +424,9 @@ class Scanner(Service):
                     self._strategy_fault(plugin, strategy, "on_pool_update", exc)
                     continue
                 found.append((plugin, strategy, opportunities))
-        self.observe("strategies", time.perf_counter_ns() - t0)
+        spent = time.perf_counter_ns() - t0
+        self.observe("strategies", spent)
+        self._detect_latency.observe(spent / 1e9)
         await self._publish_opportunities(found)
 
     async def _publish_opportunities(
@@ -433,6 +442,7 @@ class Scanner(Service):
                     continue
                 await self.emit(event)
                 self.count("opportunities")
+                metrics.OPPORTUNITIES_DETECTED.labels(strategy=strategy.name).inc()
                 self.env.host.call_each("lstarb_on_opportunity", opportunity=opportunity)
 
     def _strategy_fault(self, plugin: str, strategy: Strategy, call: str, exc: Exception) -> None:

@@ -270,3 +270,21 @@ async def test_accounts_a_strategy_reads_are_followed_taped_and_handed_over(
     tape = [d.event for d in await read_stream(bus, "MARKET_DATA", "check")]
     assert jitosol in {e.pubkey for e in tape if isinstance(e, AccountEvent)}
     assert scanner.book.follows(jitosol)
+
+
+async def test_the_scanner_records_its_metrics(bus: MemoryBus) -> None:
+    from lstarb_runtime import metrics
+
+    def sample(name: str, **labels: str) -> float:
+        return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+    published = {"stream": "MARKET_DATA", "type": "AccountEvent"}
+    before = sample("events_published_total", **published)
+    updates_before = sample("lstarb_data_source_updates_total", source="replay")
+    applied_before = sample("lstarb_stage_latency_seconds_count", stage="update")
+    scanner = await scan(env_for(bus, host_with([SummarisedWhirlpool]), []))
+    tape = scanner.seq
+    assert sample("events_published_total", **published) - before == tape
+    assert sample("lstarb_stage_latency_seconds_count", stage="update") - applied_before == tape
+    assert sample("lstarb_data_source_updates_total", source="replay") > updates_before
+    assert sample("lstarb_service_state", service="scanner", lstarb_service_state="stopped") == 1
