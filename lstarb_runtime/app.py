@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from lstarb_runtime.config import LoadedConfig
 from lstarb_runtime.keypair import load_keypair
+from lstarb_runtime.logs import register_keypair, register_settings
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.services.base import NothingToDo
 from lstarb_runtime.services.runner import (
@@ -52,6 +53,8 @@ def run(
         if model is not None:
             models[plugin] = model
     loaded.validate_plugins(models)
+    for plugin_settings in loaded.plugin_models.values():
+        register_settings(plugin_settings)  # their secrets never reach a log line
     paper = not settings.run.live
     if paper and settings.run.keypair is not None:
         origin = loaded.sources.get("run.keypair", "config")
@@ -62,7 +65,7 @@ def run(
     if not paper:
         if settings.run.keypair is None:
             raise ConfigError("config key 'run.keypair': --live needs a keypair file")
-        load_keypair(settings.run.keypair)
+        register_keypair(load_keypair(settings.run.keypair))  # never printed, in any form
         _check_live(host)
     _check_work(host, settings.run.role, settings.run.plugins)
     context = PluginContext(

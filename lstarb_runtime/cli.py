@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from lstarb_runtime.config import ROLES, LoadedConfig, load_config, masked
+from lstarb_runtime.logs import configure_logging, register_settings
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_sdk.errors import ConfigError, LstarbError, PluginError
 from lstarb_sdk.version import SDK_API_VERSION, __version__
@@ -145,6 +146,7 @@ def _print_sections(doc: dict[str, Any], sources: dict[str, str], prefix: str = 
 @click.option("--duration", type=float, help="stop by itself after SECONDS")
 @click.option("--live", is_flag=True, default=None, help="send real transactions (needs --keypair)")
 @click.option("--keypair", type=click.Path(path_type=Path), help="signing keypair file (live only)")
+@click.option("--metrics-port", type=int, help="serve Prometheus metrics on PORT (127.0.0.1)")
 @click.option(
     "--summary-json",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -160,6 +162,7 @@ def run_cmd(
     duration: float | None,
     live: bool | None,
     keypair: Path | None,
+    metrics_port: int | None,
     summary_json: Path | None,
 ) -> None:
     """Run the services (paper trading unless --live)."""
@@ -175,9 +178,13 @@ def run_cmd(
             "run.duration": duration,
             "run.live": live,
             "run.keypair": str(keypair) if keypair else None,
+            "run.metrics_port": metrics_port,
         },
     )
-    logging.getLogger().setLevel(_level(ctx.obj or 0, loaded.settings.log_level))
+    settings = loaded.settings
+    level = _level(ctx.obj or 0, settings.log_level)
+    configure_logging(level, settings.log_format, service=settings.run.role)
+    register_settings(settings)
     host = _host()
     try:
         report = run(host, loaded, echo=click.echo, summary_json=summary_json)

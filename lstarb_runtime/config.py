@@ -66,6 +66,9 @@ class RunSettings(_Section):
     live: bool = False
     keypair: Path | None = None
     duration: float | None = Field(None, gt=0)
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="serve Prometheus metrics on this port (0: any free)"
+    )
 
     @field_validator("plugins", mode="before")
     @classmethod

@@ -23,6 +23,7 @@ from typing import Any
 import importlib_metadata
 import pluggy
 
+from lstarb_runtime import metrics
 from lstarb_sdk import ENTRY_POINT_GROUP, hookspecs
 from lstarb_sdk.errors import PluginError
 from lstarb_sdk.version import SDK_API_VERSION, api_compatible
@@ -151,6 +152,7 @@ class PluginHost:
     # ----------------------------------------------------------- fault isolation
     def _failed(self, plugin: str, hook_name: str, exc: Exception) -> None:
         self.hook_errors[plugin] += 1
+        metrics.PLUGIN_ERRORS.labels(plugin=plugin, hook=hook_name).inc()
         if _STRICT.get():
             raise PluginError(
                 f"plugin {plugin!r} failed in {hook_name}: {type(exc).__name__}: {exc}"

@@ -148,6 +148,12 @@ class PoolBook:
         """Whether the book takes updates of ``key`` (a pool, an account a pool read, a mint)."""
         return key in self._followed
 
+    def follow(self, keys: Iterable[Pubkey]) -> list[Pubkey]:
+        """Take updates of these accounts too (a strategy reads them); returns those not held."""
+        change = BookChange()
+        self._ask(keys, change)
+        return change.wanted
+
     def apply(
         self, key: Pubkey, account: Account | None, version: Version = (0, 0)
     ) -> BookChange | None:

@@ -13,9 +13,9 @@ One call for a snapshot (:func:`rebuild_book`); :class:`Tape` to keep following.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import os
+import secrets
 import socket
 import time
 from typing import Final
@@ -28,14 +28,14 @@ from lstarb_sdk.events import AccountEvent
 log = logging.getLogger("lstarb.tape")
 
 TAPE_SUBJECTS: Final = "md.account.>"
-_serial = itertools.count(1)
 
 
 class Tape:
     """Keeps ``book`` equal to the scanner's by applying the tape's account events in order.
 
     Every reader needs the whole tape, so each :class:`Tape` reads through a durable consumer
-    of its own (never a shared consumer group), from the stream's start.
+    of its own (never a shared consumer group, never resumed by a later reader), from the
+    stream's start.
     """
 
     def __init__(self, bus: Bus, book: PoolBook) -> None:
@@ -44,9 +44,8 @@ class Tape:
         self.applied = 0
         """Account events the book took (the rest were unchanged or older states)."""
         self.read = 0
-        self.durable = f"tape-{socket.gethostname()}-{os.getpid()}-{next(_serial)}".replace(
-            ".", "_"
-        )
+        token = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.durable = f"tape-{token}".replace(".", "_")
         self._consumer: Consumer | None = None
 
     async def _handle(self, delivery: Delivery) -> None:

@@ -15,7 +15,7 @@ args=(-e ".[dev]")
 for dir in plugins/*/ examples/plugin-template/; do
   [ -f "$dir/pyproject.toml" ] && args+=(-e "$dir")
 done
-echo "installing lstarb, ${#args[@]} editable distributions and the tools into .venv ..."
+echo "installing lstarb, $(( ${#args[@]} / 2 - 1 )) plugins and the tools into .venv (editable) ..."
 if ! { .venv/bin/python -m pip install --quiet --upgrade pip &&
        .venv/bin/python -m pip install --quiet "${args[@]}"; } >"$log" 2>&1; then
   cat "$log" >&2

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Final
 
+from lstarb_runtime import metrics
 from lstarb_runtime.bus import Bus, BusError, Consumer, Delivery, PublishAck
 from lstarb_runtime.bus.streams import stream_of
 from lstarb_runtime.config import Settings
@@ -220,9 +221,11 @@ class Service:
         self.stopping = asyncio.Event()
         """Set when :meth:`stop` begins: a work loop in :meth:`on_run` ends when it is set."""
         self._since_flush = 0
+        self._sent_meters: dict[type[EventModel], tuple[PublishStats, Any]] = {}
         self._consumers_stopped = False
         self._run_task: asyncio.Task[None] | None = None
         env.halt.listen(self._halt_changed)
+        metrics.SERVICE_STATE.labels(service=self.role).state(self.state.value)
 
     # ------------------------------------------------------------------ what a service writes
     async def on_start(self) -> None:
@@ -252,6 +255,7 @@ class Service:
             raise LifecycleError(f"{self.role}: cannot go from {self.state} to {state}")
         log.debug("%s: %s -> %s %s", self.role, self.state, state, reason)
         self.state = state
+        metrics.SERVICE_STATE.labels(service=self.role).state(state.value)
         if reason:
             self.reason = reason
 
@@ -344,6 +348,7 @@ class Service:
         self.fault_error = exc
         self.state = ServiceState.FAULTED
         self.reason = reason
+        metrics.SERVICE_STATE.labels(service=self.role).state(self.state.value)
 
     # ------------------------------------------------------------------ the kill switch
     @property
@@ -377,18 +382,24 @@ class Service:
         the event is acknowledged and counted as skipped (new work stops everywhere).
         """
         label = f"handle {stream}"
+        name = durable or self.role
+        consumed = metrics.EVENTS_CONSUMED.labels(stream=stream, consumer=name)
+        failed = metrics.HANDLER_ERRORS.labels(stream=stream, consumer=name, kind="handler")
 
         async def handle(delivery: Delivery) -> None:
+            consumed.inc()
             if gated and self.halted:
                 self.count(f"{stream}: skipped while halted")
                 return
             t0 = time.perf_counter_ns()
-            await handler(delivery)
+            try:
+                await handler(delivery)
+            except Exception:
+                failed.inc()
+                raise  # the bus redelivers it (up to MAX_DELIVER)
             self.stats.timer.add(label, time.perf_counter_ns() - t0)
 
-        consumer = await self.bus.consume(
-            stream, durable or self.role, handle, filter_subject=filter_subject
-        )
+        consumer = await self.bus.consume(stream, name, handle, filter_subject=filter_subject)
         self.consumers.append(consumer)
         return consumer
 
@@ -416,8 +427,7 @@ class Service:
         answers; every :data:`FLUSH_EVERY` publishes the service waits for the answers, so a
         refused publish degrades it within a bounded number of events, never silently.
         """
-        stats = self.stats.stream(stream_of(event).name)
-        stats.sent += 1
+        stats = self._sent(event)
         sent = await self.bus.publish_nowait(event)
         sent.add_done_callback(stats.record)
         self._since_flush += 1
@@ -426,8 +436,7 @@ class Service:
 
     async def publish(self, event: EventModel) -> PublishAck:
         """Publish and wait for the server's acknowledgement (plans, results: not the hot path)."""
-        stats = self.stats.stream(stream_of(event).name)
-        stats.sent += 1
+        stats = self._sent(event)
         try:
             ack = await self.bus.publish(event)
         except BusError:
@@ -438,6 +447,21 @@ class Service:
         else:
             stats.acked += 1
         return ack
+
+    def _sent(self, event: EventModel) -> PublishStats:
+        """Count one publish: in the service's stats and in ``events_published``."""
+        kind = type(event)
+        meter = self._sent_meters.get(kind)
+        if meter is None:
+            stream = stream_of(event).name
+            meter = self._sent_meters[kind] = (
+                self.stats.stream(stream),
+                metrics.EVENTS_PUBLISHED.labels(stream=stream, type=kind.__name__),
+            )
+        stats, published = meter
+        stats.sent += 1
+        published.inc()
+        return stats
 
     async def flush(self) -> None:
         """Wait for the answers to everything emitted; a refusal or timeout degrades."""

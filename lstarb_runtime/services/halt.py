@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 import time
 from collections.abc import Callable
 
+from lstarb_runtime import metrics
 from lstarb_runtime.bus import Bus, Consumer, Delivery
 from lstarb_sdk.events import Command, SystemCommandEvent
 
@@ -42,6 +44,7 @@ class HaltSwitch:
         if halted == self.halted:
             return
         self.halted, self.reason, self.since_ns = halted, reason, time.time_ns()
+        metrics.set_kill_switch(halted)
         log.warning("%s: %s", "HALTED" if halted else "resumed", reason or "(no reason given)")
         for listener in self._listeners:
             listener(halted, reason)
@@ -61,15 +64,17 @@ class HaltSwitch:
     async def follow(self, bus: Bus) -> None:
         """Follow SYSTEM from its start, so the last command sent decides the state now.
 
-        Every process needs every command, so the durable is this process's own (host and
-        pid), never shared with another process.
+        Every follower needs every command from the first, so its durable is its own (host,
+        pid and a random part: never shared, never resumed by a later follower). The durable
+        stays on the server after the process; the ``control`` bucket's watch will replace it.
         """
 
         async def handle(delivery: Delivery) -> None:
             if isinstance(delivery.event, SystemCommandEvent):
                 self.apply(delivery.event)
 
-        durable = f"halt-{socket.gethostname()}-{os.getpid()}".replace(".", "_")
+        durable = f"halt-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        durable = durable.replace(".", "_")
         self._consumer = await bus.consume("SYSTEM", durable, handle)
 
     async def stop(self) -> None:

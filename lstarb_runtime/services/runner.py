@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from lstarb_runtime import metrics
 from lstarb_runtime.bus import Bus, BusError, connect_bus
 from lstarb_runtime.config import Settings
 from lstarb_runtime.plugin_host import PluginHost
@@ -187,6 +188,9 @@ async def run_services(plan: RunPlan) -> RunReport:
     stopper = Stopper(plan.echo)
     stopper.install(loop)
     try:
+        if plan.settings.run.metrics_port is not None:
+            server = metrics.serve(plan.settings.run.metrics_port)
+            plan.echo(f"metrics: {server.url}")
         if not report.roles:
             report.fail(f"nothing to do: the {', '.join(roles)} service is not built yet")
             return report
@@ -257,9 +261,10 @@ async def _until_end(report: RunReport, plan: RunPlan, stopper: Stopper) -> None
     runs = {asyncio.create_task(s.run(), name=f"lstarb-{s.role}"): s for s in report.services}
     own_intake = {t for t, s in runs.items() if not s.stream_driven}
     stop = asyncio.create_task(stopper.requested.wait())
-    timer = asyncio.create_task(asyncio.sleep(plan.settings.run.duration or 0))
     waiting: set[asyncio.Task[Any]] = {stop, *runs}
+    timer = None
     if plan.settings.run.duration:
+        timer = asyncio.create_task(asyncio.sleep(plan.settings.run.duration))
         waiting.add(timer)
     try:
         while True:
@@ -280,7 +285,8 @@ async def _until_end(report: RunReport, plan: RunPlan, stopper: Stopper) -> None
                 return
     finally:
         stop.cancel()
-        timer.cancel()
+        if timer is not None:
+            timer.cancel()
 
 
 def _outcome(report: RunReport, stopper: Stopper) -> None:

@@ -28,6 +28,7 @@ from typing import ClassVar
 from solders.account import Account
 from solders.pubkey import Pubkey
 
+from lstarb_runtime import metrics
 from lstarb_runtime.bus import BusError
 from lstarb_runtime.market_data import pool_state_event
 from lstarb_runtime.pool_book import BookChange, PoolBook, Version
@@ -74,11 +75,17 @@ class Scanner(Service):
         """The tape's apply order: one more for every account the book took."""
         self.slot = 0
         """The newest slot any source reported; fetched snapshots are stamped with it."""
-        self._watched: dict[str, frozenset[Pubkey]] = {}
+        self._watched: dict[int, frozenset[Pubkey]] = {}
+        """Pools each strategy watches (by the strategy's id)."""
+        self._account_readers: dict[Pubkey, list[tuple[str, Strategy]]] = {}
+        """Accounts besides pools that strategies read (``accounts_wanted``), and who reads them."""
+        self._strategy_wanted: list[Pubkey] = []
         self._published: dict[Pubkey, tuple[object, ...]] = {}
         """The last state published of each pool: an unchanged one is not sent again."""
         self._lock = asyncio.Lock()
         self._closed: set[int] = set()
+        self._update_latency = metrics.stage("update")
+        self._detect_latency = metrics.stage("detect")
         settings = env.settings.scanner
         self._pools = [Pubkey.from_string(p) for p in settings.pools]
         self._mints = [Pubkey.from_string(m) for m in settings.mints]
@@ -104,6 +111,7 @@ class Scanner(Service):
 
     # ------------------------------------------------------------------ the work
     async def on_run(self) -> None:
+        self._strategy_wanted = self._ask_strategies()
         await asyncio.gather(*(self._guarded(plugin, source) for plugin, source in self.sources))
         if not self.book.pools and not self.stopping.is_set():
             raise NothingToDo(self._no_pools())
@@ -144,6 +152,7 @@ class Scanner(Service):
             raise
         except Exception as exc:
             self.source_faults[plugin] += 1
+            metrics.SOURCE_ERRORS.labels(source=source.name).inc()
             log.error("data source %s (plugin %s) failed", source.name, plugin, exc_info=exc)
             self.env.echo(f"data source {source.name} (plugin {plugin}) stopped: {exc!r}")
             self.degrade(f"data source {source.name} failed: {exc!r}")
@@ -164,8 +173,9 @@ class Scanner(Service):
         self.env.echo(
             f"{source.name}: {len(candidates)} candidate pool accounts; streaming updates"
         )
-        await source.subscribe(candidates)
+        await source.subscribe([*candidates, *self._strategy_wanted])
         updates = 0
+        meters = metrics.data_source(source.name)
         async for item in source.stream():
             if isinstance(item, SlotUpdate):
                 self.slot = max(self.slot, item.slot)
@@ -173,6 +183,7 @@ class Scanner(Service):
             if not isinstance(item, AccountUpdate):
                 continue
             updates += 1
+            meters.updated(item.slot)
             if not (self.book.follows(item.pubkey) or self._candidate(item.pubkey)):
                 self.count("account updates not followed")
                 continue
@@ -291,6 +302,7 @@ class Scanner(Service):
             self.seq += 1
             t1 = time.perf_counter_ns()
             self.observe("apply update", t1 - t0)
+            self._update_latency.observe((t1 - t0) / 1e9)
             if update is not None:
                 tape = AccountEvent.from_update(update, seq=self.seq)
             else:
@@ -323,8 +335,10 @@ class Scanner(Service):
             if change.added is not None:
                 self.pools_by_dex[change.added.dex] += 1
                 self._watch_pools()
-            if change.states:
-                await self._run_strategies(change, slot)
+            if change.changed:
+                await self._run_strategies(change.changed, slot)
+            if key in self._account_readers:
+                change.wanted.extend(await self._strategy_accounts(key, account, slot))
         if change.wanted:
             await self._follow(change.wanted)
         return change
@@ -352,45 +366,84 @@ class Scanner(Service):
         """Ask each strategy which pools it watches (again whenever a pool is added)."""
         for plugin, strategy in self.strategies:
             try:
-                self._watched[strategy.name] = frozenset(strategy.pools_wanted(self.book.pools))
+                self._watched[id(strategy)] = frozenset(strategy.pools_wanted(self.book.pools))
             except Exception as exc:
                 self._strategy_fault(plugin, strategy, "pools_wanted", exc)
 
-    async def _run_strategies(self, change: BookChange, slot: int) -> None:
+    def _ask_strategies(self) -> list[Pubkey]:
+        """The accounts besides pools strategies read (SDK API 1.1): the book follows them.
+
+        Returns those the book does not hold yet (to subscribe).
+        """
+        readers: dict[Pubkey, list[tuple[str, Strategy]]] = {}
+        for plugin, strategy in self.strategies:
+            try:
+                keys = list(strategy.accounts_wanted())
+            except Exception as exc:
+                self._strategy_fault(plugin, strategy, "accounts_wanted", exc)
+                keys = [k for k, who in self._account_readers.items() if (plugin, strategy) in who]
+            for key in keys:
+                readers.setdefault(key, []).append((plugin, strategy))
+        self._account_readers = readers
+        return self.book.follow(readers)
+
+    async def _strategy_accounts(
+        self, key: Pubkey, account: Account | None, slot: int
+    ) -> list[Pubkey]:
+        """Hand a new state of a strategy's account to it; returns accounts newly wanted."""
+        if self.halted:
+            return []
+        found = []
+        for plugin, strategy in self._account_readers[key]:
+            try:
+                found.append((plugin, strategy, list(strategy.on_accounts({key: account}, slot))))
+            except Exception as exc:
+                self._strategy_fault(plugin, strategy, "on_accounts", exc)
+        await self._publish_opportunities(found)
+        return self._ask_strategies()
+
+    async def _run_strategies(self, changed: list[Pubkey], slot: int) -> None:
+        """Every strategy watching a changed pool, once per changed pool."""
         if not self.strategies:
             return
         if self.halted:
             self.count("updates while halted (strategies not run)")
             return
         t0 = time.perf_counter_ns()
-        found: list[Opportunity] = []
-        for state in change.states:
-            address = state.pool.address
+        found = []
+        for address in changed:
+            pool = self.book.pools.get(address)
+            if pool is None:  # quarantined within this pass
+                continue
             for plugin, strategy in self.strategies:
-                if address not in self._watched.get(strategy.name, ()):
+                if address not in self._watched.get(id(strategy), ()):
                     continue
                 try:
-                    opportunities = list(strategy.on_pool_update(state.pool, self.book.pools, slot))
+                    opportunities = list(strategy.on_pool_update(pool, self.book.pools, slot))
                 except Exception as exc:
                     self._strategy_fault(plugin, strategy, "on_pool_update", exc)
                     continue
-                found.extend(opportunities)
-        self.observe("strategies", time.perf_counter_ns() - t0)
-        for opportunity in found:
-            try:
-                event = OpportunityEvent.from_opportunity(opportunity)
-            except ValueError as exc:
-                self.strategy_faults[opportunity.strategy] += 1
-                log.error(
-                    "strategy %s: opportunity %s is invalid: %s",
-                    opportunity.strategy,
-                    opportunity.id,
-                    exc,
-                )
-                continue
-            await self.emit(event)
-            self.count("opportunities")
-            self.env.host.call_each("lstarb_on_opportunity", opportunity=opportunity)
+                found.append((plugin, strategy, opportunities))
+        spent = time.perf_counter_ns() - t0
+        self.observe("strategies", spent)
+        self._detect_latency.observe(spent / 1e9)
+        await self._publish_opportunities(found)
+
+    async def _publish_opportunities(
+        self, found: list[tuple[str, Strategy, list[Opportunity]]]
+    ) -> None:
+        """On OPPORTUNITIES (message id: the opportunity's id), then to the observers."""
+        for plugin, strategy, opportunities in found:
+            for opportunity in opportunities:
+                try:
+                    event = OpportunityEvent.from_opportunity(opportunity)
+                except (ValueError, TypeError, AttributeError) as exc:
+                    self._strategy_fault(plugin, strategy, "an invalid opportunity", exc)
+                    continue
+                await self.emit(event)
+                self.count("opportunities")
+                metrics.OPPORTUNITIES_DETECTED.labels(strategy=strategy.name).inc()
+                self.env.host.call_each("lstarb_on_opportunity", opportunity=opportunity)
 
     def _strategy_fault(self, plugin: str, strategy: Strategy, call: str, exc: Exception) -> None:
         name = f"{strategy.name} (plugin {plugin})"

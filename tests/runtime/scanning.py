@@ -54,12 +54,17 @@ class EveryChange(Strategy):
     same state seen again (by a second scanner) is the same opportunity."""
 
     name = "every-change"
+    calls = 0
 
     def on_pool_update(
         self, changed: PoolAdapter, pools: Mapping[Pubkey, PoolAdapter], slot: int
     ) -> Sequence[Opportunity]:
+        type(self).calls += 1
         mint_in, mint_out = changed.mints
-        quote = changed.quote(10**6, mint_in)
+        try:
+            quote = changed.quote(10**6, mint_in)
+        except QuoteError:  # changed, but not every account it needs is here yet
+            return []
         leg = Leg(
             changed.address, changed.dex, mint_in, mint_out, quote.in_amount, quote.out_amount
         )

@@ -7,10 +7,11 @@ JetStream path is covered end to end in tests/e2e and by the tape test on both b
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from pathlib import Path
 
 import pytest
+from solders.account import Account
 from solders.pubkey import Pubkey
 
 from lstarb_raydium.cpmm.pool import CpmmPool
@@ -88,6 +89,7 @@ async def test_pool_states_are_true_and_only_for_pools_that_can_quote(bus: Memor
 
 async def test_strategies_publish_opportunities_and_observers_see_them(bus: MemoryBus) -> None:
     seen: list[Opportunity] = []
+    EveryChange.calls = 0
     host = host_with(
         [SummarisedWhirlpool],
         ("strategic", Plugin(lstarb_strategies=lambda context: [EveryChange(), Raises()])),
@@ -102,9 +104,11 @@ async def test_strategies_publish_opportunities_and_observers_see_them(bus: Memo
     assert [e.id for e in published] == unique  # type: ignore[union-attr]
     assert [d.msg_id for d in deliveries] == [f"OPPORTUNITIES:{i}" for i in unique]
     assert scanner.stats.counters["opportunities"] == len(seen)
-    assert scanner.strategy_faults == {"raises (plugin strategic)": len(seen)}
+    calls = EveryChange.calls
+    assert calls >= len(seen)  # once per changed pool; some could not quote yet
+    assert scanner.strategy_faults == {"raises (plugin strategic)": calls}
     rows = dict(scanner.summary())
-    assert rows["strategy faults"] == f"raises (plugin strategic) {len(seen)}"
+    assert rows["strategy faults"] == f"raises (plugin strategic) {calls}"
 
     # a second scanner over the same market: the same opportunities, stored once
     again = await scan(env_for(bus, host, []))
@@ -230,3 +234,57 @@ async def test_stop_while_a_source_waits_ends_the_run_quietly(bus: MemoryBus) ->
     await scanner.stop(grace=2)
     await asyncio.wait_for(running, 2)
     assert scanner.state is ServiceState.STOPPED and len(scanner.book.pools) == 2
+
+
+class ReadsAnAccount(EveryChange):
+    """Reads an account no pool of the test market reads (a mint), as an LST pricer reads a
+    stake pool's state: the scanner follows it, tapes it and hands it over."""
+
+    name = "reads-an-account"
+
+    def __init__(self, key: Pubkey) -> None:
+        self.key = key
+        self.given: list[tuple[Pubkey, object]] = []
+
+    def accounts_wanted(self) -> Sequence[Pubkey]:
+        return [self.key]
+
+    def on_accounts(
+        self, accounts: Mapping[Pubkey, Account | None], slot: int
+    ) -> Sequence[Opportunity]:
+        self.given.extend(accounts.items())
+        return []
+
+
+async def test_accounts_a_strategy_reads_are_followed_taped_and_handed_over(
+    bus: MemoryBus,
+) -> None:
+    jitosol = Pubkey.from_string(JITOSOL)  # in the recording; no CPMM pool reads it
+    strategy = ReadsAnAccount(jitosol)
+    host = host_with(
+        [CpmmPool], ("strategic", Plugin(lstarb_strategies=lambda context: [strategy]))
+    )
+    scanner = await scan(env_for(bus, host, []))
+    assert [k for k, _ in strategy.given] == [jitosol]
+    assert strategy.given[0][1] is not None
+    tape = [d.event for d in await read_stream(bus, "MARKET_DATA", "check")]
+    assert jitosol in {e.pubkey for e in tape if isinstance(e, AccountEvent)}
+    assert scanner.book.follows(jitosol)
+
+
+async def test_the_scanner_records_its_metrics(bus: MemoryBus) -> None:
+    from lstarb_runtime import metrics
+
+    def sample(name: str, **labels: str) -> float:
+        return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+    published = {"stream": "MARKET_DATA", "type": "AccountEvent"}
+    before = sample("events_published_total", **published)
+    updates_before = sample("lstarb_data_source_updates_total", source="replay")
+    applied_before = sample("lstarb_stage_latency_seconds_count", stage="update")
+    scanner = await scan(env_for(bus, host_with([SummarisedWhirlpool]), []))
+    tape = scanner.seq
+    assert sample("events_published_total", **published) - before == tape
+    assert sample("lstarb_stage_latency_seconds_count", stage="update") - applied_before == tape
+    assert sample("lstarb_data_source_updates_total", source="replay") > updates_before
+    assert sample("lstarb_service_state", service="scanner", lstarb_service_state="stopped") == 1
