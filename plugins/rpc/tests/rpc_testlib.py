@@ -52,7 +52,7 @@ def fast_config(url: str, **overrides: Any) -> RpcConfig:
 
 
 def keys_of(net: Simnet) -> list[Pubkey]:
-    return [Pubkey.from_string(k) for k in net.store.keys()]
+    return [e.pubkey for e in net.store.entries()]
 
 
 class Stepper:
