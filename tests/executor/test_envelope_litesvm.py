@@ -17,7 +17,11 @@ from solders.pubkey import Pubkey
 from lstarb_jito.submitter import JitoSubmitter
 from lstarb_runtime.executor.instructions import priority_fee
 from lstarb_runtime.executor.lookup_tables import LookupTables
-from lstarb_runtime.executor.transaction import TOKEN_ACCOUNT_RENT, BuiltTransaction, TransactionBuilder
+from lstarb_runtime.executor.transaction import (
+    TOKEN_ACCOUNT_RENT,
+    BuiltTransaction,
+    TransactionBuilder,
+)
 from lstarb_runtime.pool_book import PoolBook
 from lstarb_sdk import FundingProvider
 from lstarb_sdk.solana import TOKEN_PROGRAM_ID, WSOL_MINT, associated_token_address
@@ -151,7 +155,9 @@ def shape(built: BuiltTransaction) -> list[str]:
         if str(program).startswith("ComputeBudget"):
             out.append(f"cb:{names[data[0]]}")
         elif str(program).startswith("ATokenGP"):
-            out.append("ata:" + ("wsol" if message.account_keys[ix.accounts[3]] == WSOL_MINT else "x"))
+            out.append(
+                "ata:" + ("wsol" if message.account_keys[ix.accounts[3]] == WSOL_MINT else "x")
+            )
         elif program == TOKEN_PROGRAM_ID:
             out.append({3: "token:transfer", 9: "token:close", 17: "token:sync"}[data[0]])
         else:
@@ -220,7 +226,9 @@ def test_the_envelope_runs_and_moves_exactly_what_the_plan_says(
         assert message.account_keys[borrow.program_id_index] == TOKEN_PROGRAM_ID
         assert message.account_keys[borrow.accounts[0]] == chain.vaults["lend"]
     assert built.transaction.message.instructions[-1].data[:4] == bytes([2, 0, 0, 0])  # transfer
-    tip_to = built.transaction.message.account_keys[built.transaction.message.instructions[-1].accounts[1]]
+    tip_to = built.transaction.message.account_keys[
+        built.transaction.message.instructions[-1].accounts[1]
+    ]
     assert tip_to in chain.tip_accounts
 
 

@@ -108,7 +108,9 @@ class VaultPool(PoolAdapter):
         vault_in, vault_out = self.vaults if a_in else self.vaults[::-1]
         user = params.user
         if self.native and params.input_mint == WSOL_MINT:
-            pay = transfer(TransferParams(from_pubkey=user, to_pubkey=vault_in, lamports=params.amount))
+            pay = transfer(
+                TransferParams(from_pubkey=user, to_pubkey=vault_in, lamports=params.amount)
+            )
         else:
             pay = token_transfer(params.user_source_token, vault_in, user, params.amount)
         take = token_transfer(vault_out, params.user_destination_token, user, out)
