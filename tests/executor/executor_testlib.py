@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from solders.account import Account
 from solders.pubkey import Pubkey
 
@@ -22,6 +23,7 @@ import lstarb_meteora.plugin
 import lstarb_orca.plugin
 import lstarb_pumpswap.plugin
 import lstarb_raydium.plugin
+import lstarb_rpc.plugin
 from lstarb_kamino.config import KaminoConfig, ReserveSetting
 from lstarb_kamino.constants import KLEND_PROGRAM_ID
 from lstarb_kamino.provider import KaminoFunding
@@ -29,7 +31,7 @@ from lstarb_kamino.state import LENDING_MARKET_DISCRIMINATOR, LENDING_MARKET_LEN
 from lstarb_runtime.builtin import paper as paper_plugin
 from lstarb_runtime.builtin.replay import ReplaySource, bundled_market, load_market
 from lstarb_runtime.bus import Bus, Delivery
-from lstarb_runtime.config import Settings
+from lstarb_runtime.config import RunSettings, Settings
 from lstarb_runtime.executor.fingerprint import state_fingerprint
 from lstarb_runtime.executor.lookup_tables import LOOKUP_TABLE_PROGRAM_ID
 from lstarb_runtime.executor.settings import ExecutorSettings
@@ -282,18 +284,29 @@ class Observer:
         self.results.append(result)
 
 
-def executor_host(fetch: dict[Pubkey, Account], observer: Observer | None = None) -> PluginHost:
+def executor_host(
+    fetch: dict[Pubkey, Account] | None,
+    observer: Observer | None = None,
+    *,
+    rpc: bool = False,
+) -> PluginHost:
+    """The plugins an executor uses; ``fetch``: accounts its data source can read (a replay),
+    ``rpc``: the rpc plugin too (blockhashes, signature statuses, reads of the cluster)."""
     host = PluginHost()
     host.register_object("paper", paper_plugin).builtin = True
-    for name, module in [
+    modules: list[tuple[str, object]] = [
         ("orca", lstarb_orca.plugin),
         ("raydium", lstarb_raydium.plugin),
         ("lst", lstarb_lst.plugin),
         ("kamino", lstarb_kamino.plugin),
         ("jito", lstarb_jito.plugin),
-    ]:
+    ]
+    if rpc:
+        modules.append(("rpc", lstarb_rpc.plugin))
+    for name, module in modules:
         host.register_object(name, module)
-    host.register_object("fetch", FetchPlugin(fetch))
+    if fetch is not None:
+        host.register_object("fetch", FetchPlugin(fetch))
     if observer is not None:
         host.register_object("observer", observer)
     return host
@@ -307,8 +320,10 @@ async def publish_market(bus: Bus, accounts: dict[Pubkey, Account], slot: int = 
         )
 
 
-def settings(**executor: Any) -> Settings:
-    return Settings(executor=ExecutorSettings(**executor))
+def settings(*, keypair: Path | None = None, **executor: Any) -> Settings:
+    return Settings(
+        executor=ExecutorSettings(**executor), run=RunSettings(keypair=keypair, live=bool(keypair))
+    )
 
 
 def executor_env(
@@ -318,10 +333,10 @@ def executor_env(
     paper: bool = True,
     config: Settings | None = None,
     lines: list[str] | None = None,
+    plugin_configs: dict[str, BaseModel] | None = None,
 ) -> ServiceEnv:
-    context = PluginContext(
-        paper=paper, role="executor", plugin_configs={"kamino": kamino_config()}
-    )
+    configs: dict[str, BaseModel] = {"kamino": kamino_config(), **(plugin_configs or {})}
+    context = PluginContext(paper=paper, role="executor", plugin_configs=configs)
     return ServiceEnv(bus, host, context, config or settings(), HaltSwitch(), (lines or []).append)
 
 
