@@ -12,7 +12,7 @@ from solders.pubkey import Pubkey
 from lstarb_runtime.bus import Bus, EmbeddedNats, MemoryBus
 from lstarb_runtime.executor.lookup_tables import LookupTables
 from lstarb_runtime.executor.store import PlanStore
-from lstarb_runtime.executor.transaction import TransactionBuilder
+from lstarb_runtime.executor.transaction import TOKEN_ACCOUNT_RENT, TransactionBuilder
 from lstarb_runtime.services.executor import Executor
 from lstarb_sdk.events import AccountEvent, ExecutionPlanEvent, SystemCommandEvent
 from lstarb_sdk.events.models import Command
@@ -101,6 +101,11 @@ async def test_a_paper_plan_lands_once_with_what_the_market_gives(bus: Bus) -> N
     assert result.realized_profit == out - plan.amount_in - 10_000 - 8_000 - 10_000
     assert result.wallet and result.traceparent.split("-")[1] == plan.traceparent.split("-")[1]
     assert [r.plan_id for r in observer.results] == [plan.id]
+    wallet = executor.wallets.by_key(Pubkey.from_bytes(result.wallet))
+    assert wallet is not None and wallet.trades == 1 and not wallet.busy
+    # the simulated balance: the profit, less the rent of the two token accounts it keeps
+    assert wallet.lamports == 100 * 10**9 + result.realized_profit - 2 * TOKEN_ACCOUNT_RENT
+    assert len(wallet.token_accounts) == 2
     record = await PlanStore(bus, "x").get(plan.id)
     assert record is not None and record.state == "done" and record.status == "landed"
     assert record.signature == result.signature
