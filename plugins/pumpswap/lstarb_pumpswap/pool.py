@@ -97,6 +97,7 @@ class PumpSwapPool(PoolAdapter):
         self._base_program: Pubkey | None = None
         self._quote_program: Pubkey | None = None
         self._mint: list[TokenMint | None] = [None, None]
+        self._fee_mint = False  # a mint charges a Token-2022 transfer fee (kept per update)
         self._rates: Fees | None = None
         self._absent: set[Pubkey] = set()
         self._recipient_seq = 0
@@ -253,6 +254,7 @@ class PumpSwapPool(PoolAdapter):
         self._absent.difference_update(accounts)
         for key in absent:
             self._forget(key)
+        self._fee_mint = any(m is not None and m.charges_transfer_fee for m in self._mint)
         self._refresh_rates()
 
     def _forget(self, key: Pubkey) -> None:
@@ -300,13 +302,10 @@ class PumpSwapPool(PoolAdapter):
 
     # -- quoting ------------------------------------------------------------------------------
 
-    def _charges_transfer_fee(self) -> bool:
-        return any(m is not None and m.charges_transfer_fee for m in self._mint)
-
     def _ready(self, is_buy: bool) -> Fees:
         """The fee rates, or QuoteError naming what is missing or why trading is off."""
         rates = self._rates
-        if rates is not None and not self._charges_transfer_fee():
+        if rates is not None and not self._fee_mint:
             g = self._global
             assert g is not None
             if is_buy and g.buy_disabled:
@@ -345,7 +344,7 @@ class PumpSwapPool(PoolAdapter):
     def summary(self) -> PoolSummary | None:
         """Base and effective quote reserves (virtual included), the fee rates in ppm."""
         rates = self._rates
-        if rates is None or self._charges_transfer_fee():
+        if rates is None or self._fee_mint:
             return None
         if self._quote_program == TOKEN_2022_PROGRAM_ID and self._mint[1] is None:
             return None
@@ -364,7 +363,8 @@ class PumpSwapPool(PoolAdapter):
         else:
             raise QuoteError(f"{self._tag}: mint {input_mint} is not one of its mints")
         rates = self._ready(is_buy)
-        check_amount(amount, self._tag)
+        if not 0 < amount <= U64_MAX:
+            check_amount(amount, self._tag)  # raises, naming the amount
         b = self._base_amount
         q = self._quote_amount
         assert b is not None and q is not None

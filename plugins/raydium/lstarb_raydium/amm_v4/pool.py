@@ -244,7 +244,8 @@ class AmmV4Pool(PoolAdapter):
         self._check_status()
         coin, pc = self.reserves()
         r_in, r_out = (coin, pc) if coin_in else (pc, coin)
-        check_amount(amount, self._tag)
+        if not 0 < amount <= U64_MAX:
+            check_amount(amount, self._tag)  # raises, naming the amount
         num, den = info.swap_fee_numerator, info.swap_fee_denominator
         if exact_in:
             out, fee = swap_base_in(amount, r_in, r_out, num, den)

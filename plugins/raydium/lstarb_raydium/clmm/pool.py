@@ -463,7 +463,7 @@ class ClmmPool(PoolAdapter):
     def swap_amounts(
         self, amount: int, zero_for_one: bool, is_base_input: bool
     ) -> tuple[int, int, int, list[int], int]:
-        """The program's ``swap_internal`` for ``amount`` (net of transfer fees).
+        """The program's ``swap_internal`` for ``amount`` (net of transfer fees, 1..u64::MAX).
 
         Returns ``(amount_in, amount_out, trade_fee, tick_array_starts_used,
         initialized_ticks_crossed)``;
@@ -471,7 +471,6 @@ class ClmmPool(PoolAdapter):
         """
         config = self._check_ready()
         pool = self._pool
-        check_amount(amount, self._tag)
         fee_on = pool.fee_on
         fee_on_input = (
             fee_on == FEE_ON_INPUT
@@ -613,10 +612,10 @@ class ClmmPool(PoolAdapter):
         cut again by the output mint's fee on its way to the trader.
         """
         i_in, i_out = (0, 1) if zero_for_one else (1, 0)
-        self._check_ready()
         fee_in = self._transfer_fee(i_in)
         fee_out = self._transfer_fee(i_out)
-        check_amount(amount, self._tag)
+        if not 0 < amount <= U64_MAX:
+            check_amount(amount, self._tag)  # raises, naming the amount
         if exact_in:
             specified = amount_received(amount, fee_in)
             if specified <= 0:

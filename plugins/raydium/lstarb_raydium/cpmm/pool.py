@@ -222,6 +222,8 @@ class CpmmPool(PoolAdapter):
             vaults.append((i, vault_amount(acc, name, mints[i])))
         new_mints: list[tuple[int, TokenMint]] = []
         for i, key in enumerate(mints):
+            if programs[i] != TOKEN_2022_PROGRAM_ID:
+                continue  # an SPL Token mint has nothing a quote reads
             acc = accounts.get(key)
             if acc is None:
                 if key in accounts:
@@ -336,7 +338,8 @@ class CpmmPool(PoolAdapter):
         r_in, r_out = (r0, r1) if zero_for_one else (r1, r0)
         fee_in = self._transfer_fee(i_in)
         fee_out = self._transfer_fee(i_out)
-        check_amount(amount, self._tag)
+        if not 0 < amount <= U64_MAX:
+            check_amount(amount, self._tag)  # raises, naming the amount
         creator_rate = config.creator_fee_rate if p.enable_creator_fee else 0
         on_input = p.creator_fee_on_input(zero_for_one)
         trade_rate = config.trade_fee_rate
