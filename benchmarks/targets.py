@@ -130,6 +130,16 @@ ROWS = [
         for side in ("buy", "sell")
         for exact in ("True", "False")
     ),
+    Row(
+        "metrics: stage observe + counter inc, children bound once",
+        "benchmarks/bench_observability.py::test_metrics_bound_observe_and_inc",
+        3.0,
+    ),
+    Row(
+        "metrics: the same with labels() on every call",
+        "benchmarks/bench_observability.py::test_metrics_labels_each_call",
+        None,
+    ),
 ]
 
 

@@ -181,6 +181,9 @@ def _is_usage(exc: PluginError) -> bool:
 
 def _register_extensions(group: click.Group) -> None:
     """Commands from the bus and from plugins (``lstarb_register_commands``)."""
+    from lstarb_runtime.simnet.cli import simnet
+
+    group.add_command(simnet)
     try:
         from lstarb_runtime.bus.cli import streams, tail
     except ImportError:  # pragma: no cover - bus not installed in a partial checkout
@@ -188,6 +191,9 @@ def _register_extensions(group: click.Group) -> None:
     else:
         group.add_command(streams)
         group.add_command(tail)
+    from lstarb_runtime.ledger.cli import pnl
+
+    group.add_command(pnl)
     if any(arg in ("-V", "--version") for arg in sys.argv[1:2]):
         return
     host = _host()

@@ -64,13 +64,24 @@ class RiskSettings(_Section):
     max_slippage_bps: int = Field(50, ge=0, le=10_000)
 
 
+class AuditorSettings(_Section):
+    database_url: SecretStr | None = Field(
+        None, description="postgresql://USER@HOST:PORT/DB (or sqlite:PATH); unset: ledger_path"
+    )
+    ledger_path: Path = Field(
+        Path(".lstarb/ledger.sqlite"), description="the SQLite ledger when database_url is unset"
+    )
+
+
 class Settings(_Section):
     """The runtime's own settings; ``plugins`` holds raw plugin sections."""
 
     nats: NatsSettings = NatsSettings()
     run: RunSettings = RunSettings()
     risk: RiskSettings = RiskSettings()
+    auditor: AuditorSettings = AuditorSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 

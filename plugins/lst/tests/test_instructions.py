@@ -1,0 +1,102 @@
+"""swap_instruction builds the programs' real instructions, account for account, as the SDKs do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from lst_testlib import expected, marinade, stake_pool
+from solders.instruction import Instruction
+from solders.pubkey import Pubkey
+
+from lstarb_lst import stake_pool_ix
+from lstarb_sdk.errors import QuoteError
+from lstarb_sdk.solana import WSOL_MINT
+from lstarb_sdk.types import SwapParams
+
+FRESH = ["jitosol", "bsol", "jupsol", "lainesol"]
+
+
+def _metas(ix: Instruction) -> list[tuple[str, bool, bool]]:
+    return [(str(m.pubkey), m.is_signer, m.is_writable) for m in ix.accounts]
+
+
+def _sdk(doc: dict[str, Any]) -> list[tuple[str, bool, bool]]:
+    return [(a["pubkey"], a["signer"], a["writable"]) for a in doc["accounts"]]
+
+
+@pytest.mark.parametrize("name", FRESH)
+def test_stake_pool_instructions_match_the_sdk(name: str) -> None:
+    pool = stake_pool(name)
+    sdk = expected()["stake_pools"][name]["instructions"]
+    user, lst = Pubkey.from_string(sdk["user"]), Pubkey.from_string(sdk["lst_account"])
+    amount = int(sdk["amount"])
+    dep = pool.swap_instruction(SwapParams(WSOL_MINT, amount, 7, user, user, lst)).instructions[0]
+    assert dep.program_id == pool.program_id
+    assert _metas(dep) == _sdk(sdk["deposit_sol"])
+    # the slippage variant: index 25, the SDK's plain DepositSol data, then the minimum
+    assert dep.data[0] == stake_pool_ix.DEPOSIT_SOL_WITH_SLIPPAGE
+    assert bytes(dep.data[1:9]) == bytes.fromhex(sdk["deposit_sol"]["data_hex"])[1:9]
+    assert int.from_bytes(bytes(dep.data[9:17]), "little") == 7
+    wd = pool.swap_instruction(SwapParams(pool.mints[1], amount, 5, user, lst, user)).instructions[
+        0
+    ]
+    assert _metas(wd) == _sdk(sdk["withdraw_sol"])
+    assert wd.data[0] == stake_pool_ix.WITHDRAW_SOL_WITH_SLIPPAGE
+    assert bytes(wd.data[1:9]) == bytes.fromhex(sdk["withdraw_sol"]["data_hex"])[1:9]
+    assert int.from_bytes(bytes(wd.data[9:17]), "little") == 5
+
+
+def test_plain_deposit_sol_data_is_the_sdks() -> None:
+    pool = stake_pool("jitosol")
+    sdk = expected()["stake_pools"]["jitosol"]["instructions"]
+    ix = stake_pool_ix.deposit_sol(
+        pool._keys,
+        funding=Pubkey.from_string(sdk["user"]),
+        destination=Pubkey.from_string(sdk["lst_account"]),
+        referrer=Pubkey.from_string(sdk["lst_account"]),
+        lamports=int(sdk["amount"]),
+    )
+    assert bytes(ix.data).hex() == sdk["deposit_sol"]["data_hex"]
+
+
+def test_exact_out_swap_sends_the_quoted_input_and_requires_the_output() -> None:
+    pool = stake_pool("jitosol")
+    user, lst = Pubkey.new_unique(), Pubkey.new_unique()
+    need = pool.quote(10**9, WSOL_MINT, exact_in=False)
+    ix = pool.swap_instruction(
+        SwapParams(WSOL_MINT, 10**9, need.in_amount, user, user, lst, exact_in=False)
+    ).instructions[0]
+    assert int.from_bytes(bytes(ix.data[1:9]), "little") == need.in_amount
+    assert int.from_bytes(bytes(ix.data[9:17]), "little") == 10**9
+    with pytest.raises(QuoteError, match="above the maximum"):
+        pool.swap_instruction(
+            SwapParams(WSOL_MINT, 10**9, need.in_amount - 1, user, user, lst, exact_in=False)
+        )
+
+
+@pytest.mark.parametrize("name", ["marinade", "marinade-2024"])
+def test_marinade_instructions_match_the_sdk(name: str) -> None:
+    pool = marinade(name)
+    sdk = expected()["marinade"][name]["instructions"]
+    user, lst = Pubkey.from_string(sdk["user"]), Pubkey.from_string(sdk["lst_account"])
+    amount = int(sdk["amount"])
+    mint_to = Pubkey.from_string(sdk["mint_to"])
+    dep = pool.swap_instruction(SwapParams(WSOL_MINT, amount, 0, user, user, mint_to)).instructions[
+        0
+    ]
+    assert _metas(dep) == _sdk(sdk["deposit"])
+    assert bytes(dep.data).hex() == sdk["deposit"]["data_hex"]
+    unst = pool.swap_instruction(
+        SwapParams(pool.mints[1], amount, 0, user, lst, user)
+    ).instructions[0]
+    assert _metas(unst) == _sdk(sdk["liquid_unstake"])
+    assert bytes(unst.data).hex() == sdk["liquid_unstake"]["data_hex"]
+
+
+def test_marinade_refuses_a_swap_below_the_minimum() -> None:
+    pool = marinade("marinade")
+    user = Pubkey.new_unique()
+    q = pool.quote(10**9, WSOL_MINT)
+    with pytest.raises(QuoteError, match="below the minimum"):
+        pool.swap_instruction(SwapParams(WSOL_MINT, 10**9, q.out_amount + 1, user, user, user))
