@@ -65,6 +65,10 @@ POOL_ACCOUNT_NEW_SIZE = 300
 _SELL_EXACT_OUT_STEPS = 16
 
 
+_GLOBAL_CONFIG_NAME = f"pumpswap global_config {GLOBAL_CONFIG}"
+_FEE_CONFIG_NAME = f"pumpswap fee_config {FEE_CONFIG}"
+
+
 def _check_not_shorter(what: str, length: int, previous: int) -> None:
     if length < previous:
         raise DecodeError(
@@ -100,6 +104,10 @@ class PumpSwapPool(PoolAdapter):
         self._fee_mint = False  # a mint charges a Token-2022 transfer fee (kept per update)
         self._rates: Fees | None = None
         self._absent: set[Pubkey] = set()
+        self._vault_names = tuple(
+            f"{self.dex} vault {key}"
+            for key in (pool.pool_base_token_account, pool.pool_quote_token_account)
+        )
         self._recipient_seq = 0
         self._set_pool(pool)
 
@@ -200,7 +208,7 @@ class PumpSwapPool(PoolAdapter):
         new_global = None
         acc = accounts.get(GLOBAL_CONFIG)
         if acc is not None:
-            what = f"{self.dex} global_config {GLOBAL_CONFIG}"
+            what = _GLOBAL_CONFIG_NAME
             data = account_data(acc, what, owner=self.program_id)
             if data != self._global_raw:
                 _check_not_shorter(what, len(data), len(self._global_raw))
@@ -210,7 +218,7 @@ class PumpSwapPool(PoolAdapter):
         new_fee = None
         acc = accounts.get(FEE_CONFIG)
         if acc is not None:
-            what = f"{self.dex} fee_config {FEE_CONFIG}"
+            what = _FEE_CONFIG_NAME
             data = account_data(acc, what, owner=PUMP_FEE_PROGRAM_ID)
             if data != self._fee_raw:
                 _check_not_shorter(what, len(data), len(self._fee_raw))
@@ -226,7 +234,7 @@ class PumpSwapPool(PoolAdapter):
                 if key in accounts:
                     absent.append(key)
                 continue
-            vaults.append((i, vault_amount(acc, f"{self.dex} vault {key}", mint), acc.owner))
+            vaults.append((i, vault_amount(acc, self._vault_names[i], mint), acc.owner))
         new_mints: list[tuple[int, TokenMint]] = []
         for i, key in enumerate((p.base_mint, p.quote_mint)):
             acc = accounts.get(key)

@@ -79,6 +79,10 @@ class AmmV4Pool(PoolAdapter):
         self._pc_amount: int | None = None
         self._clock: Clock | None = None
         self._absent: set[Pubkey] = set()
+        self._vault_names = (
+            f"{self.dex} vault {info.coin_vault}",
+            f"{self.dex} vault {info.pc_vault}",
+        )
         self._status_error: QuoteError | None = self._status_problem()
 
     # -- construction and state ------------------------------------------------------------
@@ -155,7 +159,7 @@ class AmmV4Pool(PoolAdapter):
                 if key in accounts:
                     absent.append(key)
                 continue
-            name = f"{self.dex} vault {key}"
+            name = self._vault_names[n]
             if acc.owner != TOKEN_PROGRAM_ID:
                 raise DecodeError(f"{name}: owner {acc.owner} is not the token program")
             amounts[n] = vault_amount(acc, name, mint)

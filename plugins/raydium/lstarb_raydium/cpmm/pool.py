@@ -129,6 +129,11 @@ class CpmmPool(PoolAdapter):
         self._mint: list[TokenMint | None] = [None, None]
         self._clock: Clock | None = None
         self._absent: set[Pubkey] = set()
+        # Names for errors, built once (the pool's keys never change: update refuses it).
+        self._config_name = f"{self.dex} amm_config {pool.amm_config}"
+        self._vault_names = tuple(
+            f"{self.dex} vault {key}" for key in (pool.token_0_vault, pool.token_1_vault)
+        )
 
     # -- construction and state ------------------------------------------------------------
 
@@ -201,7 +206,7 @@ class CpmmPool(PoolAdapter):
         if acc is not None:
             data = account_data(
                 acc,
-                f"{self.dex} amm_config {p.amm_config}",
+                self._config_name,
                 owner=self.program_id,
                 size=AMM_CONFIG_LEN,
                 discriminator=AMM_CONFIG_DISCRIMINATOR,
@@ -218,7 +223,7 @@ class CpmmPool(PoolAdapter):
                 if key in accounts:
                     absent.append(key)
                 continue
-            name = f"{self.dex} vault {key}"
+            name = self._vault_names[i]
             if acc.owner != programs[i]:
                 raise DecodeError(f"{name}: owner {acc.owner} is not {programs[i]}")
             vaults.append((i, vault_amount(acc, name, mints[i])))
