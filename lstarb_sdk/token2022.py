@@ -223,7 +223,8 @@ class TokenMint:
         try:
             return cls._decode(address, account, previous)
         except DecodeError as exc:  # name the mint only when it failed: base58 costs a microsecond
-            raise DecodeError(f"mint {address}: {exc}") from None
+            message = str(exc).removeprefix("mint: ")
+            raise DecodeError(f"mint {address}: {message}") from None
 
     @classmethod
     def _decode(cls, address: Pubkey, account: Account, previous: TokenMint | None) -> TokenMint:
