@@ -48,6 +48,21 @@ ROWS = [
         None,
     ),
     Row(
+        "event: tape (10 KB tick array), from_update + encode",
+        "benchmarks/bench_events.py::test_tape_event_from_update_and_encode",
+        None,
+    ),
+    Row(
+        "event: tape (10 KB tick array), verified model decode",
+        "benchmarks/bench_events.py::test_decode_tape_event_model",
+        None,
+    ),
+    Row(
+        "event: crafted 1 MB opportunity (250,000 shared legs), refused",
+        "benchmarks/bench_events.py::test_refuse_crafted_event",
+        None,
+    ),
+    Row(
         "Orca: decode Whirlpool",
         "plugins/orca/benchmarks/bench_orca.py::test_decode_whirlpool",
         5.0,

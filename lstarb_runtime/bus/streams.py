@@ -153,3 +153,30 @@ def stream_for_subject(subject: str) -> StreamSpec | None:
             if subject.startswith(prefix) and len(subject) > len(prefix):
                 return spec
     return None
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """Whether ``subject`` matches ``pattern`` (``*`` one token, ``>`` one or more at the end)."""
+    p, s = pattern.split("."), subject.split(".")
+    for i, tok in enumerate(p):
+        if tok == ">":
+            return len(s) > i
+        if i >= len(s) or (tok != "*" and tok != s[i]):
+            return False
+    return len(p) == len(s)
+
+
+def subject_within(subject: str, pattern: str) -> bool:
+    """Whether every subject ``subject`` matches is matched by ``pattern`` (NATS wildcards).
+
+    ``md.account.>`` is within ``md.>``; ``nomatch.>`` and ``*.x`` are not. Why: a consumer
+    filter outside its stream is refused by the server with a bare "bad request"; checking
+    first lets ``lstarb tail`` say what is wrong.
+    """
+    want, have = subject.split("."), pattern.split(".")
+    for i, tok in enumerate(have):
+        if tok == ">":
+            return len(want) > i
+        if i >= len(want) or want[i] == ">" or (tok != "*" and tok != want[i]):
+            return False
+    return len(want) == len(have)

@@ -186,3 +186,42 @@ def example_events() -> dict[str, EventModel]:
         example_command(),
     ]
     return {type(e).__name__: e for e in events}
+
+
+def shared_leg_opportunity(n: int) -> bytes:
+    """A hostile OpportunityEvent whose ``n`` legs all point at one shared Leg table.
+
+    Issue 10's attack (a 1 MB buffer with 250,000 legs took 2.9 s to decode): for the tests
+    and the benchmark that show such a buffer is refused at once.
+    """
+    import flatbuffers
+
+    from lstarb_sdk.events._generated import Leg as L
+    from lstarb_sdk.events._generated import OpportunityEvent as O
+
+    leg = example_opportunity().legs[0]
+    b = flatbuffers.Builder(4 * n + 1024)
+    pool, mint_in, mint_out = (
+        b.CreateByteVector(bytes(k)) for k in (leg.pool, leg.input_mint, leg.output_mint)
+    )
+    dex = b.CreateString(leg.dex)
+    L.Start(b)
+    L.AddPool(b, pool)
+    L.AddDex(b, dex)
+    L.AddInputMint(b, mint_in)
+    L.AddOutputMint(b, mint_out)
+    L.AddInAmount(b, leg.in_amount)
+    L.AddOutAmount(b, leg.out_amount)
+    shared = L.End(b)
+    b.StartVector(4, n, 4)
+    for _ in range(n):
+        b.PrependUOffsetTRelative(shared)
+    legs = b.EndVector()
+    oid, base = b.CreateString("crafted"), b.CreateByteVector(bytes(leg.input_mint))
+    O.Start(b)
+    O.AddVersion(b, 2)
+    O.AddId(b, oid)
+    O.AddBaseMint(b, base)
+    O.AddLegs(b, legs)
+    b.Finish(O.End(b), file_identifier=b"LSOP")
+    return bytes(b.Output())

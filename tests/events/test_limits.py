@@ -3,7 +3,6 @@ with DecodeError before they are read, and writers cannot produce what readers r
 
 from __future__ import annotations
 
-import flatbuffers
 import pydantic
 import pytest
 
@@ -11,44 +10,11 @@ from lstarb_sdk.errors import DecodeError
 from lstarb_sdk.events import OpportunityEvent, OpportunityView, decode_event
 from lstarb_sdk.events._codec import MAX_EVENT_BYTES
 from lstarb_sdk.events._schema import MAX_LEGS
-from lstarb_sdk.events.examples import example_opportunity
-
-
-def _opportunity_sharing_one_leg(n: int) -> bytes:
-    """An OpportunityEvent whose ``n`` legs all point at one shared Leg table (the attack)."""
-    from lstarb_sdk.events._generated import Leg as L
-    from lstarb_sdk.events._generated import OpportunityEvent as O
-
-    leg = example_opportunity().legs[0]
-    b = flatbuffers.Builder(4 * n + 1024)
-    pool, mint_in, mint_out = (
-        b.CreateByteVector(bytes(k)) for k in (leg.pool, leg.input_mint, leg.output_mint)
-    )
-    dex = b.CreateString(leg.dex)
-    L.Start(b)
-    L.AddPool(b, pool)
-    L.AddDex(b, dex)
-    L.AddInputMint(b, mint_in)
-    L.AddOutputMint(b, mint_out)
-    L.AddInAmount(b, leg.in_amount)
-    L.AddOutAmount(b, leg.out_amount)
-    shared = L.End(b)
-    b.StartVector(4, n, 4)
-    for _ in range(n):
-        b.PrependUOffsetTRelative(shared)
-    legs = b.EndVector()
-    oid, base = b.CreateString("crafted"), b.CreateByteVector(bytes(leg.input_mint))
-    O.Start(b)
-    O.AddVersion(b, 2)
-    O.AddId(b, oid)
-    O.AddBaseMint(b, base)
-    O.AddLegs(b, legs)
-    b.Finish(O.End(b), file_identifier=b"LSOP")
-    return bytes(b.Output())
+from lstarb_sdk.events.examples import example_opportunity, shared_leg_opportunity
 
 
 def test_a_million_byte_event_of_shared_legs_is_refused() -> None:
-    buf = _opportunity_sharing_one_leg(250_000)
+    buf = shared_leg_opportunity(250_000)
     assert len(buf) > 1_000_000
     with pytest.raises(DecodeError, match="legs has 250000 elements, at most 64"):
         decode_event(buf)
@@ -59,10 +25,10 @@ def test_a_million_byte_event_of_shared_legs_is_refused() -> None:
 
 
 def test_legs_up_to_the_bound_decode() -> None:
-    ev = OpportunityEvent.decode(_opportunity_sharing_one_leg(MAX_LEGS))
+    ev = OpportunityEvent.decode(shared_leg_opportunity(MAX_LEGS))
     assert len(ev.legs) == MAX_LEGS
     with pytest.raises(DecodeError):
-        OpportunityEvent.decode(_opportunity_sharing_one_leg(MAX_LEGS + 1))
+        OpportunityEvent.decode(shared_leg_opportunity(MAX_LEGS + 1))
 
 
 def test_writers_cannot_produce_what_readers_refuse() -> None:

@@ -134,7 +134,7 @@ def test_one_call_routes_an_update_and_reports_the_pools_that_can_quote() -> Non
     book = PoolBook([SummarisedWhirlpool])
     _fill(book)
     pools = sorted(book.pools, key=str)
-    assert len(pools) == 2
+    assert len(pools) >= 2
     key = _own_account(book, pools[0])
     change = book.apply(key, _changed(MARKET[key]), (5, 0))
     assert change is not None
@@ -154,7 +154,7 @@ def test_a_new_pool_is_fed_what_the_book_already_holds() -> None:
     """The second Whirlpool reads the Clock and the SOL mint the first one brought in."""
     SummarisedWhirlpool.updates = []
     book = PoolBook([SummarisedWhirlpool])
-    first, second = _whirlpool_keys()
+    first, second = _whirlpool_keys()[:2]
     book.apply(first, MARKET[first])
     for key in book.pools[first].accounts_to_update():
         book.apply(key, MARKET.get(key))
@@ -215,7 +215,7 @@ def test_adapter_bug_quarantines_its_pool_and_the_others_carry_on(
     FaultyWhirlpool.broken = ""
     book = PoolBook([FaultyWhirlpool])
     _fill(book)
-    first, second = sorted(book.pools, key=str)
+    first, second = sorted(book.pools, key=str)[:2]
     FaultyWhirlpool.broken = broken
     try:
         pool = book.pools[first]
@@ -243,5 +243,5 @@ def test_adapter_bug_quarantines_its_pool_and_the_others_carry_on(
 def test_adapter_whose_constructor_raises_does_not_stop_the_others() -> None:
     book = PoolBook([NotAPool, WhirlpoolPool])
     _fill(book)
-    assert len(book.pools) == 2
+    assert len(book.pools) == len(_whirlpool_keys()) >= 2
     assert book.adapter_faults["not-a-pool"] > 0
