@@ -121,10 +121,9 @@ class Scanner(Service):
         """Quote every pool both ways, one whole token in: the summary's proof it is live."""
         for address, pool in list(self.book.pools.items()):
             for mint in pool.mints:
-                decimals = self.book.decimals_of(mint)
                 t0 = time.perf_counter_ns()
                 try:
-                    self.book.quote(address, 10 ** (6 if decimals is None else decimals), mint)
+                    self.book.quote(address, self.book.whole_token(mint), mint)
                 except LstarbError:  # QuoteError, or an adapter fault (logged and counted)
                     self.count("quotes refused")
                     continue
