@@ -169,10 +169,13 @@ class Scanner(Service):
 
     async def _scan(self, source: DataSource) -> None:
         candidates = await self._candidates(source)
+        before = len(self.book.pools)
+        offered = await self._snapshot(source, candidates)
         self.env.echo(
-            f"{source.name}: {len(candidates)} candidate pool accounts; streaming updates"
+            f"{source.name}: {offered} accounts, {len(self.book.pools) - before} pools; "
+            "streaming updates"
         )
-        await source.subscribe([*candidates, *self._strategy_wanted])
+        await source.subscribe([*candidates, *self._strategy_wanted, *self.book.accounts])
         updates = 0
         meters = metrics.data_source(source.name)
         async for item in source.stream():
@@ -189,16 +192,33 @@ class Scanner(Service):
             await self.take_update(item)
         self.env.echo(f"{source.name}: stream ended after {updates} account updates")
 
+    async def _snapshot(self, source: DataSource, candidates: list[Pubkey]) -> int:
+        """Take the candidates' current states when the source can read them at once.
+
+        Pools first, then the accounts they read, as the book asks for them; the snapshot is
+        stamped with the source's ``newest_slot()``. Returns how many accounts it answered for.
+        """
+        if not candidates:
+            return 0
+        self.slot = max(self.slot, source.newest_slot())
+        try:
+            snapshot = await source.fetch(candidates)
+        except NotImplementedError:
+            return 0  # a streaming-only source: the states arrive once subscribed
+        for key, account in snapshot.items():
+            if account is not None and not self.book.follows(key):
+                await self.take(key, account, source=source.name)
+        for key, account in snapshot.items():
+            if self.book.follows(key):
+                await self.take(key, account, source=source.name)
+        return len(snapshot)
+
     def _candidate(self, key: Pubkey) -> bool:
         """Whether an account nobody follows may be a pool to add."""
         return not (self._pools or self._mints) or key in self._wanted_pools
 
     async def _candidates(self, source: DataSource) -> list[Pubkey]:
-        """The accounts that may be pools: configured, discovered, or a recording's own.
-
-        They are subscribed, not fetched: the source delivers their state with its slot, and
-        the pool book takes them as they come (it asks for what each pool reads as it adds it).
-        """
+        """The accounts that may be pools: configured, discovered, or a recording's own."""
         if not (self._pools or self._mints):
             known = list(source.known_accounts())
             self.count("accounts offered", len(known))
