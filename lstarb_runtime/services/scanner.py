@@ -112,10 +112,45 @@ class Scanner(Service):
     # ------------------------------------------------------------------ the work
     async def on_run(self) -> None:
         self._strategy_wanted = self._ask_strategies()
-        await asyncio.gather(*(self._guarded(plugin, source) for plugin, source in self.sources))
+        retaping = asyncio.create_task(self._retape_every(self.env.settings.scanner.retape_seconds))
+        try:
+            await asyncio.gather(*(self._guarded(p, s) for p, s in self.sources))
+        finally:
+            retaping.cancel()
         if not self.book.pools and not self.stopping.is_set():
             raise NothingToDo(self._no_pools())
         self._probe_all()
+
+    async def _retape_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            await self.retape()
+
+    async def retape(self) -> None:
+        """Put every account the book holds on the tape again, pools first.
+
+        Why: MARKET_DATA keeps an hour, and an account that has not changed for longer (a
+        mint, a config, a quiet pool) would be gone from it; re-published well within the
+        hour, the tape's last hour alone rebuilds the book. A reader that already has an
+        account skips it (same state), so a re-publication changes no book.
+        """
+        async with self._lock:
+            held = sorted(self.book.accounts, key=lambda k: k not in self.book.pools)
+            for key in held:
+                account = self.book.accounts[key]
+                slot, write_version = self.book.versions.get(key, (self.slot, 0))
+                self.seq += 1
+                tape = AccountEvent.from_account(
+                    key,
+                    account,
+                    slot=slot,
+                    write_version=write_version,
+                    seq=self.seq,
+                    source="retape",
+                    received_ns=time.time_ns(),
+                )
+                await self.emit(tape)
+        self.count("retapes")
 
     def _probe_all(self) -> None:
         """Quote every pool both ways, one whole token in: the summary's proof it is live."""
