@@ -368,6 +368,11 @@ class PoolBook:
             self._decimals[mint] = decimals
         return decimals
 
+    def whole_token(self, mint: Pubkey) -> int:
+        """One whole token of ``mint`` in its smallest unit (6 decimals while it is not held)."""
+        decimals = self.decimals_of(mint)
+        return int(10 ** (6 if decimals is None else decimals))
+
     def quote(self, address: Pubkey, amount: int, mint: Pubkey, *, exact_in: bool = True) -> Quote:
         """The pool's quote; an adapter bug quarantines the pool and reads as QuoteError."""
         pool = self.pools.get(address)

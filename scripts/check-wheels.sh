@@ -47,7 +47,7 @@ scanner = report["services"]["scanner"]
 assert report["exit_code"] == 0, report
 pools = scanner["rows"]["pools decoded"]
 assert "orca" in pools and not pools.startswith("0"), pools
-market = scanner["published"]["MARKET_DATA"]
+market = report["published"]["MARKET_DATA"]
 assert market["acked"] > 0 and market["sent"] == market["acked"], market
 print(f"lstarb run --plugins orca from the wheels: {pools}; {market['acked']} MARKET_DATA events")
 PY

@@ -11,8 +11,9 @@ written once, here:
 - durable consumption with one ack policy (:meth:`Service.consume`): an event is acknowledged
   after its handler returned; a handler that raises gets it again (the bus redelivers, up to
   ``MAX_DELIVER``); a malformed message is counted and skipped (the bus terminates it);
-- publishing whose counts are what the server acknowledged (:meth:`Service.emit`,
-  :meth:`Service.publish`), with a failed confirmation degrading the service, not killing it;
+- publishing (:meth:`Service.emit`, :meth:`Service.publish`) counted per stream; what the
+  server acknowledged is the bus's count (``bus.stats``), and publishes it has not confirmed
+  (or refused) degrade the service, never kill it;
 - graceful shutdown: stop intake, let the work in hand finish, flush;
 - counters and stage latencies (:attr:`Service.stats`), health (:meth:`Service.health`);
 - the halted state of the kill switch (:class:`~lstarb_runtime.services.halt.HaltSwitch`):
@@ -119,41 +120,16 @@ class StageTimer:
 
 
 @dataclass
-class PublishStats:
-    """What happened to a service's publishes on one stream, as the server answered."""
-
-    sent: int = 0
-    acked: int = 0
-    duplicates: int = 0
-    """Acknowledged as already stored (the same message id within the stream's window)."""
-    failed: int = 0
-
-    def record(self, sent: asyncio.Future[PublishAck]) -> None:
-        if sent.cancelled() or sent.exception() is not None:
-            self.failed += 1
-        elif sent.result().duplicate:
-            self.duplicates += 1
-        else:
-            self.acked += 1
-
-    @property
-    def unconfirmed(self) -> int:
-        return self.sent - self.acked - self.duplicates - self.failed
-
-
-@dataclass
 class ServiceStats:
-    """Counters, stage latencies, publishes per stream and consumer counts of one service."""
+    """Counters, stage latencies and events published per stream, of one service.
+
+    What the server made of the publishes (acknowledged, de-duplicated, retried, refused) is
+    counted once, by the bus, for the whole process: ``bus.stats``.
+    """
 
     counters: Counter[str] = field(default_factory=Counter)
     timer: StageTimer = field(default_factory=StageTimer)
-    published: dict[str, PublishStats] = field(default_factory=dict)
-
-    def stream(self, name: str) -> PublishStats:
-        stats = self.published.get(name)
-        if stats is None:
-            stats = self.published[name] = PublishStats()
-        return stats
+    published: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True)
@@ -184,6 +160,12 @@ class ServiceEnv:
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
+
+
+def _seen(sent: asyncio.Future[PublishAck]) -> None:
+    """Mark a publish's outcome as read: the bus reports failures itself, at ``flush``."""
+    if not sent.cancelled():
+        sent.exception()
 
 
 class Service:
@@ -221,7 +203,7 @@ class Service:
         self.stopping = asyncio.Event()
         """Set when :meth:`stop` begins: a work loop in :meth:`on_run` ends when it is set."""
         self._since_flush = 0
-        self._sent_meters: dict[type[EventModel], tuple[PublishStats, Any]] = {}
+        self._sent_meters: dict[type[EventModel], tuple[str, Any]] = {}
         self._consumers_stopped = False
         self._run_task: asyncio.Task[None] | None = None
         env.halt.listen(self._halt_changed)
@@ -423,54 +405,49 @@ class Service:
     async def emit(self, event: EventModel) -> None:
         """Publish without waiting for the acknowledgement (the hot path).
 
-        Counted as sent now and as acknowledged, de-duplicated or failed when the server
-        answers; every :data:`FLUSH_EVERY` publishes the service waits for the answers, so a
-        refused publish degrades it within a bounded number of events, never silently.
+        The bus keeps the publish until the server acknowledges it (re-sending it with its
+        message id); every :data:`FLUSH_EVERY` publishes the service waits for the answers, so
+        a refused or unconfirmed publish degrades it within a bounded number of events.
         """
-        stats = self._sent(event)
+        self._sent(event)
         sent = await self.bus.publish_nowait(event)
-        sent.add_done_callback(stats.record)
+        sent.add_done_callback(_seen)
         self._since_flush += 1
         if self._since_flush >= FLUSH_EVERY:
             await self.flush()
 
     async def publish(self, event: EventModel) -> PublishAck:
         """Publish and wait for the server's acknowledgement (plans, results: not the hot path)."""
-        stats = self._sent(event)
-        try:
-            ack = await self.bus.publish(event)
-        except BusError:
-            stats.failed += 1
-            raise
-        if ack.duplicate:
-            stats.duplicates += 1
-        else:
-            stats.acked += 1
-        return ack
+        self._sent(event)
+        return await self.bus.publish(event)
 
-    def _sent(self, event: EventModel) -> PublishStats:
+    def _sent(self, event: EventModel) -> None:
         """Count one publish: in the service's stats and in ``events_published``."""
         kind = type(event)
         meter = self._sent_meters.get(kind)
         if meter is None:
             stream = stream_of(event).name
             meter = self._sent_meters[kind] = (
-                self.stats.stream(stream),
+                stream,
                 metrics.EVENTS_PUBLISHED.labels(stream=stream, type=kind.__name__),
             )
-        stats, published = meter
-        stats.sent += 1
+        stream, published = meter
+        self.stats.published[stream] += 1
         published.inc()
-        return stats
 
     async def flush(self) -> None:
-        """Wait for the answers to everything emitted; a refusal or timeout degrades."""
+        """Wait for the answers to everything emitted; a refusal or a timeout degrades.
+
+        Unconfirmed publishes are not lost: the bus keeps re-sending them.
+        """
         self._since_flush = 0
         try:
-            await self.bus.flush()
+            unconfirmed = await self.bus.flush()
         except BusError as exc:
-            self.degrade(f"publishes not confirmed: {exc}")
-        await asyncio.sleep(0)  # let the ack callbacks of the last answers run
+            self.degrade(f"publishes refused: {exc}")
+            return
+        if unconfirmed:
+            self.degrade(f"publishes not confirmed: {unconfirmed} (the bus keeps re-sending)")
 
     # ------------------------------------------------------------------ metrics and health
     def count(self, name: str, n: int = 1) -> None:
@@ -489,15 +466,7 @@ class Service:
             "reason": self.reason,
             "degradations": list(self.degradations),
             "counters": dict(self.stats.counters),
-            "published": {
-                name: {
-                    "sent": s.sent,
-                    "acked": s.acked,
-                    "duplicates": s.duplicates,
-                    "failed": s.failed,
-                }
-                for name, s in self.stats.published.items()
-            },
+            "published": dict(self.stats.published),
             "consumed": {f"{c.stream}/{c.durable}": vars(c.stats).copy() for c in self.consumers},
             "latency_us": {
                 stage: {"count": n, "p50": p50, "p99": p99}

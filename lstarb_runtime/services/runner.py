@@ -24,12 +24,12 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from lstarb_runtime import metrics
-from lstarb_runtime.bus import Bus, BusError, connect_bus
+from lstarb_runtime.bus import Bus, BusError, PublishCounts, connect_bus
 from lstarb_runtime.config import Settings
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.services.base import (
@@ -97,6 +97,8 @@ class RunReport:
     problem: str = ""
     exit_code: int = EXIT_OK
     hook_errors: dict[str, int] = field(default_factory=dict)
+    published: dict[str, PublishCounts] = field(default_factory=dict)
+    """What the server made of this run's publishes, per stream (the bus's counts)."""
 
     def fail(self, problem: str, code: int = EXIT_FAILED) -> None:
         if not self.problem:
@@ -112,6 +114,7 @@ class RunReport:
             "not_built": self.not_built,
             "bus_url": self.bus_url,
             "hook_errors": self.hook_errors,
+            "published": {stream: asdict(c) for stream, c in self.published.items()},
             "services": {s.role: s.report() for s in self.services},
         }
 
@@ -256,6 +259,7 @@ async def _run(bus: Bus, plan: RunPlan, report: RunReport, stopper: Stopper) -> 
         report.fail(f"event bus: {exc}")
     finally:
         await halt.stop()
+        report.published = {s: c for s, c in bus.stats.streams.items() if c.sent}
 
 
 async def _until_end(report: RunReport, plan: RunPlan, stopper: Stopper) -> None:
@@ -323,18 +327,14 @@ def print_summary(report: RunReport, echo: Callable[[str], None]) -> None:
         row("plans", "0  (planner service: not built yet)")
     if "executor" in report.not_built:
         row("simulated P&L", "0 lamports  (executor service: not built yet)")
-    published: dict[str, list[int]] = {}
-    for service in report.services:
-        for stream, s in service.stats.published.items():
-            totals = published.setdefault(stream, [0, 0, 0, 0])
-            for i, n in enumerate((s.sent, s.acked, s.duplicates, s.failed)):
-                totals[i] += n
-    for stream, (sent, acked, duplicates, failed) in sorted(published.items()):
+    for stream, counts in report.published.items():
         label = "market data" if stream == "MARKET_DATA" else stream.lower()
-        text = f"{acked} events on {stream} ({duplicates} de-duplicated)"
-        if sent != acked + duplicates:
+        stored = counts.acked - counts.duplicates
+        text = f"{stored} events on {stream} ({counts.duplicates} de-duplicated)"
+        if counts.sent != counts.acked or counts.retried:
             text += (
-                f"; sent {sent}, {failed} refused, {sent - acked - duplicates - failed} unconfirmed"
+                f"; sent {counts.sent}, {counts.retried} re-sent, {counts.failed} refused, "
+                f"{counts.pending} unconfirmed"
             )
         row(label, f"{text} via {report.bus_url or 'no bus'}")
     for service in report.services:

@@ -112,11 +112,10 @@ def test_run_paper_by_default(runner: CliRunner) -> None:
     assert "summary" in result.output
 
 
-@pytest.mark.parametrize("plugins", ["", "example"])
-def test_run_with_no_dex_adapter_says_why_and_exits_2(runner: CliRunner, plugins: str) -> None:
-    result = runner.invoke(cli, ["run", "--plugins", plugins, "--duration", "5"])
+def test_run_with_no_dex_adapter_says_why_and_exits_2(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["run", "--plugins", "", "--duration", "5"])
     assert result.exit_code == 2, result.output
-    assert f"nothing to do: --plugins '{plugins}' provide no DEX adapter" in result.output
+    assert "nothing to do: --plugins '' provide no DEX adapter" in result.output
     installed = result.output.split("installed DEX plugins: ")[1].split()
     assert {"meteora,", "orca,", "pumpswap,"} <= set(installed)
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import pytest
 from solders.pubkey import Pubkey
 
-from lstarb_runtime.bus import Bus, Delivery, EmbeddedNats, MemoryBus
+from lstarb_runtime.bus import Bus, Delivery, EmbeddedNats, JetStreamBus, MemoryBus
 from lstarb_runtime.config import Settings
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.services.base import (
@@ -134,11 +134,11 @@ async def test_handled_events_are_acked_failures_redelivered_and_plans_confirmed
     assert sorted(service.handled) == [f"opp-{n}" for n in range(5)]  # opp-2 on its 2nd delivery
     [consumer] = service.consumers
     assert consumer.stats.failed == 1 and consumer.stats.malformed == 1
-    stats = service.stats.published["EXECUTION"]
-    assert stats.sent == stats.acked == 5 and stats.unconfirmed == 0
+    assert service.stats.published["EXECUTION"] == 5
+    assert bus.stats["EXECUTION"].acked == 5 and bus.stats["EXECUTION"].pending == 0
     report = service.report()
     assert report["consumed"]["OPPORTUNITIES/planish"]["malformed"] == 1
-    assert report["published"]["EXECUTION"]["acked"] == 5
+    assert report["published"]["EXECUTION"] == 5
 
 
 async def test_kill_switch_from_system_gates_new_work_until_resumed(bus: Bus) -> None:
@@ -194,8 +194,12 @@ async def test_a_service_that_fails_to_start_is_faulted_with_the_reason(bus: Bus
 async def test_a_failed_publish_confirmation_degrades_instead_of_killing(
     nats_server: EmbeddedNats,  # noqa: F811
 ) -> None:
-    bus = await fresh_jetstream_bus(nats_server.url)
-    await bus.js.delete_stream("EXECUTION")  # as after a server restart lost it: refused
+    ready = await fresh_jetstream_bus(nats_server.url)
+    await ready.close()
+    bus = await JetStreamBus.connect(
+        nats_server.url, fetch_timeout=0.2, ack_timeout=0.2, flush_timeout=0.5
+    )
+    await bus.js.delete_stream("EXECUTION")  # no stream takes a plan: never acknowledged
     service = Planish(_env(bus))
     await service.start()
     running = asyncio.create_task(service.run())
@@ -214,8 +218,9 @@ async def test_a_failed_publish_confirmation_degrades_instead_of_killing(
     )
     await service.flush()
     assert service.state is ServiceState.DEGRADED
-    assert "publishes not confirmed" in service.reason
-    assert service.stats.published["EXECUTION"].failed == 1
+    assert "publishes not confirmed: 1" in service.reason
+    assert service.stats.published["EXECUTION"] == 1
+    assert bus.stats["EXECUTION"].acked == 0 and bus.stats["EXECUTION"].pending == 1
     await service.stop()
     await running
     assert service.state is ServiceState.STOPPED
