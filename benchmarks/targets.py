@@ -48,6 +48,21 @@ ROWS = [
         None,
     ),
     Row(
+        "event: tape (10 KB tick array), from_update + encode",
+        "benchmarks/bench_events.py::test_tape_event_from_update_and_encode",
+        None,
+    ),
+    Row(
+        "event: tape (10 KB tick array), verified model decode",
+        "benchmarks/bench_events.py::test_decode_tape_event_model",
+        None,
+    ),
+    Row(
+        "event: crafted 1 MB opportunity (250,000 shared legs), refused",
+        "benchmarks/bench_events.py::test_refuse_crafted_event",
+        None,
+    ),
+    Row(
         "Orca: decode Whirlpool",
         "plugins/orca/benchmarks/bench_orca.py::test_decode_whirlpool",
         5.0,
@@ -129,6 +144,16 @@ ROWS = [
         )
         for side in ("buy", "sell")
         for exact in ("True", "False")
+    ),
+    Row(
+        "metrics: stage observe + counter inc, children bound once",
+        "benchmarks/bench_observability.py::test_metrics_bound_observe_and_inc",
+        3.0,
+    ),
+    Row(
+        "metrics: the same with labels() on every call",
+        "benchmarks/bench_observability.py::test_metrics_labels_each_call",
+        None,
     ),
 ]
 

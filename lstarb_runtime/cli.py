@@ -185,12 +185,17 @@ def _register_extensions(group: click.Group) -> None:
 
     group.add_command(simnet)
     try:
-        from lstarb_runtime.bus.cli import streams, tail
+        from lstarb_runtime.bus.cli import nats_cmd, record, streams, tail
     except ImportError:  # pragma: no cover - bus not installed in a partial checkout
         pass
     else:
         group.add_command(streams)
         group.add_command(tail)
+        group.add_command(nats_cmd)
+        group.add_command(record)
+    from lstarb_runtime.ledger.cli import pnl
+
+    group.add_command(pnl)
     if any(arg in ("-V", "--version") for arg in sys.argv[1:2]):
         return
     host = _host()

@@ -68,10 +68,10 @@ class Market:
         self.cp: dict[str, CpPool] = {}
         self.concentrated: dict[str, PoolAdapter] = {}
         for address, pool in sorted(self.book.pools.items(), key=lambda kv: str(kv[0])):
-            entry = store.get(str(address))
-            if entry is None or entry.key in self.stake:
+            held = store.get(str(address))
+            if held is None or held.key in self.stake:
                 continue  # a stake pool (the lst plugin adapts them too) is priced by its rate
-            cp = cp_pool(str(address), entry.owner, entry.data)
+            cp = cp_pool(str(address), held.owner, held.data)
             if cp is not None:
                 self.cp[cp.address] = cp
             else:

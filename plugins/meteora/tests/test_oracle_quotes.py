@@ -8,21 +8,17 @@ output. Every grid point is checked here, errors included.
 
 from __future__ import annotations
 
-import functools
-import json
 from typing import Any
 
 import pytest
-from meteora_testlib import LABELS, ORACLE, clock_account, load_pool
+from meteora_testlib import FIXTURES, LABELS, accounts, clock_account, expected, load_pool
+from solders.account import Account
 from solders.pubkey import Pubkey
 
+from lstarb_meteora.dlmm import DlmmPool
 from lstarb_sdk.errors import QuoteError
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID
-
-
-@functools.cache
-def expected() -> dict[str, Any]:
-    return json.loads(ORACLE.read_text())
+from lstarb_sdk.testing import load_account
 
 
 def _pool_doc(label: str) -> dict[str, Any]:
@@ -37,14 +33,10 @@ def test_oracle_covers_every_fixture_set() -> None:
     assert expected()["sdk"]["@meteora-ag/dlmm"] == "1.9.14"
 
 
-@pytest.mark.parametrize(("label", "scenario"), SCENARIOS)
-def test_quotes_equal_sdk(label: str, scenario: str) -> None:
-    doc = _pool_doc(label)
-    scen = next(s for s in doc["scenarios"] if s["name"] == scenario)
-    pool = load_pool(label, scen["unix_timestamp"], scen["epoch"])
+def _check_cases(pool: DlmmPool, cases: list[dict[str, Any]]) -> dict[str, int]:
     x, y = pool.mints
-    counts = {"ok": 0, "error": 0, "multi_array": 0}
-    for case in scen["cases"]:
+    counts = {"ok": 0, "error": 0, "multi_array": 0, "nothing_out": 0}
+    for case in cases:
         mint = x if case["swap_for_y"] else y
         amount = int(case["amount"])
         where = (case["swap_for_y"], case["exact_in"], amount)
@@ -52,6 +44,13 @@ def test_quotes_equal_sdk(label: str, scenario: str) -> None:
             with pytest.raises(QuoteError):
                 pool.quote(amount, mint, exact_in=case["exact_in"])
             counts["error"] += 1
+            continue
+        if case["exact_in"] and case["out"] == "0":
+            # The SDK quotes nothing out; the program refuses such a swap (6039
+            # InsufficientOutAmount, seen running the production binary), and so do we.
+            with pytest.raises(QuoteError, match="InsufficientOutAmount"):
+                pool.quote(amount, mint)
+            counts["nothing_out"] += 1
             continue
         d = pool.quote_detailed(amount, mint, exact_in=case["exact_in"])
         if case["exact_in"]:
@@ -64,8 +63,47 @@ def test_quotes_equal_sdk(label: str, scenario: str) -> None:
         assert [str(k) for k in d.bin_arrays] == case["bin_arrays"], where
         counts["ok"] += 1
         counts["multi_array"] += len(d.bin_arrays) > 1
+    return counts
+
+
+@pytest.mark.parametrize(("label", "scenario"), SCENARIOS)
+def test_quotes_equal_sdk(label: str, scenario: str) -> None:
+    doc = _pool_doc(label)
+    scen = next(s for s in doc["scenarios"] if s["name"] == scenario)
+    counts = _check_cases(load_pool(label, scen["unix_timestamp"], scen["epoch"]), scen["cases"])
     # Every set has quotes, failures past the fixture arrays, and walks across arrays.
     assert counts["ok"] > 100 and counts["error"] >= 4 and counts["multi_array"] > 0, counts
+
+
+SPARSE = [(d["label"], s["name"]) for d in expected()["sparse"] for s in d["scenarios"]]
+
+
+@pytest.mark.parametrize(("label", "scenario"), SPARSE)
+def test_swaps_jump_over_arrays_the_bitmap_says_do_not_exist(label: str, scenario: str) -> None:
+    """A pair whose bitmap has gaps (synthetic bitmap over the real arrays): the chain has
+    no account for the arrays in the gaps (None), the swap jumps over them to the next
+    array the bitmap marks, in both directions, exactly as the SDK quotes."""
+    doc = next(d for d in expected()["sparse"] if d["label"] == label)
+    scen = next(s for s in doc["scenarios"] if s["name"] == scenario)
+    key, pair = load_account(FIXTURES / doc["pair_file"])
+    pool = DlmmPool.from_account(key, pair)
+    feed: dict[Pubkey, Account | None] = dict(accounts(label))
+    feed[key] = pair
+    for index in doc["uninitialized_arrays"]:
+        feed[pool.bin_array_key(index)] = None
+    clock = clock_account(scen["unix_timestamp"], scen["epoch"])
+    pool.update({**feed, SYSVAR_CLOCK_ID: clock})
+    listed = pool.bin_array_indexes()  # the gaps are not asked for; the arrays beyond are
+    assert set(doc["bin_arrays_given"]) <= set(listed)
+    assert not set(doc["uninitialized_arrays"]) & set(listed)
+    counts = _check_cases(pool, scen["cases"])
+    jumped = {
+        (c["swap_for_y"], c["exact_in"])
+        for c in scen["cases"]
+        if "error" not in c and len(c["bin_arrays"]) > 1
+    }
+    assert jumped == {(True, True), (True, False), (False, True), (False, False)}
+    assert counts["ok"] > 100 and counts["multi_array"] >= 40, counts
 
 
 def test_many_bins_and_arrays_are_crossed() -> None:
