@@ -155,6 +155,26 @@ ROWS = [
         "benchmarks/bench_observability.py::test_metrics_labels_each_call",
         None,
     ),
+    Row(
+        "Kamino: flash-loan wrap of a 3-leg route",
+        "plugins/kamino/benchmarks/bench_kamino.py::test_wrap_three_leg_route",
+        100.0,
+    ),
+    Row(
+        "Kamino: reserve update (decode + checks)",
+        "plugins/kamino/benchmarks/bench_kamino.py::test_update_reserve",
+        None,
+    ),
+    Row(
+        "Jito: bundle checks + encoding, 2 transactions",
+        "plugins/jito/benchmarks/bench_jito.py::test_prepare_bundle",
+        None,
+    ),
+    Row(
+        "Jito: sendBundle round trip to the local peer",
+        "plugins/jito/benchmarks/bench_jito.py::test_send_bundle_round_trip",
+        None,
+    ),
 ]
 
 
