@@ -152,12 +152,12 @@ async def test_paper_mode_never_sends(net: Simnet) -> None:
         tx = signed(
             payer, Hash.from_string(net.chain.latest_blockhash), pay(payer, payer.pubkey(), 1)
         )
-        result = await submitter.submit([tx])
-        assert await submitter.confirm(result) == result
+        with pytest.raises(SubmissionError, match="paper mode"):
+            await submitter.submit([tx])
     finally:
         await submitter.close()
-    assert result == SubmissionResult(str(tx.signatures[0]), False, "paper")
     assert net.chain.transaction_count == before and net.http.requests == requests
+    assert net.chain.statuses.get(str(tx.signatures[0])) is None
 
 
 async def test_bundles_are_refused_they_need_a_block_engine(net: Simnet) -> None:
