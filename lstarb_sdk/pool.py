@@ -16,7 +16,20 @@ from typing import ClassVar
 from solders.account import Account
 from solders.pubkey import Pubkey
 
+from lstarb_sdk.errors import QuoteError
+from lstarb_sdk.layout import account_data
 from lstarb_sdk.types import AccountFilter, PoolSummary, Quote, SwapInstructions, SwapParams
+
+
+def account_unavailable(tag: str, what: str, key: Pubkey, absent: Collection[Pubkey]) -> QuoteError:
+    """The QuoteError for an account a quote needs and does not have, naming it.
+
+    ``absent`` holds the keys the last updates mapped to None (SDK API 1.1):
+    those "do not exist on chain"; any other key "is not loaded" yet. Adapters
+    build the error only when they raise it, so the hot path pays nothing.
+    """
+    state = "does not exist on chain" if key in absent else "is not loaded"
+    return QuoteError(f"{tag}: {what} {key} {state}")
 
 
 class PoolAdapter(abc.ABC):
@@ -24,7 +37,10 @@ class PoolAdapter(abc.ABC):
 
     Subclasses set ``program_id`` (the owner of the pool accounts they
     decode) and ``dex`` (a short label such as ``"raydium-clmm"``, used in
-    logs, events and metrics).
+    logs, events and metrics). Where the program's pool accounts have a fixed
+    size (``account_size``, or ``account_min_size`` for a layout that grew by
+    appending fields) and a discriminator (``account_discriminator``), setting
+    them gives :meth:`matches` and :meth:`pool_account_data` for free.
 
     Life cycle, as the runtime drives it::
 
@@ -42,15 +58,53 @@ class PoolAdapter(abc.ABC):
 
     program_id: ClassVar[Pubkey]
     dex: ClassVar[str]
+    account_size: ClassVar[int | None] = None
+    """Exact length of a pool account (None: not fixed)."""
+    account_min_size: ClassVar[int | None] = None
+    """Shortest pool account the program accepts, for layouts that grew by appending."""
+    account_discriminator: ClassVar[bytes | None] = None
+    """The bytes every pool account starts with (Anchor's 8-byte account discriminator)."""
 
     @classmethod
     def matches(cls, account: Account) -> bool:
         """Whether ``account`` is a pool this adapter decodes.
 
-        The default checks the owner only; adapters whose program owns several
-        account kinds also check the size or discriminator.
+        The default checks the owner and, where the class sets them, the
+        size and discriminator: a program owns many account kinds (configs,
+        tick arrays) and only pools may reach :meth:`from_account`.
         """
-        return account.owner == cls.program_id
+        if account.owner != cls.program_id:
+            return False
+        if (
+            cls.account_size is None
+            and cls.account_min_size is None
+            and not cls.account_discriminator
+        ):
+            return True
+        data = account.data
+        n = len(data)
+        if cls.account_size is not None and n != cls.account_size:
+            return False
+        if cls.account_min_size is not None and n < cls.account_min_size:
+            return False
+        disc = cls.account_discriminator
+        return disc is None or data[: len(disc)] == disc
+
+    @classmethod
+    def pool_account_data(cls, address: Pubkey, account: Account) -> bytes:
+        """The pool account's data once owner, size and discriminator are right.
+
+        DecodeError naming the pool and the failed check otherwise; the check
+        :meth:`from_account` and :meth:`update` make before decoding the pool.
+        """
+        return account_data(
+            account,
+            f"{cls.dex} pool {address}",
+            owner=cls.program_id,
+            size=cls.account_size,
+            min_size=cls.account_min_size,
+            discriminator=cls.account_discriminator,
+        )
 
     @classmethod
     @abc.abstractmethod
@@ -141,6 +195,4 @@ class PoolAdapter(abc.ABC):
             return b
         if mint == b:
             return a
-        from lstarb_sdk.errors import QuoteError
-
         raise QuoteError(f"{self.dex} pool {self.address}: mint {mint} is not one of its mints")

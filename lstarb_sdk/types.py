@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
-BPS_DENOMINATOR = 10_000
+from lstarb_sdk.amounts import BPS_DENOMINATOR as BPS_DENOMINATOR
+from lstarb_sdk.amounts import ceil_div
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +182,7 @@ def max_in_with_slippage(in_amount: int, slippage_bps: int) -> int:
     """Maximum acceptable input for a quoted ``in_amount`` (rounded up)."""
     if not 0 <= slippage_bps <= BPS_DENOMINATOR:
         raise ValueError(f"slippage_bps must be within 0..10000, got {slippage_bps}")
-    return -(-in_amount * (BPS_DENOMINATOR + slippage_bps) // BPS_DENOMINATOR)
+    return ceil_div(in_amount * (BPS_DENOMINATOR + slippage_bps), BPS_DENOMINATOR)
 
 
 @dataclass(frozen=True, slots=True)

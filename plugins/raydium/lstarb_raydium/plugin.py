@@ -7,7 +7,7 @@ from lstarb_raydium.clmm import ClmmPool
 from lstarb_raydium.cpmm import CpmmPool
 from lstarb_sdk import PoolAdapter, hookimpl
 
-LSTARB_SDK_API = "1.0"
+LSTARB_SDK_API = "1.1"
 
 
 @hookimpl

@@ -19,8 +19,9 @@ from lstarb_raydium.clmm.tick_math import (
     tick_at_sqrt_price,
 )
 from lstarb_sdk.errors import DecodeError, QuoteError
-from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_2022_PROGRAM_ID, Clock
-from lstarb_sdk.testing import load_dir
+from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_2022_PROGRAM_ID
+from lstarb_sdk.testing import clock_account, load_dir, patched, token2022_mint, with_data
+from lstarb_sdk.types import SwapParams
 
 FIXTURES = Path(__file__).parent / "fixtures" / "clmm"
 POOL = Pubkey.from_string("CYbD9RaToYMtWKA7QZyoLahnHdWq553Vm62Lh6qWtuxq")
@@ -39,35 +40,25 @@ def pool(accounts: dict[Pubkey, Account]) -> ClmmPool:
     return p
 
 
-def _with_data(acc: Account, data: bytes, owner: Pubkey | None = None) -> Account:
-    return Account(acc.lamports, data, owner or acc.owner, acc.executable, acc.rent_epoch)
-
-
-def _patched(acc: Account, offset: int, raw: bytes) -> Account:
-    d = bytearray(acc.data)
-    d[offset : offset + len(raw)] = raw
-    return _with_data(acc, bytes(d))
-
-
 # -- decoding errors ------------------------------------------------------------------------
 
 
 def test_from_account_rejects_wrong_owner(accounts: dict[Pubkey, Account]) -> None:
-    bad = _with_data(accounts[POOL], bytes(accounts[POOL].data), owner=Pubkey.new_unique())
+    bad = with_data(accounts[POOL], bytes(accounts[POOL].data), owner=Pubkey.new_unique())
     with pytest.raises(DecodeError, match="owner"):
         ClmmPool.from_account(POOL, bad)
     assert not ClmmPool.matches(bad)
 
 
 def test_from_account_rejects_wrong_discriminator(accounts: dict[Pubkey, Account]) -> None:
-    bad = _patched(accounts[POOL], 0, bytes(8))
+    bad = patched(accounts[POOL], 0, bytes(8))
     with pytest.raises(DecodeError, match="discriminator"):
         ClmmPool.from_account(POOL, bad)
     assert not ClmmPool.matches(bad)
 
 
 def test_from_account_rejects_truncated(accounts: dict[Pubkey, Account]) -> None:
-    bad = _with_data(accounts[POOL], bytes(accounts[POOL].data)[:1000])
+    bad = with_data(accounts[POOL], bytes(accounts[POOL].data)[:1000])
     with pytest.raises(DecodeError, match=f"expected {POOL_STATE_LEN} bytes, got 1000"):
         ClmmPool.from_account(POOL, bad)
 
@@ -80,12 +71,12 @@ def test_matches_only_pool_states(accounts: dict[Pubkey, Account]) -> None:
 @pytest.mark.parametrize(
     ("key", "mangle", "message"),
     [
-        ("amm_config", lambda d: d[:100], "AmmConfig: expected 117 bytes"),
+        ("amm_config", lambda d: d[:100], "amm_config .*: expected 117 bytes"),
         ("tick_array", lambda d: d[:5000], "TickArrayState: expected 10240 bytes"),
         ("tick_array", lambda d: bytes(8) + d[8:], "TickArrayState: wrong discriminator"),
-        ("extension", lambda d: d[:-1], "TickArrayBitmapExtension: expected 1832 bytes"),
+        ("extension", lambda d: d[:-1], "bitmap extension .*: expected 1832 bytes"),
         ("vault", lambda d: d[:64], "expected at least 165 bytes"),
-        ("pool", lambda d: d[:-8], "PoolState: expected 1544 bytes"),
+        ("pool", lambda d: d[:-8], "pool .*: expected 1544 bytes"),
     ],
 )
 def test_update_rejects_bad_bytes_and_keeps_state(
@@ -101,7 +92,7 @@ def test_update_rejects_bad_bytes_and_keeps_state(
     }[key]
     before = pool.quote(10**9, state.token_mint_0)
     keys_before = pool.accounts_to_update()
-    bad = _with_data(accounts[target], mangle(bytes(accounts[target].data)))
+    bad = with_data(accounts[target], mangle(bytes(accounts[target].data)))
     # A good account in the same batch is not committed either.
     with pytest.raises(DecodeError, match=message):
         pool.update({POOL: accounts[POOL], target: bad})
@@ -161,13 +152,13 @@ def test_unknown_mint_and_bad_amounts(pool: ClmmPool) -> None:
 
 
 def test_swap_disabled_status(pool: ClmmPool, accounts: dict[Pubkey, Account]) -> None:
-    pool.update({POOL: _patched(accounts[POOL], 389, bytes([1 << 4]))})
+    pool.update({POOL: patched(accounts[POOL], 389, bytes([1 << 4]))})
     with pytest.raises(QuoteError, match="swaps are disabled"):
         pool.quote(1000, pool.mints[0])
 
 
 def test_dynamic_fee_pool_refuses(pool: ClmmPool, accounts: dict[Pubkey, Account]) -> None:
-    pool.update({POOL: _patched(accounts[POOL], 1096, (30).to_bytes(2, "little"))})
+    pool.update({POOL: patched(accounts[POOL], 1096, (30).to_bytes(2, "little"))})
     with pytest.raises(QuoteError, match="dynamic-fee"):
         pool.quote(1000, pool.mints[0])
 
@@ -177,8 +168,8 @@ def test_dynamic_fee_pool_refuses(pool: ClmmPool, accounts: dict[Pubkey, Account
 
 def _moved_pool(accounts: dict[Pubkey, Account], tick: int) -> Account:
     """The fixture pool with its price moved to ``tick`` (liquidity left as is)."""
-    acc = _patched(accounts[POOL], 253, sqrt_price_at_tick(tick).to_bytes(16, "little"))
-    return _patched(acc, 269, tick.to_bytes(4, "little", signed=True))
+    acc = patched(accounts[POOL], 253, sqrt_price_at_tick(tick).to_bytes(16, "little"))
+    return patched(acc, 269, tick.to_bytes(4, "little", signed=True))
 
 
 def test_accounts_to_update_lists_pool_config_vaults_extension_and_arrays(
@@ -226,22 +217,16 @@ def test_quotes_after_the_price_moved(pool: ClmmPool, accounts: dict[Pubkey, Acc
 # -- Token-2022 transfer fees ---------------------------------------------------------------
 
 
-def _fee_mint(bps_old: int, bps_new: int, max_fee: int, new_epoch: int = 0) -> bytes:
-    base = bytearray(82)
-    base[44] = 6  # decimals
-    base[45] = 1  # initialized
-    ext = bytearray(108)
-    ext[72:80] = (0).to_bytes(8, "little")
-    ext[80:88] = max_fee.to_bytes(8, "little")
-    ext[88:90] = bps_old.to_bytes(2, "little")
-    ext[90:98] = new_epoch.to_bytes(8, "little")
-    ext[98:106] = max_fee.to_bytes(8, "little")
-    ext[106:108] = bps_new.to_bytes(2, "little")
-    tlv = (1).to_bytes(2, "little") + (108).to_bytes(2, "little") + bytes(ext)
-    return bytes(base) + bytes(165 - 82) + b"\x01" + tlv
+def _fee_mint(accounts: dict[Pubkey, Account], bps_old: int, bps_new: int, max_fee: int,
+              new_epoch: int = 0) -> Account:  # fmt: skip
+    """token1's mint rewritten as a Token-2022 mint with a TransferFeeConfig."""
+    mint = accounts[ClmmPool.from_account(POOL, accounts[POOL]).mints[1]]
+    return token2022_mint(
+        mint, fee_bps=bps_old, max_fee=max_fee, newer_fee_bps=bps_new, newer_epoch=new_epoch
+    )
 
 
-def _token2022_pool(accounts: dict[Pubkey, Account], mint_data: bytes) -> ClmmPool:
+def _token2022_pool(accounts: dict[Pubkey, Account], mint: Account) -> ClmmPool:
     """The fixture pool with token1's vault and mint moved to Token-2022 and a fee on the mint."""
     p = ClmmPool.from_account(POOL, accounts[POOL])
     s = p.pool_state
@@ -253,15 +238,15 @@ def _token2022_pool(accounts: dict[Pubkey, Account], mint_data: bytes) -> ClmmPo
     assert s.token_mint_1 in p.accounts_to_update()
     with pytest.raises(QuoteError, match=f"Token-2022 mint {s.token_mint_1} is not loaded"):
         p.quote(10**6, s.token_mint_1)
-    p.update({s.token_mint_1: Account(10**9, mint_data, TOKEN_2022_PROGRAM_ID)})
+    p.update({s.token_mint_1: mint})
     return p
 
 
 def test_transfer_fee_on_input_and_output(pool: ClmmPool, accounts: dict[Pubkey, Account]) -> None:
     bps, max_fee = 150, 5_000_000
-    p = _token2022_pool(accounts, _fee_mint(bps, bps, max_fee))
+    p = _token2022_pool(accounts, _fee_mint(accounts, bps, bps, max_fee))
     m0, m1 = p.mints
-    assert SYSVAR_CLOCK_ID in p.accounts_to_update()
+    assert SYSVAR_CLOCK_ID not in p.accounts_to_update()  # the same fee in both epochs
 
     def fee(x: int) -> int:
         return min(-(-x * bps // 10_000), max_fee)
@@ -291,23 +276,22 @@ def test_transfer_fee_on_input_and_output(pool: ClmmPool, accounts: dict[Pubkey,
 
 
 def test_epoch_dependent_fee_needs_the_clock(accounts: dict[Pubkey, Account]) -> None:
-    p = _token2022_pool(accounts, _fee_mint(100, 300, 10**12, new_epoch=950))
+    p = _token2022_pool(accounts, _fee_mint(accounts, 100, 300, 10**12, new_epoch=950))
     m1 = p.mints[1]
+    assert SYSVAR_CLOCK_ID in p.accounts_to_update()
     with pytest.raises(QuoteError, match=f"Clock sysvar {SYSVAR_CLOCK_ID} is not loaded"):
         p.quote(10**9, m1)
     outs = []
     for epoch in (949, 950):
-        clock = Clock(1, 0, epoch, epoch, 1_800_000_000).encode()
-        p.update({SYSVAR_CLOCK_ID: Account(1, clock, Pubkey.default())})
+        p.update({SYSVAR_CLOCK_ID: clock_account(1_800_000_000, epoch)})
         outs.append(p.quote(10**9, m1).out_amount)
-    plain = _token2022_pool(accounts, _fee_mint(0, 0, 0))
+    plain = _token2022_pool(accounts, _fee_mint(accounts, 0, 0, 0))
     # 1% before epoch 950, 3% from it on: the input net of the fee is what swaps.
     assert outs == [
         plain.quote(10**9 - 10**7, m1).out_amount,
         plain.quote(10**9 - 3 * 10**7, m1).out_amount,
     ]
-    clock = Clock(1, 0, 949, 949, 1_000).encode()  # before the pool's open_time
-    p.update({SYSVAR_CLOCK_ID: Account(1, clock, Pubkey.default())})
+    p.update({SYSVAR_CLOCK_ID: clock_account(1_000, 949)})  # before the pool's open_time
     with pytest.raises(QuoteError, match="not open"):
         p.quote(10**9, m1)
 
@@ -327,3 +311,38 @@ def test_tick_sqrt_price_round_trip(tick: int) -> None:
 def test_pool_tick_is_consistent_with_its_price(pool: ClmmPool) -> None:
     s = pool.pool_state
     assert tick_at_sqrt_price(s.sqrt_price_x64) == s.tick_current
+
+
+# -- accounts the chain does not have (SDK API 1.1: update maps them to None) -----------------
+
+
+@pytest.mark.parametrize("role", ["pool", "amm_config", "vault"])
+def test_an_account_the_chain_lacks_is_named(
+    pool: ClmmPool, accounts: dict[Pubkey, Account], role: str
+) -> None:
+    s = pool.pool_state
+    key = {"pool": POOL, "amm_config": s.amm_config, "vault": s.token_vault_1}[role]
+    reference = pool.quote(10**6, s.token_mint_0)
+    pool.update({key: None})
+    with pytest.raises(QuoteError, match=f"{key} does not exist on chain"):
+        pool.quote(10**6, s.token_mint_0)
+    assert pool.summary() is None
+    assert key in pool.accounts_to_update()  # followed still, in case it appears
+    pool.update({key: accounts[key]})
+    assert pool.quote(10**6, s.token_mint_0) == reference
+
+
+def test_no_bitmap_extension_means_no_arrays_beyond_the_pool_bitmap(
+    pool: ClmmPool, accounts: dict[Pubkey, Account]
+) -> None:
+    """The extension holds arrays outside [-512, 511]; without it none exist there."""
+    fresh = ClmmPool.from_account(POOL, accounts[POOL])
+    ext = fresh.bitmap_extension_key
+    fresh.update({**accounts, ext: None})
+    m0 = fresh.mints[0]
+    assert fresh.quote(10**9, m0) == pool.quote(10**9, m0)
+    params = SwapParams(m0, 10**9, 1, Pubkey.new_unique(), Pubkey.new_unique(), Pubkey.new_unique())
+    (ix,) = fresh.swap_instruction(params).instructions
+    assert ext not in [m.pubkey for m in ix.accounts]  # an absent account cannot be passed
+    (ix,) = pool.swap_instruction(params).instructions
+    assert ext in [m.pubkey for m in ix.accounts]

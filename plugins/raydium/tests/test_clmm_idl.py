@@ -278,10 +278,12 @@ def test_swap_v2_decodes_back(
 
     remaining = ix.accounts[len(named) :]
     assert remaining[0].pubkey == pool.bitmap_extension_key
-    _, used = pool._quote_path(amount, token0_in, exact_in)
-    arrays = [m.pubkey for m in remaining[1:]]
-    assert arrays[: len(used)] == [tick_array_address(POOL, s) for s in used]
-    assert len(arrays) == len(used) + 1  # one spare array past the path
     assert all(m.is_writable and not m.is_signer for m in remaining)
-    starts = [*used, used[-1] + (-60 if token0_in else 60)]
-    assert arrays == [tick_array_address(POOL, s) for s in starts]
+    _, used = pool._quote_path(amount, token0_in, exact_in)
+    # The array on the other side of the price first (the current one, -25080, is the first
+    # one a price-down swap uses), then the walked arrays, then one spare past them.
+    step = -60 if token0_in else 60
+    other_side = [-25020] if token0_in else [-25140]
+    starts = [*other_side, *used, used[-1] + step]
+    assert pool.swap_tick_arrays(used, token0_in) == starts
+    assert [m.pubkey for m in remaining[1:]] == [tick_array_address(POOL, s) for s in starts]

@@ -12,30 +12,14 @@ from lstarb_raydium.amm_v4 import AmmV4Pool
 from lstarb_raydium.cpmm import CpmmPool
 from lstarb_raydium.plugin import lstarb_dex_adapters
 from lstarb_sdk.errors import DecodeError, QuoteError
-from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_2022_PROGRAM_ID, Clock
-from lstarb_sdk.testing import load_dir
+from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_2022_PROGRAM_ID
+from lstarb_sdk.testing import clock_account, load_dir, patched, token2022_mint, with_data
 
 HERE = Path(__file__).parent
 AMM_KEY = Pubkey.from_string("58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2")
 CP_KEY = Pubkey.from_string("7JuwJuNU88gurFnyWeiyGKbFmExMWcmRZntn9imEzdny")
 AMM_ACC = load_dir(HERE / "fixtures" / "amm_v4")
 CP_ACC = load_dir(HERE / "fixtures" / "cpmm")
-
-
-def _with(acc: Account, data: bytes | None = None, owner: Pubkey | None = None) -> Account:
-    return Account(
-        acc.lamports,
-        bytes(acc.data) if data is None else data,
-        acc.owner if owner is None else owner,
-        acc.executable,
-        acc.rent_epoch,
-    )
-
-
-def _patch(acc: Account, offset: int, value: bytes) -> Account:
-    d = bytearray(acc.data)
-    d[offset : offset + len(value)] = value
-    return _with(acc, bytes(d))
 
 
 def _amm(accounts: dict[Pubkey, Account] | None = None) -> AmmV4Pool:
@@ -52,10 +36,6 @@ def _cp(accounts: dict[Pubkey, Account] | None = None) -> CpmmPool:
     return p
 
 
-def _clock(ts: int, epoch: int = 950) -> Account:
-    return Account(1, Clock(1, 0, epoch, epoch, ts).encode(), Pubkey.default(), False, 0)
-
-
 def test_plugin_registers_all_three() -> None:
     names = [c.__name__ for c in lstarb_dex_adapters()]
     assert names == ["AmmV4Pool", "CpmmPool", "ClmmPool"]
@@ -70,33 +50,33 @@ def test_decode_errors_name_the_problem(
     acc = accounts[key]
     assert cls.matches(acc)
     with pytest.raises(DecodeError, match="owner"):
-        cls.from_account(key, _with(acc, owner=Pubkey.new_unique()))
+        cls.from_account(key, with_data(acc, acc.data, Pubkey.new_unique()))
     with pytest.raises(DecodeError, match="truncated"):
-        cls.from_account(key, _with(acc, bytes(acc.data)[:-1]))
+        cls.from_account(key, with_data(acc, bytes(acc.data)[:-1]))
     with pytest.raises(DecodeError, match="expected"):
-        cls.from_account(key, _with(acc, bytes(acc.data) + b"\0"))
-    assert not cls.matches(_with(acc, bytes(acc.data)[:-1]))
+        cls.from_account(key, with_data(acc, bytes(acc.data) + b"\0"))
+    assert not cls.matches(with_data(acc, bytes(acc.data)[:-1]))
 
 
 def test_cpmm_wrong_discriminator() -> None:
     acc = CP_ACC[CP_KEY]
     with pytest.raises(DecodeError, match="discriminator"):
-        CpmmPool.from_account(CP_KEY, _patch(acc, 0, b"\x01" * 8))
+        CpmmPool.from_account(CP_KEY, patched(acc, 0, b"\x01" * 8))
     pool = _cp()
     cfg = pool.pool_state.amm_config
     with pytest.raises(DecodeError, match="discriminator"):
-        pool.update({cfg: _patch(CP_ACC[cfg], 0, b"\x02" * 8)})
+        pool.update({cfg: patched(CP_ACC[cfg], 0, b"\x02" * 8)})
     assert pool.amm_config is not None and pool.amm_config.trade_fee_rate == 2500
 
 
 def test_amm_bad_status_and_vault_owner() -> None:
     acc = AMM_ACC[AMM_KEY]
     with pytest.raises(DecodeError, match="status 9"):
-        AmmV4Pool.from_account(AMM_KEY, _patch(acc, 0, (9).to_bytes(8, "little")))
+        AmmV4Pool.from_account(AMM_KEY, patched(acc, 0, (9).to_bytes(8, "little")))
     pool = _amm()
     vault = pool.amm_info.coin_vault
     with pytest.raises(DecodeError, match="token program"):
-        pool.update({vault: _with(AMM_ACC[vault], owner=TOKEN_2022_PROGRAM_ID)})
+        pool.update({vault: with_data(AMM_ACC[vault], AMM_ACC[vault].data, TOKEN_2022_PROGRAM_ID)})
     with pytest.raises(DecodeError, match="mint"):
         pool.update({vault: AMM_ACC[pool.amm_info.pc_vault]})
     assert pool.reserves()[0] == 45890814872617  # old state kept
@@ -125,45 +105,45 @@ def test_accounts_to_update() -> None:
     s = cp.pool_state
     base = [CP_KEY, s.amm_config, s.token_0_vault, s.token_1_vault]
     assert cp.accounts_to_update() == [*base, SYSVAR_CLOCK_ID]  # open_time not yet seen passed
-    cp.update({SYSVAR_CLOCK_ID: _clock(s.open_time + 1)})
+    cp.update({SYSVAR_CLOCK_ID: clock_account(s.open_time + 1)})
     assert cp.accounts_to_update() == base
 
 
 def test_amm_status_rules() -> None:
     acc = AMM_ACC[AMM_KEY]
     for status, msg in ((1, "OpenBook"), (5, "OpenBook"), (4, "not allowed")):
-        pool = _amm({**AMM_ACC, AMM_KEY: _patch(acc, 0, status.to_bytes(8, "little"))})
+        pool = _amm({**AMM_ACC, AMM_KEY: patched(acc, 0, status.to_bytes(8, "little"))})
         with pytest.raises(QuoteError, match=msg):
             pool.quote(10**9, pool.mints[0])
-    waiting = _patch(_patch(acc, 0, (7).to_bytes(8, "little")), 224, (1000).to_bytes(8, "little"))
+    waiting = patched(patched(acc, 0, (7).to_bytes(8, "little")), 224, (1000).to_bytes(8, "little"))
     pool = _amm({**AMM_ACC, AMM_KEY: waiting})
     assert SYSVAR_CLOCK_ID in pool.accounts_to_update()
     with pytest.raises(QuoteError, match="Clock"):
         pool.quote(10**9, pool.mints[0])
-    pool.update({SYSVAR_CLOCK_ID: _clock(999)})
+    pool.update({SYSVAR_CLOCK_ID: clock_account(999)})
     with pytest.raises(QuoteError, match="not open"):
         pool.quote(10**9, pool.mints[0])
-    pool.update({SYSVAR_CLOCK_ID: _clock(1000)})
+    pool.update({SYSVAR_CLOCK_ID: clock_account(1000)})
     assert pool.quote(10**9, pool.mints[0]) == _amm().quote(10**9, pool.mints[0])
 
 
 def test_amm_need_take_pnl_lowers_reserves() -> None:
     acc = AMM_ACC[AMM_KEY]
-    pnl = _patch(_patch(acc, 192, (10**12).to_bytes(8, "little")), 200, (5).to_bytes(8, "little"))
+    pnl = patched(patched(acc, 192, (10**12).to_bytes(8, "little")), 200, (5).to_bytes(8, "little"))
     pool = _amm({**AMM_ACC, AMM_KEY: pnl})
     assert pool.reserves() == (45890814872617 - 10**12, 3656849666245 - 5)
-    too_much = _patch(acc, 200, (10**15).to_bytes(8, "little"))
+    too_much = patched(acc, 200, (10**15).to_bytes(8, "little"))
     with pytest.raises(QuoteError, match="need_take_pnl"):
         _amm({**AMM_ACC, AMM_KEY: too_much}).quote(10**6, pool.mints[1])
 
 
 def test_cpmm_swap_disabled_and_open_time() -> None:
     acc = CP_ACC[CP_KEY]
-    pool = _cp({**CP_ACC, CP_KEY: _patch(acc, 329, bytes([4]))})
+    pool = _cp({**CP_ACC, CP_KEY: patched(acc, 329, bytes([4]))})
     with pytest.raises(QuoteError, match="disabled"):
         pool.quote(10**6, pool.mints[0])
     pool = _cp()
-    pool.update({SYSVAR_CLOCK_ID: _clock(pool.pool_state.open_time - 1)})
+    pool.update({SYSVAR_CLOCK_ID: clock_account(pool.pool_state.open_time - 1)})
     with pytest.raises(QuoteError, match="not open"):
         pool.quote(10**6, pool.mints[0])
 
@@ -171,7 +151,7 @@ def test_cpmm_swap_disabled_and_open_time() -> None:
 def test_cpmm_creator_fee_when_enabled() -> None:
     """enable_creator_fee=1 with creator_fee_on=0: 500 ppm more is taken from the input."""
     acc = CP_ACC[CP_KEY]
-    on = _cp({**CP_ACC, CP_KEY: _patch(acc, 390, bytes([1]))})
+    on = _cp({**CP_ACC, CP_KEY: patched(acc, 390, bytes([1]))})
     off = _cp()
     amount = 10**7
     q_on, q_off = on.quote(amount, on.mints[0]), off.quote(amount, off.mints[0])
@@ -180,19 +160,10 @@ def test_cpmm_creator_fee_when_enabled() -> None:
     r0, r1 = on.reserves()
     assert q_on.out_amount == (amount - total) * r1 // (r0 + amount - total)
     # creator_fee_on=2 (token1 only): a token0 input pays it from the output instead
-    out_side = _cp({**CP_ACC, CP_KEY: _patch(_patch(acc, 390, bytes([1])), 389, bytes([2]))})
+    out_side = _cp({**CP_ACC, CP_KEY: patched(patched(acc, 390, bytes([1])), 389, bytes([2]))})
     q = out_side.quote(amount, on.mints[0])
     gross = (amount - q_off.fee_amount) * r1 // (r0 + amount - q_off.fee_amount)
     assert q.out_amount == gross - -(-gross * 500 // 1_000_000)
-
-
-def _t22_mint(mint_acc: Account, bps: int, max_fee: int) -> Account:
-    """The fixture mint rewritten as a Token-2022 mint with a TransferFeeConfig extension."""
-    base = bytes(mint_acc.data)[:82] + bytes(165 - 82) + bytes([1])
-    fee = (0).to_bytes(8, "little") + max_fee.to_bytes(8, "little") + bps.to_bytes(2, "little")
-    ext = bytes(64) + (0).to_bytes(8, "little") + fee + fee
-    tlv = (1).to_bytes(2, "little") + len(ext).to_bytes(2, "little") + ext
-    return Account(mint_acc.lamports, base + tlv, TOKEN_2022_PROGRAM_ID, False, 0)
 
 
 def test_cpmm_token2022_transfer_fee_on_input() -> None:
@@ -201,16 +172,18 @@ def test_cpmm_token2022_transfer_fee_on_input() -> None:
     d = bytearray(acc.data)
     d[264:296] = bytes(TOKEN_2022_PROGRAM_ID)
     accounts = dict(CP_ACC)
-    accounts[CP_KEY] = _with(acc, bytes(d))
+    accounts[CP_KEY] = with_data(acc, bytes(d))
     pool = CpmmPool.from_account(CP_KEY, accounts[CP_KEY])
     s = pool.pool_state
     vault = accounts[s.token_1_vault]
-    accounts[s.token_1_vault] = _with(vault, owner=TOKEN_2022_PROGRAM_ID)
+    accounts[s.token_1_vault] = with_data(vault, vault.data, TOKEN_2022_PROGRAM_ID)
     assert s.token_1_mint in pool.accounts_to_update()
     pool.update({k: v for k, v in accounts.items() if k != s.token_1_mint})
     with pytest.raises(QuoteError, match=r"Token-2022 mint .* is not loaded"):
         pool.quote(10**6, s.token_1_mint)
-    pool.update({s.token_1_mint: _t22_mint(accounts[s.token_1_mint], 100, 10**9)})
+    pool.update(
+        {s.token_1_mint: token2022_mint(accounts[s.token_1_mint], fee_bps=100, max_fee=10**9)}
+    )
     plain = _cp()
     q = pool.quote(10**6, s.token_1_mint)
     assert q.out_amount == plain.quote(10**6 - 10**4, s.token_1_mint).out_amount
@@ -218,3 +191,20 @@ def test_cpmm_token2022_transfer_fee_on_input() -> None:
     q = pool.quote(10**6, s.token_0_mint, exact_in=False)
     wanted = -(-(10**6) * 10_000 // 9_900)
     assert q.in_amount == plain.quote(wanted, s.token_0_mint, exact_in=False).in_amount
+
+
+@pytest.mark.parametrize("which", ["amm_pool", "amm_vault", "cp_pool", "cp_config", "cp_vault"])
+def test_an_account_the_chain_lacks_is_named(which: str) -> None:
+    """update() maps it to None: quotes name it (not 'not loaded'), its data comes back."""
+    pool = _amm() if which.startswith("amm") else _cp()
+    accounts = AMM_ACC if which.startswith("amm") else CP_ACC
+    listed = pool.accounts_to_update()
+    position = {"amm_pool": 0, "amm_vault": 2, "cp_pool": 0, "cp_config": 1, "cp_vault": 3}
+    key = listed[position[which]]
+    before = pool.quote(10**6, pool.mints[0])
+    pool.update({key: None})
+    with pytest.raises(QuoteError, match=f"{key} does not exist on chain"):
+        pool.quote(10**6, pool.mints[0])
+    assert pool.summary() is None
+    pool.update({key: accounts[key]})
+    assert pool.quote(10**6, pool.mints[0]) == before

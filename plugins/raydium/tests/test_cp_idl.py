@@ -3,14 +3,11 @@
 CPMM: raydium_cp_swap.json (Anchor 0.30 format) via ``anchor_legacy_idl``; the creator
 fee fields are still padding there and are checked against the padding words.
 
-AMM V4: raydium_amm_v4.json is a hand-written, non-Anchor IDL in the legacy format. It
-lists the ``Fees`` struct under ``accounts`` as well as using it as a type; anchorpy
-needs it among the types only, so it is moved there (form only: fields unchanged). The
-account has no discriminator, so the AmmInfo layout is applied to the raw bytes, and
-the instruction args are parsed with the IDL's ``swapBaseIn`` / ``swapBaseOut`` layouts
-after the one-byte tag. The IDL predates SwapBaseInV2/OutV2 (tags 16/17): their args
-are the same structs (program ``instruction.rs``), their 8 accounts are the v1 list
-without the OpenBook and open-orders/target-orders accounts, which is what is checked.
+AMM V4: raydium_amm_v4.json is a hand-written, non-Anchor IDL in the legacy format,
+read through the ``amm_v4_idl`` fixture (conftest.py: ``Fees`` moved among the types,
+SwapBaseInV2/OutV2 added as the program defines them). The account has no
+discriminator, so the AmmInfo layout is applied to the raw bytes, and the instruction
+args are parsed with the IDL's layouts after the one-byte tag.
 """
 
 from __future__ import annotations
@@ -53,17 +50,8 @@ def _le(words: list[int]) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def amm_raw() -> dict[str, Any]:
-    raw = json.loads((IDL_DIR / "raydium_amm_v4.json").read_text())
-    fees = [a for a in raw["accounts"] if a["name"] == "Fees"]
-    raw["accounts"] = [a for a in raw["accounts"] if a["name"] != "Fees"]
-    raw["types"] = raw["types"] + fees
-    return raw
-
-
-@pytest.fixture(scope="module")
-def amm_idl(amm_raw: dict[str, Any]) -> Idl:
-    return Idl.from_json(json.dumps(amm_raw))
+def amm_idl(amm_v4_idl: dict[str, Any]) -> Idl:
+    return Idl.from_json(json.dumps(amm_v4_idl))
 
 
 def test_amm_info_every_field(amm_idl: Idl) -> None:
@@ -120,7 +108,7 @@ def test_amm_authority_is_the_programs_pda() -> None:
     [(True, True, 10**9), (False, True, 5 * 10**6), (True, False, 10**7), (False, False, 10**8)],
 )
 def test_amm_v2_swap_decodes_back(
-    amm_idl: Idl, amm_raw: dict[str, Any], coin_in: bool, exact_in: bool, amount: int
+    amm_idl: Idl, amm_v4_idl: dict[str, Any], coin_in: bool, exact_in: bool, amount: int
 ) -> None:
     accounts = load_dir(AMM_FIX)
     pool = AmmV4Pool.from_account(AMM_POOL, accounts[AMM_POOL])
@@ -143,20 +131,15 @@ def test_amm_v2_swap_decodes_back(
     assert len(data) == 17
     if exact_in:
         assert data[0] == 16
-        args = layouts["swap_base_in"].parse(data[1:])
+        args = layouts["swap_base_in_v2"].parse(data[1:])
         assert (args.amount_in, args.minimum_amount_out) == (amount, threshold)
-        v1 = "swapBaseIn"
+        v2 = "swapBaseInV2"
     else:
         assert data[0] == 17
-        args = layouts["swap_base_out"].parse(data[1:])
+        args = layouts["swap_base_out_v2"].parse(data[1:])
         assert (args.max_amount_in, args.amount_out) == (threshold, amount)
-        v1 = "swapBaseOut"
-    # v2 = v1's accounts minus open orders, target orders and the seven serum accounts.
-    spec = next(i for i in amm_raw["instructions"] if i["name"] == v1)["accounts"]
-    dropped = {"ammOpenOrders", "ammTargetOrders"} | {
-        a["name"] for a in spec if a["name"].startswith("serum")
-    }
-    kept = [a for a in spec if a["name"] not in dropped]
+        v2 = "swapBaseOutV2"
+    kept = next(i for i in amm_v4_idl["instructions"] if i["name"] == v2)["accounts"]
     expected = {
         "tokenProgram": TOKEN_PROGRAM_ID,
         "amm": AMM_POOL,

@@ -18,7 +18,7 @@ The pool's own fee fields are read (the SDK's ``computeAmountOut`` hard-codes 25
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import ClassVar
 
 from solders.account import Account
@@ -26,32 +26,30 @@ from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
 from lstarb_raydium.amm_v4.state import (
+    AMM_AUTHORITY,
     AMM_INFO_LEN,
+    AMM_V4_PROGRAM_ID,
+    COIN_MINT_OFFSET,
+    PC_MINT_OFFSET,
     STATUS_WAITING_TRADE,
     AmmInfo,
 )
 from lstarb_sdk import PoolAdapter
+from lstarb_sdk.amounts import U64_MAX, ceil_div, check_amount
 from lstarb_sdk.errors import DecodeError, QuoteError
-from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_PROGRAM_ID, Clock, TokenAccount
-from lstarb_sdk.types import Quote, SwapInstructions, SwapParams
+from lstarb_sdk.pool import account_unavailable
+from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_PROGRAM_ID, Clock, vault_amount
+from lstarb_sdk.types import AccountFilter, PoolSummary, Quote, SwapInstructions, SwapParams
 
-AMM_V4_PROGRAM_ID = Pubkey.from_string("675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8")
-AUTHORITY_SEED = b"amm authority"
 SWAP_BASE_IN_V2_TAG = 16
 SWAP_BASE_OUT_V2_TAG = 17
-U64_MAX = (1 << 64) - 1
-
-
-def amm_authority(nonce: int, program_id: Pubkey = AMM_V4_PROGRAM_ID) -> Pubkey:
-    """The program's ``authority_id``: ``create_program_address([b"amm authority", [nonce]])``."""
-    return Pubkey.create_program_address([AUTHORITY_SEED, bytes([nonce])], program_id)
 
 
 def swap_base_in(
     amount_in: int, reserve_in: int, reserve_out: int, fee_num: int, fee_den: int
 ) -> tuple[int, int]:
     """``(amount_out, swap_fee)`` of the program's exact-input swap (no checks)."""
-    fee = -(-amount_in * fee_num // fee_den)
+    fee = ceil_div(amount_in * fee_num, fee_den)
     net = amount_in - fee
     return reserve_out * net // (reserve_in + net), fee
 
@@ -60,8 +58,8 @@ def swap_base_out(
     amount_out: int, reserve_in: int, reserve_out: int, fee_num: int, fee_den: int
 ) -> tuple[int, int]:
     """``(amount_in, swap_fee)`` of the program's exact-output swap; needs out < reserve_out."""
-    net = -(-reserve_in * amount_out // (reserve_out - amount_out))
-    amount_in = -(-net * fee_den // (fee_den - fee_num))
+    net = ceil_div(reserve_in * amount_out, reserve_out - amount_out)
+    amount_in = ceil_div(net * fee_den, fee_den - fee_num)
     return amount_in, amount_in - net
 
 
@@ -70,37 +68,32 @@ class AmmV4Pool(PoolAdapter):
 
     program_id: ClassVar[Pubkey] = AMM_V4_PROGRAM_ID
     dex: ClassVar[str] = "raydium-amm-v4"
+    account_size: ClassVar[int | None] = AMM_INFO_LEN
 
     def __init__(self, address: Pubkey, info: AmmInfo) -> None:
         self._address = address
         self._tag = f"{self.dex} pool {address}"
+        self._info = info
+        self._pool_absent = False
         self._coin_amount: int | None = None
         self._pc_amount: int | None = None
         self._clock: Clock | None = None
-        self._set_info(info)
+        self._absent: set[Pubkey] = set()
 
     # -- construction and state ------------------------------------------------------------
 
     @classmethod
-    def matches(cls, account: Account) -> bool:
-        return account.owner == cls.program_id and len(account.data) == AMM_INFO_LEN
+    def from_account(cls, address: Pubkey, account: Account) -> AmmV4Pool:
+        return cls(address, AmmInfo.decode(cls.pool_account_data(address, account)))
 
     @classmethod
-    def from_account(cls, address: Pubkey, account: Account) -> AmmV4Pool:
-        if account.owner != cls.program_id:
-            raise DecodeError(
-                f"raydium amm_v4 pool {address}: owner {account.owner} is not {cls.program_id}"
-            )
-        return cls(address, AmmInfo.decode(account.data))
-
-    def _set_info(self, info: AmmInfo) -> None:
-        if info.swap_fee_denominator == 0 or info.swap_fee_numerator >= info.swap_fee_denominator:
-            raise DecodeError(
-                f"{self._tag}: swap fee {info.swap_fee_numerator}/{info.swap_fee_denominator} "
-                "is not a fraction below 1"
-            )
-        self._info = info
-        self._authority = amm_authority(info.nonce, self.program_id)
+    def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
+        """AmmInfo accounts (752 bytes; the program has no discriminator) by coin or pc mint."""
+        return [
+            AccountFilter(AMM_INFO_LEN, ((offset, bytes(mint)),))
+            for mint in mints
+            for offset in (COIN_MINT_OFFSET, PC_MINT_OFFSET)
+        ]
 
     @property
     def address(self) -> Pubkey:
@@ -116,7 +109,7 @@ class AmmV4Pool(PoolAdapter):
 
     @property
     def authority(self) -> Pubkey:
-        return self._authority
+        return AMM_AUTHORITY
 
     def _needs_clock(self) -> bool:
         info = self._info
@@ -130,46 +123,65 @@ class AmmV4Pool(PoolAdapter):
             keys.append(SYSVAR_CLOCK_ID)
         return keys
 
-    def update(self, accounts: Mapping[Pubkey, Account]) -> None:
-        """Decode everything first, then commit, so a DecodeError leaves the old state whole."""
+    def update(self, accounts: Mapping[Pubkey, Account | None]) -> None:
+        """Decode everything first, then commit, so a DecodeError leaves the old state whole.
+
+        A key mapped to None (the chain has no such account) forgets what that
+        account said; quotes then name it as missing.
+        """
         info = self._info
+        absent: list[Pubkey] = []
         new_info = None
         acc = accounts.get(self._address)
         if acc is not None:
-            if acc.owner != self.program_id:
-                raise DecodeError(f"{self._tag}: owner {acc.owner} is not {self.program_id}")
-            new_info = AmmInfo.decode(acc.data)
-            if (new_info.coin_vault_mint, new_info.pc_vault_mint) != self.mints:
-                raise DecodeError(f"{self._tag}: mints changed")
-        i = new_info or info
+            new_info = AmmInfo.decode(self.pool_account_data(self._address, acc))
+            if (new_info.coin_vault, new_info.pc_vault) != (info.coin_vault, info.pc_vault) or (
+                new_info.coin_vault_mint,
+                new_info.pc_vault_mint,
+            ) != self.mints:
+                raise DecodeError(f"{self._tag}: mints or vaults changed")
+        elif self._address in accounts:
+            absent.append(self._address)
         amounts: list[int | None] = [None, None]
         for n, (key, mint) in enumerate(
-            ((i.coin_vault, i.coin_vault_mint), (i.pc_vault, i.pc_vault_mint))
+            ((info.coin_vault, info.coin_vault_mint), (info.pc_vault, info.pc_vault_mint))
         ):
             acc = accounts.get(key)
             if acc is None:
+                if key in accounts:
+                    absent.append(key)
                 continue
+            name = f"{self.dex} vault {key}"
             if acc.owner != TOKEN_PROGRAM_ID:
-                raise DecodeError(
-                    f"{self.dex} vault {key}: owner {acc.owner} is not the token program"
-                )
-            tok = TokenAccount.decode(acc.data, name=f"{self.dex} vault {key}")
-            if tok.mint != mint:
-                raise DecodeError(f"{self.dex} vault {key}: mint {tok.mint} is not {mint}")
-            amounts[n] = tok.amount
+                raise DecodeError(f"{name}: owner {acc.owner} is not the token program")
+            amounts[n] = vault_amount(acc, name, mint)
         new_clock = None
         acc = accounts.get(SYSVAR_CLOCK_ID)
         if acc is not None:
-            new_clock = Clock.decode(acc.data)
+            new_clock = Clock.from_account(acc)
+        elif SYSVAR_CLOCK_ID in accounts:
+            absent.append(SYSVAR_CLOCK_ID)
 
         if new_info is not None:
-            self._set_info(new_info)
+            self._info = new_info
+            self._pool_absent = False
         if amounts[0] is not None:
             self._coin_amount = amounts[0]
         if amounts[1] is not None:
             self._pc_amount = amounts[1]
         if new_clock is not None:
             self._clock = new_clock
+        self._absent.difference_update(accounts)
+        for key in absent:
+            self._absent.add(key)
+            if key == self._address:
+                self._pool_absent = True
+            elif key == info.coin_vault:
+                self._coin_amount = None
+            elif key == info.pc_vault:
+                self._pc_amount = None
+            elif key == SYSVAR_CLOCK_ID:
+                self._clock = None
 
     # -- quoting ------------------------------------------------------------------------------
 
@@ -177,9 +189,9 @@ class AmmV4Pool(PoolAdapter):
         """``(coin, pc)`` as the program computes them; QuoteError if a vault is missing."""
         info = self._info
         if self._coin_amount is None:
-            raise QuoteError(f"{self._tag}: coin vault {info.coin_vault} is not loaded")
+            raise account_unavailable(self._tag, "coin vault", info.coin_vault, self._absent)
         if self._pc_amount is None:
-            raise QuoteError(f"{self._tag}: pc vault {info.pc_vault} is not loaded")
+            raise account_unavailable(self._tag, "pc vault", info.pc_vault, self._absent)
         coin = self._coin_amount - info.need_take_pnl_coin
         pc = self._pc_amount - info.need_take_pnl_pc
         if coin < 0 or pc < 0:
@@ -188,6 +200,8 @@ class AmmV4Pool(PoolAdapter):
 
     def _check_status(self) -> None:
         info = self._info
+        if self._pool_absent:
+            raise account_unavailable(self._tag, "pool account", self._address, self._absent)
         if info.orderbook_permission:
             raise QuoteError(
                 f"{self._tag}: status {info.status} shares liquidity with OpenBook "
@@ -195,14 +209,29 @@ class AmmV4Pool(PoolAdapter):
             )
         if not info.swap_permission:
             raise QuoteError(f"{self._tag}: swaps are not allowed in status {info.status}")
+        if info.swap_fee_denominator == 0:
+            raise QuoteError(f"{self._tag}: swap fee 0/0 (the program cannot divide by it)")
         if info.status == STATUS_WAITING_TRADE:
             if self._clock is None:
-                raise QuoteError(
-                    f"{self._tag}: Clock sysvar {SYSVAR_CLOCK_ID} is not loaded "
-                    f"(pool waits for open time {info.pool_open_time})"
+                raise account_unavailable(
+                    self._tag,
+                    f"Clock sysvar (pool waits for open time {info.pool_open_time})",
+                    SYSVAR_CLOCK_ID,
+                    self._absent,
                 )
             if self._clock.unix_timestamp < info.pool_open_time:
                 raise QuoteError(f"{self._tag}: not open before {info.pool_open_time}")
+
+    def summary(self) -> PoolSummary | None:
+        """Reserves less pending PnL, no active liquidity, the swap fee in ppm (rounded up)."""
+        try:
+            self._check_status()
+            coin, pc = self.reserves()
+        except QuoteError:
+            return None
+        info = self._info
+        fee_ppm = ceil_div(info.swap_fee_numerator * 1_000_000, info.swap_fee_denominator)
+        return PoolSummary(coin, pc, 0, fee_ppm)
 
     def quote(self, amount: int, input_mint: Pubkey, *, exact_in: bool = True) -> Quote:
         info = self._info
@@ -215,8 +244,7 @@ class AmmV4Pool(PoolAdapter):
         self._check_status()
         coin, pc = self.reserves()
         r_in, r_out = (coin, pc) if coin_in else (pc, coin)
-        if not 0 < amount <= U64_MAX:
-            raise QuoteError(f"{self._tag}: amount {amount} outside 1..u64::MAX")
+        check_amount(amount, self._tag)
         num, den = info.swap_fee_numerator, info.swap_fee_denominator
         if exact_in:
             out, fee = swap_base_in(amount, r_in, r_out, num, den)
@@ -261,7 +289,7 @@ class AmmV4Pool(PoolAdapter):
         metas = [
             AccountMeta(TOKEN_PROGRAM_ID, False, False),
             AccountMeta(self._address, False, True),
-            AccountMeta(self._authority, False, False),
+            AccountMeta(AMM_AUTHORITY, False, False),
             AccountMeta(info.coin_vault, False, True),
             AccountMeta(info.pc_vault, False, True),
             AccountMeta(params.user_source_token, False, True),

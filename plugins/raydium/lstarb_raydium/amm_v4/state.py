@@ -15,8 +15,15 @@ from dataclasses import dataclass
 from solders.pubkey import Pubkey
 
 from lstarb_sdk.errors import DecodeError
+from lstarb_sdk.layout import check_data, pubkey_at
 
+AMM_V4_PROGRAM_ID = Pubkey.from_string("675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8")
+AUTHORITY_SEED = b"amm authority"
+AMM_AUTHORITY, AUTHORITY_NONCE = Pubkey.find_program_address([AUTHORITY_SEED], AMM_V4_PROGRAM_ID)
+"""The program's one authority PDA, and the bump ``initialize`` stores as every pool's nonce."""
 AMM_INFO_LEN = 752
+COIN_MINT_OFFSET = 400
+PC_MINT_OFFSET = 432
 
 STATUS_UNINITIALIZED = 0
 STATUS_INITIALIZED = 1
@@ -32,10 +39,6 @@ _ORDERBOOK_STATUSES = frozenset({STATUS_INITIALIZED, STATUS_ORDERBOOK_ONLY})
 _HEAD = struct.Struct("<QQ16xQQ96xQQ16xQQQQ16xQ16xQ")
 # lp_amount, client_order_id, recent_epoch @720/728/736.
 _TAIL = struct.Struct("<QQQ")
-
-
-def _pk(d: bytes, o: int) -> Pubkey:
-    return Pubkey.from_bytes(d[o : o + 32])
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,17 +73,23 @@ class AmmInfo:
 
     @classmethod
     def decode(cls, data: bytes) -> AmmInfo:
-        if len(data) != AMM_INFO_LEN:
-            raise DecodeError(
-                f"raydium amm_v4 AmmInfo: expected {AMM_INFO_LEN} bytes, got {len(data)}"
-                + (" (truncated)" if len(data) < AMM_INFO_LEN else "")
-            )
+        what = "raydium amm_v4 AmmInfo"
+        check_data(data, what, size=AMM_INFO_LEN)
         d = bytes(data)
         (status, nonce, cdec, pdec, tnum, tden, snum, sden, pnl_c, pnl_p, open_t, ob_t) = (
             _HEAD.unpack_from(d, 0)
         )
         if not 1 <= status <= 7:
-            raise DecodeError(f"raydium amm_v4 AmmInfo: status {status} is not an AmmStatus 1..7")
+            raise DecodeError(f"{what}: status {status} is not an AmmStatus 1..7")
+        if nonce != AUTHORITY_NONCE:
+            # The program signs with create_program_address(["amm authority", nonce]);
+            # initialize stores the canonical bump, so any other nonce is not a pool's.
+            raise DecodeError(f"{what}: nonce {nonce} is not the authority bump {AUTHORITY_NONCE}")
+        for label, num, den in (("swap", snum, sden), ("trade", tnum, tden)):
+            if num >= den and (num or den):  # the program's Fees::validate (0/0 is allowed)
+                raise DecodeError(f"{what}: {label} fee {num}/{den} is not a fraction below 1")
+        if d[400:432] == d[432:464] or d[336:368] == d[368:400]:
+            raise DecodeError(f"{what}: coin and pc name the same mint or vault")
         lp_amount, client_order_id, recent_epoch = _TAIL.unpack_from(d, 720)
         return cls(
             status=status,
@@ -95,16 +104,16 @@ class AmmInfo:
             need_take_pnl_pc=pnl_p,
             pool_open_time=open_t,
             orderbook_to_init_time=ob_t,
-            coin_vault=_pk(d, 336),
-            pc_vault=_pk(d, 368),
-            coin_vault_mint=_pk(d, 400),
-            pc_vault_mint=_pk(d, 432),
-            lp_mint=_pk(d, 464),
-            open_orders=_pk(d, 496),
-            market=_pk(d, 528),
-            market_program=_pk(d, 560),
-            target_orders=_pk(d, 592),
-            amm_owner=_pk(d, 688),
+            coin_vault=pubkey_at(d, 336),
+            pc_vault=pubkey_at(d, 368),
+            coin_vault_mint=pubkey_at(d, 400),
+            pc_vault_mint=pubkey_at(d, 432),
+            lp_mint=pubkey_at(d, 464),
+            open_orders=pubkey_at(d, 496),
+            market=pubkey_at(d, 528),
+            market_program=pubkey_at(d, 560),
+            target_orders=pubkey_at(d, 592),
+            amm_owner=pubkey_at(d, 688),
             lp_amount=lp_amount,
             client_order_id=client_order_id,
             recent_epoch=recent_epoch,

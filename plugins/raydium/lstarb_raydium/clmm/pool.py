@@ -5,15 +5,16 @@ holding the current tick (or the next initialized one in the swap direction,
 found through the pool bitmap and the bitmap extension), step from initialized
 tick to initialized tick with :func:`compute_swap_step`, cross each tick's
 ``liquidity_net``, and leave for the next initialized array when one runs dry.
-Where the program would need an account this adapter has not been given, or
-would fail, the quote raises QuoteError instead of guessing.
+Arrays the bitmaps do not mark never exist and are skipped, as the program
+skips them. Where the program would need an account this adapter has not been
+given (or that the chain does not have), or would fail, the quote raises
+QuoteError naming it instead of guessing.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
-from functools import lru_cache
+from collections.abc import Collection, Mapping, Sequence
 from typing import ClassVar
 
 from solders.account import Account
@@ -23,6 +24,10 @@ from solders.pubkey import Pubkey
 from lstarb_raydium.clmm import bitmap
 from lstarb_raydium.clmm.bitmap import CLMM_PROGRAM_ID, bitmap_extension_address, tick_array_address
 from lstarb_raydium.clmm.state import (
+    AMM_CONFIG_DISCRIMINATOR,
+    AMM_CONFIG_LEN,
+    BITMAP_EXTENSION_DISCRIMINATOR,
+    BITMAP_EXTENSION_LEN,
     POOL_STATE_DISCRIMINATOR,
     POOL_STATE_LEN,
     TICK_ARRAY_LEN,
@@ -32,44 +37,42 @@ from lstarb_raydium.clmm.state import (
     PoolState,
     TickArray,
 )
-from lstarb_raydium.clmm.swap_math import U64_MAX, SwapMathError, compute_swap_step
+from lstarb_raydium.clmm.swap_math import SwapMathError, compute_swap_step
 from lstarb_raydium.clmm.tick_math import (
     MAX_SQRT_PRICE_X64,
     MAX_TICK,
     MIN_SQRT_PRICE_X64,
     MIN_TICK,
-    sqrt_price_at_tick,
+    sqrt_price_at_tick_cached,
     tick_at_sqrt_price,
 )
 from lstarb_sdk import PoolAdapter
+from lstarb_sdk.amounts import U64_MAX, check_amount
 from lstarb_sdk.errors import DecodeError, QuoteError
+from lstarb_sdk.layout import account_data
+from lstarb_sdk.pool import account_unavailable
 from lstarb_sdk.solana import (
     MEMO_PROGRAM_ID,
     SYSVAR_CLOCK_ID,
     TOKEN_2022_PROGRAM_ID,
     TOKEN_PROGRAM_ID,
-    TOKEN_PROGRAMS,
     Clock,
-    token_account_amount,
+    vault_amount,
 )
-from lstarb_sdk.token2022 import TransferFee, TransferFeeConfig, transfer_fee_config
-from lstarb_sdk.types import Quote, SwapInstructions, SwapParams
+from lstarb_sdk.token2022 import TokenMint, TransferFee, amount_received, amount_to_send
+from lstarb_sdk.types import AccountFilter, PoolSummary, Quote, SwapInstructions, SwapParams
 
 SWAP_V2_DISCRIMINATOR = bytes([43, 4, 237, 11, 26, 201, 30, 98])
 FEE_ON_INPUT = 0
 FEE_ON_TOKEN_0 = 1
 FEE_ON_TOKEN_1 = 2
-MAX_FEE_BASIS_POINTS = 10_000
+MINT_0_OFFSET = 73
+MINT_1_OFFSET = 105
 _MAX_STEPS = 10_000
+#: Initialized arrays the official SDK passes on the side the price is not heading to.
+OPPOSITE_SIDE_ARRAYS = 2
 
-_sqrt_at = lru_cache(maxsize=1 << 16)(sqrt_price_at_tick)
-
-
-def _inverse_fee(fee: TransferFee, post_fee_amount: int) -> int:
-    """Raydium's ``get_transfer_inverse_fee``: the maximum fee outright at 100%."""
-    if fee.basis_points == MAX_FEE_BASIS_POINTS:
-        return fee.maximum_fee
-    return fee.inverse_fee(post_fee_amount)
+_sqrt_at = sqrt_price_at_tick_cached
 
 
 class ClmmPool(PoolAdapter):
@@ -82,42 +85,42 @@ class ClmmPool(PoolAdapter):
 
     program_id: ClassVar[Pubkey] = CLMM_PROGRAM_ID
     dex: ClassVar[str] = "raydium-clmm"
+    account_size: ClassVar[int | None] = POOL_STATE_LEN
+    account_discriminator: ClassVar[bytes | None] = POOL_STATE_DISCRIMINATOR
     TICK_ARRAYS_PER_SIDE: ClassVar[int] = 3
 
     def __init__(self, address: Pubkey, pool: PoolState) -> None:
         self._address = address
         self._tag = f"{self.dex} pool {address}"
         self._ext_key = bitmap_extension_address(address, CLMM_PROGRAM_ID)
+        self._pool = pool
+        self._pool_absent = False
         self._config: AmmConfig | None = None
         self._vault_amount: list[int | None] = [None, None]
         self._vault_program: list[Pubkey | None] = [None, None]
-        self._mint_fee: list[TransferFeeConfig | None] = [None, None]
-        self._mint_loaded = [False, False]
+        self._mint: list[TokenMint | None] = [None, None]
         self._ext: BitmapExtension | None = None
-        self._ext_pos: int | None = None
+        self._ext_absent = False
         self._ext_neg: int | None = None
         self._clock: Clock | None = None
         self._arrays: dict[int, TickArray] = {}
-        self._set_pool(pool)
+        self._absent: set[Pubkey] = set()
+        self._refresh()
 
     # -- construction and state ------------------------------------------------------------
 
     @classmethod
-    def matches(cls, account: Account) -> bool:
-        data = account.data
-        return (
-            account.owner == cls.program_id
-            and len(data) == POOL_STATE_LEN
-            and data[:8] == POOL_STATE_DISCRIMINATOR
-        )
+    def from_account(cls, address: Pubkey, account: Account) -> ClmmPool:
+        return cls(address, PoolState.decode(cls.pool_account_data(address, account)))
 
     @classmethod
-    def from_account(cls, address: Pubkey, account: Account) -> ClmmPool:
-        if account.owner != cls.program_id:
-            raise DecodeError(
-                f"raydium clmm pool {address}: owner {account.owner} is not {cls.program_id}"
-            )
-        return cls(address, PoolState.decode(account.data))
+    def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
+        """PoolState accounts (size and discriminator) with the mint as token 0 or token 1."""
+        return [
+            AccountFilter(POOL_STATE_LEN, ((0, POOL_STATE_DISCRIMINATOR), (offset, bytes(mint))))
+            for mint in mints
+            for offset in (MINT_0_OFFSET, MINT_1_OFFSET)
+        ]
 
     @property
     def address(self) -> Pubkey:
@@ -139,31 +142,29 @@ class ClmmPool(PoolAdapter):
     def bitmap_extension_key(self) -> Pubkey:
         return self._ext_key
 
-    def _set_pool(self, pool: PoolState) -> None:
-        self._pool = pool
+    def _refresh(self) -> None:
+        """Recompute what follows from the pool and the extension: bitmap, window, arrays kept."""
+        pool = self._pool
         self._span = TICK_ARRAY_SIZE * pool.tick_spacing
+        ext = self._ext
         self._combined = bitmap.combined_bitmap(
-            pool.tick_array_bitmap, self._ext_pos, self._ext_neg
+            pool.tick_array_bitmap,
+            ext.positive if ext is not None else None,
+            self._ext_neg if ext is not None else None,
         )
         self._window = self._compute_window()
         wanted = set(self._window.values())
         for start in [s for s in self._arrays if s not in wanted]:
             del self._arrays[start]
 
-    def _set_ext(self, ext: BitmapExtension, refresh: bool = True) -> None:
-        self._ext = ext
-        self._ext_pos = ext.positive
-        self._ext_neg = bitmap.negative_groups_in_order(ext.raw)
-        if refresh:
-            self._combined = bitmap.combined_bitmap(
-                self._pool.tick_array_bitmap, self._ext_pos, self._ext_neg
-            )
-            self._window = self._compute_window()
+    def _ext_known(self) -> bool:
+        """Whether the arrays beyond the pool's own bitmap are known (loaded, or none exist)."""
+        return self._ext is not None or self._ext_absent
 
     def _next_array_index(self, index: int, upward: bool) -> int | None:
         """Next initialized array index; QuoteError if only the extension could tell."""
         found = bitmap.next_initialized_index(self._combined, index, upward)
-        if self._ext is None and (found is None or not bitmap.in_pool_bitmap(found)):
+        if not self._ext_known() and (found is None or not bitmap.in_pool_bitmap(found)):
             raise QuoteError(
                 f"{self._tag}: tick array bitmap extension "
                 f"{self._ext_key} is not loaded (needed beyond array index {index})"
@@ -173,7 +174,7 @@ class ClmmPool(PoolAdapter):
     def _first_array_index(self, zero_for_one: bool) -> tuple[bool, int | None]:
         """``(is_current, index)`` of the first array (``get_first_initialized_tick_array``)."""
         current = self._pool.tick_current // self._span
-        if not bitmap.in_pool_bitmap(current) and self._ext is None:
+        if not bitmap.in_pool_bitmap(current) and not self._ext_known():
             raise QuoteError(
                 f"{self._tag}: tick array bitmap extension "
                 f"{self._ext_key} is not loaded (current array index {current})"
@@ -182,21 +183,26 @@ class ClmmPool(PoolAdapter):
             return True, current
         return False, self._next_array_index(current, not zero_for_one)
 
+    def _initialized_from(self, zero_for_one: bool, count: int) -> list[int]:
+        """Up to ``count`` initialized array indices from the first one in a direction."""
+        out: list[int] = []
+        try:
+            _, index = self._first_array_index(zero_for_one)
+            while index is not None and len(out) < count:
+                out.append(index)
+                if len(out) < count:
+                    index = self._next_array_index(index, not zero_for_one)
+        except QuoteError:
+            pass  # the extension is not loaded yet: what the pool bitmap tells
+        return out
+
     def _compute_window(self) -> dict[Pubkey, int]:
         """Tick-array PDA -> start index, for the arrays around the price in both directions."""
         out: dict[Pubkey, int] = {}
         for zero_for_one in (True, False):
-            try:
-                _, index = self._first_array_index(zero_for_one)
-                n = 0
-                while index is not None and n <= self.TICK_ARRAYS_PER_SIDE:
-                    start = index * self._span
-                    out[tick_array_address(self._address, start, CLMM_PROGRAM_ID)] = start
-                    n += 1
-                    if n <= self.TICK_ARRAYS_PER_SIDE:
-                        index = self._next_array_index(index, not zero_for_one)
-            except QuoteError:
-                pass  # the extension is not loaded yet: list what the pool bitmap tells
+            for index in self._initialized_from(zero_for_one, self.TICK_ARRAYS_PER_SIDE + 1):
+                start = index * self._span
+                out[tick_array_address(self._address, start, CLMM_PROGRAM_ID)] = start
         return out
 
     def accounts_to_update(self) -> list[Pubkey]:
@@ -209,117 +215,189 @@ class ClmmPool(PoolAdapter):
             self._ext_key,
         ]
         keys.extend(self._window)
-        needs_clock = False
         for i, mint in enumerate((pool.token_mint_0, pool.token_mint_1)):
             program = self._vault_program[i]
             if program is None or program == TOKEN_2022_PROGRAM_ID:
                 keys.append(mint)
-            if self._mint_fee[i] is not None:
-                needs_clock = True
-        if needs_clock:
+        if any(m is not None and m.needs_clock for m in self._mint):
             keys.append(SYSVAR_CLOCK_ID)
         return keys
 
-    def update(self, accounts: Mapping[Pubkey, Account]) -> None:
-        """Decode everything first, then commit, so a DecodeError leaves the old state whole."""
+    def update(self, accounts: Mapping[Pubkey, Account | None]) -> None:
+        """Decode everything first, then commit, so a DecodeError leaves the old state whole.
+
+        A key mapped to None (the chain has no such account) forgets what that
+        account said. An absent bitmap extension means no array beyond the
+        pool's own bitmap exists; an absent array the bitmaps mark is named
+        by the quotes that reach it.
+        """
         pool = self._pool
+        absent: list[Pubkey] = []
         new_pool = None
         acc = accounts.get(self._address)
         if acc is not None:
-            self._check_owner(acc, self.program_id, "pool")
-            new_pool = PoolState.decode(acc.data, pool)
-            if (
-                new_pool.token_mint_0 != pool.token_mint_0
-                or new_pool.token_mint_1 != pool.token_mint_1
-            ):
-                raise DecodeError(f"{self._tag}: mints changed")
+            new_pool = PoolState.decode(self.pool_account_data(self._address, acc), pool)
+            if new_pool.raw[9:233] != pool.raw[9:233]:
+                raise DecodeError(f"{self._tag}: mints, vaults or configs changed")
+        elif self._address in accounts:
+            absent.append(self._address)
         p = new_pool or pool
         new_config = None
         acc = accounts.get(p.amm_config)
         if acc is not None:
-            self._check_owner(acc, self.program_id, "amm_config")
-            new_config = AmmConfig.decode(acc.data)
+            data = account_data(
+                acc,
+                f"{self.dex} amm_config {p.amm_config}",
+                owner=self.program_id,
+                size=AMM_CONFIG_LEN,
+                discriminator=AMM_CONFIG_DISCRIMINATOR,
+            )
+            new_config = AmmConfig.decode(data)
+        elif p.amm_config in accounts:
+            absent.append(p.amm_config)
+        config = new_config or self._config
+        if config is not None and config.tick_spacing != p.tick_spacing:
+            raise DecodeError(
+                f"{self._tag}: tick_spacing {p.tick_spacing} is not its amm_config's "
+                f"{config.tick_spacing}"
+            )
+        mints = (p.token_mint_0, p.token_mint_1)
         vaults: list[tuple[int, int, Pubkey]] = []
         for i, key in enumerate((p.token_vault_0, p.token_vault_1)):
             acc = accounts.get(key)
-            if acc is not None:
-                if acc.owner not in TOKEN_PROGRAMS:
-                    raise DecodeError(
-                        f"{self.dex} vault {key}: owner {acc.owner} is no token program"
-                    )
-                vaults.append((i, token_account_amount(acc.data, name=f"vault {key}"), acc.owner))
-        mints: list[tuple[int, TransferFeeConfig | None]] = []
-        for i, key in enumerate((p.token_mint_0, p.token_mint_1)):
+            if acc is None:
+                if key in accounts:
+                    absent.append(key)
+                continue
+            vaults.append((i, vault_amount(acc, f"{self.dex} vault {key}", mints[i]), acc.owner))
+        new_mints: list[tuple[int, TokenMint]] = []
+        for i, key in enumerate(mints):
             acc = accounts.get(key)
-            if acc is not None:
-                if acc.owner not in TOKEN_PROGRAMS:
-                    raise DecodeError(
-                        f"{self.dex} mint {key}: owner {acc.owner} is no token program"
-                    )
-                fee = None
-                if acc.owner == TOKEN_2022_PROGRAM_ID:
-                    fee = transfer_fee_config(acc.data, name=f"mint {key}")
-                mints.append((i, fee))
+            if acc is None:
+                if key in accounts:
+                    absent.append(key)
+                continue
+            new_mints.append((i, TokenMint.from_account(key, acc, self._mint[i])))
+        for i, _, program in vaults:
+            mint = next((m for j, m in new_mints if j == i), self._mint[i])
+            if mint is not None and mint.program != program:
+                raise DecodeError(
+                    f"{self.dex} vault of {mints[i]}: owner {program} is not the mint's "
+                    f"{mint.program}"
+                )
         new_ext = None
         acc = accounts.get(self._ext_key)
         if acc is not None:
-            self._check_owner(acc, self.program_id, "tick array bitmap extension")
-            new_ext = BitmapExtension.decode(acc.data)
+            data = account_data(
+                acc,
+                f"{self.dex} tick array bitmap extension {self._ext_key}",
+                owner=self.program_id,
+                size=BITMAP_EXTENSION_LEN,
+                discriminator=BITMAP_EXTENSION_DISCRIMINATOR,
+            )
+            new_ext = BitmapExtension.decode(data)
             if new_ext.pool_id != self._address:
                 raise DecodeError(
                     f"{self.dex} bitmap extension {self._ext_key}: pool_id {new_ext.pool_id}"
                 )
+        elif self._ext_key in accounts:
+            absent.append(self._ext_key)
         new_clock = None
         acc = accounts.get(SYSVAR_CLOCK_ID)
         if acc is not None:
-            new_clock = Clock.decode(acc.data)
-        arrays: list[TickArray] = []
-        skip = {self._address, p.amm_config, self._ext_key}
-        for key, acc in accounts.items():
-            in_window = key in self._window
-            if key in skip or not (in_window or acc.owner == self.program_id):
-                continue
-            data = acc.data  # solders copies on every access: read it once
-            if not in_window and len(data) != TICK_ARRAY_LEN:
-                continue
-            self._check_owner(acc, self.program_id, f"tick array {key}")
-            ta = TickArray.decode(data)
-            if ta.pool_id != self._address:
-                if in_window:
-                    raise DecodeError(f"{self.dex} tick array {key}: pool_id {ta.pool_id}")
-                continue  # another pool's array in a shared mapping
-            expected = tick_array_address(self._address, ta.start_tick_index, CLMM_PROGRAM_ID)
-            if key != expected or ta.start_tick_index % self._span_of(p):
-                raise DecodeError(
-                    f"{self.dex} tick array {key}: start {ta.start_tick_index} does not match "
-                    f"its address (expected {expected})"
-                )
-            arrays.append(ta)
+            new_clock = Clock.from_account(acc)
+        elif SYSVAR_CLOCK_ID in accounts:
+            absent.append(SYSVAR_CLOCK_ID)
+        arrays = self._decode_arrays(accounts, p, absent)
 
+        # commit
         if new_config is not None:
             self._config = new_config
         for i, amount, program in vaults:
             self._vault_amount[i] = amount
             self._vault_program[i] = program
-        for i, fee in mints:
-            self._mint_fee[i] = fee
-            self._mint_loaded[i] = True
+        for i, mint in new_mints:
+            self._mint[i] = mint
         if new_clock is not None:
             self._clock = new_clock
+        self._absent.difference_update(accounts)
+        refresh = new_pool is not None or new_ext is not None
+        if new_pool is not None:
+            self._pool = new_pool
+            self._pool_absent = False
         if new_ext is not None:
-            self._set_ext(new_ext, refresh=new_pool is None)
+            self._ext, self._ext_absent = new_ext, False
+            self._ext_neg = bitmap.negative_groups_in_order(new_ext.raw)
+        for key in absent:
+            refresh |= self._forget(key)
         for ta in arrays:
             self._arrays[ta.start_tick_index] = ta
-        if new_pool is not None:
-            self._set_pool(new_pool)
+        if refresh:
+            self._refresh()
+        else:  # arrays outside the window are never quoted from: they would go stale
+            wanted = set(self._window.values())
+            for ta in arrays:
+                if ta.start_tick_index not in wanted:
+                    del self._arrays[ta.start_tick_index]
 
-    @staticmethod
-    def _span_of(pool: PoolState) -> int:
-        return TICK_ARRAY_SIZE * pool.tick_spacing
+    def _decode_arrays(
+        self, accounts: Mapping[Pubkey, Account | None], pool: PoolState, absent: list[Pubkey]
+    ) -> list[TickArray]:
+        """This pool's tick arrays in the batch, checked against their addresses."""
+        skip = {self._address, pool.amm_config, self._ext_key}
+        span = TICK_ARRAY_SIZE * pool.tick_spacing
+        out: list[TickArray] = []
+        for key, acc in accounts.items():
+            in_window = key in self._window
+            if acc is None:
+                if in_window:
+                    absent.append(key)
+                continue
+            if key in skip or not (in_window or acc.owner == self.program_id):
+                continue
+            data = acc.data  # solders copies on every access: read it once
+            if not in_window and len(data) != TICK_ARRAY_LEN:
+                continue
+            what = f"{self.dex} tick array {key}"
+            if acc.owner != self.program_id:
+                raise DecodeError(f"{what}: owner {acc.owner} is not {self.program_id}")
+            ta = TickArray.decode(data)
+            if ta.pool_id != self._address:
+                if in_window:
+                    raise DecodeError(f"{what}: pool_id {ta.pool_id}")
+                continue  # another pool's array in a shared mapping
+            expected = tick_array_address(self._address, ta.start_tick_index, CLMM_PROGRAM_ID)
+            if key != expected or ta.start_tick_index % span:
+                raise DecodeError(
+                    f"{what}: start {ta.start_tick_index} does not match its address "
+                    f"(expected {expected})"
+                )
+            out.append(ta)
+        return out
 
-    def _check_owner(self, acc: Account, owner: Pubkey, what: str) -> None:
-        if acc.owner != owner:
-            raise DecodeError(f"{self.dex} {what}: owner {acc.owner} is not {owner}")
+    def _forget(self, key: Pubkey) -> bool:
+        """The chain has no account ``key``: drop what it said; True if the window moves."""
+        self._absent.add(key)
+        pool = self._pool
+        if key == self._address:
+            self._pool_absent = True
+        elif key == pool.amm_config:
+            self._config = None
+        elif key == self._ext_key:
+            self._ext, self._ext_neg, self._ext_absent = None, None, True
+            return True
+        elif key == SYSVAR_CLOCK_ID:
+            self._clock = None
+        elif key in self._window:
+            self._arrays.pop(self._window[key], None)
+        for i, (vault, mint) in enumerate(
+            ((pool.token_vault_0, pool.token_mint_0), (pool.token_vault_1, pool.token_mint_1))
+        ):
+            if key == vault:
+                self._vault_amount[i] = self._vault_program[i] = None
+            if key == mint:
+                self._mint[i] = None
+        return False
 
     # -- quoting ------------------------------------------------------------------------------
 
@@ -327,36 +405,28 @@ class ClmmPool(PoolAdapter):
         start = index * self._span
         ta = self._arrays.get(start)
         if ta is None:
-            raise QuoteError(
-                f"{self._tag}: tick array "
-                f"{tick_array_address(self._address, start, CLMM_PROGRAM_ID)} "
-                f"(start {start}) is not loaded"
-            )
+            key = tick_array_address(self._address, start, CLMM_PROGRAM_ID)
+            state = "does not exist on chain" if key in self._absent else "is not loaded"
+            raise QuoteError(f"{self._tag}: tick array {key} (start {start}) {state}")
         return ta
 
     def _transfer_fee(self, i: int) -> TransferFee | None:
-        if self._vault_program[i] == TOKEN_2022_PROGRAM_ID and not self._mint_loaded[i]:
-            mint = self.mints[i]
-            raise QuoteError(f"{self._tag}: Token-2022 mint {mint} is not loaded")
-        cfg = self._mint_fee[i]
-        if cfg is None:
+        if self._vault_program[i] != TOKEN_2022_PROGRAM_ID:
             return None
-        if self._clock is None:
-            if cfg.older == cfg.newer:
-                return cfg.newer
-            raise QuoteError(
-                f"{self._tag}: Clock sysvar {SYSVAR_CLOCK_ID} is not loaded "
-                f"(mint {self.mints[i]} has an epoch-dependent transfer fee)"
-            )
-        return cfg.for_epoch(self._clock.epoch)
+        mint = self._mint[i]
+        if mint is None:
+            raise account_unavailable(self._tag, "Token-2022 mint", self.mints[i], self._absent)
+        return mint.transfer_fee_at(self._clock, self._tag)
 
     def _check_ready(self) -> AmmConfig:
         pool = self._pool
+        if self._pool_absent:
+            raise account_unavailable(self._tag, "pool account", self._address, self._absent)
         if self._config is None:
-            raise QuoteError(f"{self._tag}: amm_config {pool.amm_config} is not loaded")
+            raise account_unavailable(self._tag, "amm_config", pool.amm_config, self._absent)
         for i, key in enumerate((pool.token_vault_0, pool.token_vault_1)):
             if self._vault_amount[i] is None:
-                raise QuoteError(f"{self._tag}: vault {key} is not loaded")
+                raise account_unavailable(self._tag, "vault", key, self._absent)
         if pool.swap_disabled:
             raise QuoteError(f"{self._tag}: swaps are disabled (status {pool.status})")
         if pool.dynamic_fee_enabled:
@@ -364,6 +434,31 @@ class ClmmPool(PoolAdapter):
         if self._clock is not None and self._clock.unix_timestamp <= pool.open_time:
             raise QuoteError(f"{self._tag}: not open before {pool.open_time}")
         return self._config
+
+    def summary(self) -> PoolSummary | None:
+        """Vault balances less owed protocol/fund fees, active liquidity, trade fee in ppm."""
+        try:
+            config = self._check_ready()
+            self._transfer_fee(0)
+            self._transfer_fee(1)
+        except QuoteError:
+            return None
+        if not (self._can_start(True) or self._can_start(False)):
+            return None
+        p = self._pool
+        v0, v1 = self._vault_amount
+        assert v0 is not None and v1 is not None
+        r0 = max(v0 - p.protocol_fees_token_0 - p.fund_fees_token_0, 0)
+        r1 = max(v1 - p.protocol_fees_token_1 - p.fund_fees_token_1, 0)
+        return PoolSummary(r0, r1, p.liquidity, config.trade_fee_rate)
+
+    def _can_start(self, zero_for_one: bool) -> bool:
+        """Whether the first array a swap in this direction reads is loaded."""
+        try:
+            _, index = self._first_array_index(zero_for_one)
+            return index is not None and self._array(index) is not None
+        except QuoteError:
+            return False
 
     def swap_amounts(
         self, amount: int, zero_for_one: bool, is_base_input: bool
@@ -376,8 +471,7 @@ class ClmmPool(PoolAdapter):
         """
         config = self._check_ready()
         pool = self._pool
-        if amount <= 0 or amount > U64_MAX:
-            raise QuoteError(f"{self._tag}: amount {amount} outside 1..u64::MAX")
+        check_amount(amount, self._tag)
         fee_on = pool.fee_on
         fee_on_input = (
             fee_on == FEE_ON_INPUT
@@ -519,24 +613,24 @@ class ClmmPool(PoolAdapter):
         cut again by the output mint's fee on its way to the trader.
         """
         i_in, i_out = (0, 1) if zero_for_one else (1, 0)
+        self._check_ready()
         fee_in = self._transfer_fee(i_in)
         fee_out = self._transfer_fee(i_out)
-        if amount <= 0 or amount > U64_MAX:
-            raise QuoteError(f"{self._tag}: amount {amount} outside 1..u64::MAX")
+        check_amount(amount, self._tag)
         if exact_in:
-            specified = amount - (fee_in.fee(amount) if fee_in else 0)
+            specified = amount_received(amount, fee_in)
             if specified <= 0:
                 raise QuoteError(f"{self._tag}: input is all transfer fee")
             _, gross_out, fee, used, _ = self.swap_amounts(specified, zero_for_one, True)
             self._check_vault(i_out, gross_out)
-            out = gross_out - (fee_out.fee(gross_out) if fee_out else 0)
+            out = amount_received(gross_out, fee_out)
             return Quote(amount, out, fee, self._fee_mint(zero_for_one)), used
-        specified = amount + (_inverse_fee(fee_out, amount) if fee_out else 0)
+        specified = amount_to_send(amount, fee_out)
         if specified > U64_MAX:
             raise QuoteError(f"{self._tag}: output plus transfer fee exceeds u64")
         swap_in, gross_out, fee, used, _ = self.swap_amounts(specified, zero_for_one, False)
         self._check_vault(i_out, gross_out)
-        total_in = swap_in + (_inverse_fee(fee_in, swap_in) if fee_in else 0)
+        total_in = amount_to_send(swap_in, fee_in)
         if total_in > U64_MAX:
             raise QuoteError(f"{self._tag}: input exceeds u64")
         return Quote(total_in, amount, fee, self._fee_mint(zero_for_one)), used
@@ -551,18 +645,27 @@ class ClmmPool(PoolAdapter):
     # -- instructions -------------------------------------------------------------------------
 
     def swap_instruction(self, params: SwapParams) -> SwapInstructions:
-        """``swap_v2`` with the extension and the tick arrays the swap walks (plus one spare).
+        """``swap_v2`` with the extension and the tick arrays, laid out as the official SDK does.
 
-        The price limit is 0, so the program defaults it and refuses a partial
-        fill; ``other_amount_threshold`` (minimum out / maximum in) is the
-        trader's slippage bound, passed through as given.
+        Remaining accounts: the bitmap extension (unless the chain has none),
+        then up to two initialized arrays on the side the price is not heading
+        to, the arrays the quoted swap walks, and one more past them. The
+        program skips leading arrays until the one holding the price, so the
+        swap still lands when the price moved back across an array boundary
+        before it did. The price limit is 0 (the program defaults it and
+        refuses a partial fill); ``other_amount_threshold`` (minimum out /
+        maximum in) is the trader's bound, passed through as given.
         """
         pool = self._pool
         zero_for_one = self._direction(params.input_mint)
         _, used = self._quote_path(params.amount, zero_for_one, params.exact_in)
+        for mint in self._mint:
+            if mint is not None and mint.transfer_hook is not None:
+                raise QuoteError(
+                    f"{self._tag}: mint {mint.address} has transfer hook {mint.transfer_hook} "
+                    "(its extra accounts are not passed)"
+                )
         i_in, i_out = (0, 1) if zero_for_one else (1, 0)
-        spare = self._spare_array(used[-1], zero_for_one)
-        starts = used + ([spare] if spare is not None else [])
         vaults = (pool.token_vault_0, pool.token_vault_1)
         mints = (pool.token_mint_0, pool.token_mint_1)
         metas = [
@@ -579,11 +682,12 @@ class ClmmPool(PoolAdapter):
             AccountMeta(MEMO_PROGRAM_ID, False, False),
             AccountMeta(mints[i_in], False, False),
             AccountMeta(mints[i_out], False, False),
-            AccountMeta(self._ext_key, False, True),
         ]
+        if not self._ext_absent:
+            metas.append(AccountMeta(self._ext_key, False, True))
         metas.extend(
             AccountMeta(tick_array_address(self._address, s, CLMM_PROGRAM_ID), False, True)
-            for s in starts
+            for s in self.swap_tick_arrays(used, zero_for_one)
         )
         data = (
             SWAP_V2_DISCRIMINATOR
@@ -594,10 +698,23 @@ class ClmmPool(PoolAdapter):
         )
         return SwapInstructions([Instruction(self.program_id, data, metas)])
 
-    def _spare_array(self, last_start: int, zero_for_one: bool) -> int | None:
-        """One more initialized array past the last the quote used, for price drift."""
+    def swap_tick_arrays(self, used: list[int], zero_for_one: bool) -> list[int]:
+        """Start indices of the arrays a swap instruction passes, in the order it passes them.
+
+        ``used`` are the arrays the quoted swap walks. Before them, the first
+        ``OPPOSITE_SIDE_ARRAYS`` initialized arrays from the price in the other
+        direction (the first used one left out); after them, the next
+        initialized array in the swap direction: raydium-sdk-v2's
+        ``swapInternal(..., includeExtraTickArrays: true)``.
+        """
+        span = self._span
+        opposite = [
+            i * span
+            for i in self._initialized_from(not zero_for_one, OPPOSITE_SIDE_ARRAYS)
+            if i * span != used[0]
+        ]
         try:
-            index = self._next_array_index(last_start // self._span, not zero_for_one)
+            spare = self._next_array_index(used[-1] // span, not zero_for_one)
         except QuoteError:
-            return None
-        return None if index is None else index * self._span
+            spare = None
+        return opposite + used + ([] if spare is None else [spare * span])

@@ -16,7 +16,16 @@ from functools import cached_property
 
 from solders.pubkey import Pubkey
 
+from lstarb_raydium.clmm.tick_math import (
+    MAX_SQRT_PRICE_X64,
+    MAX_TICK,
+    MIN_SQRT_PRICE_X64,
+    MIN_TICK,
+    sqrt_price_at_tick_cached,
+)
+from lstarb_sdk.amounts import PPM_DENOMINATOR
 from lstarb_sdk.errors import DecodeError
+from lstarb_sdk.layout import check_data
 
 POOL_STATE_DISCRIMINATOR = bytes.fromhex("f7ede3f5d7c3de46")
 AMM_CONFIG_DISCRIMINATOR = bytes.fromhex("daf42168cbcb2b6f")
@@ -55,13 +64,30 @@ _ZERO16 = bytes(16)
 
 def check_account(data: bytes, name: str, size: int, discriminator: bytes) -> None:
     """Raise DecodeError unless ``data`` has ``size`` bytes and the discriminator."""
-    if len(data) != size:
-        raise DecodeError(f"raydium clmm {name}: expected {size} bytes, got {len(data)}")
-    if data[:8] != discriminator:
-        raise DecodeError(
-            f"raydium clmm {name}: wrong discriminator {bytes(data[:8]).hex()}, "
-            f"expected {discriminator.hex()}"
-        )
+    check_data(data, f"raydium clmm {name}", size=size, discriminator=discriminator)
+
+
+def _validate_pool(
+    spacing: int, sqrt_price: int, tick: int, fee_on: int, keys: tuple[Pubkey, ...]
+) -> None:
+    """What the program guarantees of every pool it writes; anything else is not a pool.
+
+    ``tick_current`` is the tick of ``sqrt_price_x64``, or one below it when a
+    swap stopped exactly on a tick it crossed downward (``tick_next - 1``).
+    """
+    what = "raydium clmm PoolState"
+    if spacing == 0:
+        raise DecodeError(f"{what}: tick_spacing is 0")
+    if not MIN_SQRT_PRICE_X64 <= sqrt_price < MAX_SQRT_PRICE_X64:
+        raise DecodeError(f"{what}: sqrt_price_x64 {sqrt_price} outside the program's range")
+    if not MIN_TICK <= tick < MAX_TICK or not (
+        sqrt_price_at_tick_cached(tick) <= sqrt_price <= sqrt_price_at_tick_cached(tick + 1)
+    ):
+        raise DecodeError(f"{what}: tick_current {tick} does not hold sqrt_price_x64 {sqrt_price}")
+    if fee_on > 2:
+        raise DecodeError(f"{what}: fee_on {fee_on} is not 0, 1 or 2")
+    if keys[2] == keys[3] or keys[4] == keys[5]:
+        raise DecodeError(f"{what}: both sides name the same mint or vault")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +210,7 @@ class PoolState:
             fee_on,
         ) = _POOL_CORE.unpack_from(data, 233)
         t = _POOL_TAIL.unpack_from(data, 1064)
+        _validate_pool(spacing, sp_lo | sp_hi << 64, tick, fee_on, keys)
         return cls(
             data[8],
             *keys,
@@ -261,8 +288,14 @@ class AmmConfig:
     def decode(cls, data: bytes) -> AmmConfig:
         check_account(data, "AmmConfig", AMM_CONFIG_LEN, AMM_CONFIG_DISCRIMINATOR)
         bump, index, owner, proto, trade, spacing, fund, fund_owner = _CONFIG.unpack_from(data, 8)
-        if trade >= 1_000_000:
-            raise DecodeError(f"raydium clmm AmmConfig: trade_fee_rate {trade} >= 1_000_000")
+        # The bounds ``create_amm_config`` / ``update_amm_config`` assert.
+        if trade >= PPM_DENOMINATOR or proto > PPM_DENOMINATOR or fund > PPM_DENOMINATOR:
+            raise DecodeError(
+                f"raydium clmm AmmConfig: fee rates out of bounds (trade {trade}, "
+                f"protocol {proto}, fund {fund} per million)"
+            )
+        if spacing == 0:
+            raise DecodeError("raydium clmm AmmConfig: tick_spacing is 0")
         return cls(
             bump,
             index,
@@ -313,6 +346,10 @@ class TickArray:
     @classmethod
     def decode(cls, data: bytes) -> TickArray:
         check_account(data, "TickArrayState", TICK_ARRAY_LEN, TICK_ARRAY_DISCRIMINATOR)
+        if data[10124] > TICK_ARRAY_SIZE:
+            raise DecodeError(
+                f"raydium clmm TickArrayState: initialized_tick_count {data[10124]} > 60"
+            )
         return cls(
             bytes(data),
             Pubkey.from_bytes(data[8:40]),

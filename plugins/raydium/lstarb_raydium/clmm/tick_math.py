@@ -9,6 +9,8 @@ inverse).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 MIN_TICK = -443636
 MAX_TICK = 443636
 MIN_SQRT_PRICE_X64 = 4295048016
@@ -89,3 +91,7 @@ def tick_at_sqrt_price(sqrt_price_x64: int) -> int:
     if sqrt_price_at_tick(tick_high) <= sqrt_price_x64:
         return tick_high
     return tick_low
+
+
+sqrt_price_at_tick_cached = lru_cache(maxsize=1 << 16)(sqrt_price_at_tick)
+""":func:`sqrt_price_at_tick`, memoised: swaps and decodes revisit the same ticks."""

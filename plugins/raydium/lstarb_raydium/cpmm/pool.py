@@ -16,7 +16,7 @@ its ``CurveCalculator``:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import ClassVar
 
 from solders.account import Account
@@ -24,6 +24,7 @@ from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
 from lstarb_raydium.cpmm.state import (
+    AMM_CONFIG_DISCRIMINATOR,
     AMM_CONFIG_LEN,
     POOL_STATE_DISCRIMINATOR,
     POOL_STATE_LEN,
@@ -31,24 +32,21 @@ from lstarb_raydium.cpmm.state import (
     PoolState,
 )
 from lstarb_sdk import PoolAdapter
+from lstarb_sdk.amounts import PPM_DENOMINATOR, U64_MAX, ceil_div, check_amount
 from lstarb_sdk.errors import DecodeError, QuoteError
-from lstarb_sdk.solana import (
-    SYSVAR_CLOCK_ID,
-    TOKEN_2022_PROGRAM_ID,
-    TOKEN_PROGRAMS,
-    Clock,
-    TokenAccount,
-)
-from lstarb_sdk.token2022 import TransferFee, TransferFeeConfig, transfer_fee_config
-from lstarb_sdk.types import Quote, SwapInstructions, SwapParams
+from lstarb_sdk.layout import account_data
+from lstarb_sdk.pool import account_unavailable
+from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_2022_PROGRAM_ID, Clock, vault_amount
+from lstarb_sdk.token2022 import TokenMint, TransferFee, amount_received, amount_to_send
+from lstarb_sdk.types import AccountFilter, PoolSummary, Quote, SwapInstructions, SwapParams
 
 CPMM_PROGRAM_ID = Pubkey.from_string("CPMMoo8L3F4NbTegBCKVNunggL7H1ZpdTHKxQB5qKP1C")
 AUTH_SEED = b"vault_and_lp_mint_auth_seed"
 SWAP_BASE_INPUT_DISCRIMINATOR = bytes([143, 190, 90, 218, 196, 30, 51, 222])
 SWAP_BASE_OUTPUT_DISCRIMINATOR = bytes([55, 217, 98, 86, 163, 74, 180, 173])
-FEE_RATE_DENOMINATOR = 1_000_000
-MAX_FEE_BASIS_POINTS = 10_000
-U64_MAX = (1 << 64) - 1
+FEE_RATE_DENOMINATOR = PPM_DENOMINATOR
+TOKEN_0_MINT_OFFSET = 168
+TOKEN_1_MINT_OFFSET = 200
 
 AUTHORITY = Pubkey.find_program_address([AUTH_SEED], CPMM_PROGRAM_ID)[0]
 
@@ -57,14 +55,7 @@ def _pre_fee(post: int, rate: int) -> int:
     """``Fees::calculate_pre_fee_amount``: smallest amount that leaves ``post`` after the fee."""
     if rate == 0:
         return post
-    return -(-post * FEE_RATE_DENOMINATOR // (FEE_RATE_DENOMINATOR - rate))
-
-
-def _inverse_fee(fee: TransferFee, post_fee_amount: int) -> int:
-    """Raydium's ``get_transfer_inverse_fee``: the maximum fee outright at 100%."""
-    if fee.basis_points == MAX_FEE_BASIS_POINTS:
-        return fee.maximum_fee
-    return fee.inverse_fee(post_fee_amount)
+    return ceil_div(post * FEE_RATE_DENOMINATOR, FEE_RATE_DENOMINATOR - rate)
 
 
 def swap_base_input(
@@ -78,18 +69,18 @@ def swap_base_input(
     """``(amount_out, trade_fee, creator_fee)`` of ``CurveCalculator::swap_base_input``."""
     if creator_on_input:
         rate = trade_rate + creator_rate
-        total = -(-amount * rate // FEE_RATE_DENOMINATOR)
+        total = ceil_div(amount * rate, FEE_RATE_DENOMINATOR)
         creator_fee = total * creator_rate // rate if rate else 0
         trade_fee = total - creator_fee
         x = amount - total
     else:
-        trade_fee = -(-amount * trade_rate // FEE_RATE_DENOMINATOR)
+        trade_fee = ceil_div(amount * trade_rate, FEE_RATE_DENOMINATOR)
         x = amount - trade_fee
         creator_fee = 0
     gross = x * r_out // (r_in + x)
     if creator_on_input:
         return gross, trade_fee, creator_fee
-    creator_fee = -(-gross * creator_rate // FEE_RATE_DENOMINATOR)
+    creator_fee = ceil_div(gross * creator_rate, FEE_RATE_DENOMINATOR)
     return gross - creator_fee, trade_fee, creator_fee
 
 
@@ -109,7 +100,7 @@ def swap_base_output(
     vault_out = amount_out if creator_on_input else _pre_fee(amount_out, creator_rate)
     if vault_out >= r_out:
         return 0, vault_out, 0, 0
-    swapped = -(-r_in * vault_out // (r_out - vault_out))
+    swapped = ceil_div(r_in * vault_out, r_out - vault_out)
     if creator_on_input:
         rate = trade_rate + creator_rate
         with_fee = _pre_fee(swapped, rate)
@@ -125,35 +116,34 @@ class CpmmPool(PoolAdapter):
 
     program_id: ClassVar[Pubkey] = CPMM_PROGRAM_ID
     dex: ClassVar[str] = "raydium-cpmm"
+    account_size: ClassVar[int | None] = POOL_STATE_LEN
+    account_discriminator: ClassVar[bytes | None] = POOL_STATE_DISCRIMINATOR
 
     def __init__(self, address: Pubkey, pool: PoolState) -> None:
         self._address = address
         self._tag = f"{self.dex} pool {address}"
         self._pool = pool
+        self._pool_absent = False
         self._config: AmmConfig | None = None
         self._vault_amount: list[int | None] = [None, None]
-        self._mint_fee: list[TransferFeeConfig | None] = [None, None]
-        self._mint_loaded = [False, False]
+        self._mint: list[TokenMint | None] = [None, None]
         self._clock: Clock | None = None
+        self._absent: set[Pubkey] = set()
 
     # -- construction and state ------------------------------------------------------------
 
     @classmethod
-    def matches(cls, account: Account) -> bool:
-        data = account.data
-        return (
-            account.owner == cls.program_id
-            and len(data) == POOL_STATE_LEN
-            and data[:8] == POOL_STATE_DISCRIMINATOR
-        )
+    def from_account(cls, address: Pubkey, account: Account) -> CpmmPool:
+        return cls(address, PoolState.decode(cls.pool_account_data(address, account)))
 
     @classmethod
-    def from_account(cls, address: Pubkey, account: Account) -> CpmmPool:
-        if account.owner != cls.program_id:
-            raise DecodeError(
-                f"raydium cpmm pool {address}: owner {account.owner} is not {cls.program_id}"
-            )
-        return cls(address, PoolState.decode(account.data))
+    def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
+        """PoolState accounts (size and discriminator) with the mint as token 0 or token 1."""
+        return [
+            AccountFilter(POOL_STATE_LEN, ((0, POOL_STATE_DISCRIMINATOR), (offset, bytes(mint))))
+            for mint in mints
+            for offset in (TOKEN_0_MINT_OFFSET, TOKEN_1_MINT_OFFSET)
+        ]
 
     @property
     def address(self) -> Pubkey:
@@ -176,7 +166,7 @@ class CpmmPool(PoolAdapter):
         return (p.token_0_program, p.token_1_program)[i] == TOKEN_2022_PROGRAM_ID
 
     def _needs_clock(self) -> bool:
-        if any(cfg is not None and cfg.older != cfg.newer for cfg in self._mint_fee):
+        if any(m is not None and m.needs_clock for m in self._mint):
             return True
         return self._clock is None or self._clock.unix_timestamp < self._pool.open_time
 
@@ -188,71 +178,101 @@ class CpmmPool(PoolAdapter):
             keys.append(SYSVAR_CLOCK_ID)
         return keys
 
-    def update(self, accounts: Mapping[Pubkey, Account]) -> None:
-        """Decode everything first, then commit, so a DecodeError leaves the old state whole."""
+    def update(self, accounts: Mapping[Pubkey, Account | None]) -> None:
+        """Decode everything first, then commit, so a DecodeError leaves the old state whole.
+
+        A key mapped to None (the chain has no such account) forgets what that
+        account said; quotes then name it as missing.
+        """
+        absent: list[Pubkey] = []
         new_pool = None
         acc = accounts.get(self._address)
         if acc is not None:
-            if acc.owner != self.program_id:
-                raise DecodeError(f"{self._tag}: owner {acc.owner} is not {self.program_id}")
-            new_pool = PoolState.decode(acc.data)
-            if (new_pool.token_0_mint, new_pool.token_1_mint) != self.mints:
-                raise DecodeError(f"{self._tag}: mints changed")
+            new_pool = PoolState.decode(self.pool_account_data(self._address, acc))
+            if new_pool.keys() != self._pool.keys():
+                raise DecodeError(f"{self._tag}: mints, vaults or configs changed")
+        elif self._address in accounts:
+            absent.append(self._address)
         p = new_pool or self._pool
         new_config = None
         acc = accounts.get(p.amm_config)
         if acc is not None:
-            if acc.owner != self.program_id:
-                raise DecodeError(
-                    f"{self.dex} amm_config {p.amm_config}: owner {acc.owner} is not "
-                    f"{self.program_id}"
-                )
-            if len(acc.data) != AMM_CONFIG_LEN:
-                raise DecodeError(
-                    f"{self.dex} amm_config {p.amm_config}: expected {AMM_CONFIG_LEN} bytes, "
-                    f"got {len(acc.data)}"
-                )
-            new_config = AmmConfig.decode(acc.data)
-        vaults: list[tuple[int, int]] = []
+            data = account_data(
+                acc,
+                f"{self.dex} amm_config {p.amm_config}",
+                owner=self.program_id,
+                size=AMM_CONFIG_LEN,
+                discriminator=AMM_CONFIG_DISCRIMINATOR,
+            )
+            new_config = AmmConfig.decode(data)
+        elif p.amm_config in accounts:
+            absent.append(p.amm_config)
         programs = (p.token_0_program, p.token_1_program)
         mints = (p.token_0_mint, p.token_1_mint)
+        vaults: list[tuple[int, int]] = []
         for i, key in enumerate((p.token_0_vault, p.token_1_vault)):
             acc = accounts.get(key)
             if acc is None:
+                if key in accounts:
+                    absent.append(key)
                 continue
+            name = f"{self.dex} vault {key}"
             if acc.owner != programs[i]:
-                raise DecodeError(f"{self.dex} vault {key}: owner {acc.owner} is not {programs[i]}")
-            tok = TokenAccount.decode(acc.data, name=f"{self.dex} vault {key}")
-            if tok.mint != mints[i]:
-                raise DecodeError(f"{self.dex} vault {key}: mint {tok.mint} is not {mints[i]}")
-            vaults.append((i, tok.amount))
-        fees: list[tuple[int, TransferFeeConfig | None]] = []
+                raise DecodeError(f"{name}: owner {acc.owner} is not {programs[i]}")
+            vaults.append((i, vault_amount(acc, name, mints[i])))
+        new_mints: list[tuple[int, TokenMint]] = []
         for i, key in enumerate(mints):
             acc = accounts.get(key)
             if acc is None:
+                if key in accounts:
+                    absent.append(key)
                 continue
-            if acc.owner not in TOKEN_PROGRAMS or acc.owner != programs[i]:
-                raise DecodeError(f"{self.dex} mint {key}: owner {acc.owner} is not {programs[i]}")
-            cfg = None
-            if acc.owner == TOKEN_2022_PROGRAM_ID:
-                cfg = transfer_fee_config(acc.data, name=f"{self.dex} mint {key}")
-            fees.append((i, cfg))
+            mint = TokenMint.from_account(key, acc, self._mint[i])
+            if mint.program != programs[i]:
+                raise DecodeError(
+                    f"{self.dex} mint {key}: owner {mint.program} is not {programs[i]}"
+                )
+            new_mints.append((i, mint))
         new_clock = None
         acc = accounts.get(SYSVAR_CLOCK_ID)
         if acc is not None:
-            new_clock = Clock.decode(acc.data)
+            new_clock = Clock.from_account(acc)
+        elif SYSVAR_CLOCK_ID in accounts:
+            absent.append(SYSVAR_CLOCK_ID)
 
+        # commit
         if new_pool is not None:
             self._pool = new_pool
+            self._pool_absent = False
         if new_config is not None:
             self._config = new_config
         for i, amount in vaults:
             self._vault_amount[i] = amount
-        for i, cfg in fees:
-            self._mint_fee[i] = cfg
-            self._mint_loaded[i] = True
+        for i, mint in new_mints:
+            self._mint[i] = mint
         if new_clock is not None:
             self._clock = new_clock
+        self._absent.difference_update(accounts)
+        for key in absent:
+            self._forget(key)
+
+    def _forget(self, key: Pubkey) -> None:
+        """The chain has no account ``key``: drop what it said."""
+        self._absent.add(key)
+        p = self._pool
+        if key == self._address:
+            self._pool_absent = True
+        if key == p.amm_config:
+            self._config = None
+        if key == SYSVAR_CLOCK_ID:
+            self._clock = None
+        for i, (vault, mint) in enumerate(
+            ((p.token_0_vault, p.token_0_mint), (p.token_1_vault, p.token_1_mint))
+        ):
+            if key == vault:
+                self._vault_amount[i] = None
+            if key == mint:
+                self._mint[i] = None
 
     # -- quoting ------------------------------------------------------------------------------
 
@@ -261,9 +281,9 @@ class CpmmPool(PoolAdapter):
         p = self._pool
         v0, v1 = self._vault_amount
         if v0 is None:
-            raise QuoteError(f"{self._tag}: vault {p.token_0_vault} is not loaded")
+            raise account_unavailable(self._tag, "vault", p.token_0_vault, self._absent)
         if v1 is None:
-            raise QuoteError(f"{self._tag}: vault {p.token_1_vault} is not loaded")
+            raise account_unavailable(self._tag, "vault", p.token_1_vault, self._absent)
         r0 = v0 - p.protocol_fees_token_0 - p.fund_fees_token_0 - p.creator_fees_token_0
         r1 = v1 - p.protocol_fees_token_1 - p.fund_fees_token_1 - p.creator_fees_token_1
         if r0 < 0 or r1 < 0:
@@ -271,29 +291,36 @@ class CpmmPool(PoolAdapter):
         return r0, r1
 
     def _transfer_fee(self, i: int) -> TransferFee | None:
-        if self._is_2022(i) and not self._mint_loaded[i]:
-            raise QuoteError(f"{self._tag}: Token-2022 mint {self.mints[i]} is not loaded")
-        cfg = self._mint_fee[i]
-        if cfg is None:
+        if not self._is_2022(i):
             return None
-        if self._clock is None:
-            if cfg.older == cfg.newer:
-                return cfg.newer
-            raise QuoteError(
-                f"{self._tag}: Clock sysvar {SYSVAR_CLOCK_ID} is not loaded "
-                f"(mint {self.mints[i]} has an epoch-dependent transfer fee)"
-            )
-        return cfg.for_epoch(self._clock.epoch)
+        mint = self._mint[i]
+        if mint is None:
+            raise account_unavailable(self._tag, "Token-2022 mint", self.mints[i], self._absent)
+        return mint.transfer_fee_at(self._clock, self._tag)
 
     def _ready(self) -> AmmConfig:
         p = self._pool
+        if self._pool_absent:
+            raise account_unavailable(self._tag, "pool account", self._address, self._absent)
         if self._config is None:
-            raise QuoteError(f"{self._tag}: amm_config {p.amm_config} is not loaded")
+            raise account_unavailable(self._tag, "amm_config", p.amm_config, self._absent)
         if p.swap_disabled:
             raise QuoteError(f"{self._tag}: swaps are disabled (status {p.status})")
         if self._clock is not None and self._clock.unix_timestamp < p.open_time:
             raise QuoteError(f"{self._tag}: not open before {p.open_time}")
         return self._config
+
+    def summary(self) -> PoolSummary | None:
+        """Curve reserves (owed fees excluded), no active liquidity, trade (+ creator) fee."""
+        try:
+            config = self._ready()
+            r0, r1 = self.reserves()
+            self._transfer_fee(0)
+            self._transfer_fee(1)
+        except QuoteError:
+            return None
+        creator = config.creator_fee_rate if self._pool.enable_creator_fee else 0
+        return PoolSummary(r0, r1, 0, config.trade_fee_rate + creator)
 
     def quote(self, amount: int, input_mint: Pubkey, *, exact_in: bool = True) -> Quote:
         p = self._pool
@@ -309,26 +336,25 @@ class CpmmPool(PoolAdapter):
         r_in, r_out = (r0, r1) if zero_for_one else (r1, r0)
         fee_in = self._transfer_fee(i_in)
         fee_out = self._transfer_fee(i_out)
-        if not 0 < amount <= U64_MAX:
-            raise QuoteError(f"{self._tag}: amount {amount} outside 1..u64::MAX")
+        check_amount(amount, self._tag)
         creator_rate = config.creator_fee_rate if p.enable_creator_fee else 0
         on_input = p.creator_fee_on_input(zero_for_one)
         trade_rate = config.trade_fee_rate
         if trade_rate + creator_rate >= FEE_RATE_DENOMINATOR:
             raise QuoteError(f"{self._tag}: fee rates reach 100%")
         if exact_in:
-            actual_in = amount - (fee_in.fee(amount) if fee_in else 0)
+            actual_in = amount_received(amount, fee_in)
             if actual_in <= 0:
                 raise QuoteError(f"{self._tag}: input is all transfer fee")
             out, trade_fee, creator_fee = swap_base_input(
                 actual_in, r_in, r_out, trade_rate, creator_rate, on_input
             )
-            received = out - (fee_out.fee(out) if fee_out else 0)
+            received = amount_received(out, fee_out)
             if received <= 0:
                 raise QuoteError(f"{self._tag}: too small input (output is 0)")
             fee = trade_fee + (creator_fee if on_input else 0)
             return Quote(amount, received, fee, input_mint)
-        wanted = amount + (_inverse_fee(fee_out, amount) if fee_out else 0)
+        wanted = amount_to_send(amount, fee_out)
         if wanted > U64_MAX:
             raise QuoteError(f"{self._tag}: output plus transfer fee exceeds u64")
         swap_in, vault_out, trade_fee, creator_fee = swap_base_output(
@@ -338,7 +364,7 @@ class CpmmPool(PoolAdapter):
             raise QuoteError(
                 f"{self._tag}: not enough liquidity (reserve {r_out}, asked {vault_out})"
             )
-        total_in = swap_in + (_inverse_fee(fee_in, swap_in) if fee_in else 0)
+        total_in = amount_to_send(swap_in, fee_in)
         if total_in > U64_MAX:
             raise QuoteError(f"{self._tag}: input exceeds u64")
         fee = trade_fee + (creator_fee if on_input else 0)
@@ -350,6 +376,8 @@ class CpmmPool(PoolAdapter):
         """``swap_base_input`` or ``swap_base_output`` with the IDL's 13 accounts.
 
         ``other_amount_threshold`` is the minimum out (exact in) or maximum in.
+        A mint with a transfer hook is refused: the hook's extra accounts are
+        not passed.
         """
         p = self._pool
         if params.input_mint == p.token_0_mint:
@@ -358,8 +386,13 @@ class CpmmPool(PoolAdapter):
             i_in, i_out = 1, 0
         else:
             raise QuoteError(f"{self._tag}: mint {params.input_mint} is not one of its mints")
-        if self._config is None:
-            raise QuoteError(f"{self._tag}: amm_config {p.amm_config} is not loaded")
+        self._ready()
+        for mint in self._mint:
+            if mint is not None and mint.transfer_hook is not None:
+                raise QuoteError(
+                    f"{self._tag}: mint {mint.address} has transfer hook {mint.transfer_hook} "
+                    "(its extra accounts are not passed)"
+                )
         vaults = (p.token_0_vault, p.token_1_vault)
         programs = (p.token_0_program, p.token_1_program)
         mints = (p.token_0_mint, p.token_1_mint)

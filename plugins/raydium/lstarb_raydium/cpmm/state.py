@@ -13,7 +13,10 @@ from dataclasses import dataclass
 
 from solders.pubkey import Pubkey
 
+from lstarb_sdk.amounts import PPM_DENOMINATOR
 from lstarb_sdk.errors import DecodeError
+from lstarb_sdk.layout import check_data, pubkey_at, u64
+from lstarb_sdk.solana import TOKEN_PROGRAMS
 
 POOL_STATE_DISCRIMINATOR = bytes.fromhex("f7ede3f5d7c3de46")
 AMM_CONFIG_DISCRIMINATOR = bytes.fromhex("daf42168cbcb2b6f")
@@ -30,24 +33,9 @@ CREATOR_FEE_ON_TOKEN_1 = 2
 _POOL_TAIL = struct.Struct("<5B7QBB6xQQ")
 
 
-def _u64(d: bytes, o: int) -> int:
-    return int.from_bytes(d[o : o + 8], "little")
-
-
-def _pk(d: bytes, o: int) -> Pubkey:
-    return Pubkey.from_bytes(d[o : o + 32])
-
-
 def _check(data: bytes, what: str, length: int, disc: bytes) -> bytes:
-    if len(data) != length:
-        raise DecodeError(
-            f"raydium cpmm {what}: expected {length} bytes, got {len(data)}"
-            + (" (truncated)" if len(data) < length else "")
-        )
-    d = bytes(data)
-    if d[:8] != disc:
-        raise DecodeError(f"raydium cpmm {what}: discriminator {d[:8].hex()} is not {disc.hex()}")
-    return d
+    check_data(data, f"raydium cpmm {what}", size=length, discriminator=disc)
+    return bytes(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,17 +73,17 @@ class PoolState:
     def decode(cls, data: bytes) -> PoolState:
         d = _check(data, "PoolState", POOL_STATE_LEN, POOL_STATE_DISCRIMINATOR)
         t = _POOL_TAIL.unpack_from(d, 328)
-        return cls(
-            amm_config=_pk(d, 8),
-            pool_creator=_pk(d, 40),
-            token_0_vault=_pk(d, 72),
-            token_1_vault=_pk(d, 104),
-            lp_mint=_pk(d, 136),
-            token_0_mint=_pk(d, 168),
-            token_1_mint=_pk(d, 200),
-            token_0_program=_pk(d, 232),
-            token_1_program=_pk(d, 264),
-            observation_key=_pk(d, 296),
+        state = cls(
+            amm_config=pubkey_at(d, 8),
+            pool_creator=pubkey_at(d, 40),
+            token_0_vault=pubkey_at(d, 72),
+            token_1_vault=pubkey_at(d, 104),
+            lp_mint=pubkey_at(d, 136),
+            token_0_mint=pubkey_at(d, 168),
+            token_1_mint=pubkey_at(d, 200),
+            token_0_program=pubkey_at(d, 232),
+            token_1_program=pubkey_at(d, 264),
+            observation_key=pubkey_at(d, 296),
             auth_bump=t[0],
             status=t[1],
             lp_mint_decimals=t[2],
@@ -113,10 +101,37 @@ class PoolState:
             creator_fees_token_0=t[14],
             creator_fees_token_1=t[15],
         )
+        state._validate()
+        return state
+
+    def _validate(self) -> None:
+        """What ``initialize`` guarantees of every pool; anything else is not a pool's bytes."""
+        where = "raydium cpmm PoolState"
+        if self.token_0_mint == self.token_1_mint or self.token_0_vault == self.token_1_vault:
+            raise DecodeError(f"{where}: both sides name the same mint or vault")
+        for program in (self.token_0_program, self.token_1_program):
+            if program not in TOKEN_PROGRAMS:
+                raise DecodeError(f"{where}: token program {program} is not a token program")
+        if self.creator_fee_on > CREATOR_FEE_ON_TOKEN_1:
+            raise DecodeError(f"{where}: creator_fee_on {self.creator_fee_on} is not 0, 1 or 2")
 
     @property
     def swap_disabled(self) -> bool:
         return bool(self.status & STATUS_SWAP_DISABLED_BIT)
+
+    def keys(self) -> tuple[Pubkey, ...]:
+        """The addresses ``initialize`` fixes for the pool's life: a refresh may not change them."""
+        return (
+            self.amm_config,
+            self.token_0_vault,
+            self.token_1_vault,
+            self.lp_mint,
+            self.token_0_mint,
+            self.token_1_mint,
+            self.token_0_program,
+            self.token_1_program,
+            self.observation_key,
+        )
 
     def creator_fee_on_input(self, zero_for_one: bool) -> bool:
         """The program's ``is_creator_fee_on_input`` for a swap direction."""
@@ -147,16 +162,28 @@ class AmmConfig:
     @classmethod
     def decode(cls, data: bytes) -> AmmConfig:
         d = _check(data, "AmmConfig", AMM_CONFIG_LEN, AMM_CONFIG_DISCRIMINATOR)
-        return cls(
+        config = cls(
             bump=d[8],
             disable_create_pool=d[9] != 0,
             index=int.from_bytes(d[10:12], "little"),
-            trade_fee_rate=_u64(d, 12),
-            protocol_fee_rate=_u64(d, 20),
-            fund_fee_rate=_u64(d, 28),
-            create_pool_fee=_u64(d, 36),
-            protocol_owner=_pk(d, 44),
-            fund_owner=_pk(d, 76),
-            creator_fee_rate=_u64(d, 108),
-            creator_fee_share_rate=_u64(d, 116),
+            trade_fee_rate=u64(d, 12),
+            protocol_fee_rate=u64(d, 20),
+            fund_fee_rate=u64(d, 28),
+            create_pool_fee=u64(d, 36),
+            protocol_owner=pubkey_at(d, 44),
+            fund_owner=pubkey_at(d, 76),
+            creator_fee_rate=u64(d, 108),
+            creator_fee_share_rate=u64(d, 116),
         )
+        # The bounds ``create_amm_config`` / ``update_amm_config`` assert.
+        if not (
+            config.trade_fee_rate < PPM_DENOMINATOR
+            and config.creator_fee_rate < PPM_DENOMINATOR
+            and config.protocol_fee_rate + config.fund_fee_rate <= PPM_DENOMINATOR
+        ):
+            raise DecodeError(
+                f"raydium cpmm AmmConfig: fee rates out of bounds (trade {config.trade_fee_rate}, "
+                f"creator {config.creator_fee_rate}, protocol {config.protocol_fee_rate}, "
+                f"fund {config.fund_fee_rate} per million)"
+            )
+        return config
