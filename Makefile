@@ -38,6 +38,7 @@ bench: dev
 	$(BIN)/python benchmarks/targets.py build/bench.json
 	$(BIN)/python benchmarks/events_table.py
 	$(BIN)/python benchmarks/bus_latency.py
+	$(BIN)/python plugins/lst/benchmarks/bench_strategy_latency.py
 
 clean:
 	rm -rf $(VENV) build dist site .lstarb
