@@ -70,7 +70,7 @@ class FairValue:
 
 
 def premium_ppm(paid: FairValue, in_amount: int, got: FairValue, out_amount: int) -> int:
-    """:meth:`FairValueBook.premium_ppm` for two fair values already looked up (``in_amount > 0``)."""
+    """:meth:`FairValueBook.premium_ppm` for two fair values at hand (``in_amount > 0``)."""
     (lp, tp), (lg, tg) = paid.rate, got.rate
     cost = in_amount * lp * tg  # both sides in lamports, times tp * tg
     return (out_amount * lg * tp - cost) * PPM // cost
