@@ -11,14 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from meteora_testlib import FIXTURES, LABELS, accounts, clock_account, expected, load_pool
-from solders.account import Account
+from meteora_testlib import LABELS, clock_account, expected, load_pool
 from solders.pubkey import Pubkey
 
 from lstarb_meteora.dlmm import DlmmPool
 from lstarb_sdk.errors import QuoteError
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID
-from lstarb_sdk.testing import load_account
 
 
 def _pool_doc(label: str) -> dict[str, Any]:
@@ -85,14 +83,13 @@ def test_swaps_jump_over_arrays_the_bitmap_says_do_not_exist(label: str, scenari
     array the bitmap marks, in both directions, exactly as the SDK quotes."""
     doc = next(d for d in expected()["sparse"] if d["label"] == label)
     scen = next(s for s in doc["scenarios"] if s["name"] == scenario)
-    key, pair = load_account(FIXTURES / doc["pair_file"])
-    pool = DlmmPool.from_account(key, pair)
-    feed: dict[Pubkey, Account | None] = dict(accounts(label))
-    feed[key] = pair
-    for index in doc["uninitialized_arrays"]:
-        feed[pool.bin_array_key(index)] = None
-    clock = clock_account(scen["unix_timestamp"], scen["epoch"])
-    pool.update({**feed, SYSVAR_CLOCK_ID: clock})
+    pool = load_pool(
+        label,
+        scen["unix_timestamp"],
+        scen["epoch"],
+        pair_file=doc["pair_file"],
+        absent=doc["uninitialized_arrays"],
+    )
     listed = pool.bin_array_indexes()  # the gaps are not asked for; the arrays beyond are
     assert set(doc["bin_arrays_given"]) <= set(listed)
     assert not set(doc["uninitialized_arrays"]) & set(listed)
