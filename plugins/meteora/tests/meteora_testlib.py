@@ -19,11 +19,25 @@ from lstarb_sdk.testing import clock_account as sdk_clock_account
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
 ORACLE = HERE / "oracle" / "expected_quotes.json"
+PROGRAM = HERE / "program_oracle" / "expected_program.json"
 
 
 def expected() -> dict[str, Any]:
-    """The oracle's expected quotes (tests/oracle/quote_oracle.js)."""
+    """The SDK oracle's expected quotes (tests/oracle/quote_oracle.js)."""
     return load_json(ORACLE)  # type: ignore[no-any-return]
+
+
+def program_expected() -> dict[str, Any]:
+    """What the production program did (tests/program_oracle/run_program.py)."""
+    return load_json(PROGRAM)  # type: ignore[no-any-return]
+
+
+def program_cases(kind: str, label: str, scenario: str) -> dict[tuple[bool, bool, str], Any]:
+    """The program's results of one scenario (``kind`` "pools" or "sparse") by (swap_for_y,
+    exact_in, amount)."""
+    doc = next(p for p in program_expected()[kind] if p["label"] == label)
+    scen = next(s for s in doc["scenarios"] if s["name"] == scenario)
+    return {(c["swap_for_y"], c["exact_in"], c["amount"]): c for c in scen["cases"]}
 
 
 SYSVAR_OWNER = SYSVAR_OWNER_ID

@@ -85,7 +85,9 @@ def _check(pool: DlmmPool, cases: list[dict[str, Any]]) -> Counter[str]:
         assert d.quote.fee_amount == event["fee"], where
         assert event["host_fee"] == 0, where
         counts["executed"] += 1
-        counts["limit orders"] += d.swap.protocol_fee > 0 and pool.pair.parameters.protocol_share == 0
+        counts["limit orders"] += (
+            d.swap.protocol_fee > 0 and pool.pair.parameters.protocol_share == 0
+        )
     return counts
 
 

@@ -357,6 +357,19 @@ class DlmmPool(PoolAdapter):
         now = clock.slot if pair.activation_type == ACTIVATION_SLOT else clock.unix_timestamp
         if now < pair.activation_point:
             raise QuoteError(f"{self._tag}: not active until {pair.activation_point}")
+        # A swap first brings the farming rewards up to the Clock; a Clock earlier than a
+        # reward's last update makes that fail (6018 MathOverflow, seen on the program).
+        first, second = pair.reward_infos
+        if (
+            clock.unix_timestamp < first.last_update_time
+            or clock.unix_timestamp < second.last_update_time
+        ):
+            raise QuoteError(
+                f"{self._tag}: Clock unix_timestamp {clock.unix_timestamp} is before the "
+                f"farming reward's last update "
+                f"{max(first.last_update_time, second.last_update_time)}: the program fails "
+                "such a swap (MathOverflow)"
+            )
 
     def _tradable_clock(self) -> Clock:
         if self._missing:
@@ -411,10 +424,17 @@ class DlmmPool(PoolAdapter):
             )
             q_in = amount_to_send(res.amount_in, fee_in)
             q_out = amount
+        reserve_key = pair.reserve_y if swap_for_y else pair.reserve_x
+        reserve = self._reserves.get(reserve_key)
+        if reserve is not None and res.amount_out > reserve:
+            raise QuoteError(
+                f"{self._tag}: the swap pays out {res.amount_out} but reserve {reserve_key} "
+                f"holds {reserve}: the token transfer fails"
+            )
         quote = Quote(
             q_in,
             q_out,
-            res.fee + res.protocol_fee - res.excess_out,
+            res.fee + res.protocol_fee,
             input_mint if res.fee_on_input else output_mint,
         )
         keys = tuple(self.bin_array_key(i) for i in res.bin_arrays)
