@@ -65,6 +65,11 @@ class DlmmQuote:
     bin_arrays: tuple[Pubkey, ...]
 
 
+def _reward_updated(pair: LbPair) -> int:
+    """The latest farming reward update: a swap cannot run at an earlier Clock."""
+    return max(reward.last_update_time for reward in pair.reward_infos)
+
+
 def _token_program(flag: int) -> Pubkey:
     return TOKEN_2022_PROGRAM_ID if flag == 1 else TOKEN_PROGRAM_ID
 
@@ -95,6 +100,7 @@ class DlmmPool(PoolAdapter):
     def __init__(self, address: Pubkey, pair: LbPair) -> None:
         self._address = address
         self._pair = pair
+        self._reward_updated = _reward_updated(pair)
         self._arrays: dict[int, BinArray] = {}
         self._absent_arrays: set[int] = set()
         self._array_keys: dict[int, Pubkey] = {}
@@ -276,6 +282,7 @@ class DlmmPool(PoolAdapter):
                 arrays[arr.index] = arr
         # Everything decoded: commit.
         self._pair = pair
+        self._reward_updated = _reward_updated(pair)
         for key, exists in seen.items():
             if exists:
                 self._missing.discard(key)
@@ -359,15 +366,10 @@ class DlmmPool(PoolAdapter):
             raise QuoteError(f"{self._tag}: not active until {pair.activation_point}")
         # A swap first brings the farming rewards up to the Clock; a Clock earlier than a
         # reward's last update makes that fail (6018 MathOverflow, seen on the program).
-        first, second = pair.reward_infos
-        if (
-            clock.unix_timestamp < first.last_update_time
-            or clock.unix_timestamp < second.last_update_time
-        ):
+        if clock.unix_timestamp < self._reward_updated:
             raise QuoteError(
                 f"{self._tag}: Clock unix_timestamp {clock.unix_timestamp} is before the "
-                f"farming reward's last update "
-                f"{max(first.last_update_time, second.last_update_time)}: the program fails "
+                f"farming reward's last update {self._reward_updated}: the program fails "
                 "such a swap (MathOverflow)"
             )
 
