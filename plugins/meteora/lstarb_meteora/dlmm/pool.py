@@ -111,6 +111,9 @@ class DlmmPool(PoolAdapter):
         self._clock: Clock | None = None
         self._mints: dict[Pubkey, TokenMint] = {}
         self._reserves: dict[Pubkey, int] = {}
+        self._payout_limits: tuple[int | None, int | None] = (None, None)
+        """Reserve X, reserve Y balances (None: unknown), by ``swap_for_y``: a swap cannot
+        pay out more than the reserve holds (the token transfer fails)."""
         self._missing: set[Pubkey] = set()
         """Pair, Clock, mints or reserves the chain reported as not existing."""
 
@@ -304,6 +307,10 @@ class DlmmPool(PoolAdapter):
             self._clock = clock
         self._mints.update(mints)
         self._reserves.update(reserves)
+        self._payout_limits = (
+            self._reserves.get(pair.reserve_x),
+            self._reserves.get(pair.reserve_y),
+        )
 
     def _decode_extension(self, key: Pubkey, account: Account) -> BinArrayBitmapExtension:
         extension = BinArrayBitmapExtension.from_account(account)
@@ -426,12 +433,12 @@ class DlmmPool(PoolAdapter):
             )
             q_in = amount_to_send(res.amount_in, fee_in)
             q_out = amount
-        reserve_key = pair.reserve_y if swap_for_y else pair.reserve_x
-        reserve = self._reserves.get(reserve_key)
+        reserve = self._payout_limits[swap_for_y]
         if reserve is not None and res.amount_out > reserve:
             raise QuoteError(
-                f"{self._tag}: the swap pays out {res.amount_out} but reserve {reserve_key} "
-                f"holds {reserve}: the token transfer fails"
+                f"{self._tag}: the swap pays out {res.amount_out} but reserve "
+                f"{pair.reserve_y if swap_for_y else pair.reserve_x} holds {reserve}: "
+                "the token transfer fails"
             )
         quote = Quote(
             q_in,
