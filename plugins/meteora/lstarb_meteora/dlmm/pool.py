@@ -67,7 +67,8 @@ class DlmmQuote:
 
 def _reward_updated(pair: LbPair) -> int:
     """The latest farming reward update: a swap cannot run at an earlier Clock."""
-    return max(reward.last_update_time for reward in pair.reward_infos)
+    first, second = pair.reward_infos
+    return max(first.last_update_time, second.last_update_time)
 
 
 def _token_program(flag: int) -> Pubkey:
