@@ -496,9 +496,9 @@ class DlmmPool(PoolAdapter):
         other side of the active bin.
 
         The program looks the arrays up by index among the remaining accounts, in any
-        order, and loads every one passed: so an array the chain does not have is left
-        out (it would fail the swap), and one behind the price lets the swap land after
-        the price moved back across an array boundary.
+        order, and fails on one that is not a bin array when the walk reaches it: so an
+        array the chain does not have is left out, and one behind the price lets the swap
+        land after the price moved back across an array boundary.
         """
         try:
             walked = self.quote_detailed(
