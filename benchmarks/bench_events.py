@@ -12,14 +12,64 @@ from typing import Any
 import orjson
 import pytest
 
-from lstarb_sdk.events import OpportunityEvent, OpportunityView, PoolStateEvent, PoolStateView
-from lstarb_sdk.events.examples import example_opportunity, example_pool_state
+from lstarb_runtime.builtin.replay import bundled_market
+from lstarb_runtime.bus.streams import msg_id_of
+from lstarb_sdk.errors import DecodeError
+from lstarb_sdk.events import (
+    AccountEvent,
+    OpportunityEvent,
+    OpportunityView,
+    PoolStateEvent,
+    PoolStateView,
+)
+from lstarb_sdk.events.examples import (
+    example_opportunity,
+    example_pool_state,
+    shared_leg_opportunity,
+)
+from lstarb_sdk.solana import account_from_json
+from lstarb_sdk.types import AccountUpdate
 
 OPP = example_opportunity()
 OPP_FB = OPP.encode()
 OPP_JSON = OPP.model_dump(mode="json")
 POOL = example_pool_state()
 POOL_FB = POOL.encode()
+
+_KEY, _TICKS = account_from_json(
+    json.loads((bundled_market() / "orca" / "jitosol-sol-ts1" / "tick_array_-264.json").read_text())
+)
+TICK_UPDATE = AccountUpdate(_KEY, 179_711_999, _TICKS.owner, _TICKS.lamports, bytes(_TICKS.data))
+"""A real Whirlpool tick array (9,988 bytes): the largest account the tape carries often."""
+TICK_EVENT = AccountEvent.from_update(TICK_UPDATE, seq=1)
+TICK_FB = TICK_EVENT.encode()
+
+
+def test_tape_event_from_update_and_encode(benchmark: Any) -> None:
+    """The scanner's cost per raw update it puts on the tape (before the bus)."""
+    assert benchmark(lambda: AccountEvent.from_update(TICK_UPDATE, seq=1).encode()) == TICK_FB
+
+
+def test_tape_event_message_id(benchmark: Any) -> None:
+    assert benchmark(msg_id_of, TICK_EVENT).startswith("acct:")
+
+
+def test_decode_tape_event_model(benchmark: Any) -> None:
+    assert benchmark(AccountEvent.decode, TICK_FB) == TICK_EVENT
+
+
+def test_refuse_crafted_event(benchmark: Any) -> None:
+    """The 1 MB opportunity of 250,000 legs sharing one table (issue 10): refused, not read."""
+    crafted = shared_leg_opportunity(250_000)
+
+    def refuse() -> bool:
+        try:
+            OpportunityEvent.decode(crafted)
+        except DecodeError:
+            return True
+        return False
+
+    assert benchmark(refuse)
 
 
 def test_encode_opportunity_flatbuffers(benchmark: Any) -> None:

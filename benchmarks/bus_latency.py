@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from lstarb_runtime.bus import Delivery, EmbeddedNats, JetStreamBus, free_local_url
 from lstarb_sdk.events import EventModel
-from lstarb_sdk.events.examples import example_opportunity, example_pool_state
+from lstarb_sdk.events.examples import example_account, example_opportunity, example_pool_state
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -57,14 +57,22 @@ async def latency(
 
 
 async def throughput(
-    bus: JetStreamBus, n: int, window: int = 256, *, nowait: bool = False, first_slot: int = 10**6
+    bus: JetStreamBus,
+    n: int,
+    window: int = 256,
+    *,
+    nowait: bool = False,
+    first_slot: int = 10**6,
+    make: Callable[[int], EventModel] = lambda slot: example_pool_state(slot=slot),
+    name: str = "",
 ) -> float:
     """Events per second, one publisher to one consumer, MARKET_DATA.
 
     ``nowait``: the publisher sends with ``publish_nowait`` (acks collected by ``flush``, as
-    the scanner does) instead of awaiting each ack with at most ``window`` in flight.
+    the scanner does) instead of awaiting each ack with at most ``window`` in flight. ``make``
+    builds the event of a slot (pool states by default; tape events for the tape rows).
     """
-    events = [example_pool_state(slot=first_slot + i) for i in range(n)]
+    events = [make(first_slot + i) for i in range(n)]
     done = asyncio.Event()
     count = 0
 
@@ -74,7 +82,7 @@ async def throughput(
         if count == n:
             done.set()
 
-    consumer = await bus.consume("MARKET_DATA", f"bench-throughput-{int(nowait)}", handler)
+    consumer = await bus.consume("MARKET_DATA", f"bench-throughput-{int(nowait)}{name}", handler)
     sem = asyncio.Semaphore(window)
 
     async def pub(ev: EventModel) -> None:
@@ -119,12 +127,14 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2])))
 """
 
 
-async def throughput_two_processes(bus: JetStreamBus, url: str, n: int) -> float:
+async def throughput_two_processes(bus: JetStreamBus, url: str, n: int) -> tuple[float, float]:
     """Events per second with the consumer in a process of its own, as with ``--role``.
 
     The deployment DESIGN.md describes runs scanner and planner as separate processes on one
     NATS cluster; here they share the 2 cores with nats-server. Measured from the first
     publish to the consumer's last handled event (CLOCK_MONOTONIC, shared by processes).
+    Also returns the publisher's CPU time per event (send, track, acknowledgement): the
+    number that moves least when other work shares the machine.
     """
     events = [example_pool_state(slot=10**8 + i) for i in range(n)]
     proc = await asyncio.create_subprocess_exec(
@@ -133,12 +143,14 @@ async def throughput_two_processes(bus: JetStreamBus, url: str, n: int) -> float
     assert proc.stdout is not None
     assert (await proc.stdout.readline()).strip() == b"ready"
     t0 = time.monotonic()
+    c0 = time.process_time()
     for ev in events:
         await bus.publish_nowait(ev)
     await bus.flush()
+    cpu = (time.process_time() - c0) / n * 1e6
     t1 = float((await proc.stdout.readline()).decode())
     await proc.wait()
-    return n / (t1 - t0)
+    return n / (t1 - t0), cpu
 
 
 async def run(n: int = 2000, n_throughput: int = 20_000) -> dict[str, float]:
@@ -152,7 +164,18 @@ async def run(n: int = 2000, n_throughput: int = 20_000) -> dict[str, float]:
         opp = await latency(bus, "OPPORTUNITIES", lambda i: example_opportunity(f"bench-{i}"), n)
         tput = await throughput(bus, n_throughput)
         tput_nowait = await throughput(bus, n_throughput, nowait=True, first_slot=10**7)
-        tput_procs = await throughput_two_processes(bus, server.url, n_throughput)
+        tput_procs, publish_cpu = await throughput_two_processes(bus, server.url, n_throughput)
+        tput_tape = await throughput(
+            bus, n_throughput, nowait=True, first_slot=10**9, make=_vault_update, name="-tape"
+        )
+        tput_ticks = await throughput(
+            bus,
+            n_throughput // 4,
+            nowait=True,
+            first_slot=2 * 10**9,
+            make=_tick_update,
+            name="-ticks",
+        )
         await bus.close()
     return {
         "md_p50": statistics.median(md),
@@ -162,7 +185,23 @@ async def run(n: int = 2000, n_throughput: int = 20_000) -> dict[str, float]:
         "throughput": tput,
         "throughput_nowait": tput_nowait,
         "throughput_procs": tput_procs,
+        "publish_cpu": publish_cpu,
+        "throughput_tape": tput_tape,
+        "throughput_ticks": tput_ticks,
     }
+
+
+def _vault_update(slot: int) -> EventModel:
+    """A tape event of a token vault (352 bytes on the wire)."""
+    return example_account(slot=slot, amount=slot)
+
+
+_TICKS = example_account().model_copy(update={"data": bytes(range(256)) * 39 + bytes(4)})
+
+
+def _tick_update(slot: int) -> EventModel:
+    """A tape event of a tick-array-sized account (9,988 bytes of data)."""
+    return _TICKS.model_copy(update={"slot": slot})
 
 
 def table(r: dict[str, float]) -> str:
@@ -178,6 +217,12 @@ def table(r: dict[str, float]) -> str:
             f"| {r['throughput_nowait']:,.0f} | |",
             f"| sustained throughput, publisher and consumer in two processes (events/s) "
             f"| {r['throughput_procs']:,.0f} | |",
+            f"| publisher CPU per event, publish_nowait + flush, consumer elsewhere (µs) "
+            f"| {r['publish_cpu']:.1f} | |",
+            f"| tape: 1 publisher -> 1 consumer, publish_nowait, vault updates (events/s) "
+            f"| {r['throughput_tape']:,.0f} | |",
+            f"| tape: 1 publisher -> 1 consumer, publish_nowait, 10 KB accounts (events/s) "
+            f"| {r['throughput_ticks']:,.0f} | |",
         ]
     )
 

@@ -53,6 +53,21 @@ ROWS = [
         None,
     ),
     Row(
+        "event: tape (10 KB tick array), from_update + encode",
+        "benchmarks/bench_events.py::test_tape_event_from_update_and_encode",
+        None,
+    ),
+    Row(
+        "event: tape (10 KB tick array), verified model decode",
+        "benchmarks/bench_events.py::test_decode_tape_event_model",
+        None,
+    ),
+    Row(
+        "event: crafted 1 MB opportunity (250,000 shared legs), refused",
+        "benchmarks/bench_events.py::test_refuse_crafted_event",
+        None,
+    ),
+    Row(
         "Orca: decode Whirlpool",
         "plugins/orca/benchmarks/bench_orca.py::test_decode_whirlpool",
         5.0,
@@ -157,6 +172,26 @@ ROWS = [
     Row(
         "metrics: the same with labels() on every call",
         "benchmarks/bench_observability.py::test_metrics_labels_each_call",
+        None,
+    ),
+    Row(
+        "Kamino: flash-loan wrap of a 3-leg route",
+        "plugins/kamino/benchmarks/bench_kamino.py::test_wrap_three_leg_route",
+        100.0,
+    ),
+    Row(
+        "Kamino: reserve update (decode + checks)",
+        "plugins/kamino/benchmarks/bench_kamino.py::test_update_reserve",
+        None,
+    ),
+    Row(
+        "Jito: bundle checks + encoding, 2 transactions",
+        "plugins/jito/benchmarks/bench_jito.py::test_prepare_bundle",
+        None,
+    ),
+    Row(
+        "Jito: sendBundle round trip to the local peer",
+        "plugins/jito/benchmarks/bench_jito.py::test_send_bundle_round_trip",
         None,
     ),
 ]

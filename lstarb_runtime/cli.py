@@ -181,13 +181,18 @@ def _is_usage(exc: PluginError) -> bool:
 
 def _register_extensions(group: click.Group) -> None:
     """Commands from the bus and from plugins (``lstarb_register_commands``)."""
+    from lstarb_runtime.simnet.cli import simnet
+
+    group.add_command(simnet)
     try:
-        from lstarb_runtime.bus.cli import streams, tail
+        from lstarb_runtime.bus.cli import nats_cmd, record, streams, tail
     except ImportError:  # pragma: no cover - bus not installed in a partial checkout
         pass
     else:
         group.add_command(streams)
         group.add_command(tail)
+        group.add_command(nats_cmd)
+        group.add_command(record)
     from lstarb_runtime.ledger.cli import pnl
 
     group.add_command(pnl)

@@ -38,8 +38,24 @@ class NatsSettings(_Section):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not re.fullmatch(r"(nats|tls)://[^\s/:]+(:\d{1,5})?/?", value):
-            raise ValueError("must look like nats://HOST:PORT")
+        """nats:// or tls://, a host, a port in 1-65535 (default 4222), checked before anything
+        connects, so a typo is a message naming it, not a traceback from the client."""
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme not in ("nats", "tls"):
+            raise ValueError(
+                f"scheme {scheme if sep else ''!r} is not nats:// or tls:// "
+                "(it must look like nats://HOST:PORT)"
+            )
+        netloc = rest.rstrip("/").rpartition("@")[2]
+        host, colon, port = netloc.rpartition(":")
+        if not colon or host.endswith("[") or (netloc.startswith("[") and not host.endswith("]")):
+            host, port = netloc, ""  # no port, or a bare IPv6 address in brackets
+        if not host.strip("[]") or any(c in host for c in " /?#\t"):
+            raise ValueError(f"no host in {value!r} (it must look like nats://HOST:PORT)")
+        if port and not port.isdigit():
+            raise ValueError(f"port {port!r} is not a number")
+        if port and not 1 <= int(port) <= 65535:
+            raise ValueError(f"port {port} is out of range (1-65535)")
         return value
 
 

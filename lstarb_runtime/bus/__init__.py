@@ -19,36 +19,58 @@ from lstarb_runtime.bus.embedded import (
 from lstarb_runtime.bus.interface import (
     Bus,
     BusError,
+    BusHealth,
+    BusStats,
     Consumer,
     ConsumerStats,
     Delivery,
     Handler,
     PublishAck,
+    PublishCounts,
     StreamState,
 )
 from lstarb_runtime.bus.jetstream import JetStreamBus
+from lstarb_runtime.bus.kv import (
+    KV_BUCKETS,
+    BucketSpec,
+    Entry,
+    KeyExists,
+    KeyValue,
+    KVError,
+    WrongRevision,
+)
 from lstarb_runtime.bus.memory import MemoryBus
 from lstarb_runtime.bus.streams import STREAMS, StreamSpec, msg_id_of, subject_of
 from lstarb_runtime.bus.tracing import TraceContext, current_trace
 
 __all__ = [
+    "KV_BUCKETS",
     "STREAMS",
+    "BucketSpec",
     "Bus",
     "BusError",
+    "BusHealth",
+    "BusStats",
     "Consumer",
     "ConsumerStats",
     "Delivery",
     "EmbeddedNats",
     "EmbeddedServerError",
+    "Entry",
     "Handler",
     "JetStreamBus",
+    "KVError",
+    "KeyExists",
+    "KeyValue",
     "MemoryBus",
     "NatsServerNotFoundError",
     "PortInUseError",
     "PublishAck",
+    "PublishCounts",
     "StreamSpec",
     "StreamState",
     "TraceContext",
+    "WrongRevision",
     "connect_bus",
     "current_trace",
     "find_nats_server",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import importlib.metadata
+import ipaddress
 import os
 import shutil
 import signal
@@ -48,6 +49,20 @@ def parse_url(url: str) -> tuple[str, int]:
     """``nats://host:port`` -> (host, port); the port defaults to 4222."""
     parts = urlsplit(url if "://" in url else f"nats://{url}")
     return parts.hostname or "127.0.0.1", parts.port or 4222
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` resolves to is this machine's loopback.
+
+    Raises :class:`~lstarb_runtime.bus.interface.BusError` naming the host when it does not
+    resolve: an unknown host is a typo to report, never a place to start a server.
+    """
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise BusError(f"NATS host {host!r} does not resolve ({reason})") from None
+    return all(ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos)
 
 
 def free_local_url() -> str:
@@ -118,11 +133,15 @@ class EmbeddedNats:
         store_dir: str | os.PathLike[str] = DEFAULT_STORE_DIR,
         *,
         binary: str | os.PathLike[str] | None = None,
+        own_session: bool = False,
     ) -> None:
+        """``own_session``: the server runs in a session of its own, so the terminal's Ctrl-C
+        does not reach it (a server meant to outlive the run, see :meth:`detach`)."""
         self.url = url
         self.host, self.port = parse_url(url)
         self.store_dir = Path(store_dir).absolute()
         self.binary = binary
+        self.own_session = own_session
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -131,6 +150,11 @@ class EmbeddedNats:
 
     def start(self, timeout: float = 10.0) -> Self:
         """Start and wait until it answers; EmbeddedServerError (with the reason) if not."""
+        if not is_loopback(self.host):
+            raise EmbeddedServerError(
+                f"lstarb starts a nats-server only on this machine's loopback (127.0.0.1, "
+                f"localhost, ::1), not on {self.host}"
+            )
         binary = find_nats_server(self.binary)
         state = probe(self.host, self.port)
         if state == "other":
@@ -154,7 +178,11 @@ class EmbeddedNats:
             str(self.log_file),
         ]
         self.process = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL if self.own_session else subprocess.PIPE,
+            start_new_session=self.own_session,
         )
         atexit.register(self.stop)
         deadline = time.monotonic() + timeout
@@ -192,6 +220,29 @@ class EmbeddedNats:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+
+    def detach(self) -> int | None:
+        """Leave the server running after this process exits; return its pid."""
+        proc, self.process = self.process, None
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+        if proc is None or proc.poll() is not None:
+            return None
+        if proc.stderr:
+            proc.stderr.close()
+        return proc.pid
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would end it: no flush, no clean shutdown (fault tests)."""
+        proc, self.process = self.process, None
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.kill()
+        proc.wait()
         if proc.stderr:
             proc.stderr.close()
 

@@ -14,12 +14,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Final, Self
+from typing import TYPE_CHECKING, Final, Literal, Self
 
-from lstarb_runtime.bus.streams import STREAM_BY_NAME, stream_of
+from lstarb_runtime.bus.streams import STREAM_BY_NAME, STREAMS, stream_of
 from lstarb_runtime.bus.tracing import TraceContext
 from lstarb_sdk.errors import DecodeError, LstarbError
 from lstarb_sdk.events import EventModel, decode_event
+
+if TYPE_CHECKING:
+    from lstarb_runtime.bus.kv import KeyValue
 
 log = logging.getLogger("lstarb.bus")
 
@@ -70,6 +73,70 @@ class PublishAck:
     duplicate: bool = False
 
 
+@dataclass
+class PublishCounts:
+    """What happened to the publishes of one stream, as the server acknowledged them.
+
+    ``sent`` counts events handed to the bus (a retry is not a new one); ``acked`` those the
+    server acknowledged, ``duplicates`` among them the ones it already had (same message id);
+    ``retried`` re-sends of unacknowledged publishes; ``failed`` publishes refused or given up.
+    """
+
+    sent: int = 0
+    acked: int = 0
+    duplicates: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    @property
+    def pending(self) -> int:
+        """Sent and not yet acknowledged or failed."""
+        return self.sent - self.acked - self.failed
+
+    def add(self, other: PublishCounts) -> None:
+        self.sent += other.sent
+        self.acked += other.acked
+        self.duplicates += other.duplicates
+        self.retried += other.retried
+        self.failed += other.failed
+
+
+@dataclass
+class BusStats:
+    """Counters of a bus: publishes per stream, and the connection's history.
+
+    Why: a run summary must say what the server stored, not what was handed to the client
+    (they differ when a connection drops); ``lstarb run`` prints acknowledged vs sent from this.
+    """
+
+    streams: dict[str, PublishCounts] = field(
+        default_factory=lambda: {spec.name: PublishCounts() for spec in STREAMS}
+    )
+    reconnects: int = 0
+    blind_seconds: float = 0.0
+    """Total time without a connection (between a drop and the reconnect)."""
+    reasserts: int = 0
+    """Times the streams (and key-value buckets) were re-asserted after a reconnect."""
+
+    def __getitem__(self, stream: str) -> PublishCounts:
+        return self.streams[stream]
+
+    def total(self) -> PublishCounts:
+        out = PublishCounts()
+        for counts in self.streams.values():
+            out.add(counts)
+        return out
+
+
+@dataclass(frozen=True)
+class BusHealth:
+    """``ok``; ``degraded`` (publishes unacknowledged past the flush timeout, or streams not
+    re-asserted yet); ``disconnected`` (no connection: publishes wait to be retried)."""
+
+    state: Literal["ok", "degraded", "disconnected"]
+    reason: str = ""
+
+
 @dataclass(frozen=True)
 class StreamState:
     """What ``lstarb streams`` shows of one stream."""
@@ -84,11 +151,19 @@ class StreamState:
     exists: bool = True
 
 
+def wrong_stream(event: EventModel, stream: str) -> str | None:
+    """What is wrong when ``event`` was found on ``stream`` (None: it belongs there)."""
+    if stream_of(event).name == stream:
+        return None
+    return f"a {type(event).__name__} does not belong on stream {stream}"
+
+
 def decode_for(stream: str, data: bytes) -> EventModel:
     """Verify and decode ``data`` as an event of ``stream``; DecodeError if it is not one."""
     event = decode_event(data)
-    if stream_of(event).name != stream:
-        raise DecodeError(f"a {type(event).__name__} does not belong on stream {stream}")
+    problem = wrong_stream(event, stream)
+    if problem is not None:
+        raise DecodeError(problem)
     return event
 
 
@@ -110,9 +185,17 @@ class Consumer(ABC):
 class Bus(ABC):
     """Publish events to the six streams and consume them with durable consumers."""
 
+    stats: BusStats
+    """Publish counters per stream and the connection's history (read them any time)."""
+
+    def health(self) -> BusHealth:
+        """Whether publishing works now; a scanner shows it instead of dying."""
+        return BusHealth("ok")
+
     @abstractmethod
     async def ensure_streams(self) -> None:
-        """Create the six streams, or update them to DESIGN.md's configuration (idempotent)."""
+        """Create the six streams, or update them to DESIGN.md's configuration, and create the
+        key-value buckets (idempotent)."""
 
     @abstractmethod
     async def publish(
@@ -146,11 +229,13 @@ class Bus(ABC):
         """
 
     @abstractmethod
-    async def flush(self) -> None:
-        """Wait until every :meth:`publish_nowait` so far is acknowledged.
+    async def flush(self) -> int:
+        """Wait until every :meth:`publish_nowait` so far is acknowledged, or the flush timeout.
 
-        Raises :class:`BusError` naming the first publish refused since the last flush (an
-        unflushed failure is never silently dropped; acks that succeeded are not kept).
+        Returns how many are still unacknowledged (0: all are). Those are not lost: the bus
+        keeps retrying them with their message ids, and :meth:`health` says ``degraded`` until
+        they land. Raises :class:`BusError` naming the first publish refused (or given up)
+        since the last flush (an unflushed failure is never silently dropped).
         """
 
     @abstractmethod
@@ -174,6 +259,13 @@ class Bus(ABC):
         A handler that raises gets the event again (up to :data:`MAX_DELIVER` deliveries); a
         message that is not a valid event of the stream is counted in ``stats.malformed``,
         logged and terminated (never redelivered), and the consumer carries on.
+        """
+
+    @abstractmethod
+    def kv(self, bucket: str) -> KeyValue:
+        """The key-value bucket ``bucket`` (one of ``KV_BUCKETS``: control, plans, inflight).
+
+        :meth:`ensure_streams` creates the buckets along with the streams.
         """
 
     @abstractmethod

@@ -2,8 +2,10 @@
 
 Why pull consumers: a service fetches in batches at its own pace (back-pressure), several
 processes with the same durable name share the work (``lstarb run --role planner`` twice), and
-a consumer that was down resumes from its acknowledged position. The client reconnects forever
-(nats-py buffers publishes meanwhile); a fetch interrupted by a reconnect is simply retried.
+a consumer that was down resumes from its acknowledged position. The client reconnects forever;
+after every reconnect the bus re-asserts its streams, consumers and key-value buckets (a server
+that restarted has lost its memory streams) and re-sends what was not acknowledged
+(:mod:`~lstarb_runtime.bus.publisher`); a fetch interrupted by a reconnect is simply retried.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import contextlib
 import logging
 from typing import Any, Final
 
-import nats
 import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
@@ -29,12 +30,14 @@ from nats.js.api import (
     StreamConfig,
 )
 
-from lstarb_runtime.bus.embedded import parse_url, probe
+from lstarb_runtime.bus.connection import RECONNECT_WAIT, ConnectionMonitor, connect_nats
 from lstarb_runtime.bus.interface import (
     MAX_DELIVER,
     MSG_ID,
     Bus,
     BusError,
+    BusHealth,
+    BusStats,
     Consumer,
     Delivery,
     Handler,
@@ -42,6 +45,8 @@ from lstarb_runtime.bus.interface import (
     StreamState,
     decode_for,
 )
+from lstarb_runtime.bus.kv import JetStreamKeyValue, bucket_spec, ensure_buckets
+from lstarb_runtime.bus.publisher import ACK_TIMEOUT, FLUSH_TIMEOUT, MAX_PENDING, Publisher
 from lstarb_runtime.bus.streams import STREAM_BY_NAME, STREAMS, StreamSpec, msg_id_of, subject_of
 from lstarb_runtime.bus.tracing import TRACEPARENT, TraceContext, current_trace, outgoing
 from lstarb_sdk.errors import DecodeError
@@ -49,8 +54,10 @@ from lstarb_sdk.events import EventModel
 
 log = logging.getLogger("lstarb.bus")
 
-RECONNECT_WAIT: Final = 0.25
-"""Seconds between reconnect attempts; the client retries forever."""
+__all__ = ["JetStreamBus", "JetStreamConsumer", "connect_nats", "stream_config"]
+
+REASSERT_BACKOFF_MAX: Final = 5.0
+"""Seconds between attempts at most, while a restarted server is not ready for them."""
 
 
 def stream_config(spec: StreamSpec) -> StreamConfig:
@@ -80,45 +87,6 @@ def _differs(have: StreamConfig, want: StreamConfig) -> bool:
     )
 
 
-async def connect_nats(url: str, *, name: str = "lstarb", connect_timeout: float = 2.0) -> Client:
-    """Connect with reconnects forever; a dropped connection is logged and survived."""
-
-    holder: list[Client] = []
-
-    async def disconnected() -> None:
-        if holder and not (holder[0].is_closed or holder[0].is_draining):
-            log.warning("NATS connection to %s lost; reconnecting", url)
-
-    async def reconnected() -> None:
-        log.warning("NATS reconnected to %s", url)
-
-    async def error(exc: Exception) -> None:
-        log.debug("NATS client error: %r", exc)
-
-    # nats-py retries the *first* connect forever when reconnects are unlimited: check first
-    # that something answers, and bound the whole attempt.
-    host, port = parse_url(url)
-    if await asyncio.to_thread(probe, host, port, connect_timeout) != "nats":
-        raise BusError(f"cannot connect to NATS at {url}: no NATS server answers there")
-    try:
-        connecting = nats.connect(
-            url,
-            name=name,
-            connect_timeout=connect_timeout,
-            allow_reconnect=True,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=RECONNECT_WAIT,
-            disconnected_cb=disconnected,
-            reconnected_cb=reconnected,
-            error_cb=error,
-        )
-        nc = await asyncio.wait_for(connecting, timeout=5 * connect_timeout)
-    except Exception as exc:  # nats raises several unrelated types for "cannot connect"
-        raise BusError(f"cannot connect to NATS at {url}: {exc!r}") from None
-    holder.append(nc)
-    return nc
-
-
 class JetStreamConsumer(Consumer):
     """A durable pull consumer fetching in batches, one task per consumer."""
 
@@ -126,6 +94,7 @@ class JetStreamConsumer(Consumer):
         self,
         bus: JetStreamBus,
         sub: JetStreamContext.PullSubscription,
+        config: ConsumerConfig,
         stream: str,
         durable: str,
         handler: Handler,
@@ -133,6 +102,7 @@ class JetStreamConsumer(Consumer):
         fetch_timeout: float,
     ) -> None:
         super().__init__(stream, durable)
+        self.config = config
         self._bus = bus
         self._sub = sub
         self._handler = handler
@@ -228,7 +198,13 @@ async def _quietly(op: Any) -> None:
 
 
 class JetStreamBus(Bus):
-    """The six streams on a NATS server with JetStream enabled."""
+    """The six streams on a NATS server with JetStream enabled.
+
+    ``ack_timeout``: seconds without an acknowledgement before a publish is sent again;
+    ``flush_timeout``: what :meth:`flush` waits at most; ``max_pending``: unacknowledged
+    publishes before publishing waits. Pass ``monitor`` (as :meth:`connect` does) to re-assert
+    streams and re-send after every reconnect.
+    """
 
     def __init__(
         self,
@@ -238,6 +214,10 @@ class JetStreamBus(Bus):
         fetch_timeout: float = 1.0,
         ack_wait: float = 30.0,
         own_connection: bool = True,
+        ack_timeout: float = ACK_TIMEOUT,
+        flush_timeout: float = FLUSH_TIMEOUT,
+        max_pending: int = MAX_PENDING,
+        monitor: ConnectionMonitor | None = None,
     ) -> None:
         self.nc = nc
         self.js = nc.jetstream()
@@ -246,24 +226,46 @@ class JetStreamBus(Bus):
         self._ack_wait = ack_wait
         self._own = own_connection
         self._consumers: set[JetStreamConsumer] = set()
-        self._pending: set[asyncio.Future[PublishAck]] = set()
-        self._failed: list[BusError] = []
-        self._flush_timeout = 10.0
+        self.stats = BusStats()
+        self._publisher = Publisher(
+            nc,
+            self.stats,
+            ack_timeout=ack_timeout,
+            flush_timeout=flush_timeout,
+            max_pending=max_pending,
+        )
+        self._monitor = monitor
+        if monitor is not None:
+            monitor.listeners.append(self)
+        self._reassert_task: asyncio.Task[None] | None = None
+        self._reassert_error = ""
+        self._watch_task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._buckets: dict[str, JetStreamKeyValue] = {}
 
     @classmethod
     async def connect(cls, url: str, **kwargs: Any) -> JetStreamBus:
         """Connect to ``url`` (no embedded server; see ``connect_bus`` for that)."""
-        return cls(await connect_nats(url), **kwargs)
+        monitor = ConnectionMonitor(url)
+        bus = cls(await connect_nats(url, monitor=monitor), monitor=monitor, **kwargs)
+        await bus._publisher.start()
+        return bus
+
+    # ------------------------------------------------------------------ streams and reconnects
 
     async def ensure_streams(self) -> None:
         try:
             await self._ensure_streams()
+            await ensure_buckets(self.js)
         except (nats.errors.NoRespondersError, nats.js.errors.ServiceUnavailableError):
             raise BusError(
                 "the NATS server does not have JetStream enabled (start it with -js)"
             ) from None
+        self._watch_no_stream()
 
-    async def _ensure_streams(self) -> None:
+    async def _ensure_streams(self) -> list[str]:
+        """Create or repair the six streams; return what was done (``created MARKET_DATA``)."""
+        done = []
         for spec in STREAMS:
             want = stream_config(spec)
             try:
@@ -271,6 +273,7 @@ class JetStreamBus(Bus):
             except nats.js.errors.NotFoundError:
                 await self.js.add_stream(want)
                 log.info("created stream %s", spec.name)
+                done.append(f"created {spec.name}")
                 continue
             have = info.config
             if _enum_str(have.storage) != _enum_str(want.storage):
@@ -282,6 +285,108 @@ class JetStreamBus(Bus):
             if _differs(have, want):
                 await self.js.update_stream(want)
                 log.info("updated stream %s", spec.name)
+                done.append(f"updated {spec.name}")
+        return done
+
+    async def _ensure_consumers(self) -> list[str]:
+        """Re-create the durable consumers this bus runs that the server no longer has."""
+        done = []
+        for consumer in list(self._consumers):
+            try:
+                await self.js.consumer_info(consumer.stream, consumer.durable)
+            except nats.js.errors.NotFoundError:
+                await self.js.add_consumer(consumer.stream, consumer.config)
+                done.append(f"re-created consumer {consumer.stream}/{consumer.durable}")
+        return done
+
+    async def _assert_all(self) -> list[str]:
+        """Streams, buckets, then consumers: what a server that restarted may have lost."""
+        streams = await self._ensure_streams()
+        buckets = await ensure_buckets(self.js)
+        return [*streams, *buckets, *(await self._ensure_consumers())]
+
+    def kv(self, bucket: str) -> JetStreamKeyValue:
+        kv = self._buckets.get(bucket)
+        if kv is None:
+            kv = self._buckets[bucket] = JetStreamKeyValue(self.js, bucket_spec(bucket))
+        return kv
+
+    def connection_lost(self) -> None:
+        self._publisher.paused = True
+
+    def connection_restored(self, blind_seconds: float) -> None:
+        self.stats.reconnects += 1
+        self.stats.blind_seconds += blind_seconds
+        self._reassert(f"a reconnect after {blind_seconds:.2f}s blind")
+
+    def _reassert(self, why: str) -> None:
+        """Re-assert streams and consumers in the background (once at a time), then re-send."""
+        if self._closing or (self._reassert_task is not None and not self._reassert_task.done()):
+            return
+        self._publisher.paused = True
+        self._reassert_task = asyncio.create_task(self._reassert_until_done(why))
+
+    async def _reassert_until_done(self, why: str) -> None:
+        delay = RECONNECT_WAIT
+        while True:
+            try:
+                done = await self._assert_all()
+                break
+            except Exception as exc:  # a restarted server may not be ready for a moment
+                self._reassert_error = repr(exc)
+                log.warning(
+                    "re-asserting streams after %s failed (%r); again in %.2fs", why, exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, REASSERT_BACKOFF_MAX)
+        self._reassert_error = ""
+        self.stats.reasserts += 1
+        self._publisher.paused = False
+        self._publisher.retry_all()
+        log.warning(
+            "re-asserted streams after %s: %s; publishing resumes (%d publishes to re-send)",
+            why,
+            ", ".join(done) or "nothing was missing",
+            self._publisher.pending,
+        )
+
+    def _watch_no_stream(self) -> None:
+        """A publish that no stream answered (a stream deleted or lost) triggers a re-assert."""
+        if self._watch_task is not None:
+            return
+
+        async def watch() -> None:
+            flag = self._publisher.no_stream
+            while True:
+                await flag.wait()
+                flag.clear()
+                self._reassert("a publish that no stream answered")
+                await asyncio.sleep(RECONNECT_WAIT)
+
+        self._watch_task = asyncio.create_task(watch(), name="lstarb-bus-no-stream")
+
+    def health(self) -> BusHealth:
+        if self.nc.is_closed:
+            return BusHealth("disconnected", "the bus is closed")
+        if not self.nc.is_connected:
+            blind = self._monitor.blind_for if self._monitor is not None else 0.0
+            return BusHealth(
+                "disconnected",
+                f"no connection for {blind:.1f}s; {self._publisher.pending} publishes wait "
+                "to be sent again",
+            )
+        if self._reassert_task is not None and not self._reassert_task.done():
+            why = f" (last try: {self._reassert_error})" if self._reassert_error else ""
+            return BusHealth("degraded", f"re-asserting streams after a reconnect{why}")
+        count, age = self._publisher.stalled()
+        if count and age > self._publisher.flush_timeout:
+            return BusHealth(
+                "degraded",
+                f"{count} publishes unacknowledged, the oldest for {age:.1f}s (re-sending)",
+            )
+        return BusHealth("ok")
+
+    # ------------------------------------------------------------------ publishing
 
     async def publish(
         self,
@@ -290,11 +395,11 @@ class JetStreamBus(Bus):
         msg_id: str | None = None,
         trace: TraceContext | None = None,
     ) -> PublishAck:
-        headers = {
-            MSG_ID: msg_id or msg_id_of(event),
-            TRACEPARENT: outgoing(trace).header(),
-        }
-        return await self._publish(subject_of(event), event.encode(), headers)
+        headers = {MSG_ID: msg_id or msg_id_of(event), TRACEPARENT: outgoing(trace).header()}
+        sent = await self._publisher.publish(
+            subject_of(event), event.encode(), headers, report=False
+        )
+        return await sent
 
     async def publish_nowait(
         self,
@@ -303,63 +408,19 @@ class JetStreamBus(Bus):
         msg_id: str | None = None,
         trace: TraceContext | None = None,
     ) -> asyncio.Future[PublishAck]:
-        headers = {
-            MSG_ID: msg_id or msg_id_of(event),
-            TRACEPARENT: outgoing(trace).header(),
-        }
-        subject = subject_of(event)
-        sent = await self.js.publish_async(subject, event.encode(), headers=headers)
-        future: asyncio.Future[PublishAck] = asyncio.get_running_loop().create_future()
+        headers = {MSG_ID: msg_id or msg_id_of(event), TRACEPARENT: outgoing(trace).header()}
+        return await self._publisher.publish(
+            subject_of(event), event.encode(), headers, report=True
+        )
 
-        self._pending.add(future)
-
-        def done(acked: asyncio.Future[Any]) -> None:
-            self._pending.discard(future)
-            if future.done():
-                return
-            exc = None if acked.cancelled() else acked.exception()
-            if acked.cancelled() or exc is not None:
-                reason = (
-                    "no stream takes it"
-                    if isinstance(exc, nats.js.errors.NoStreamResponseError)
-                    else f"{exc!r}"
-                )
-                error = BusError(f"publish to {subject!r} failed: {reason}")
-                self._failed.append(error)
-                future.set_exception(error)
-                future.exception()  # kept for flush(): asyncio need not warn it went unread
-                return
-            ack = acked.result()
-            future.set_result(PublishAck(ack.stream, ack.seq, bool(ack.duplicate)))
-
-        sent.add_done_callback(done)
-        return future
-
-    async def flush(self) -> None:
-        pending = list(self._pending)
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=self._flush_timeout)
-            if late:
-                raise BusError(
-                    f"{len(late)} publishes not acknowledged within {self._flush_timeout}s"
-                )
-        failed, self._failed = self._failed, []
-        if failed:
-            raise failed[0]
+    async def flush(self) -> int:
+        return await self._publisher.flush()
 
     async def publish_raw(
         self, subject: str, data: bytes, *, msg_id: str | None = None
     ) -> PublishAck:
-        return await self._publish(subject, data, {MSG_ID: msg_id} if msg_id else None)
-
-    async def _publish(
-        self, subject: str, data: bytes, headers: dict[str, str] | None
-    ) -> PublishAck:
-        try:
-            ack = await self.js.publish(subject, data, headers=headers)
-        except (nats.errors.NoRespondersError, nats.js.errors.NoStreamResponseError):
-            raise BusError(f"no stream takes subject {subject!r} (streams not created?)") from None
-        return PublishAck(ack.stream, ack.seq, bool(ack.duplicate))
+        headers = {MSG_ID: msg_id} if msg_id else None
+        return await (await self._publisher.publish(subject, data, headers, report=False))
 
     async def consume(
         self,
@@ -380,11 +441,11 @@ class JetStreamBus(Bus):
             max_deliver=MAX_DELIVER,
             max_ack_pending=10 * self._batch,
         )
-        sub = await self.js.pull_subscribe(
-            filter_subject or spec.subjects[0], durable=durable, stream=stream, config=config
-        )
+        subject = filter_subject or spec.subjects[0]
+        sub = await self.js.pull_subscribe(subject, durable=durable, stream=stream, config=config)
+        config.filter_subject = subject
         consumer = JetStreamConsumer(
-            self, sub, stream, durable, handler, self._batch, self._fetch_timeout
+            self, sub, config, stream, durable, handler, self._batch, self._fetch_timeout
         )
         self._consumers.add(consumer)
         return consumer
@@ -416,7 +477,16 @@ class JetStreamBus(Bus):
         return out
 
     async def close(self) -> None:
+        self._closing = True
+        for task in (self._reassert_task, self._watch_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await asyncio.gather(*(c.stop() for c in list(self._consumers)))
+        await self._publisher.close()
+        if self._monitor is not None and self in self._monitor.listeners:
+            self._monitor.listeners.remove(self)
         if self._own and not self.nc.is_closed:
             with contextlib.suppress(Exception):
                 await self.nc.drain()

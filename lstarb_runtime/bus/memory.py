@@ -18,6 +18,7 @@ from lstarb_runtime.bus.interface import (
     MAX_DELIVER,
     Bus,
     BusError,
+    BusStats,
     Consumer,
     Delivery,
     Handler,
@@ -25,12 +26,14 @@ from lstarb_runtime.bus.interface import (
     StreamState,
     decode_for,
 )
+from lstarb_runtime.bus.kv import MemoryKeyValue, bucket_spec
 from lstarb_runtime.bus.streams import (
     STREAM_BY_NAME,
     STREAMS,
     StreamSpec,
     msg_id_of,
     stream_for_subject,
+    subject_matches,
     subject_of,
 )
 from lstarb_runtime.bus.tracing import TRACEPARENT, TraceContext, current_trace, outgoing
@@ -57,18 +60,6 @@ class _Stream:
     """durable name -> sequence of the next message it will get."""
 
 
-def _matches(pattern: str | None, subject: str) -> bool:
-    if pattern is None:
-        return True
-    p, s = pattern.split("."), subject.split(".")
-    for i, tok in enumerate(p):
-        if tok == ">":
-            return len(s) > i
-        if i >= len(s) or (tok != "*" and tok != s[i]):
-            return False
-    return len(p) == len(s)
-
-
 class MemoryConsumer(Consumer):
     """A durable consumer of a :class:`MemoryBus` stream, running as one task."""
 
@@ -93,7 +84,7 @@ class MemoryConsumer(Consumer):
                 await self._wake.wait()
                 continue
             msg = st.messages[seq - 1]
-            if _matches(self._filter, msg.subject):
+            if self._filter is None or subject_matches(self._filter, msg.subject):
                 await self._deliver(seq, msg)
             st.durables[self.durable] = seq + 1
 
@@ -147,6 +138,14 @@ class MemoryBus(Bus):
         self._streams: dict[str, _Stream] = {}
         self._consumers: list[MemoryConsumer] = []
         self._failed: list[BusError] = []
+        self.stats = BusStats()
+        self._buckets: dict[str, MemoryKeyValue] = {}
+
+    def kv(self, bucket: str) -> MemoryKeyValue:
+        kv = self._buckets.get(bucket)
+        if kv is None:
+            kv = self._buckets[bucket] = MemoryKeyValue(bucket_spec(bucket))
+        return kv
 
     async def ensure_streams(self) -> None:
         for spec in STREAMS:
@@ -185,10 +184,11 @@ class MemoryBus(Bus):
             self._failed.append(exc)
         return future
 
-    async def flush(self) -> None:
+    async def flush(self) -> int:
         failed, self._failed = self._failed, []
         if failed:
             raise failed[0]
+        return 0
 
     async def publish_raw(
         self, subject: str, data: bytes, *, msg_id: str | None = None
@@ -202,11 +202,15 @@ class MemoryBus(Bus):
         if spec is None:
             raise BusError(f"no stream takes subject {subject!r}")
         st = self._stream(spec.name)
+        counts = self.stats[spec.name]
+        counts.sent += 1
+        counts.acked += 1
         now = time.monotonic()
         if msg_id is not None:
             headers["Nats-Msg-Id"] = msg_id
             seen = st.ids.get(msg_id)
             if seen is not None and now - seen[1] < spec.duplicate_window:
+                counts.duplicates += 1
                 return PublishAck(spec.name, seen[0], duplicate=True)
         st.messages.append(_Message(subject, bytes(data), headers))
         seq = len(st.messages)

@@ -8,10 +8,13 @@ server's configuration with them, and ``lstarb streams`` lists them.
 from __future__ import annotations
 
 import re
+import struct
 from dataclasses import dataclass
+from hashlib import blake2b
 from typing import Final, Literal
 
 from lstarb_sdk.events import (
+    AccountEvent,
     EventModel,
     ExecutionPlanEvent,
     ExecutionResultEvent,
@@ -40,7 +43,9 @@ class StreamSpec:
 
 
 STREAMS: Final[tuple[StreamSpec, ...]] = (
-    StreamSpec("MARKET_DATA", ("md.>",), "memory", HOUR, 10.0, "pool state updates", 512 * 2**20),
+    StreamSpec(
+        "MARKET_DATA", ("md.>",), "memory", HOUR, 10.0, "market tape, pool states", 512 * 2**20
+    ),
     StreamSpec("OPPORTUNITIES", ("opp.>",), "file", DAY, 120.0, "detected opportunities"),
     StreamSpec("EXECUTION", ("exec.plan.>",), "file", HOUR, 600.0, "validated execution plans"),
     StreamSpec("EXECUTED", ("exec.result.>",), "file", 7 * DAY, 600.0, "execution results, P&L"),
@@ -54,6 +59,7 @@ a crash within 10 minutes is stored once."""
 STREAM_BY_NAME: Final = {s.name: s for s in STREAMS}
 
 _STREAM_OF_EVENT: Final[dict[type[EventModel], str]] = {
+    AccountEvent: "MARKET_DATA",
     PoolStateEvent: "MARKET_DATA",
     OpportunityEvent: "OPPORTUNITIES",
     ExecutionPlanEvent: "EXECUTION",
@@ -77,6 +83,8 @@ def stream_of(event: EventModel) -> StreamSpec:
 
 def subject_of(event: EventModel) -> str:
     """The subject an event is published on; consumers can filter on its tokens."""
+    if isinstance(event, AccountEvent):
+        return f"md.account.{event.pubkey}"
     if isinstance(event, PoolStateEvent):
         return f"md.{token(event.dex)}.{event.pool}"
     if isinstance(event, OpportunityEvent):
@@ -92,10 +100,41 @@ def subject_of(event: EventModel) -> str:
     raise TypeError(f"no stream carries {type(event).__name__}")
 
 
+_POOL_STATE_SUMMARY: Final = struct.Struct("<QQddIdBBI")
+
+
+def _digest(data: bytes) -> str:
+    return blake2b(data, digest_size=8).hexdigest()
+
+
 def msg_id_of(event: EventModel) -> str:
-    """The de-duplication id (Nats-Msg-Id): the same event published twice is stored once."""
+    """The de-duplication id (Nats-Msg-Id): the same event published twice is stored once.
+
+    The one definition for every publish path (``publish``, ``publish_nowait``, tools), so two
+    paths, two scanners or two data sources that saw the same thing store it once:
+
+    - AccountEvent ``acct:<pubkey>:<slot>:<write_version>:<blake2b-8 of data, hex>``: the data
+      is part of it, so two different states that a source numbered alike are both kept;
+    - PoolStateEvent ``md:<pool>:<slot>:<write_version>:<blake2b-8 of the state>``: the state
+      (reserves, prices, liquidity, fees, decimals) stands in for the account that changed, so
+      two accounts of one pool changing in one slot are two states, and the same state seen
+      by two sources (which differ only in ``source`` and ``received_ns``) is one.
+    """
+    if isinstance(event, AccountEvent):
+        return f"acct:{event.pubkey}:{event.slot}:{event.write_version}:{_digest(event.data)}"
     if isinstance(event, PoolStateEvent):
-        return f"md:{event.pool}:{event.slot}:{event.write_version}"
+        state = _POOL_STATE_SUMMARY.pack(
+            event.reserve_a,
+            event.reserve_b,
+            event.price,
+            event.liquidity,
+            event.fee_bps,
+            event.price_human,
+            event.decimals_a,
+            event.decimals_b,
+            event.fee_ppm,
+        )
+        return f"md:{event.pool}:{event.slot}:{event.write_version}:{_digest(state)}"
     if isinstance(event, OpportunityEvent | ExecutionPlanEvent | SystemCommandEvent):
         return f"{stream_of(event).name}:{event.id}"
     if isinstance(event, ExecutionResultEvent):
@@ -114,3 +153,30 @@ def stream_for_subject(subject: str) -> StreamSpec | None:
             if subject.startswith(prefix) and len(subject) > len(prefix):
                 return spec
     return None
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """Whether ``subject`` matches ``pattern`` (``*`` one token, ``>`` one or more at the end)."""
+    p, s = pattern.split("."), subject.split(".")
+    for i, tok in enumerate(p):
+        if tok == ">":
+            return len(s) > i
+        if i >= len(s) or (tok != "*" and tok != s[i]):
+            return False
+    return len(p) == len(s)
+
+
+def subject_within(subject: str, pattern: str) -> bool:
+    """Whether every subject ``subject`` matches is matched by ``pattern`` (NATS wildcards).
+
+    ``md.account.>`` is within ``md.>``; ``nomatch.>`` and ``*.x`` are not. Why: a consumer
+    filter outside its stream is refused by the server with a bare "bad request"; checking
+    first lets ``lstarb tail`` say what is wrong.
+    """
+    want, have = subject.split("."), pattern.split(".")
+    for i, tok in enumerate(have):
+        if tok == ">":
+            return len(want) > i
+        if i >= len(want) or want[i] == ">" or (tok != "*" and tok != want[i]):
+            return False
+    return len(want) == len(have)

@@ -3,8 +3,8 @@
 Each event is a root table of ``schemas/*.fbs`` with its own file identifier and a ``version``
 field. Three ways to use one, from most convenient to fastest:
 
-- models (:class:`OpportunityEvent`, ...): pydantic, validated on construction;
-  ``event.encode()`` and ``OpportunityEvent.decode(buf)`` (verifies the whole buffer);
+- models (:class:`AccountEvent`, :class:`OpportunityEvent`, ...): pydantic, validated on
+  construction; ``event.encode()`` and ``OpportunityEvent.decode(buf)`` (verifies the whole buffer);
 - views (:class:`OpportunityView`, ...): open a buffer and read single fields lazily, each
   read bounds-checked;
 - :func:`encode_opportunity` / :func:`decode_opportunity`: straight from and to the SDK
@@ -21,6 +21,7 @@ from lstarb_sdk.errors import DecodeError
 from lstarb_sdk.events._schema import SCHEMA_VERSION
 from lstarb_sdk.events.models import (
     EVENT_TYPES,
+    AccountEvent,
     Command,
     EventModel,
     ExecutionPlanEvent,
@@ -39,6 +40,7 @@ from lstarb_sdk.events.models import (
 )
 from lstarb_sdk.events.views import (
     VIEW_TYPES,
+    AccountView,
     EventView,
     ExecutionPlanView,
     ExecutionResultView,
@@ -54,6 +56,8 @@ __all__ = [
     "EVENT_TYPES",
     "SCHEMA_VERSION",
     "VIEW_TYPES",
+    "AccountEvent",
+    "AccountView",
     "Command",
     "DecodeError",
     "EventModel",

@@ -14,6 +14,13 @@ optional strings that are ``None``, whose vtable entry is 0 (absent).
 Reading goes through :func:`read_root`, which bounds-checks every offset, vtable and length it
 follows (the official runtime checks nothing) and raises :class:`DecodeError` on anything that
 is not a well-formed buffer of the expected type.
+
+What a decode may cost is bounded too: a buffer larger than :data:`MAX_EVENT_BYTES`, or a vector
+of tables longer than its field's ``max_items``, is refused before anything is read. Why: the
+elements of a FlatBuffers vector may all point at one shared table, so a 1 MB buffer can hold
+250,000 "legs" that each cost a full table read (2.9 s before these bounds); with them the worst
+buffer costs a few milliseconds. The encoder refuses the same vectors, so nothing we write is
+refused by a reader.
 """
 
 from __future__ import annotations
@@ -38,6 +45,10 @@ F64: Final = struct.Struct("<d")
 VT_HEAD: Final = struct.Struct("<HH")
 
 MAX_DEPTH: Final = 8
+MAX_EVENT_BYTES: Final = 16 * 2**20
+"""Largest buffer a reader accepts: a Solana account (at most 10 MiB) and its envelope fit."""
+MAX_TABLES: Final = 256
+"""Default cap on the elements of one vector of tables (legs, metadata, labels)."""
 
 # kind -> (struct format char, inline size)
 _SCALARS: Final[dict[str, tuple[str, int]]] = {
@@ -49,7 +60,7 @@ _SCALARS: Final[dict[str, tuple[str, int]]] = {
     "i64": ("q", 8),
     "f64": ("d", 8),
 }
-_OFFSET_KINDS: Final = frozenset({"str", "optstr", "pubkey", "tables", "kv"})
+_OFFSET_KINDS: Final = frozenset({"str", "optstr", "pubkey", "bytes", "tables", "kv"})
 
 
 class KV(NamedTuple):
@@ -67,6 +78,7 @@ class Field:
         "fid",
         "fmt",
         "kind",
+        "max_items",
         "name",
         "offset",
         "size",
@@ -84,12 +96,15 @@ class Field:
         default: Any = None,
         *,
         write_default: Any = None,
+        max_items: int = MAX_TABLES,
     ) -> None:
         """``default`` is what an absent field reads as (the schema's default); a writer puts
-        ``write_default`` (if given, else ``default``) when the object lacks the attribute."""
+        ``write_default`` (if given, else ``default``) when the object lacks the attribute.
+        ``max_items`` caps a vector of tables, for writers and readers alike."""
         self.name = name
         self.kind = kind
         self.sub = sub
+        self.max_items = max_items
         self.fid = -1
         self.slot = -1
         self.offset = -1
@@ -108,6 +123,7 @@ class Field:
                 "str": "",
                 "optstr": None,
                 "pubkey": None,
+                "bytes": b"",
                 "tables": [],
                 "kv": {},
             }.get(kind, 0)
@@ -183,7 +199,17 @@ def _write_pubkey(out: bytearray, key: Any) -> int:
     return pos
 
 
-def _write_tables(out: bytearray, spec: TableSpec, items: Sequence[Any]) -> int:
+def _write_bytes(out: bytearray, data: Any) -> int:
+    _align(out, 4)
+    pos = len(out)
+    out += U32.pack(len(data))
+    out += data
+    return pos
+
+
+def _write_tables(out: bytearray, spec: TableSpec, items: Sequence[Any], f: Field) -> int:
+    if len(items) > f.max_items:
+        raise ValueError(f"{f.name} has {len(items)} elements, at most {f.max_items} allowed")
     _align(out, 4)
     vpos = len(out)
     n = len(items)
@@ -220,6 +246,8 @@ def _write_table(
             child = _write_str(out, v)
         elif kind == "pubkey":
             child = _write_pubkey(out, v)
+        elif kind == "bytes":
+            child = _write_bytes(out, v)
         elif kind == "optstr":
             if v is None:
                 values.append(0)
@@ -230,11 +258,11 @@ def _write_table(
             child = _write_str(out, v)
         elif kind == "tables":
             assert f.sub is not None
-            child = _write_tables(out, f.sub, v)
+            child = _write_tables(out, f.sub, v, f)
         else:  # kv
             assert f.sub is not None
             items = v.items() if isinstance(v, Mapping) else v
-            child = _write_tables(out, f.sub, [KV(k, x) for k, x in items])
+            child = _write_tables(out, f.sub, [KV(k, x) for k, x in items], f)
         values.append(child - (tpos + f.offset))
     spec.struct.pack_into(out, tpos, *values)
     return tpos, absent
@@ -265,6 +293,8 @@ def check_root(spec: TableSpec, buf: Buffer) -> int:
     n = len(buf)
     if n < 12:
         raise DecodeError(f"not a {spec.name}: {n} bytes is too short for a FlatBuffer")
+    if n > MAX_EVENT_BYTES:
+        raise DecodeError(f"{spec.name} of {n} bytes refused: larger than {MAX_EVENT_BYTES}")
     ident = bytes(buf[4:8])
     if ident != spec.ident:
         raise DecodeError(f"not a {spec.name}: file identifier {ident!r}, expected {spec.ident!r}")
@@ -308,12 +338,24 @@ def read_pubkey(spec: TableSpec, buf: Buffer, field_pos: int) -> Pubkey:
     return Pubkey.from_bytes(bytes(buf[target + 4 : target + 36]))
 
 
-def vector_elements(spec: TableSpec, buf: Buffer, field_pos: int) -> tuple[int, int]:
+def read_bytes(spec: TableSpec, buf: Buffer, field_pos: int) -> bytes:
+    target = field_pos + U32.unpack_from(buf, field_pos)[0]
+    if target % 4 or target + 4 > len(buf):
+        raise _fail(spec, "byte vector offset out of bounds")
+    end = target + 4 + U32.unpack_from(buf, target)[0]
+    if end > len(buf):
+        raise _fail(spec, "byte vector length out of bounds")
+    return bytes(buf[target + 4 : end])
+
+
+def vector_elements(spec: TableSpec, buf: Buffer, field_pos: int, f: Field) -> tuple[int, int]:
     """Bounds-check a vector of offsets; return (first element pos, count)."""
     target = field_pos + U32.unpack_from(buf, field_pos)[0]
     if target % 4 or target + 4 > len(buf):
         raise _fail(spec, "vector offset out of bounds")
     count = U32.unpack_from(buf, target)[0]
+    if count > f.max_items:
+        raise _fail(spec, f"{f.name} has {count} elements, at most {f.max_items} allowed")
     if target + 4 + 4 * count > len(buf):
         raise _fail(spec, "vector length out of bounds")
     return target + 4, count
@@ -340,6 +382,8 @@ def read_field(
         return read_string(spec, buf, p)
     if kind == "pubkey":
         return read_pubkey(spec, buf, p)
+    if kind == "bytes":
+        return read_bytes(spec, buf, p)
     return _read_vector(spec, f, buf, p, depth)
 
 
@@ -369,6 +413,8 @@ def _read_canonical(spec: TableSpec, buf: Buffer, pos: int, depth: int) -> dict[
             out[f.fid] = read_string(spec, buf, pos + f.offset)
         elif kind == "pubkey":
             out[f.fid] = read_pubkey(spec, buf, pos + f.offset)
+        elif kind == "bytes":
+            out[f.fid] = read_bytes(spec, buf, pos + f.offset)
         else:
             out[f.fid] = _read_vector(spec, f, buf, pos + f.offset, depth)
     return dict(zip(spec.names, out, strict=True))  # declaration order, as the slow path
@@ -379,7 +425,7 @@ def _read_vector(spec: TableSpec, f: Field, buf: Buffer, p: int, depth: int) -> 
     assert sub is not None
     if depth >= MAX_DEPTH:
         raise _fail(spec, "nested too deeply")
-    first, count = vector_elements(spec, buf, p)
+    first, count = vector_elements(spec, buf, p, f)
     items = []
     for i in range(count):
         e = first + 4 * i

@@ -10,10 +10,14 @@ from typing import Final
 
 from lstarb_sdk.events._codec import Field, TableSpec
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """Version every writer of this SDK puts in the ``version`` field of each event.
 
-An absent ``version`` reads as 0 (the schema default): a writer that did not say."""
+An absent ``version`` reads as 0 (the schema default): a writer that did not say. 2 added
+``AccountEvent`` (the market tape) and ``PoolStateEvent.price_human`` ... ``fee_ppm``."""
+
+MAX_LEGS: Final = 64
+"""Legs an opportunity or plan may have (a route longer than this is not a trade)."""
 
 KEY_VALUE: Final = TableSpec("KeyValue", [Field("key", "str"), Field("value", "str")])
 
@@ -47,8 +51,31 @@ POOL_STATE: Final = TableSpec(
         Field("write_version", "u64"),
         Field("source", "str"),
         Field("received_ns", "u64"),
+        Field("price_human", "f64"),
+        Field("decimals_a", "u8"),
+        Field("decimals_b", "u8"),
+        Field("fee_ppm", "u32"),
     ],
     ident=b"LSMD",
+)
+
+ACCOUNT: Final = TableSpec(
+    "AccountEvent",
+    [
+        Field("version", "u16", write_default=SCHEMA_VERSION),
+        Field("pubkey", "pubkey"),
+        Field("owner", "pubkey"),
+        Field("slot", "u64"),
+        Field("write_version", "u64"),
+        Field("lamports", "u64"),
+        Field("data", "bytes"),
+        Field("executable", "bool"),
+        Field("exists", "bool", default=True),
+        Field("source", "str"),
+        Field("received_ns", "u64"),
+        Field("seq", "u64"),
+    ],
+    ident=b"LSAC",
 )
 
 OPPORTUNITY: Final = TableSpec(
@@ -58,7 +85,7 @@ OPPORTUNITY: Final = TableSpec(
         Field("id", "str"),
         Field("strategy", "str"),
         Field("base_mint", "pubkey"),
-        Field("legs", "tables", LEG),
+        Field("legs", "tables", LEG, max_items=MAX_LEGS),
         Field("expected_profit", "i64"),
         Field("slot", "u64"),
         Field("detected_ns", "u64"),
@@ -75,7 +102,7 @@ EXECUTION_PLAN: Final = TableSpec(
         Field("opportunity_id", "str"),
         Field("strategy", "str"),
         Field("base_mint", "pubkey"),
-        Field("legs", "tables", LEG),
+        Field("legs", "tables", LEG, max_items=MAX_LEGS),
         Field("amount_in", "u64"),
         Field("min_out", "u64"),
         Field("expected_profit", "i64"),
@@ -138,6 +165,7 @@ SYSTEM_COMMAND: Final = TableSpec(
 )
 
 ROOT_SPECS: Final = (
+    ACCOUNT,
     POOL_STATE,
     OPPORTUNITY,
     EXECUTION_PLAN,

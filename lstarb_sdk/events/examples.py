@@ -6,9 +6,12 @@ well-formed events of every type; one shared set keeps them honest about sizes.
 
 from __future__ import annotations
 
+import struct
+
 from solders.pubkey import Pubkey
 
 from lstarb_sdk.events.models import (
+    AccountEvent,
     Command,
     EventModel,
     ExecutionPlanEvent,
@@ -24,6 +27,33 @@ SOL = Pubkey.from_string("So11111111111111111111111111111111111111112")
 JITOSOL = Pubkey.from_string("J1toso1uCk3RLmjorhTtrVwY9HJ7X8V9yYac6Y7kGCPn")
 POOL_A = Pubkey.from_string("58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2")
 POOL_B = Pubkey.from_string("HJPjoWUrhoZzkNfRpHuieeFk9WcZWjwy6PBjZ81ngndJ")
+VAULT_A = Pubkey.from_string("7VLUXrnSSDo9BfCa4NWaQXmh1ePEkvxt8hjSzNpLGUYm")
+SPL_TOKEN = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
+
+
+def example_account(slot: int = 312_345_678, amount: int = 48_211_337_000_000) -> AccountEvent:
+    """A tape event: the JitoSOL vault of :data:`POOL_A` (an SPL token account, 165 bytes)."""
+    data = (
+        bytes(JITOSOL)  # mint
+        + bytes(POOL_A)  # owner (the pool's authority, here the pool for brevity)
+        + struct.pack("<Q", amount)
+        + bytes(36)  # delegate option
+        + bytes([1])  # state: initialized
+        + bytes(12)  # is_native option
+        + struct.pack("<Q", 0)  # delegated amount
+        + bytes(36)  # close authority option
+    )
+    return AccountEvent(
+        pubkey=VAULT_A,
+        owner=SPL_TOKEN,
+        slot=slot,
+        write_version=1,
+        lamports=2_039_280,
+        data=data,
+        source="rpc",
+        received_ns=1_760_000_000_023_456_789,
+        seq=1,
+    )
 
 
 def example_pool_state(slot: int = 312_345_678) -> PoolStateEvent:
@@ -42,6 +72,10 @@ def example_pool_state(slot: int = 312_345_678) -> PoolStateEvent:
         write_version=1_234_567_890,
         source="rpc",
         received_ns=1_760_000_000_123_456_789,
+        price_human=1.201_034_5,
+        decimals_a=9,
+        decimals_b=9,
+        fee_ppm=2_500,
     )
 
 
@@ -143,6 +177,7 @@ def example_command() -> SystemCommandEvent:
 def example_events() -> dict[str, EventModel]:
     """One example of every event type, by model name."""
     events: list[EventModel] = [
+        example_account(),
         example_pool_state(),
         example_opportunity(),
         example_plan(),
@@ -151,3 +186,42 @@ def example_events() -> dict[str, EventModel]:
         example_command(),
     ]
     return {type(e).__name__: e for e in events}
+
+
+def shared_leg_opportunity(n: int) -> bytes:
+    """A hostile OpportunityEvent whose ``n`` legs all point at one shared Leg table.
+
+    Issue 10's attack (a 1 MB buffer with 250,000 legs took 2.9 s to decode): for the tests
+    and the benchmark that show such a buffer is refused at once.
+    """
+    import flatbuffers
+
+    from lstarb_sdk.events._generated import Leg as L
+    from lstarb_sdk.events._generated import OpportunityEvent as O
+
+    leg = example_opportunity().legs[0]
+    b = flatbuffers.Builder(4 * n + 1024)
+    pool, mint_in, mint_out = (
+        b.CreateByteVector(bytes(k)) for k in (leg.pool, leg.input_mint, leg.output_mint)
+    )
+    dex = b.CreateString(leg.dex)
+    L.Start(b)
+    L.AddPool(b, pool)
+    L.AddDex(b, dex)
+    L.AddInputMint(b, mint_in)
+    L.AddOutputMint(b, mint_out)
+    L.AddInAmount(b, leg.in_amount)
+    L.AddOutAmount(b, leg.out_amount)
+    shared = L.End(b)
+    b.StartVector(4, n, 4)
+    for _ in range(n):
+        b.PrependUOffsetTRelative(shared)
+    legs = b.EndVector()
+    oid, base = b.CreateString("crafted"), b.CreateByteVector(bytes(leg.input_mint))
+    O.Start(b)
+    O.AddVersion(b, 2)
+    O.AddId(b, oid)
+    O.AddBaseMint(b, base)
+    O.AddLegs(b, legs)
+    b.Finish(O.End(b), file_identifier=b"LSOP")
+    return bytes(b.Output())

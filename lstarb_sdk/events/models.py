@@ -12,17 +12,19 @@ without decoding the rest.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from enum import IntEnum
 from typing import Annotated, Any, ClassVar, Final, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
+from solders.account import Account
 from solders.pubkey import Pubkey
 
 from lstarb_sdk.errors import DecodeError
 from lstarb_sdk.events import _schema as S
-from lstarb_sdk.events._codec import Buffer, TableSpec, encode_root, read_root
-from lstarb_sdk.types import ExecutionResult, Leg, Opportunity
+from lstarb_sdk.events._codec import MAX_TABLES, Buffer, TableSpec, encode_root, read_root
+from lstarb_sdk.types import AccountUpdate, ExecutionResult, Leg, Opportunity
 
 _U64_MAX: Final = 2**64 - 1
 
@@ -43,6 +45,28 @@ PubkeyField = Annotated[
     PlainSerializer(str, return_type=str),
     WithJsonSchema({"type": "string", "description": "base58 public key"}),
 ]
+
+
+def _to_bytes(v: Any) -> bytes:
+    if isinstance(v, bytes):
+        return v
+    if isinstance(v, bytearray | memoryview):
+        return bytes(v)
+    if isinstance(v, str):  # JSON: base64, as model_dump_json writes it
+        try:
+            return base64.b64decode(v, validate=True)
+        except ValueError:
+            raise ValueError("not base64") from None
+    raise ValueError(f"not bytes: {type(v).__name__}")
+
+
+BytesField = Annotated[
+    bytes,
+    PlainValidator(_to_bytes),
+    PlainSerializer(lambda b: base64.b64encode(b).decode(), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "contentEncoding": "base64"}),
+]
+"""Raw bytes; base64 in JSON."""
 U8 = Annotated[int, Field(ge=0, le=255)]
 U32 = Annotated[int, Field(ge=0, le=2**32 - 1)]
 U64 = Annotated[int, Field(ge=0, le=_U64_MAX)]
@@ -162,12 +186,160 @@ class LegEvent(BaseModel):
         )
 
 
+Legs = Annotated[tuple[LegEvent, ...], Field(max_length=S.MAX_LEGS)]
+StrMap = Annotated[dict[str, str], Field(max_length=MAX_TABLES)]
+
+
 def _legs(items: list[dict[str, Any]]) -> tuple[LegEvent, ...]:
     return tuple(_construct(LegEvent, x) for x in items)
 
 
+class AccountEvent(EventModel):
+    """MARKET_DATA, the market tape: one raw account update the scanner applied
+    (subject ``md.account.<pubkey>``).
+
+    ``seq`` is the scanner's apply order; (slot, write_version) orders the updates of one
+    account. ``exists`` false says the chain has no such account (``account()`` is then None,
+    and the adapters get None for it). A planner or executor in another process applies these
+    in ``seq`` order and has exactly the scanner's pool book.
+    """
+
+    SPEC = S.ACCOUNT
+    FILE_IDENTIFIER = b"LSAC"
+    SUBJECT_PREFIX = "md.account"
+
+    pubkey: PubkeyField
+    owner: PubkeyField
+    slot: U64
+    write_version: U64 = 0
+    lamports: U64 = 0
+    data: BytesField = b""
+    executable: bool = False
+    exists: bool = True
+    source: str = ""
+    received_ns: U64 = 0
+    seq: U64 = 0
+
+    @classmethod
+    def from_update(cls, update: AccountUpdate, *, seq: int, exists: bool = True) -> AccountEvent:
+        """The tape event of a data source's update (no validation: the hot path).
+
+        An update that says an account is gone (``exists=False``) carries no data or owner.
+        Values out of range (a negative slot) fail at ``encode()`` with ValueError.
+        """
+        if not exists:
+            return cls.absent(
+                update.pubkey,
+                slot=update.slot,
+                seq=seq,
+                write_version=update.write_version,
+                source=update.source,
+                received_ns=update.received_ns,
+            )
+        return _construct(
+            cls,
+            {
+                "schema_version": S.SCHEMA_VERSION,
+                "pubkey": update.pubkey,
+                "owner": update.owner,
+                "slot": update.slot,
+                "write_version": update.write_version,
+                "lamports": update.lamports,
+                "data": bytes(update.data),
+                "executable": update.executable,
+                "exists": True,
+                "source": update.source,
+                "received_ns": update.received_ns,
+                "seq": seq,
+            },
+        )
+
+    @classmethod
+    def from_account(
+        cls,
+        pubkey: Pubkey,
+        account: Account | None,
+        *,
+        slot: int,
+        seq: int,
+        write_version: int = 0,
+        source: str = "",
+        received_ns: int = 0,
+    ) -> AccountEvent:
+        """The tape event of a fetched account (a snapshot); None: the chain has none."""
+        if account is None:
+            return cls.absent(
+                pubkey,
+                slot=slot,
+                seq=seq,
+                write_version=write_version,
+                source=source,
+                received_ns=received_ns,
+            )
+        return cls(
+            pubkey=pubkey,
+            owner=account.owner,
+            slot=slot,
+            write_version=write_version,
+            lamports=account.lamports,
+            data=bytes(account.data),
+            executable=account.executable,
+            source=source,
+            received_ns=received_ns,
+            seq=seq,
+        )
+
+    @classmethod
+    def absent(
+        cls,
+        pubkey: Pubkey,
+        *,
+        slot: int,
+        seq: int,
+        write_version: int = 0,
+        source: str = "",
+        received_ns: int = 0,
+    ) -> AccountEvent:
+        """The chain has no account at ``pubkey`` (owner all zero, no lamports, no data)."""
+        return cls(
+            pubkey=pubkey,
+            owner=Pubkey.default(),
+            slot=slot,
+            write_version=write_version,
+            exists=False,
+            source=source,
+            received_ns=received_ns,
+            seq=seq,
+        )
+
+    def to_update(self) -> AccountUpdate:
+        """The SDK update this event carries (an absent account: lamports 0, no data)."""
+        return AccountUpdate(
+            pubkey=self.pubkey,
+            slot=self.slot,
+            owner=self.owner,
+            lamports=self.lamports,
+            data=self.data,
+            executable=self.executable,
+            write_version=self.write_version,
+            source=self.source,
+            received_ns=self.received_ns,
+        )
+
+    def account(self) -> Account | None:
+        """The account as ``PoolAdapter.update`` takes it; None when the chain has none."""
+        if not self.exists:
+            return None
+        return Account(self.lamports, self.data, self.owner, self.executable, 0)
+
+
 class PoolStateEvent(EventModel):
-    """MARKET_DATA: one pool's state after an account update (subject ``md.<dex>.<pool>``)."""
+    """MARKET_DATA: one pool's state after an account update (subject ``md.<dex>.<pool>``).
+
+    ``price`` is the raw ratio (mint_b per mint_a in smallest units); ``price_human`` the same
+    with decimals applied (mint_b per whole mint_a). Both are summaries for dashboards and
+    ``lstarb tail``, never inputs to trading: strategies quote the adapters, exactly.
+    """
 
     SPEC = S.POOL_STATE
     FILE_IDENTIFIER = b"LSMD"
@@ -186,11 +358,10 @@ class PoolStateEvent(EventModel):
     write_version: U64 = 0
     source: str = ""
     received_ns: U64 = 0
-
-    @property
-    def msg_id(self) -> str:
-        """A de-duplication id: the same account state seen twice is published once."""
-        return f"{self.pool}:{self.slot}:{self.write_version}"
+    price_human: float = 0.0
+    decimals_a: U8 = 0
+    decimals_b: U8 = 0
+    fee_ppm: U32 = 0
 
 
 class OpportunityEvent(EventModel):
@@ -203,11 +374,11 @@ class OpportunityEvent(EventModel):
     id: str
     strategy: str
     base_mint: PubkeyField
-    legs: tuple[LegEvent, ...]
+    legs: Legs
     expected_profit: I64
     slot: U64
     detected_ns: U64
-    metadata: dict[str, str] = Field(default_factory=dict)
+    metadata: StrMap = Field(default_factory=dict)
 
     @classmethod
     def _from_fields(cls, d: dict[str, Any]) -> Self:
@@ -251,7 +422,7 @@ class ExecutionPlanEvent(EventModel):
     opportunity_id: str
     strategy: str
     base_mint: PubkeyField
-    legs: tuple[LegEvent, ...]
+    legs: Legs
     amount_in: U64
     min_out: U64
     expected_profit: I64
@@ -335,7 +506,7 @@ class MetricEvent(EventModel):
 
     name: str
     value: float
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: StrMap = Field(default_factory=dict)
     time_ns: U64 = 0
 
 
@@ -361,6 +532,7 @@ class SystemCommandEvent(EventModel):
 EVENT_TYPES: Final[Mapping[bytes, type[EventModel]]] = {
     m.FILE_IDENTIFIER: m
     for m in (
+        AccountEvent,
         PoolStateEvent,
         OpportunityEvent,
         ExecutionPlanEvent,

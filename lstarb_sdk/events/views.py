@@ -99,7 +99,7 @@ class _LegsField:
             return ()
         if o < 4 or o + 4 > obj._tlen:
             raise DecodeError(f"malformed {self.spec.name}: field legs lies outside its table")
-        first, count = vector_elements(self.spec, buf, obj._pos + o)
+        first, count = vector_elements(self.spec, buf, obj._pos + o, self.field)
         legs = []
         for i in range(count):
             e = first + 4 * i
@@ -176,6 +176,29 @@ class PoolStateView(EventView):
     write_version = _F[int](S.POOL_STATE, "write_version")
     source = _F[str](S.POOL_STATE, "source")
     received_ns = _F[int](S.POOL_STATE, "received_ns")
+    price_human = _F[float](S.POOL_STATE, "price_human")
+    decimals_a = _F[int](S.POOL_STATE, "decimals_a")
+    decimals_b = _F[int](S.POOL_STATE, "decimals_b")
+    fee_ppm = _F[int](S.POOL_STATE, "fee_ppm")
+
+
+class AccountView(EventView):
+    """Lazy view of an ``AccountEvent`` (MARKET_DATA, the tape): ``slot`` without the data."""
+
+    __slots__ = ()
+    SPEC = S.ACCOUNT
+
+    pubkey = _F[Pubkey](S.ACCOUNT, "pubkey")
+    owner = _F[Pubkey](S.ACCOUNT, "owner")
+    slot = _F[int](S.ACCOUNT, "slot")
+    write_version = _F[int](S.ACCOUNT, "write_version")
+    lamports = _F[int](S.ACCOUNT, "lamports")
+    data = _F[bytes](S.ACCOUNT, "data")
+    executable = _F[bool](S.ACCOUNT, "executable")
+    exists = _F[bool](S.ACCOUNT, "exists")
+    source = _F[str](S.ACCOUNT, "source")
+    received_ns = _F[int](S.ACCOUNT, "received_ns")
+    seq = _F[int](S.ACCOUNT, "seq")
 
 
 class OpportunityView(EventView):
@@ -267,6 +290,7 @@ class SystemCommandView(EventView):
 VIEW_TYPES: dict[bytes, type[EventView]] = {
     v.SPEC.ident: v  # type: ignore[misc]
     for v in (
+        AccountView,
         PoolStateView,
         OpportunityView,
         ExecutionPlanView,

@@ -34,6 +34,8 @@ from lstarb_sdk.testing.fixtures import (
     load_dir,
     load_json,
     load_named,
+    load_variant,
+    patch_account,
     patched,
     token2022_mint,
     with_data,
@@ -44,6 +46,7 @@ from lstarb_sdk.testing.laws import (
     check_bounded,
     check_monotonic,
     check_round_trip,
+    not_checked,
     try_quote,
 )
 
@@ -70,6 +73,9 @@ __all__ = [
     "load_dir",
     "load_json",
     "load_named",
+    "load_variant",
+    "not_checked",
+    "patch_account",
     "patched",
     "run_laws",
     "token2022_mint",

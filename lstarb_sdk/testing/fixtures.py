@@ -160,6 +160,45 @@ def token2022_mint(
     return with_data(mint, base + tlv, TOKEN_2022_PROGRAM_ID)
 
 
+_PATCH_WIDTHS = {"u8": 1, "u16": 2, "u32": 4, "u64": 8, "i64": 8, "u128": 16, "i128": 16}
+
+
+def patch_account(account: Account, patch: Mapping[str, Any]) -> Account:
+    """``account`` with one patch, described as data so an oracle script can apply the same.
+
+    ``{"offset": 245, "kind": "i128", "value": "300000000000"}``: ``kind`` is an
+    integer type (``u8`` ... ``u128``, ``i64``, ``i128``; little-endian) or
+    ``hex`` (raw bytes); ``pad_to`` first extends the data with zeros (an
+    older, shorter layout given a newer field).
+    """
+    data = bytearray(account.data)
+    pad = patch.get("pad_to")
+    if pad and len(data) < pad:
+        data.extend(bytes(pad - len(data)))
+    kind, value = patch["kind"], patch["value"]
+    if kind == "hex":
+        raw = bytes.fromhex(value)
+    else:
+        raw = int(value).to_bytes(_PATCH_WIDTHS[kind], "little", signed=kind.startswith("i"))
+    return patched(with_data(account, bytes(data)), patch["offset"], raw)
+
+
+def load_variant(
+    directory: str | Path, variant: Mapping[str, Any]
+) -> dict[str, tuple[Pubkey, Account]]:
+    """A fixture set with byte patches: ``{"fixture": set_dir, "patches": [...]}``.
+
+    Each patch names its ``file`` in the set and is applied with
+    :func:`patch_account`; the result is :func:`load_named`'s shape.
+    """
+    named = load_named(Path(directory) / variant["fixture"])
+    for patch in variant.get("patches", ()):
+        stem = Path(patch["file"]).stem
+        key, account = named[stem]
+        named[stem] = (key, patch_account(account, patch))
+    return named
+
+
 def accounts_of(named: Mapping[str, tuple[Pubkey, Account]]) -> dict[Pubkey, Account]:
     """The ``{key: account}`` mapping of :func:`load_named`'s result."""
     return dict(named.values())

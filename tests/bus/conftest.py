@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from lstarb_runtime.bus import Bus, EmbeddedNats, JetStreamBus, MemoryBus, free_local_url
+from lstarb_runtime.bus.kv import KV_BUCKETS
 from lstarb_runtime.bus.streams import STREAMS
 
 
@@ -32,11 +33,12 @@ def own_server(tmp_path: Path) -> Iterator[EmbeddedNats]:
 
 
 async def fresh_jetstream_bus(url: str) -> JetStreamBus:
-    """A bus on ``url`` with the six streams deleted and created anew (test isolation)."""
+    """A bus on ``url`` with the six streams and the buckets deleted and created anew (test
+    isolation)."""
     bus = await JetStreamBus.connect(url, fetch_timeout=0.2, ack_wait=2.0)
-    for spec in STREAMS:
+    for name in [s.name for s in STREAMS] + [f"KV_{b.name}" for b in KV_BUCKETS]:
         with contextlib.suppress(Exception):
-            await bus.js.delete_stream(spec.name)
+            await bus.js.delete_stream(name)
     await bus.ensure_streams()
     return bus
 

@@ -159,3 +159,17 @@ async def test_publish_nowait_stores_dedups_and_flush_waits_for_every_ack(any_bu
     states = {s.name: s for s in await any_bus.stream_states()}
     assert states["MARKET_DATA"].messages == 3
     await consumer.stop()
+
+
+async def test_stats_count_what_the_server_acknowledged(any_bus: Bus) -> None:
+    events = [example_pool_state(slot=s) for s in (20, 21)]
+    for ev in events:
+        await any_bus.publish_nowait(ev)
+    await any_bus.publish_nowait(events[0])  # stored once: a duplicate
+    await any_bus.publish(example_opportunity("counted"))
+    assert await any_bus.flush() == 0
+    md = any_bus.stats["MARKET_DATA"]
+    assert (md.sent, md.acked, md.duplicates, md.failed, md.pending) == (3, 3, 1, 0, 0)
+    total = any_bus.stats.total()
+    assert (total.sent, total.acked) == (4, 4)
+    assert any_bus.health().state == "ok"

@@ -155,13 +155,26 @@ def test_missing_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert find_nats_server().name == "nats-server"
 
 
-async def test_publish_nowait_refused_surfaces_in_flush_once(js_bus: JetStreamBus) -> None:
+async def test_publish_to_a_deleted_stream_recreates_it_and_lands(js_bus: JetStreamBus) -> None:
     await js_bus.js.delete_stream("MARKET_DATA")
     future = await js_bus.publish_nowait(example_pool_state(slot=77))
-    with pytest.raises(BusError, match="md\\."):
+    assert await js_bus.flush() == 0
+    ack = future.result()
+    assert ack.stream == "MARKET_DATA" and not ack.duplicate
+    assert (await js_bus.js.stream_info("MARKET_DATA")).state.messages == 1
+    assert js_bus.stats.reasserts == 1 and js_bus.stats["MARKET_DATA"].retried >= 1
+
+
+async def test_publish_refused_by_the_server_surfaces_in_flush_once(js_bus: JetStreamBus) -> None:
+    small = stream_config(STREAMS[0])
+    small.max_msg_size = 64  # every pool state is larger: the server refuses it
+    await js_bus.js.update_stream(small)
+    future = await js_bus.publish_nowait(example_pool_state(slot=77))
+    with pytest.raises(BusError, match=r"md\..*refused by the server"):
         await js_bus.flush()
     assert future.done() and isinstance(future.exception(), BusError)
-    await js_bus.flush()  # reported once, not forever
-    await js_bus.ensure_streams()
-    ack = await (await js_bus.publish_nowait(example_pool_state(slot=78)))
-    assert ack.stream == "MARKET_DATA" and not ack.duplicate
+    assert await js_bus.flush() == 0  # reported once, not forever
+    assert js_bus.stats["MARKET_DATA"].failed == 1
+    with pytest.raises(BusError, match="refused"):
+        await js_bus.publish(example_pool_state(slot=78))  # the awaited path raises at once
+    await js_bus.flush()  # ... and is not reported a second time

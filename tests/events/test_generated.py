@@ -22,12 +22,19 @@ import pytest
 
 from lstarb_sdk.events import (
     EVENT_TYPES,
+    SCHEMA_VERSION,
+    AccountEvent,
     OpportunityEvent,
     PoolStateEvent,
     decode_event,
 )
 from lstarb_sdk.events import _schema as S
-from lstarb_sdk.events.examples import example_events, example_opportunity, example_pool_state
+from lstarb_sdk.events.examples import (
+    example_account,
+    example_events,
+    example_opportunity,
+    example_pool_state,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED = ROOT / "lstarb_sdk" / "events" / "_generated"
@@ -65,7 +72,7 @@ _KIND = {
     "Uint64": {"u64"},
     "Int64": {"i64"},
     "Float64": {"f64"},
-    "UOffsetTRelative": {"str", "optstr", "pubkey", "tables", "kv"},
+    "UOffsetTRelative": {"str", "optstr", "pubkey", "bytes", "tables", "kv"},
 }
 
 
@@ -106,7 +113,7 @@ def test_codec_output_reads_through_generated_code() -> None:
     buf = opp.encode()
     assert G.OpportunityEventBufferHasIdentifier(buf, 0)
     g = G.GetRootAs(buf, 0)
-    assert g.Version() == 1
+    assert g.Version() == SCHEMA_VERSION
     assert g.Id().decode() == opp.id
     assert bytes(g.BaseMint(i) for i in range(g.BaseMintLength())) == bytes(opp.base_mint)
     assert g.LegsLength() == 2
@@ -124,7 +131,7 @@ def _build_pool_state_with_official_builder(ev: PoolStateEvent) -> bytes:
     dex, source = b.CreateString(ev.dex), b.CreateString(ev.source)
     pool, mint_a, mint_b = (b.CreateByteVector(bytes(k)) for k in (ev.pool, ev.mint_a, ev.mint_b))
     P.Start(b)
-    P.AddVersion(b, 1)
+    P.AddVersion(b, SCHEMA_VERSION)
     P.AddPool(b, pool)
     P.AddDex(b, dex)
     P.AddSlot(b, ev.slot)
@@ -138,6 +145,10 @@ def _build_pool_state_with_official_builder(ev: PoolStateEvent) -> bytes:
     P.AddWriteVersion(b, ev.write_version)
     P.AddSource(b, source)
     P.AddReceivedNs(b, ev.received_ns)
+    P.AddPriceHuman(b, ev.price_human)
+    P.AddDecimalsA(b, ev.decimals_a)
+    P.AddDecimalsB(b, ev.decimals_b)
+    P.AddFeePpm(b, ev.fee_ppm)
     b.Finish(P.End(b), file_identifier=b"LSMD")
     return bytes(b.Output())
 
@@ -169,3 +180,43 @@ def test_every_example_round_trips() -> None:
     for ev in example_events().values():
         assert type(ev).decode(ev.encode()) == ev
         assert decode_event(ev.encode()) == ev
+
+
+def test_account_event_reads_through_generated_code() -> None:
+    from lstarb_sdk.events._generated.AccountEvent import AccountEvent as G
+
+    ev = example_account()
+    g = G.GetRootAs(ev.encode(), 0)
+    assert G.AccountEventBufferHasIdentifier(ev.encode(), 0)
+    assert bytes(g.Data(i) for i in range(g.DataLength())) == ev.data
+    assert bytes(g.Pubkey(i) for i in range(32)) == bytes(ev.pubkey)
+    assert (g.Slot(), g.WriteVersion(), g.Lamports(), g.Seq()) == (
+        ev.slot,
+        ev.write_version,
+        ev.lamports,
+        ev.seq,
+    )
+    assert g.Exists() is True and g.Executable() is False
+    assert g.Source().decode() == ev.source
+
+
+def test_account_event_from_official_builder_omitting_defaults() -> None:
+    """flatc's builder leaves ``exists`` (default true) and empty values out: the codec reads the
+    schema's defaults, so an existing account with no data stays an existing account."""
+    from lstarb_sdk.events._generated import AccountEvent as A
+
+    ev = example_account()
+    b = flatbuffers.Builder(512)
+    data = b.CreateByteVector(ev.data)
+    pubkey, owner = b.CreateByteVector(bytes(ev.pubkey)), b.CreateByteVector(bytes(ev.owner))
+    A.Start(b)
+    A.AddVersion(b, 2)
+    A.AddPubkey(b, pubkey)
+    A.AddOwner(b, owner)
+    A.AddSlot(b, ev.slot)
+    A.AddData(b, data)
+    A.AddExists(b, True)  # the default: the builder omits it
+    b.Finish(A.End(b), file_identifier=b"LSAC")
+    got = AccountEvent.decode(bytes(b.Output()))
+    assert got.exists is True and got.data == ev.data and got.slot == ev.slot
+    assert (got.lamports, got.seq, got.source) == (0, 0, "")

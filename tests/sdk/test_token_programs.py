@@ -200,3 +200,15 @@ def test_clock_is_owned_by_the_sysvar_owner() -> None:
         Clock.from_account(with_data(clock, clock.data, SYSTEM_PROGRAM_ID))
     with pytest.raises(DecodeError, match="40 bytes"):
         Clock.from_account(with_data(clock, clock.data[:39]))
+
+
+def test_a_real_mint_with_an_unset_hook_has_no_hook() -> None:
+    """A pump.fun Token-2022 mint (PumpSwap fixture) carries TransferHook with no program id."""
+    path = (
+        Path(__file__).parents[2] / "plugins/pumpswap/tests/fixtures/pump-usdc-flat/base_mint.json"
+    )
+    key, account = load_account(path)
+    data = bytes(account.data)
+    assert 14 in mint_extensions(data)
+    assert transfer_hook_program(data) is None
+    assert TokenMint.from_account(key, account).transfer_hook is None

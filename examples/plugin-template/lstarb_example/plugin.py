@@ -1,8 +1,9 @@
 """Hooks of the example plugin.
 
-It counts the opportunities it is shown and adds a ``lstarb example-hello``
-command. Import only ``lstarb_sdk`` (never ``lstarb_runtime``): the SDK is
-the part of lstarb that keeps its promises across versions.
+It contributes a DEX adapter (:mod:`lstarb_example.pool`), counts the
+opportunities it is shown and adds a ``lstarb example-hello`` command. Import
+only ``lstarb_sdk`` (never ``lstarb_runtime``): the SDK is the part of lstarb
+that keeps its promises across versions.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from typing import Any
 
 from pydantic import Field
 
-from lstarb_sdk import Opportunity, PluginConfig, hookimpl
+from lstarb_example.pool import ExampleCpmmPool
+from lstarb_sdk import Opportunity, PluginConfig, PoolAdapter, hookimpl
 
 # The SDK API version this plugin was written for: lstarb refuses to load it
-# on a runtime with another major version.
-LSTARB_SDK_API = "1.0"
+# on a runtime with another major version (1.1: update() may map an account to None).
+LSTARB_SDK_API = "1.1"
 
 
 class ExampleConfig(PluginConfig):
@@ -26,6 +28,11 @@ class ExampleConfig(PluginConfig):
 
 
 seen: list[Opportunity] = []
+
+
+@hookimpl
+def lstarb_dex_adapters() -> list[type[PoolAdapter]]:
+    return [ExampleCpmmPool]
 
 
 @hookimpl

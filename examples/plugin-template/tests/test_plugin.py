@@ -33,3 +33,10 @@ def test_observer_records_opportunities() -> None:
     plugin.seen.clear()
     plugin.lstarb_on_opportunity(opp)
     assert plugin.seen == [opp]
+
+
+def test_the_plugin_contributes_its_adapter_for_sdk_api_1_1() -> None:
+    from lstarb_example.pool import ExampleCpmmPool
+
+    assert plugin.LSTARB_SDK_API == "1.1"
+    assert plugin.lstarb_dex_adapters() == [ExampleCpmmPool]

@@ -186,8 +186,36 @@ class PoolStateEvent(object):
             return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
         return 0
 
+    # PoolStateEvent
+    def PriceHuman(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(32))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Float64Flags, o + self._tab.Pos)
+        return 0.0
+
+    # PoolStateEvent
+    def DecimalsA(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(34))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint8Flags, o + self._tab.Pos)
+        return 0
+
+    # PoolStateEvent
+    def DecimalsB(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(36))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint8Flags, o + self._tab.Pos)
+        return 0
+
+    # PoolStateEvent
+    def FeePpm(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(38))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint32Flags, o + self._tab.Pos)
+        return 0
+
 def PoolStateEventStart(builder):
-    builder.StartObject(14)
+    builder.StartObject(18)
 
 def Start(builder):
     PoolStateEventStart(builder)
@@ -293,6 +321,30 @@ def PoolStateEventAddReceivedNs(builder, receivedNs):
 
 def AddReceivedNs(builder, receivedNs):
     PoolStateEventAddReceivedNs(builder, receivedNs)
+
+def PoolStateEventAddPriceHuman(builder, priceHuman):
+    builder.PrependFloat64Slot(14, priceHuman, 0.0)
+
+def AddPriceHuman(builder, priceHuman):
+    PoolStateEventAddPriceHuman(builder, priceHuman)
+
+def PoolStateEventAddDecimalsA(builder, decimalsA):
+    builder.PrependUint8Slot(15, decimalsA, 0)
+
+def AddDecimalsA(builder, decimalsA):
+    PoolStateEventAddDecimalsA(builder, decimalsA)
+
+def PoolStateEventAddDecimalsB(builder, decimalsB):
+    builder.PrependUint8Slot(16, decimalsB, 0)
+
+def AddDecimalsB(builder, decimalsB):
+    PoolStateEventAddDecimalsB(builder, decimalsB)
+
+def PoolStateEventAddFeePpm(builder, feePpm):
+    builder.PrependUint32Slot(17, feePpm, 0)
+
+def AddFeePpm(builder, feePpm):
+    PoolStateEventAddFeePpm(builder, feePpm)
 
 def PoolStateEventEnd(builder):
     return builder.EndObject()

@@ -87,3 +87,9 @@ def test_quote_exact_out_crossing(benchmark, crossed: int) -> None:  # type: ign
     mint = pool.mints[0]
     out = pool.quote(_amount_crossing(pool, True, crossed), mint).out_amount
     benchmark(pool.quote, out, mint, exact_in=False)
+
+
+def test_summary(benchmark) -> None:  # type: ignore[no-untyped-def]
+    """SDK 1.1 summary: reserves, active bin liquidity, fee; no quote (published per update)."""
+    pool = load_pool(LABEL)
+    assert benchmark(pool.summary) is not None

@@ -101,10 +101,16 @@ def test_sol_usdc_swap_decodes(exact_in: bool, swap_for_y: bool) -> None:
         "program": PROGRAM_ID,
     }
     assert {k: m.pubkey for k, m in named.items()} == expect
-    # Bin arrays: the quoted walk, then one more initialized array, writable.
+    # Bin arrays: the quoted walk, one more initialized array beyond it, then the
+    # initialized array behind the active one (the other side), all writable.
     remaining = accs["remaining"]
+    index_of = {pool.bin_array_key(i): i for i in range(-100, -80)}
+    walked = [index_of[m.pubkey] for m in remaining]
     assert [m.pubkey for m in remaining[: len(detail.bin_arrays)]] == list(detail.bin_arrays)
-    assert len(remaining) == len(detail.bin_arrays) + 1
+    n = len(detail.bin_arrays)
+    beyond = min(walked[:n]) - 1 if swap_for_y else max(walked[:n]) + 1
+    behind = -89 if swap_for_y else -91  # active bin -6260 is in array -90
+    assert walked == [*walked[:n], beyond, behind], walked
     assert all(m.is_writable and not m.is_signer for m in remaining)
 
 
@@ -122,7 +128,7 @@ def test_token2022_pool_uses_token2022_program_and_no_extension() -> None:
     assert named["token_x_program"].pubkey == TOKEN_2022_PROGRAM_ID
     assert named["token_y_program"].pubkey == TOKEN_PROGRAM_ID
     assert named["bin_array_bitmap_extension"].pubkey == PROGRAM_ID
-    # The walk (array 0 then -1); no initialized array lies beyond -1.
+    # The walk (array 0 then -1); no initialized array lies beyond -1, nor above 0.
     assert [m.pubkey for m in accs["remaining"]] == [pool.bin_array_key(0), pool.bin_array_key(-1)]
 
 
@@ -133,6 +139,22 @@ def test_unquotable_swap_still_lists_arrays_around_active() -> None:
         pool.quote(10**19, x)
     params = SwapParams(x, 10**19, 0, USER, SRC, DST)
     (instruction,) = pool.swap_instruction(params).instructions
+    _, _, accs = _decode(instruction)
+    # the two arrays below the active bin, then array 1 above it (not in the fixtures,
+    # but initialized per the bitmap: on chain it exists)
+    assert [m.pubkey for m in accs["remaining"]] == [
+        pool.bin_array_key(0),
+        pool.bin_array_key(-1),
+        pool.bin_array_key(1),
+    ]
+
+
+def test_arrays_the_chain_does_not_have_are_left_out() -> None:
+    """The program loads every bin array passed: one that does not exist fails the swap."""
+    pool = load_pool("pump-sol-bs250")
+    x, _ = pool.mints
+    pool.update({pool.bin_array_key(1): None})
+    (instruction,) = pool.swap_instruction(SwapParams(x, 10**19, 0, USER, SRC, DST)).instructions
     _, _, accs = _decode(instruction)
     assert [m.pubkey for m in accs["remaining"]] == [pool.bin_array_key(0), pool.bin_array_key(-1)]
 

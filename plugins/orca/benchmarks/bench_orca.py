@@ -47,3 +47,9 @@ def test_quote(benchmark, ticks: int) -> None:
     assert pool.swap(amount, False, True).ticks_crossed == ticks
     mint_in = pool.mints[1]
     benchmark(pool.quote, amount, mint_in)
+
+
+def test_summary(benchmark) -> None:
+    """SDK 1.1 summary: vault balances, L, fee; no quote (published per update)."""
+    pool = load_pool("sol-usdc-ts64-2022")  # a set with vault dumps
+    assert benchmark(pool.summary) is not None

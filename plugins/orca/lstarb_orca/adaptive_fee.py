@@ -10,25 +10,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lstarb_orca.state import AdaptiveFeeConstants, AdaptiveFeeVariables
+from lstarb_orca.state import (
+    ADAPTIVE_FEE_CONTROL_FACTOR_DENOMINATOR,
+    REDUCTION_FACTOR_DENOMINATOR,
+    AdaptiveFeeConstants,
+    AdaptiveFeeVariables,
+)
 from lstarb_orca.tick_math import (
     MAX_TICK_INDEX,
     MIN_TICK_INDEX,
     sqrt_price_at_tick,
     tick_at_sqrt_price,
 )
+from lstarb_sdk.amounts import ceil_div
 from lstarb_sdk.errors import QuoteError
 
 VOLATILITY_ACCUMULATOR_SCALE_FACTOR = 10_000
-REDUCTION_FACTOR_DENOMINATOR = 10_000
-ADAPTIVE_FEE_CONTROL_FACTOR_DENOMINATOR = 100_000
 MAX_REFERENCE_AGE = 3_600
 FEE_RATE_HARD_LIMIT = 100_000
 _U128 = (1 << 128) - 1
-
-
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 class StaticFee:
@@ -82,8 +82,6 @@ class AdaptiveFee:
     ) -> AdaptiveFee:
         """Reference update at swap start, then the core tick-group range."""
         c = constants
-        if c.tick_group_size == 0:
-            raise QuoteError("Orca Whirlpool: Oracle has tick_group_size 0")
         group = tick_current_index // c.tick_group_size
         v = variables
         reference_index = v.tick_group_index_reference
@@ -106,7 +104,7 @@ class AdaptiveFee:
                 )
             else:
                 reference_index, volatility_reference = group, 0
-        delta = _ceil_div(
+        delta = ceil_div(
             c.max_volatility_accumulator - volatility_reference, VOLATILITY_ACCUMULATOR_SCALE_FACTOR
         )
         lower_index = reference_index - delta
@@ -141,7 +139,7 @@ class AdaptiveFee:
 
     def total_fee_rate(self) -> int:
         crossed = self.volatility_accumulator * self.c.tick_group_size
-        adaptive = _ceil_div(
+        adaptive = ceil_div(
             self.c.adaptive_fee_control_factor * crossed * crossed,
             ADAPTIVE_FEE_CONTROL_FACTOR_DENOMINATOR
             * VOLATILITY_ACCUMULATOR_SCALE_FACTOR

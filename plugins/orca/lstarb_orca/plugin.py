@@ -5,7 +5,7 @@ from __future__ import annotations
 from lstarb_orca.whirlpool import WhirlpoolPool
 from lstarb_sdk import PoolAdapter, hookimpl
 
-LSTARB_SDK_API = "1.0"
+LSTARB_SDK_API = "1.1"
 
 
 @hookimpl

@@ -19,12 +19,11 @@ from lstarb_orca.tick_math import (
     sqrt_price_at_tick,
     tick_at_sqrt_price,
 )
+from lstarb_sdk.amounts import PPM_DENOMINATOR, U64_MAX, U128_MAX
 from lstarb_sdk.errors import QuoteError
 
-U64_MAX = (1 << 64) - 1
-U128_MAX = (1 << 128) - 1
 Q64_MASK = (1 << 64) - 1
-FEE_RATE_DENOMINATOR = 1_000_000
+FEE_RATE_DENOMINATOR = PPM_DENOMINATOR
 _EXCEEDS = -1  # "does not fit in u64": tolerated for the first fixed-delta probe only
 
 
@@ -92,6 +91,7 @@ def reverse_apply_swap_fee(amount: int, fee_rate: int) -> int:
     """Smallest fee-inclusive amount that leaves ``amount`` once the fee is taken."""
     if amount == 0:
         return 0
+    # ceil_div written out: this runs once per swap step
     result = -(-amount * FEE_RATE_DENOMINATOR // (FEE_RATE_DENOMINATOR - fee_rate))
     if result > U64_MAX:
         raise _err("amount exceeds u64")

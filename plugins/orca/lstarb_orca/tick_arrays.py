@@ -35,6 +35,21 @@ def oracle_address(whirlpool: Pubkey) -> Pubkey:
     return Pubkey.find_program_address([b"oracle", bytes(whirlpool)], WHIRLPOOL_PROGRAM_ID)[0]
 
 
+def is_valid_start(start_tick_index: int, tick_spacing: int) -> bool:
+    """Whether an array may start at this tick (the program's ``check_is_valid_start_tick``).
+
+    Below the minimum tick only the one array holding it is valid; the program
+    computes it with Rust's truncating remainder, reproduced here.
+    """
+    span = TICK_ARRAY_SIZE * tick_spacing
+    if start_tick_index > MAX_TICK_INDEX:
+        return False
+    if start_tick_index < MIN_TICK_INDEX:
+        rust_rem = -(-MIN_TICK_INDEX % span)
+        return start_tick_index == MIN_TICK_INDEX - (rust_rem + span)
+    return start_tick_index % span == 0
+
+
 def window_starts(
     tick_current_index: int, tick_spacing: int, a_to_b: bool, size: int = SWAP_WINDOW
 ) -> list[int]:
@@ -42,12 +57,15 @@ def window_starts(
 
     b->a starts from the array holding ``tick_current_index + tick_spacing``:
     the next initializable tick up may already be in the following array.
+    Starts the program deems invalid (beyond the tick range) are left out, so
+    near the ends of the range the window holds fewer arrays.
     """
     span = TICK_ARRAY_SIZE * tick_spacing
     shift = 0 if a_to_b else tick_spacing
     base = ((tick_current_index + shift) // span) * span
     step = -span if a_to_b else span
-    return [base + i * step for i in range(size)]
+    starts = [base + i * step for i in range(size)]
+    return [s for s in starts if is_valid_start(s, tick_spacing)]
 
 
 @dataclass(slots=True)

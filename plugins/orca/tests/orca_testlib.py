@@ -11,67 +11,40 @@ from solders.account import Account
 from solders.pubkey import Pubkey
 
 from lstarb_orca.whirlpool import WhirlpoolPool
-from lstarb_sdk.solana import SYSTEM_PROGRAM_ID, SYSVAR_CLOCK_ID, TOKEN_2022_PROGRAM_ID, Clock
-from lstarb_sdk.testing import anchor_legacy_idl, load_account
+from lstarb_sdk.solana import SYSVAR_CLOCK_ID, SYSVAR_OWNER_ID
+from lstarb_sdk.testing import (
+    anchor_legacy_idl,
+    clock_account,
+    load_account,
+    load_json,
+    load_named,
+    token2022_mint,
+    with_data,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ORACLE_DIR = Path(__file__).parent / "oracle"
-SYSVAR_OWNER = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
+SYSVAR_OWNER = SYSVAR_OWNER_ID
 PROGRAM_ID = Pubkey.from_string("whirLbMiicVdio4qvUfM5KAg6Ct8VwpYzGff3uctyCc")
 
 
-@cache
 def manifest() -> dict[str, Any]:
-    return json.loads((FIXTURES / "MANIFEST.json").read_text())
+    return load_json(FIXTURES / "MANIFEST.json")  # type: ignore[no-any-return]
 
 
-@cache
 def expected() -> dict[str, Any]:
-    return json.loads((ORACLE_DIR / "expected_quotes.json").read_text())
+    return load_json(ORACLE_DIR / "expected_quotes.json")  # type: ignore[no-any-return]
 
 
 def pool_set(label: str) -> dict[str, Any]:
     return next(s for s in manifest()["pool_sets"] if s["label"] == label)
 
 
-LABELS = [s["label"] for s in json.loads((FIXTURES / "MANIFEST.json").read_text())["pool_sets"]]
-
-
-def empty_account() -> Account:
-    """What the RPC returns for a PDA nobody created."""
-    return Account(lamports=0, data=b"", owner=SYSTEM_PROGRAM_ID)
-
-
-def clock_account(unix_timestamp: int = 1_700_000_000, epoch: int = 500) -> Account:
-    data = Clock(1, unix_timestamp, epoch, epoch + 1, unix_timestamp).encode()
-    return Account(
-        lamports=1,
-        data=data,
-        owner=Pubkey.from_string("Sysvar1111111111111111111111111111111111111"),
-    )
-
-
-def with_data(account: Account, data: bytes, owner: Pubkey | None = None) -> Account:
-    return Account(
-        lamports=account.lamports,
-        data=data,
-        owner=owner or account.owner,
-        executable=account.executable,
-        rent_epoch=account.rent_epoch,
-    )
-
-
-def token2022_mint(mint: Account, fee_bps: int, max_fee: int) -> Account:
-    """The mint as a Token-2022 mint with a TransferFeeConfig (same fee in both epochs)."""
-    base = bytes(mint.data)[:82].ljust(165, b"\x00") + b"\x01"
-    fee = (0).to_bytes(8, "little") + max_fee.to_bytes(8, "little") + fee_bps.to_bytes(2, "little")
-    value = bytes(64) + (0).to_bytes(8, "little") + fee + fee
-    tlv = (1).to_bytes(2, "little") + len(value).to_bytes(2, "little") + value
-    return with_data(mint, base + tlv, TOKEN_2022_PROGRAM_ID)
+LABELS = [s["label"] for s in manifest()["pool_sets"]]
 
 
 def pool_files(label: str) -> dict[str, tuple[Pubkey, Account]]:
-    return {p.stem: load_account(p) for p in sorted((FIXTURES / label).glob("*.json"))}
+    return load_named(FIXTURES / label)
 
 
 def load_pool(
@@ -81,27 +54,32 @@ def load_pool(
     adaptive_seed: int | None = None,
     timestamp: int | None = None,
     epoch: int = 500,
+    whirlpool_file: str | None = None,
 ) -> WhirlpoolPool:
-    """A pool with every fixture account of its set loaded, as the runtime would feed it."""
+    """A pool with every fixture account of its set loaded, as the runtime would feed it:
+    tick arrays that did not exist on chain (MANIFEST) as None. ``whirlpool_file`` names a
+    synthetic pool account (under fixtures/synthetic) to use instead of the real one."""
     files = pool_files(label)
     address, account = files["whirlpool"]
+    if whirlpool_file is not None:
+        address, account = load_account(FIXTURES / "synthetic" / whirlpool_file)
     if adaptive_seed is not None:
         data = bytearray(bytes(account.data))
         data[43:45] = adaptive_seed.to_bytes(2, "little")
         account = with_data(account, bytes(data))
     pool = WhirlpoolPool.from_account(address, account)
-    accounts: dict[Pubkey, Account] = {address: account}
+    accounts: dict[Pubkey, Account | None] = {address: account}
     for stem, (key, acc) in files.items():
-        if stem.startswith("tick_array_"):
+        if stem.startswith(("tick_array_", "vault_")):
             accounts[key] = acc
         elif stem in ("mint_a", "mint_b"):
             if transfer_fee is not None:
                 side = transfer_fee.get(stem[-1])
                 if side is not None:
-                    acc = token2022_mint(acc, side["fee_bps"], int(side["max_fee"]))
+                    acc = token2022_mint(acc, fee_bps=side["fee_bps"], max_fee=int(side["max_fee"]))
             accounts[key] = acc
     for absent in pool_set(label).get("tick_arrays_absent_uninitialized", []):
-        accounts[Pubkey.from_string(absent["pda"])] = empty_account()
+        accounts[Pubkey.from_string(absent["pda"])] = None
     if adaptive_seed is not None:
         key, acc = load_account(FIXTURES / "synthetic" / f"{label}-oracle.json")
         accounts[key] = acc
@@ -115,5 +93,4 @@ def load_pool(
 @cache
 def legacy_idl_json() -> str:
     """The whirlpool IDL in the pre-0.30 shape anchorpy 0.21 reads."""
-    idl = json.loads((FIXTURES / "idl" / "whirlpool.json").read_text())
-    return json.dumps(anchor_legacy_idl(idl))
+    return json.dumps(anchor_legacy_idl(load_json(FIXTURES / "idl" / "whirlpool.json")))

@@ -4,13 +4,14 @@ the price; the PDAs equal those Orca's client derives (recorded by the oracle sc
 from __future__ import annotations
 
 import pytest
-from orca_testlib import FIXTURES, LABELS, expected, load_pool, with_data
+from orca_testlib import FIXTURES, LABELS, expected, load_pool, pool_files
 from solders.pubkey import Pubkey
 
 from lstarb_orca.tick_arrays import oracle_address, tick_array_address, window_starts
 from lstarb_orca.tick_math import sqrt_price_at_tick
+from lstarb_sdk.errors import QuoteError
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID
-from lstarb_sdk.testing import load_account
+from lstarb_sdk.testing import load_account, token2022_mint, with_data
 
 
 @pytest.mark.parametrize("label", LABELS)
@@ -86,7 +87,17 @@ def test_adaptive_pool_asks_for_oracle_and_clock() -> None:
     assert SYSVAR_CLOCK_ID in keys
 
 
-def test_transfer_fee_pool_asks_for_clock() -> None:
-    tf = {"a": {"fee_bps": 10, "max_fee": "100"}, "b": {"fee_bps": 0, "max_fee": "0"}}
-    pool = load_pool("msol-sol-ts1", transfer_fee=tf)
+def test_transfer_fee_pool_asks_for_clock_when_the_epoch_decides() -> None:
+    """A fee schedule whose two fees differ depends on the epoch: the Clock is followed;
+    one fee for both epochs needs no Clock."""
+    steady = {"a": {"fee_bps": 10, "max_fee": "100"}}
+    pool = load_pool("msol-sol-ts1", transfer_fee=steady)
+    key, mint = pool_files("msol-sol-ts1")["mint_a"]
+    pool.update({SYSVAR_CLOCK_ID: None})
+    assert SYSVAR_CLOCK_ID not in pool.accounts_to_update()
+    pool.quote(10**6, pool.mints[0])  # no Clock needed
+    changing = token2022_mint(mint, fee_bps=10, max_fee=100, newer_fee_bps=20, newer_epoch=600)
+    pool.update({key: changing})
     assert SYSVAR_CLOCK_ID in pool.accounts_to_update()
+    with pytest.raises(QuoteError, match="Clock"):
+        pool.quote(10**6, pool.mints[0])

@@ -145,10 +145,16 @@ def test_dynamic_tick_array_fields(path: Path) -> None:
     )
 
 
+def _pool_spacing(oracle_path: Path) -> int:
+    label = oracle_path.name.removesuffix("-oracle.json")
+    return decode_whirlpool(_data(FIXTURES / label / "whirlpool.json")).tick_spacing
+
+
 @pytest.mark.parametrize("path", ORACLES, ids=_ids(ORACLES))
 def test_oracle_fields(path: Path) -> None:
     data = _data(path)
-    ours = decode_oracle(data)
+    ours = decode_oracle(data, ref_spacing := _pool_spacing(path))
+    assert ours.constants.tick_group_size <= ref_spacing
     ref = coder().decode(data)
     assert ours.whirlpool == ref.whirlpool
     assert ours.trade_enable_timestamp == ref.trade_enable_timestamp

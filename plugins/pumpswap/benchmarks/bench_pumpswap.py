@@ -8,22 +8,27 @@ all four directions on the canonical wSOL pool.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
+from lstarb_pumpswap.pool import PumpSwapPool
 from lstarb_pumpswap.state import FeeConfig, GlobalConfig, Pool
 from lstarb_sdk.solana import token_account_amount
+from lstarb_sdk.testing import accounts_of, load_named
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
-from pumpswap_testlib import LABELS, load_pool, scenario_accounts
-
-LABEL = LABELS[0]
+ACCOUNTS = load_named(Path(__file__).parent.parent / "tests" / "fixtures" / "7lss-wsol-canonical")
 
 
 def _data(role: str) -> bytes:
-    return bytes(scenario_accounts(LABEL)[role][1].data)
+    return bytes(ACCOUNTS[role][1].data)
+
+
+def _loaded() -> PumpSwapPool:
+    key, account = ACCOUNTS["pool"]
+    pool = PumpSwapPool.from_account(key, account)
+    pool.update(accounts_of(ACCOUNTS))
+    return pool
 
 
 def test_decode_pool(benchmark) -> None:
@@ -50,8 +55,8 @@ def test_decode_vault_amount(benchmark) -> None:
 
 def test_update_vault(benchmark) -> None:
     """One vault refresh through the adapter (decode + fee-rate recompute)."""
-    pool = load_pool(LABEL)
-    key, acc = scenario_accounts(LABEL)["quote_vault"]
+    pool = _loaded()
+    key, acc = ACCOUNTS["quote_vault"]
     benchmark(pool.update, {key: acc})
 
 
@@ -59,7 +64,7 @@ def test_update_vault(benchmark) -> None:
     ("side", "exact_in"), [("buy", True), ("buy", False), ("sell", True), ("sell", False)]
 )
 def test_quote(benchmark, side: str, exact_in: bool) -> None:
-    pool = load_pool(LABEL)
+    pool = _loaded()
     base_reserve, quote_reserve = pool.reserves
     assert base_reserve and quote_reserve
     mint = pool.mints[1] if side == "buy" else pool.mints[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lstarb_pumpswap.pool import PumpSwapPool
 from lstarb_sdk import PoolAdapter, hookimpl
 
-LSTARB_SDK_API = "1.0"
+LSTARB_SDK_API = "1.1"
 
 
 @hookimpl

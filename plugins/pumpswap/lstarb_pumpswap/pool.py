@@ -16,7 +16,7 @@ computed and asks for at least the requested output).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import ClassVar
 
 from solders.account import Account
@@ -33,14 +33,16 @@ from lstarb_pumpswap.constants import (
     pump_pool_authority,
 )
 from lstarb_pumpswap.state import (
+    BASE_MINT_OFFSET,
     POOL_DISCRIMINATOR,
+    POOL_MIN_SIZE,
+    QUOTE_MINT_OFFSET,
     FeeConfig,
     Fees,
     GlobalConfig,
     Pool,
 )
 from lstarb_pumpswap.swap_math import (
-    U64_MAX,
     SwapMathError,
     buy_base_input,
     buy_quote_input,
@@ -49,10 +51,13 @@ from lstarb_pumpswap.swap_math import (
     sell_quote_input,
 )
 from lstarb_sdk import PoolAdapter
+from lstarb_sdk.amounts import U64_MAX, check_amount
 from lstarb_sdk.errors import DecodeError, QuoteError
-from lstarb_sdk.solana import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAMS, Mint, token_account_amount
-from lstarb_sdk.token2022 import transfer_fee_config
-from lstarb_sdk.types import Quote, SwapInstructions, SwapParams
+from lstarb_sdk.layout import account_data
+from lstarb_sdk.pool import account_unavailable
+from lstarb_sdk.solana import TOKEN_2022_PROGRAM_ID, vault_amount
+from lstarb_sdk.token2022 import TokenMint
+from lstarb_sdk.types import AccountFilter, PoolSummary, Quote, SwapInstructions, SwapParams
 
 #: Pools shorter than this get an ``extend_account`` before the swap, as in the SDK.
 POOL_ACCOUNT_NEW_SIZE = 300
@@ -60,11 +65,24 @@ POOL_ACCOUNT_NEW_SIZE = 300
 _SELL_EXACT_OUT_STEPS = 16
 
 
+_GLOBAL_CONFIG_NAME = f"pumpswap global_config {GLOBAL_CONFIG}"
+_FEE_CONFIG_NAME = f"pumpswap fee_config {FEE_CONFIG}"
+
+
+def _check_not_shorter(what: str, length: int, previous: int) -> None:
+    if length < previous:
+        raise DecodeError(
+            f"{what}: {length} bytes, shorter than the {previous} it had (accounts only grow)"
+        )
+
+
 class PumpSwapPool(PoolAdapter):
     """One PumpSwap pool (program ``pAMMBay6...``), quoted exactly as the official SDK."""
 
     program_id: ClassVar[Pubkey] = PUMP_AMM_PROGRAM_ID
     dex: ClassVar[str] = "pumpswap"
+    account_min_size: ClassVar[int | None] = POOL_MIN_SIZE
+    account_discriminator: ClassVar[bytes | None] = POOL_DISCRIMINATOR
 
     def __init__(
         self, address: Pubkey, pool: Pool, account_len: int = POOL_ACCOUNT_NEW_SIZE
@@ -72,6 +90,7 @@ class PumpSwapPool(PoolAdapter):
         self._address = address
         self._tag = f"{self.dex} pool {address}"
         self._pool = pool
+        self._pool_absent = False
         self._account_len = account_len
         self._global: GlobalConfig | None = None
         self._fee_config: FeeConfig | None = None
@@ -81,27 +100,36 @@ class PumpSwapPool(PoolAdapter):
         self._quote_amount: int | None = None
         self._base_program: Pubkey | None = None
         self._quote_program: Pubkey | None = None
-        self._supply: int | None = None
-        self._mint_loaded = [False, False]
-        self._mint_fee = [False, False]  # a Token-2022 transfer fee is configured
+        self._mint: list[TokenMint | None] = [None, None]
+        self._fee_mint = False  # a mint charges a Token-2022 transfer fee (kept per update)
         self._rates: Fees | None = None
+        self._absent: set[Pubkey] = set()
+        self._vault_names = tuple(
+            f"{self.dex} vault {key}"
+            for key in (pool.pool_base_token_account, pool.pool_quote_token_account)
+        )
         self._recipient_seq = 0
         self._set_pool(pool)
 
     # -- construction and state ------------------------------------------------------------
 
     @classmethod
-    def matches(cls, account: Account) -> bool:
-        return account.owner == cls.program_id and account.data[:8] == POOL_DISCRIMINATOR
+    def from_account(cls, address: Pubkey, account: Account) -> PumpSwapPool:
+        data = cls.pool_account_data(address, account)
+        return cls(address, Pool.decode(data), len(data))
 
     @classmethod
-    def from_account(cls, address: Pubkey, account: Account) -> PumpSwapPool:
-        if account.owner != cls.program_id:
-            raise DecodeError(
-                f"pumpswap pool {address}: owner {account.owner} is not {cls.program_id}"
-            )
-        data = account.data
-        return cls(address, Pool.decode(data), len(data))
+    def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
+        """Pool accounts (discriminator) with the mint as base or quote mint.
+
+        No data size: pools written before a field was appended are shorter
+        (211 to 300 bytes), and all of them trade.
+        """
+        return [
+            AccountFilter(None, ((0, POOL_DISCRIMINATOR), (offset, bytes(mint))))
+            for mint in mints
+            for offset in (BASE_MINT_OFFSET, QUOTE_MINT_OFFSET)
+        ]
 
     @property
     def address(self) -> Pubkey:
@@ -152,76 +180,76 @@ class PumpSwapPool(PoolAdapter):
             keys.append(pool.quote_mint)
         return keys
 
-    def update(self, accounts: Mapping[Pubkey, Account]) -> None:
-        """Decode everything first, then commit, so a DecodeError leaves the old state whole."""
+    def update(self, accounts: Mapping[Pubkey, Account | None]) -> None:
+        """Decode everything first, then commit, so a DecodeError leaves the old state whole.
+
+        A key mapped to None (the chain has no such account) forgets what that
+        account said; quotes then name it as missing. The pool and the two
+        configs only ever grow (older layouts are extended, never cut), so a
+        shorter copy of one is refused rather than read with its tail missing.
+        """
         pool = self._pool
+        absent: list[Pubkey] = []
         new_pool = None
         new_len = self._account_len
         acc = accounts.get(self._address)
         if acc is not None:
-            self._check_owner(acc, self.program_id, "pool")
-            data = acc.data
+            data = self.pool_account_data(self._address, acc)
+            _check_not_shorter(f"{self._tag}", len(data), self._account_len)
             new_pool = Pool.decode(data, pool)
             new_len = len(data)
-            if new_pool.base_mint != pool.base_mint or new_pool.quote_mint != pool.quote_mint:
-                raise DecodeError(f"{self._tag}: mints changed")
+            if new_pool.key_bytes != pool.key_bytes:
+                raise DecodeError(f"{self._tag}: mints, vaults or creator changed")
+        elif self._address in accounts:
+            absent.append(self._address)
         p = new_pool or pool
         # The two configs are shared by every pool and rarely change: identical
         # bytes keep the decoded object (a 4 KB compare is far cheaper than a decode).
         new_global = None
         acc = accounts.get(GLOBAL_CONFIG)
         if acc is not None:
-            self._check_owner(acc, self.program_id, "global_config")
-            data = acc.data
+            what = _GLOBAL_CONFIG_NAME
+            data = account_data(acc, what, owner=self.program_id)
             if data != self._global_raw:
-                new_global = GlobalConfig.decode(data)
+                _check_not_shorter(what, len(data), len(self._global_raw))
+                new_global = (GlobalConfig.decode(data), data)
+        elif GLOBAL_CONFIG in accounts:
+            absent.append(GLOBAL_CONFIG)
         new_fee = None
         acc = accounts.get(FEE_CONFIG)
         if acc is not None:
-            self._check_owner(acc, PUMP_FEE_PROGRAM_ID, "fee_config")
-            data = acc.data
+            what = _FEE_CONFIG_NAME
+            data = account_data(acc, what, owner=PUMP_FEE_PROGRAM_ID)
             if data != self._fee_raw:
+                _check_not_shorter(what, len(data), len(self._fee_raw))
                 new_fee = (FeeConfig.decode(data), data)
+        elif FEE_CONFIG in accounts:
+            absent.append(FEE_CONFIG)
         vaults: list[tuple[int, int, Pubkey]] = []
         for i, (key, mint) in enumerate(
             ((p.pool_base_token_account, p.base_mint), (p.pool_quote_token_account, p.quote_mint))
         ):
             acc = accounts.get(key)
-            if acc is not None:
-                if acc.owner not in TOKEN_PROGRAMS:
-                    raise DecodeError(
-                        f"{self.dex} vault {key}: owner {acc.owner} is no token program"
-                    )
-                data = acc.data
-                amount = token_account_amount(data, name=f"{self.dex} vault {key}")
-                if data[:32] != bytes(mint):
-                    raise DecodeError(
-                        f"{self.dex} vault {key}: mint {Pubkey.from_bytes(data[:32])} is not {mint}"
-                    )
-                vaults.append((i, amount, acc.owner))
-        mints: list[tuple[int, bool, int]] = []
+            if acc is None:
+                if key in accounts:
+                    absent.append(key)
+                continue
+            vaults.append((i, vault_amount(acc, self._vault_names[i], mint), acc.owner))
+        new_mints: list[tuple[int, TokenMint]] = []
         for i, key in enumerate((p.base_mint, p.quote_mint)):
             acc = accounts.get(key)
-            if acc is not None:
-                if acc.owner not in TOKEN_PROGRAMS:
-                    raise DecodeError(
-                        f"{self.dex} mint {key}: owner {acc.owner} is no token program"
-                    )
-                data = acc.data
-                mint = Mint.decode(data, name=f"{self.dex} mint {key}")
-                has_fee = False
-                if acc.owner == TOKEN_2022_PROGRAM_ID:
-                    cfg = transfer_fee_config(data, name=f"{self.dex} mint {key}")
-                    has_fee = cfg is not None and (
-                        cfg.older.basis_points > 0 or cfg.newer.basis_points > 0
-                    )
-                mints.append((i, has_fee, mint.supply))
+            if acc is None:
+                if key in accounts:
+                    absent.append(key)
+                continue
+            new_mints.append((i, TokenMint.from_account(key, acc, self._mint[i])))
 
         if new_pool is not None:
             self._set_pool(new_pool)
             self._account_len = new_len
+            self._pool_absent = False
         if new_global is not None:
-            self._global, self._global_raw = new_global, new_global.raw
+            self._global, self._global_raw = new_global
         if new_fee is not None:
             self._fee_config, self._fee_raw = new_fee
         for i, amount, program in vaults:
@@ -229,22 +257,40 @@ class PumpSwapPool(PoolAdapter):
                 self._base_amount, self._base_program = amount, program
             else:
                 self._quote_amount, self._quote_program = amount, program
-        for i, has_fee, supply in mints:
-            self._mint_loaded[i] = True
-            self._mint_fee[i] = has_fee
-            if i == 0:
-                self._supply = supply
+        for i, mint in new_mints:
+            self._mint[i] = mint
+        self._absent.difference_update(accounts)
+        for key in absent:
+            self._forget(key)
+        self._fee_mint = any(m is not None and m.charges_transfer_fee for m in self._mint)
         self._refresh_rates()
 
-    def _check_owner(self, acc: Account, owner: Pubkey, what: str) -> None:
-        if acc.owner != owner:
-            raise DecodeError(f"{self.dex} {what}: owner {acc.owner} is not {owner}")
+    def _forget(self, key: Pubkey) -> None:
+        """The chain has no account ``key``: drop what it said."""
+        self._absent.add(key)
+        pool = self._pool
+        if key == self._address:
+            self._pool_absent = True
+        elif key == GLOBAL_CONFIG:
+            self._global, self._global_raw = None, b""
+        elif key == FEE_CONFIG:
+            self._fee_config, self._fee_raw = None, b""
+        elif key == pool.pool_base_token_account:
+            self._base_amount = self._base_program = None
+        elif key == pool.pool_quote_token_account:
+            self._quote_amount = self._quote_program = None
+        if key == pool.base_mint:
+            self._mint[0] = None
+        if key == pool.quote_mint:
+            self._mint[1] = None
 
     def _refresh_rates(self) -> None:
         """Recompute the fee rates (they depend on the pre-trade reserves only)."""
         self._rates = None
-        g, b, q, s = self._global, self._base_amount, self._quote_amount, self._supply
-        if g is None or self._fee_config is None or b is None or q is None or s is None:
+        g, b, q, base_mint = self._global, self._base_amount, self._quote_amount, self._mint[0]
+        if g is None or self._fee_config is None or b is None or q is None or base_mint is None:
+            return
+        if self._pool_absent:
             return
         pool = self._pool
         try:
@@ -253,7 +299,7 @@ class PumpSwapPool(PoolAdapter):
                 self._fee_config,
                 is_pump_pool=self._is_pump_pool,
                 quote_mint=pool.quote_mint,
-                supply=s,
+                supply=base_mint.supply,
                 base_reserve=b,
                 effective_quote_reserve=q + pool.virtual_quote_reserves,
                 is_mayhem_mode=pool.is_mayhem_mode,
@@ -267,7 +313,7 @@ class PumpSwapPool(PoolAdapter):
     def _ready(self, is_buy: bool) -> Fees:
         """The fee rates, or QuoteError naming what is missing or why trading is off."""
         rates = self._rates
-        if rates is not None and not (self._mint_fee[0] or self._mint_fee[1]):
+        if rates is not None and not self._fee_mint:
             g = self._global
             assert g is not None
             if is_buy and g.buy_disabled:
@@ -278,33 +324,43 @@ class PumpSwapPool(PoolAdapter):
                 raise QuoteError(
                     f"{self._tag}: sells are disabled (disable_flags {g.disable_flags})"
                 )
-            if self._quote_program == TOKEN_2022_PROGRAM_ID and not self._mint_loaded[1]:
-                raise QuoteError(
-                    f"{self._tag}: Token-2022 quote mint {self._pool.quote_mint} is not loaded"
+            if self._quote_program == TOKEN_2022_PROGRAM_ID and self._mint[1] is None:
+                raise account_unavailable(
+                    self._tag, "Token-2022 quote mint", self._pool.quote_mint, self._absent
                 )
             return rates
         pool = self._pool
-        if self._global is None:
-            raise QuoteError(f"{self._tag}: global_config {GLOBAL_CONFIG} is not loaded")
-        if self._fee_config is None:
-            raise QuoteError(f"{self._tag}: fee_config {FEE_CONFIG} is not loaded")
-        if self._base_amount is None:
-            raise QuoteError(
-                f"{self._tag}: base vault {pool.pool_base_token_account} is not loaded"
-            )
-        if self._quote_amount is None:
-            raise QuoteError(
-                f"{self._tag}: quote vault {pool.pool_quote_token_account} is not loaded"
-            )
-        if self._supply is None:
-            raise QuoteError(f"{self._tag}: base mint {pool.base_mint} is not loaded")
-        for i, mint in enumerate(self.mints):
-            if self._mint_fee[i]:
+        missing = (
+            (self._pool_absent, "pool account", self._address),
+            (self._global is None, "global_config", GLOBAL_CONFIG),
+            (self._fee_config is None, "fee_config", FEE_CONFIG),
+            (self._base_amount is None, "base vault", pool.pool_base_token_account),
+            (self._quote_amount is None, "quote vault", pool.pool_quote_token_account),
+            (self._mint[0] is None, "base mint", pool.base_mint),
+        )
+        for is_missing, what, key in missing:
+            if is_missing:
+                raise account_unavailable(self._tag, what, key, self._absent)
+        for mint in self._mint:
+            if mint is not None and mint.charges_transfer_fee:
                 raise QuoteError(
-                    f"{self._tag}: mint {mint} has a Token-2022 transfer fee "
+                    f"{self._tag}: mint {mint.address} has a Token-2022 transfer fee "
                     "(not modelled by the SDK)"
                 )
         raise QuoteError(f"{self._tag}: not enough liquidity (an empty vault or no fee tiers)")
+
+    def summary(self) -> PoolSummary | None:
+        """Base and effective quote reserves (virtual included), the fee rates in ppm."""
+        rates = self._rates
+        if rates is None or self._fee_mint:
+            return None
+        if self._quote_program == TOKEN_2022_PROGRAM_ID and self._mint[1] is None:
+            return None
+        b, q = self._base_amount, self._quote_amount
+        assert b is not None and q is not None
+        creator = rates.creator_fee_bps if self._has_creator else 0
+        bps = rates.lp_fee_bps + rates.protocol_fee_bps + creator
+        return PoolSummary(b, q + self._pool.virtual_quote_reserves, 0, bps * 100)
 
     def quote(self, amount: int, input_mint: Pubkey, *, exact_in: bool = True) -> Quote:
         pool = self._pool
@@ -315,8 +371,8 @@ class PumpSwapPool(PoolAdapter):
         else:
             raise QuoteError(f"{self._tag}: mint {input_mint} is not one of its mints")
         rates = self._ready(is_buy)
-        if amount <= 0 or amount > U64_MAX:
-            raise QuoteError(f"{self._tag}: amount {amount} outside 1..u64::MAX")
+        if not 0 < amount <= U64_MAX:
+            check_amount(amount, self._tag)  # raises, naming the amount
         b = self._base_amount
         q = self._quote_amount
         assert b is not None and q is not None
@@ -392,6 +448,12 @@ class PumpSwapPool(PoolAdapter):
         pool = self._pool
         is_buy = params.input_mint == pool.quote_mint
         quote = self.quote(params.amount, params.input_mint, exact_in=params.exact_in)
+        for mint in self._mint:
+            if mint is not None and mint.transfer_hook is not None:
+                raise QuoteError(
+                    f"{self._tag}: mint {mint.address} has transfer hook {mint.transfer_hook} "
+                    "(its extra accounts are not passed)"
+                )
         g = self._global
         assert g is not None and self._base_program is not None and self._quote_program is not None
         if pool.is_mayhem_mode:

@@ -22,9 +22,9 @@ from lstarb_pumpswap.constants import (
     STABLE_QUOTE_MINTS,
 )
 from lstarb_pumpswap.state import FeeConfig, Fees, FeeTier, GlobalConfig
+from lstarb_sdk.amounts import BPS_DENOMINATOR
 
-BPS = 10_000
-U64_MAX = (1 << 64) - 1
+BPS = BPS_DENOMINATOR
 
 
 class SwapMathError(ValueError):

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
-from pumpswap_testlib import LABELS, scenario_accounts, with_data
+from solders.account import Account
+from solders.pubkey import Pubkey
 
 from lstarb_pumpswap.pool import PumpSwapPool
+from lstarb_sdk.testing import accounts_of, load_json, with_data
+
+FIXTURES = Path(__file__).parent / "fixtures"
+LABELS = [s["label"] for s in load_json(FIXTURES / "MANIFEST.json")["sets"]]
+Scenario = Callable[[str], dict[str, tuple[Pubkey, Account]]]
 
 
 @pytest.mark.parametrize("label", LABELS)
-def test_accounts_to_update(label: str) -> None:
-    accs = scenario_accounts(label)
+def test_accounts_to_update(scenario: Scenario, label: str) -> None:
+    accs = scenario(label)
     key, acc = accs["pool"]
     pool = PumpSwapPool.from_account(key, acc)
     before = pool.accounts_to_update()
@@ -19,16 +28,16 @@ def test_accounts_to_update(label: str) -> None:
         for r in ("pool", "base_vault", "quote_vault", "global_config", "fee_config", "base_mint")
     ]
     assert before == [*want, accs["quote_mint"][0]]  # quote token program unknown yet
-    pool.update(dict(accs.values()))
+    pool.update(accounts_of(accs))
     assert pool.accounts_to_update() == want  # both quote mints here are SPL Token
     assert set(pool.accounts_to_update()) <= {k for k, _ in accs.values()}
 
 
-def test_partial_updates_move_the_quote() -> None:
-    accs = scenario_accounts(LABELS[0])
+def test_partial_updates_move_the_quote(scenario: Scenario) -> None:
+    accs = scenario(LABELS[0])
     key, acc = accs["pool"]
     pool = PumpSwapPool.from_account(key, acc)
-    pool.update(dict(accs.values()))
+    pool.update(accounts_of(accs))
     before = pool.quote(10**9, pool.mints[1])
     vkey, vacc = accs["quote_vault"]
     data = bytearray(vacc.data)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
 from anchorpy import Idl
 from anchorpy.coder.accounts import AccountsCoder
-from pumpswap_testlib import VARIANTS, idl_raw, legacy_idl_json, scenario_accounts
+from solders.account import Account
+from solders.pubkey import Pubkey
 
 from lstarb_pumpswap.state import (
     FEE_CONFIG_DISCRIMINATOR,
@@ -21,11 +25,18 @@ from lstarb_pumpswap.state import (
     GlobalConfig,
     Pool,
 )
+from lstarb_sdk.testing import anchor_legacy_idl, load_json
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ORACLE = Path(__file__).parent / "oracle"
+VARIANTS = [v["name"] for v in load_json(ORACLE / "variants.json")["variants"]]
+IDL = load_json(FIXTURES / "idl" / "pump_amm.json")
+Scenario = Callable[[str], dict[str, tuple[Pubkey, Account]]]
 
 
 @cache
 def coder() -> AccountsCoder:
-    return AccountsCoder(Idl.from_json(legacy_idl_json()))
+    return AccountsCoder(Idl.from_json(json.dumps(anchor_legacy_idl(IDL))))
 
 
 def _padded(data: bytes, size: int) -> bytes:
@@ -34,7 +45,7 @@ def _padded(data: bytes, size: int) -> bytes:
 
 
 def _fields(name: str) -> list[str]:
-    t = next(t for t in idl_raw()["types"] if t["name"] == name)
+    t = next(t for t in IDL["types"] if t["name"] == name)
     return [f["name"] for f in t["type"]["fields"]]
 
 
@@ -45,15 +56,15 @@ def _same_fees(ours: Fees, ref: Any) -> None:
 
 
 def test_discriminators_match_the_idl() -> None:
-    disc = {a["name"]: bytes(a["discriminator"]) for a in idl_raw()["accounts"]}
+    disc = {a["name"]: bytes(a["discriminator"]) for a in IDL["accounts"]}
     assert disc["Pool"] == POOL_DISCRIMINATOR
     assert disc["GlobalConfig"] == GLOBAL_CONFIG_DISCRIMINATOR
     assert disc["FeeConfig"] == FEE_CONFIG_DISCRIMINATOR
 
 
 @pytest.mark.parametrize("name", VARIANTS)
-def test_pool_fields(name: str) -> None:
-    data = bytes(scenario_accounts(name)["pool"][1].data)
+def test_pool_fields(scenario: Scenario, name: str) -> None:
+    data = bytes(scenario(name)["pool"][1].data)
     ours = Pool.decode(data)
     ref = coder().decode(_padded(data, POOL_SIZE))
     fields = _fields("Pool")
@@ -63,8 +74,8 @@ def test_pool_fields(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", VARIANTS)
-def test_global_config_fields(name: str) -> None:
-    data = bytes(scenario_accounts(name)["global_config"][1].data)
+def test_global_config_fields(scenario: Scenario, name: str) -> None:
+    data = bytes(scenario(name)["global_config"][1].data)
     ours = GlobalConfig.decode(data)
     ref = coder().decode(_padded(data, GLOBAL_CONFIG_SIZE))
     fields = _fields("GlobalConfig")
@@ -77,8 +88,8 @@ def test_global_config_fields(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", VARIANTS)
-def test_fee_config_fields(name: str) -> None:
-    data = bytes(scenario_accounts(name)["fee_config"][1].data)
+def test_fee_config_fields(scenario: Scenario, name: str) -> None:
+    data = bytes(scenario(name)["fee_config"][1].data)
     ours = FeeConfig.decode(data)
     # 4073 bytes: the post-stable layout, no exotic fees; anchorpy reads the
     # exotic fees from the zero tail the SDK's length gate leaves.
@@ -105,9 +116,9 @@ def test_fee_config_fields(name: str) -> None:
             _same_fees(a.fees, b.fees)
 
 
-def test_fee_config_length_gate() -> None:
+def test_fee_config_length_gate(scenario: Scenario) -> None:
     """Below 4073 bytes stable tiers do not exist; from 4097 exotic fees do."""
-    data = bytes(scenario_accounts("pump-usdc-flat")["fee_config"][1].data)
+    data = bytes(scenario("pump-usdc-flat")["fee_config"][1].data)
     assert len(data) == 4073
     full = FeeConfig.decode(data)
     pre = FeeConfig.decode(data[:2512])
@@ -125,8 +136,8 @@ def test_fee_config_length_gate() -> None:
     assert full.exotic_flat_fees == Fees(0, 0, 0)
 
 
-def test_short_pool_reads_missing_fields_as_zero() -> None:
-    data = bytes(scenario_accounts("7lss-virtual-reserves")["pool"][1].data)
+def test_short_pool_reads_missing_fields_as_zero(scenario: Scenario) -> None:
+    data = bytes(scenario("7lss-virtual-reserves")["pool"][1].data)
     old = Pool.decode(data[:243])
     assert old.coin_creator == Pool.decode(data).coin_creator
     assert old.virtual_quote_reserves == 0 and not old.is_mayhem_mode
@@ -136,8 +147,8 @@ def test_short_pool_reads_missing_fields_as_zero() -> None:
     )
 
 
-def test_refresh_reuses_keys_only_when_unchanged() -> None:
-    data = bytes(scenario_accounts("7lss-wsol-canonical")["pool"][1].data)
+def test_refresh_reuses_keys_only_when_unchanged(scenario: Scenario) -> None:
+    data = bytes(scenario("7lss-wsol-canonical")["pool"][1].data)
     first = Pool.decode(data)
     again = Pool.decode(data, first)
     assert again == first and again.base_mint is first.base_mint

@@ -6,20 +6,16 @@ rules (not from the adapter's helpers), then compared one by one, flags too.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
 from anchorpy import Idl
 from anchorpy.coder.instruction import InstructionCoder
-from pumpswap_testlib import (
-    LABELS,
-    idl_raw,
-    legacy_idl_json,
-    load_pool,
-    scenario_accounts,
-    with_data,
-)
+from solders.account import Account
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
@@ -27,21 +23,28 @@ from lstarb_pumpswap.pool import PumpSwapPool
 from lstarb_sdk import SwapParams, max_in_with_slippage, min_out_with_slippage
 from lstarb_sdk.errors import QuoteError
 from lstarb_sdk.solana import associated_token_address
+from lstarb_sdk.testing import accounts_of, anchor_legacy_idl, load_json, with_data
+
+FIXTURES = Path(__file__).parent / "fixtures"
+IDL = load_json(FIXTURES / "idl" / "pump_amm.json")
+LABELS = [s["label"] for s in load_json(FIXTURES / "MANIFEST.json")["sets"]]
+Scenario = Callable[[str], dict[str, tuple[Pubkey, Account]]]
+LoadPool = Callable[[str], PumpSwapPool]
 
 USER = Pubkey.from_string("9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM")
 SRC = Pubkey.from_string("3Kz5b7bY6ZGYVqgdF8eAqf1mq1X3m1vdbL9c8bBJRf9r")
 DST = Pubkey.from_string("7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU")
-AMM = Pubkey.from_string(idl_raw()["address"])
+AMM = Pubkey.from_string(IDL["address"])
 FEE_PROGRAM = Pubkey.from_string("pfeeUxB6jkeY1Hxd7CsFCAjcbHA9rWtchMGdZ6VojVZ")
 
 
 @cache
 def coder() -> InstructionCoder:
-    return InstructionCoder(Idl.from_json(legacy_idl_json()))
+    return InstructionCoder(Idl.from_json(json.dumps(anchor_legacy_idl(IDL))))
 
 
 def _idl_ix(name: str) -> dict[str, Any]:
-    return next(i for i in idl_raw()["instructions"] if i["name"] == name)
+    return next(i for i in IDL["instructions"] if i["name"] == name)
 
 
 def _pda(seeds: list[bytes], program: Pubkey = AMM) -> Pubkey:
@@ -57,7 +60,7 @@ def _expected(pool: PumpSwapPool, is_buy: bool, ix: Instruction) -> dict[str, Pu
     st = pool.pool_state
     g = pool.global_config
     assert g is not None
-    base_prog, quote_prog = (Pubkey.from_string(p) for p in _programs(pool))
+    base_prog, quote_prog = _programs(pool)
     by_name = {
         m: ix.accounts[i].pubkey
         for i, m in enumerate(a["name"] for a in _idl_ix("sell")["accounts"])
@@ -108,18 +111,26 @@ def _expected(pool: PumpSwapPool, is_buy: bool, ix: Instruction) -> dict[str, Pu
     return out
 
 
-def _programs(pool: PumpSwapPool) -> tuple[str, str]:
-    accs = scenario_accounts(_LABEL[pool.address])
-    return str(accs["base_vault"][1].owner), str(accs["quote_vault"][1].owner)
+_PROGRAMS: dict[Pubkey, tuple[Pubkey, Pubkey]] = {}
 
 
-_LABEL: dict[Pubkey, str] = {}
+def _programs(pool: PumpSwapPool) -> tuple[Pubkey, Pubkey]:
+    """The token programs, read from the vault accounts of the pool's fixture set."""
+    return _PROGRAMS[pool.address]
 
 
-def _load(name: str) -> PumpSwapPool:
-    pool = load_pool(name)
-    _LABEL[pool.address] = name
-    return pool
+def _remember(pool: PumpSwapPool, accounts: dict[str, tuple[Pubkey, Account]]) -> None:
+    _PROGRAMS[pool.address] = (accounts["base_vault"][1].owner, accounts["quote_vault"][1].owner)
+
+
+@pytest.fixture()
+def load(scenario: Scenario, load_pool: LoadPool) -> LoadPool:
+    def build(name: str) -> PumpSwapPool:
+        pool = load_pool(name)
+        _remember(pool, scenario(name))
+        return pool
+
+    return build
 
 
 def _check(
@@ -152,7 +163,7 @@ def _remaining(pool: PumpSwapPool, is_buy: bool, rest: list) -> None:
     st = pool.pool_state
     g = pool.global_config
     assert g is not None
-    quote_prog = Pubkey.from_string(_programs(pool)[1])
+    quote_prog = _programs(pool)[1]
     want: list[tuple[Pubkey, bool]] = []
     accumulator = _pda([b"user_volume_accumulator", bytes(USER)])
     if st.is_cashback_coin:
@@ -174,8 +185,8 @@ CASES = [*LABELS, "7lss-mayhem", "7lss-no-coin-creator"]
 
 @pytest.mark.parametrize("name", CASES)
 @pytest.mark.parametrize("exact_in", [True, False])
-def test_buy(name: str, exact_in: bool) -> None:
-    pool = _load(name)
+def test_buy(load: LoadPool, name: str, exact_in: bool) -> None:
+    pool = load(name)
     _base, quote = pool.mints
     reserve_b, reserve_q = pool.reserves
     assert reserve_b and reserve_q
@@ -204,8 +215,8 @@ def test_buy(name: str, exact_in: bool) -> None:
 
 @pytest.mark.parametrize("name", CASES)
 @pytest.mark.parametrize("exact_in", [True, False])
-def test_sell(name: str, exact_in: bool) -> None:
-    pool = _load(name)
+def test_sell(load: LoadPool, name: str, exact_in: bool) -> None:
+    pool = load(name)
     base, _quote = pool.mints
     reserve_b, reserve_q = pool.reserves
     assert reserve_b and reserve_q
@@ -227,8 +238,8 @@ def test_sell(name: str, exact_in: bool) -> None:
     _remaining(pool, False, rest)
 
 
-def test_exact_out_sell_refuses_above_max_in() -> None:
-    pool = _load(LABELS[0])
+def test_exact_out_sell_refuses_above_max_in(load: LoadPool) -> None:
+    pool = load(LABELS[0])
     base = pool.mints[0]
     q = pool.quote(10**6, base, exact_in=False)
     with pytest.raises(QuoteError, match="above the maximum"):
@@ -236,14 +247,14 @@ def test_exact_out_sell_refuses_above_max_in() -> None:
 
 
 @pytest.mark.parametrize("is_buy", [True, False])
-def test_cashback_coin_remaining_accounts(is_buy: bool) -> None:
-    accs = scenario_accounts(LABELS[0])
+def test_cashback_coin_remaining_accounts(scenario: Scenario, is_buy: bool) -> None:
+    accs = scenario(LABELS[0])
     key, acc = accs["pool"]
     data = bytearray(acc.data)
     data[244] = 1
     pool = PumpSwapPool.from_account(key, with_data(acc, bytes(data)))
-    pool.update(dict(accs.values()) | {key: with_data(acc, bytes(data))})
-    _LABEL[key] = LABELS[0]
+    pool.update(accounts_of(accs) | {key: with_data(acc, bytes(data))})
+    _remember(pool, accs)
     assert pool.pool_state.is_cashback_coin
     mint = pool.mints[1] if is_buy else pool.mints[0]
     (ix,) = pool.swap_instruction(SwapParams(mint, 10**6, 1, USER, SRC, DST, True)).instructions
@@ -251,8 +262,8 @@ def test_cashback_coin_remaining_accounts(is_buy: bool) -> None:
     _remaining(pool, is_buy, rest)
 
 
-def test_recipients_rotate() -> None:
-    pool = _load(LABELS[0])
+def test_recipients_rotate(load: LoadPool) -> None:
+    pool = load(LABELS[0])
     g = pool.global_config
     assert g is not None
     quote = pool.mints[1]
@@ -265,13 +276,13 @@ def test_recipients_rotate() -> None:
     assert seen == list(g.protocol_fee_recipients)
 
 
-def test_short_pool_gets_extend_account_first() -> None:
-    accs = scenario_accounts(LABELS[0])
+def test_short_pool_gets_extend_account_first(scenario: Scenario) -> None:
+    accs = scenario(LABELS[0])
     key, acc = accs["pool"]
     short = with_data(acc, bytes(acc.data)[:270])
     pool = PumpSwapPool.from_account(key, short)
-    pool.update(dict(accs.values()) | {key: short})
-    _LABEL[key] = LABELS[0]
+    pool.update(accounts_of(accs) | {key: short})
+    _remember(pool, accs)
     ixs = pool.swap_instruction(
         SwapParams(pool.mints[1], 10**6, 1, USER, SRC, DST, True)
     ).instructions

@@ -12,7 +12,7 @@ from lstarb_sdk import PoolAdapter
 def test_entry_point_and_hook() -> None:
     (ep,) = [e for e in entry_points(group="lstarb") if e.name == "pumpswap"]
     module = ep.load()
-    assert module.LSTARB_SDK_API == "1.0"
+    assert module.LSTARB_SDK_API == "1.1"
     assert module.lstarb_dex_adapters() == [PumpSwapPool]
     assert issubclass(PumpSwapPool, PoolAdapter)
     assert PumpSwapPool.program_id == PUMP_AMM_PROGRAM_ID

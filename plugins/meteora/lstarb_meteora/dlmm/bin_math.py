@@ -9,12 +9,11 @@ floor for what the trader receives and ceiling for what the trader owes.
 from __future__ import annotations
 
 from lstarb_meteora.dlmm.constants import (
-    BASIS_POINT_MAX,
     MAX_EXPONENTIAL,
     ONE_Q64,
     SCALE_OFFSET,
-    U128_MAX,
 )
+from lstarb_sdk.amounts import BPS_DENOMINATOR, U128_MAX
 
 
 def q64_pow(base: int, exp: int) -> int:
@@ -51,15 +50,8 @@ def q64_pow(base: int, exp: int) -> int:
 
 def price_from_id(bin_id: int, bin_step: int) -> int:
     """The 64.64 price of ``bin_id`` (token Y per token X, raw units)."""
-    bps = (bin_step << SCALE_OFFSET) // BASIS_POINT_MAX
+    bps = (bin_step << SCALE_OFFSET) // BPS_DENOMINATOR
     return q64_pow(ONE_Q64 + bps, bin_id)
-
-
-def amount_out(amount_in: int, price: int, swap_for_y: bool) -> int:
-    """Output for ``amount_in`` at one bin's price, rounded down."""
-    if swap_for_y:
-        return (amount_in * price) >> SCALE_OFFSET
-    return (amount_in << SCALE_OFFSET) // price
 
 
 def amount_in_up(amount_out: int, price: int, swap_for_y: bool) -> int:

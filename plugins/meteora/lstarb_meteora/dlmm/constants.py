@@ -28,14 +28,14 @@ EXTENSION_BINARRAY_BITMAP_SIZE = 12  # 512-bit chunks per side in the extension
 
 SCALE_OFFSET = 64
 ONE_Q64 = 1 << SCALE_OFFSET
-U64_MAX = (1 << 64) - 1
-U128_MAX = (1 << 128) - 1
 MAX_EXPONENTIAL = 0x80000  # 2^19: |bin id| beyond this has no representable price
+MIN_BIN_ID = -443636
+MAX_BIN_ID = 443636
 
-BASIS_POINT_MAX = 10_000
 FEE_PRECISION = 1_000_000_000
 MAX_FEE_RATE = 100_000_000
 LIMIT_ORDER_FEE_SHARE = 5_000
+MAX_PROTOCOL_SHARE = 2_500
 
 # LbPair.parameters.function_type
 FUNCTION_UNDETERMINED = 0

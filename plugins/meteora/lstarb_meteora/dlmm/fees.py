@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lstarb_meteora.dlmm.constants import (
-    BASIS_POINT_MAX,
-    FEE_PRECISION,
-    LIMIT_ORDER_FEE_SHARE,
-    MAX_FEE_RATE,
-)
+from lstarb_meteora.dlmm.constants import LIMIT_ORDER_FEE_SHARE, MAX_FEE_RATE
 from lstarb_meteora.dlmm.state import StaticParameters, VariableParameters
+from lstarb_sdk.amounts import BPS_DENOMINATOR, ceil_div
 
 
 def base_fee_rate(bin_step: int, sp: StaticParameters) -> int:
     """Base fee in 10^-9 units: ``base_factor * bin_step * 10 * 10^power``."""
-    return sp.base_factor * bin_step * 10 * 10**sp.base_fee_power_factor
+    power: int = 10**sp.base_fee_power_factor
+    return sp.base_factor * bin_step * 10 * power
 
 
 def variable_fee_rate(bin_step: int, sp: StaticParameters, volatility_accumulator: int) -> int:
@@ -28,7 +25,7 @@ def variable_fee_rate(bin_step: int, sp: StaticParameters, volatility_accumulato
     if sp.variable_fee_control == 0:
         return 0
     square = (volatility_accumulator * bin_step) ** 2
-    return (sp.variable_fee_control * square + 99_999_999_999) // 100_000_000_000
+    return ceil_div(sp.variable_fee_control * square, 100_000_000_000)
 
 
 def total_fee_rate(bin_step: int, sp: StaticParameters, volatility_accumulator: int) -> int:
@@ -60,7 +57,7 @@ class VolatilityState:
             state.index_reference = active_id
             if elapsed < sp.decay_period:
                 state.volatility_reference = (
-                    vp.volatility_accumulator * sp.reduction_factor // BASIS_POINT_MAX
+                    vp.volatility_accumulator * sp.reduction_factor // BPS_DENOMINATOR
                 )
             else:
                 state.volatility_reference = 0
@@ -68,20 +65,9 @@ class VolatilityState:
 
     def enter_bin(self, bin_id: int, sp: StaticParameters) -> None:
         """Update the accumulator before swapping in ``bin_id``."""
-        acc = self.volatility_reference + abs(self.index_reference - bin_id) * BASIS_POINT_MAX
+        acc = self.volatility_reference + abs(self.index_reference - bin_id) * BPS_DENOMINATOR
         mx = sp.max_volatility_accumulator
         self.volatility_accumulator = mx if acc > mx else acc
-
-
-def fee_on_included(amount: int, rate: int) -> int:
-    """Fee taken out of a fee-inclusive ``amount`` (rounded up)."""
-    return (amount * rate + FEE_PRECISION - 1) // FEE_PRECISION
-
-
-def included_amount(excluded: int, rate: int) -> int:
-    """The fee-inclusive amount whose fee leaves ``excluded`` (rounded up)."""
-    denominator = FEE_PRECISION - rate
-    return (excluded * FEE_PRECISION + denominator - 1) // denominator
 
 
 def split_fee(
@@ -91,12 +77,12 @@ def split_fee(
 
     The market-making share of the fee (pro rata to input, rounded up) pays
     the protocol ``protocol_share`` bps; of the limit-order share half goes to
-    order owners and the rest to the protocol.
+    order owners and the rest to the protocol. A fill that took no input (one
+    unit in, all of it fee) has no market-making share: the program books that
+    fee as the limit-order part (the SDK drops it).
     """
-    if total_amount_in == 0:
-        return 0, 0
-    mm_fee = (trading_fee * mm_amount_in + total_amount_in - 1) // total_amount_in
+    mm_fee = ceil_div(trading_fee * mm_amount_in, total_amount_in) if total_amount_in else 0
     lo_total = trading_fee - mm_fee
-    lo_protocol = lo_total - lo_total * LIMIT_ORDER_FEE_SHARE // BASIS_POINT_MAX
-    protocol = lo_protocol + mm_fee * protocol_share // BASIS_POINT_MAX
+    lo_protocol = lo_total - lo_total * LIMIT_ORDER_FEE_SHARE // BPS_DENOMINATOR
+    protocol = lo_protocol + mm_fee * protocol_share // BPS_DENOMINATOR
     return trading_fee - protocol, protocol

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 from solders.account import Account
 from solders.pubkey import Pubkey
@@ -28,10 +29,14 @@ from lstarb_meteora.dlmm.constants import (
     FUNCTION_LIQUIDITY_MINING,
     LB_PAIR_DISCRIMINATOR,
     LB_PAIR_LEN,
+    MAX_BIN_ID,
     MAX_BIN_PER_ARRAY,
+    MAX_PROTOCOL_SHARE,
+    MIN_BIN_ID,
     PROGRAM_ID,
 )
 from lstarb_sdk.errors import DecodeError
+from lstarb_sdk.layout import check_data, check_owner
 
 _ZERO_KEY = bytes(32)
 
@@ -59,22 +64,6 @@ _BIN_TOP = struct.Struct("<QQQQ")  # amount_x, amount_y, price (lo, hi)
 _BIN_ORDERS = struct.Struct("<Q8xQ")  # open_order_amount, processed_order_remaining_amount
 _BIN_FULL = struct.Struct("<QQ16s16sQQQQ16s16sQQQIB3x")
 assert _BIN_FULL.size == BIN_LEN
-
-
-def check_bytes(
-    data: bytes, kind: str, discriminator: bytes, size: int, *, exact: bool = True
-) -> bytes:
-    if len(data) < 8:
-        raise DecodeError(f"{kind}: truncated, {len(data)} bytes has no discriminator")
-    if data[:8] != discriminator:
-        raise DecodeError(
-            f"{kind}: discriminator {data[:8].hex()} is not {kind}'s {discriminator.hex()}"
-        )
-    if len(data) < size:
-        raise DecodeError(f"{kind}: truncated, {len(data)} bytes, expected {size}")
-    if exact and len(data) != size:
-        raise DecodeError(f"{kind}: size {len(data)} bytes, expected {size}")
-    return data
 
 
 @dataclass(slots=True)
@@ -123,7 +112,7 @@ class RewardInfo:
         return bytes(self.mint) != _ZERO_KEY
 
 
-def _reward(v: tuple) -> RewardInfo:
+def _reward(v: tuple[Any, ...]) -> RewardInfo:
     return RewardInfo(
         Pubkey.from_bytes(v[0]),
         Pubkey.from_bytes(v[1]),
@@ -178,8 +167,11 @@ class LbPair:
 
     @classmethod
     def decode(cls, data: bytes) -> LbPair:
-        data = check_bytes(data, "LbPair", LB_PAIR_DISCRIMINATOR, LB_PAIR_LEN)
+        check_data(data, "LbPair", size=LB_PAIR_LEN, discriminator=LB_PAIR_DISCRIMINATOR)
         v = _LB_PAIR.unpack(data)
+        problem = _pair_problem(v)
+        if problem:
+            raise DecodeError(f"LbPair: {problem}")
         return cls(
             StaticParameters(*v[0:12]),
             VariableParameters(*v[12:16]),
@@ -215,9 +207,8 @@ class LbPair:
 
     @classmethod
     def from_account(cls, account: Account) -> LbPair:
-        if account.owner != PROGRAM_ID:
-            raise DecodeError(f"LbPair: owner is {account.owner}, expected {PROGRAM_ID}")
-        return cls.decode(bytes(account.data))
+        check_owner(account, PROGRAM_ID, "LbPair")
+        return cls.decode(account.data)
 
     @property
     def supports_limit_orders(self) -> bool:
@@ -232,6 +223,24 @@ class LbPair:
         if ft == FUNCTION_LIQUIDITY_MINING:
             return False
         return not (self.reward_infos[0].initialized or self.reward_infos[1].initialized)
+
+
+def _pair_problem(v: tuple[Any, ...]) -> str:
+    """What the program never writes into these fields (empty when all is well)."""
+    if not MIN_BIN_ID <= v[19] <= MAX_BIN_ID:
+        return f"active_id {v[19]} outside {MIN_BIN_ID}..{MAX_BIN_ID}"
+    if v[8] > MAX_PROTOCOL_SHARE:
+        return f"protocol_share {v[8]} above {MAX_PROTOCOL_SHARE}"
+    if v[11] > 1 or v[24] > 1 or v[57] > 1 or v[58] > 1:  # one test on the hot path
+        for name, value in (
+            ("collect_fee_mode", v[11]),
+            ("activation_type", v[24]),
+            ("token_mint_x_program_flag", v[57]),
+            ("token_mint_y_program_flag", v[58]),
+        ):
+            if value > 1:
+                return f"{name} {value} is neither 0 nor 1"
+    return ""
 
 
 @dataclass(slots=True)
@@ -262,9 +271,9 @@ class BinArray:
     """70 consecutive bins; bin ``k`` is bin id ``index * 70 + k``.
 
     Version-1 arrays (written before limit orders existed) hold legacy
-    counters where version 2 keeps order amounts; :meth:`swap_view` reads
-    those as zero, as the program must (it cannot execute orders that were
-    never placed).
+    counters where version 2 keeps order amounts. The production program reads
+    those bytes as orders whatever the version (run on the fixtures: it pays
+    them out), so :meth:`swap_view` reads them the same way for every version.
     """
 
     __slots__ = ("_data", "_plain_views", "_views", "index", "lb_pair", "lower_bin_id", "version")
@@ -282,15 +291,14 @@ class BinArray:
 
     @classmethod
     def decode(cls, data: bytes) -> BinArray:
-        data = check_bytes(data, "BinArray", BIN_ARRAY_DISCRIMINATOR, BIN_ARRAY_LEN)
+        check_data(data, "BinArray", size=BIN_ARRAY_LEN, discriminator=BIN_ARRAY_DISCRIMINATOR)
         index, version, lb_pair = _BIN_ARRAY_HEAD.unpack_from(data)
         return cls(index, version, Pubkey.from_bytes(lb_pair), data)
 
     @classmethod
     def from_account(cls, account: Account) -> BinArray:
-        if account.owner != PROGRAM_ID:
-            raise DecodeError(f"BinArray: owner is {account.owner}, expected {PROGRAM_ID}")
-        return cls.decode(bytes(account.data))
+        check_owner(account, PROGRAM_ID, "BinArray")
+        return cls.decode(account.data)
 
     @property
     def upper_bin_id(self) -> int:
@@ -324,16 +332,17 @@ class BinArray:
         """What a swap reads of bin ``k``: amount_x, amount_y, stored price,
         open_order_amount, processed_order_remaining_amount, ask side.
 
-        Order amounts are zero unless the pair supports limit orders and the
-        array is version 2 or later. Views are cached: an array is immutable
-        until the next update replaces it, and quotes revisit the same bins.
+        Order amounts are zero unless the pair supports limit orders; on
+        version-1 arrays they are the legacy bytes at the same offsets, as the
+        program reads them. Views are cached: an array is immutable until the
+        next update replaces it, and quotes revisit the same bins.
         """
         cache = self._views if limit_orders else self._plain_views
         view = cache[k]
         if view is None:
             off = BINS_OFFSET + k * BIN_LEN
             ax, ay, plo, phi = _BIN_TOP.unpack_from(self._data, off)
-            if limit_orders and self.version >= 2:
+            if limit_orders:
                 open_amt, processed = _BIN_ORDERS.unpack_from(self._data, off + 112)
                 ask = self._data[off + 140] != 0
                 view = (ax, ay, plo | (phi << 64), open_amt, processed, ask)
@@ -363,8 +372,11 @@ class BinArrayBitmapExtension:
 
     @classmethod
     def decode(cls, data: bytes) -> BinArrayBitmapExtension:
-        data = check_bytes(
-            data, "BinArrayBitmapExtension", BITMAP_EXTENSION_DISCRIMINATOR, BITMAP_EXTENSION_LEN
+        check_data(
+            data,
+            "BinArrayBitmapExtension",
+            size=BITMAP_EXTENSION_LEN,
+            discriminator=BITMAP_EXTENSION_DISCRIMINATOR,
         )
         n = EXTENSION_BINARRAY_BITMAP_SIZE
         pos_raw = data[40 : 40 + 64 * n]
@@ -383,8 +395,5 @@ class BinArrayBitmapExtension:
 
     @classmethod
     def from_account(cls, account: Account) -> BinArrayBitmapExtension:
-        if account.owner != PROGRAM_ID:
-            raise DecodeError(
-                f"BinArrayBitmapExtension: owner is {account.owner}, expected {PROGRAM_ID}"
-            )
-        return cls.decode(bytes(account.data))
+        check_owner(account, PROGRAM_ID, "BinArrayBitmapExtension")
+        return cls.decode(account.data)

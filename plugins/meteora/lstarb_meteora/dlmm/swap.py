@@ -15,19 +15,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from lstarb_meteora.dlmm.bin_math import price_from_id
+from lstarb_meteora.dlmm.bin_math import amount_in_up, price_from_id
 from lstarb_meteora.dlmm.bitmap import next_bin_array_index
 from lstarb_meteora.dlmm.constants import (
-    BASIS_POINT_MAX,
     COLLECT_FEE_ONLY_Y,
     FEE_PRECISION,
+    MAX_BIN_ID,
     MAX_BIN_PER_ARRAY,
     MAX_FEE_RATE,
+    MIN_BIN_ID,
     SCALE_OFFSET,
-    U64_MAX,
 )
 from lstarb_meteora.dlmm.fees import VolatilityState, base_fee_rate, split_fee
 from lstarb_meteora.dlmm.state import BinArray, BinArrayBitmapExtension, LbPair
+from lstarb_sdk.amounts import BPS_DENOMINATOR, U64_MAX
 from lstarb_sdk.errors import QuoteError
 
 # One bin as the swap sees it: amount_x, amount_y, price, open_order_amount,
@@ -42,10 +43,10 @@ class SwapResult:
     """A swap through the pool, before any Token-2022 transfer fee.
 
     ``fee`` is the LP share of the trading fee and ``protocol_fee`` the
-    protocol's (the SDK's split); ``fee + protocol_fee`` is the whole trading
-    fee except, for exact-out, output the bin rounding over-delivers by 2 or
-    more, which the SDK books into ``protocol_fee`` and reports in
-    ``excess_out``. ``fee_on_input`` says which mint the fee is in.
+    protocol's, as the program's Swap event reports them; ``fee_on_input``
+    says which mint the fee is in. ``excess_out`` is what exact-out fills
+    deliver beyond the amount asked for, in bins where that is 2 or more: the
+    program leaves it in the bins, the SDK books it as protocol fee.
     ``bins_crossed`` counts the bins that filled (1 = the active bin only).
     """
 
@@ -130,41 +131,25 @@ def _exact_in_at_bin(
     if not on_input:
         fee = (out * rate + FEE_PRECISION - 1) // FEE_PRECISION
         out -= fee
-    if total_in == mm_in:  # no limit orders filled: the SDK's split, simplified
-        if total_in == 0:
-            return included, out, 0, 0
-        protocol = fee * share // BASIS_POINT_MAX
+    if total_in == mm_in and total_in:  # no limit orders filled: the split, simplified
+        protocol = fee * share // BPS_DENOMINATOR
         return included, out, fee - protocol, protocol
     lp_fee, protocol_fee = split_fee(fee, share, mm_in, total_in)
     return included, out, lp_fee, protocol_fee
 
 
-def _amount_in_up(out: int, price: int, swap_for_y: bool) -> int:
-    if swap_for_y:
-        return -(-(out << SCALE_OFFSET) // price)
-    return -(-(out * price) >> SCALE_OFFSET)
-
-
-def _excluded_fee_in(view: BinView, out: int, swap_for_y: bool) -> int:
-    """Input (before fee) that buys ``out`` from a bin's layers, each rounded up."""
-    price = view[2]
-    open_out, processed_out = _orders_for(view, swap_for_y)
-    take = min(out, view[1] if swap_for_y else view[0])
-    total = _amount_in_up(take, price, swap_for_y)
-    out -= take
-    if out > 0:
-        take = min(out, processed_out)
-        total += _amount_in_up(take, price, swap_for_y)
-        out -= take
-        if out > 0:
-            total += _amount_in_up(min(out, open_out), price, swap_for_y)
-    return total
-
-
 def _exact_out_at_bin(
     view: BinView, rate: int, share: int, out: int, swap_for_y: bool, on_input: bool
 ) -> tuple[Fill, int]:
-    """One bin of an exact-out swap, and the output it over-delivers (>= 2)."""
+    """One bin of an exact-out swap, and the output its fill over-delivers if 2 or more.
+
+    The program converts the whole output at the bin's price with one rounding up,
+    market-making and limit-order layers together (the SDK rounds each layer up), adds
+    the fee and fills the bin with that input; if the fill falls short of ``out`` it
+    fails the swap (6085 UndeterminedError). What the fill delivers beyond ``out`` stays
+    in the bin: the trader gets exactly ``out`` and no fee counts it (the SDK books it as
+    protocol fee when it is 2 or more: that part is returned, for comparison).
+    """
     if on_input:
         included_out = out
     else:
@@ -172,23 +157,27 @@ def _exact_out_at_bin(
         included_out = (out * FEE_PRECISION + denominator - 1) // denominator
     if included_out >= _max_out(view, swap_for_y):
         return _exact_in_at_bin(view, rate, share, U64_MAX, swap_for_y, on_input), 0
-    need = _excluded_fee_in(view, included_out, swap_for_y)
+    need = amount_in_up(included_out, view[2], swap_for_y)
     if on_input:
         denominator = FEE_PRECISION - rate
         need = (need * FEE_PRECISION + denominator - 1) // denominator
     amount_in, got, lp_fee, protocol_fee = _exact_in_at_bin(
         view, rate, share, need, swap_for_y, on_input
     )
-    delta = got - out
-    if delta > 1:
-        return (amount_in, out, lp_fee, protocol_fee + delta), delta
-    return (amount_in, out, lp_fee, protocol_fee), 0
+    if got < out:
+        raise QuoteError(
+            f"meteora-dlmm pair: exact-out of {out} in one bin: the input the program "
+            f"computes fills only {got}, and the program fails the swap (6085 UndeterminedError)"
+        )
+    excess = got - out
+    return (amount_in, out, lp_fee, protocol_fee), excess if excess > 1 else 0
 
 
 def _walk(
     pair: LbPair,
     arrays: Mapping[int, BinArray],
     missing: Callable[[int], QuoteError],
+    exhausted: Callable[[bool, int], QuoteError],
     extension: BinArrayBitmapExtension | None,
     swap_for_y: bool,
     now: int,
@@ -218,11 +207,7 @@ def _walk(
         if array is None or not lower <= active <= upper:
             index = next_bin_array_index(swap_for_y, active, bitmap, extension)
             if index is None:
-                raise QuoteError(
-                    f"meteora-dlmm pair: insufficient liquidity, no initialized bin array "
-                    f"{'below' if swap_for_y else 'above'} bin {active}"
-                    + ("" if extension is not None else " (bitmap extension not loaded)")
-                )
+                raise exhausted(swap_for_y, active)
             array = arrays.get(index)
             if array is None:
                 raise missing(index)
@@ -241,13 +226,16 @@ def _walk(
             has_out = ax or (ask and (open_amt or processed))
         if has_out:
             if not view[2]:  # never-touched bin: the program stores its price first
-                view = (view[0], view[1], price_from_id(active, bin_step), *view[3:])
+                price = price_from_id(active, bin_step)
+                if not price:
+                    raise QuoteError(f"meteora-dlmm pair: bin {active} has no price (overflow)")
+                view = (view[0], view[1], price, *view[3:])
             # Volatility accumulator for this bin, then the fee rate from it.
-            acc = vol_ref + abs(idx_ref - active) * BASIS_POINT_MAX
+            acc = vol_ref + abs(idx_ref - active) * BPS_DENOMINATOR
             if acc > max_vol:
                 acc = max_vol
             rate = base_rate
-            if vfc:
+            if vfc:  # fees.variable_fee_rate, inlined: this runs once per bin
                 rate += (vfc * (acc * bin_step) ** 2 + 99_999_999_999) // 100_000_000_000
             if rate > MAX_FEE_RATE:
                 rate = MAX_FEE_RATE
@@ -268,6 +256,8 @@ def _walk(
                 crossed += 1
         if left:
             active += step
+            if not MIN_BIN_ID <= active <= MAX_BIN_ID:
+                raise QuoteError(f"meteora-dlmm pair: insufficient liquidity at bin {active}")
     if not crossed:
         raise QuoteError("meteora-dlmm pair: insufficient liquidity (nothing fills)")
     return SwapResult(total_in, total_out, lp_fee, protocol_fee, on_input, crossed, used, excess)
@@ -277,6 +267,7 @@ def swap_exact_in(
     pair: LbPair,
     arrays: Mapping[int, BinArray],
     missing: Callable[[int], QuoteError],
+    exhausted: Callable[[bool, int], QuoteError],
     extension: BinArrayBitmapExtension | None,
     swap_for_y: bool,
     now: int,
@@ -285,19 +276,21 @@ def swap_exact_in(
     """Swap exactly ``amount_in`` (as the pool receives it).
 
     ``missing(index)`` builds the error for a bin array the walk needs but
-    ``arrays`` lacks.
+    ``arrays`` lacks; ``exhausted(swap_for_y, bin_id)`` the one for a walk that finds no
+    initialized array beyond ``bin_id``.
     """
-    return _walk(pair, arrays, missing, extension, swap_for_y, now, amount_in, True)
+    return _walk(pair, arrays, missing, exhausted, extension, swap_for_y, now, amount_in, True)
 
 
 def swap_exact_out(
     pair: LbPair,
     arrays: Mapping[int, BinArray],
     missing: Callable[[int], QuoteError],
+    exhausted: Callable[[bool, int], QuoteError],
     extension: BinArrayBitmapExtension | None,
     swap_for_y: bool,
     now: int,
     amount_out: int,
 ) -> SwapResult:
     """Swap for exactly ``amount_out`` (as the pool sends it)."""
-    return _walk(pair, arrays, missing, extension, swap_for_y, now, amount_out, False)
+    return _walk(pair, arrays, missing, exhausted, extension, swap_for_y, now, amount_out, False)

@@ -33,20 +33,6 @@ function accountInfo(doc) {
   };
 }
 
-// Version-1 bin arrays predate limit orders: their bytes at the limit-order
-// offsets are legacy counters the program never reads as orders. The SDK
-// reads them regardless; zero them so the SDK sees what the program sees.
-function zeroLegacyOrderFields(binArray) {
-  if (binArray.version >= 2) return false;
-  for (const bin of binArray.bins) {
-    bin.openOrderAmount = new BN(0);
-    bin.processedOrderRemainingAmount = new BN(0);
-    bin.totalProcessingOrderAmount = new BN(0);
-    bin.limitOrderAskSide = 0;
-  }
-  return true;
-}
-
 function buildPool(dir, program) {
   const files = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
   const docs = Object.fromEntries(files.map((f) => [f, loadJson(path.join(dir, f))]));
@@ -61,11 +47,13 @@ function buildPool(dir, program) {
       account: program.coder.accounts.decode("binArrayBitmapExtension", accountInfo(d).data),
     };
   }
+  // Version-1 arrays (written before limit orders) are given as stored: their legacy
+  // bytes at the limit-order offsets are read as orders, by the SDK and the program alike.
   const binArrays = [];
-  const legacyZeroed = [];
+  const version1 = [];
   for (const f of files.filter((f) => /^bin_array_-?\d+\.json$/.test(f))) {
     const account = program.coder.accounts.decode("binArray", accountInfo(docs[f]).data);
-    if (zeroLegacyOrderFields(account)) legacyZeroed.push(account.index.toNumber());
+    if (account.version < 2) version1.push(account.index.toNumber());
     binArrays.push({ publicKey: new PublicKey(docs[f].pubkey), account });
   }
   const token = (mintDoc, reserveKey) => {
@@ -84,7 +72,7 @@ function buildPool(dir, program) {
   const tokenY = token(docs["mint_y.json"], lbPair.reserveY);
   const clock = { slot: new BN(0), epoch: new BN(EPOCH), unixTimestamp: new BN(0) };
   const dlmm = new DLMM(pairKey, program, lbPair, ext, tokenX, tokenY, [null, null], clock, {});
-  return { dlmm, lbPair, binArrays, legacyZeroed };
+  return { dlmm, lbPair, binArrays, version1 };
 }
 
 function amountsGrid() {
@@ -141,7 +129,97 @@ function scenarios(label, lbPair) {
   return list;
 }
 
-function main() {
+// Sparse pairs: the fixtures hold no pair whose bitmap has a gap between arrays a swap
+// can reach, so SOL/USDC's real bitmap gets two: arrays -91 and -89 (either side of
+// the active array -90) are marked uninitialized and not given to the SDK. Swaps from
+// -90 then jump over them, as the program does, in both directions. The pair account
+// with the changed bitmap is encoded with the SDK's own coder for the Python tests.
+const SPARSE = { label: "sol-usdc-bs4", cleared: [-91, -89], scenarios: ["elapsed_filter_period", "source_pinned"] };
+
+// Largest amount for which pred holds (pred(1) true, pred monotone), by bisection.
+function lastTrue(pred) {
+  let lo = 1n;
+  let hi = U64_MAX;
+  if (pred(hi)) return hi;
+  while (hi - lo > 1n) {
+    const mid = (lo + hi) / 2n;
+    if (pred(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// Amounts that walk past the gap: from the first one that leaves the active array to
+// the last one that still quotes, geometrically spaced, plus both edges.
+function acrossTheGap(dlmm, binArrays, swapForY, exactIn) {
+  const q = (a) => quoteOne(dlmm, binArrays, a, swapForY, exactIn);
+  const oneArray = lastTrue((a) => { const r = q(a); return !r.error && r.bin_arrays.length === 1; });
+  const quotes = lastTrue((a) => !q(a).error);
+  const out = [oneArray, oneArray + 1n, quotes, quotes + 1n];
+  for (let i = 1n; i < 12n; i++) out.push(oneArray + ((quotes - oneArray) * i) / 12n);
+  return out;
+}
+
+async function sparse(program) {
+  const dir = path.join(FIXTURES, SPARSE.label);
+  const { dlmm, lbPair, binArrays } = buildPool(dir, program);
+  for (const index of SPARSE.cleared) {
+    const bit = index + 512;
+    const word = Math.floor(bit / 64);
+    const mask = new BN(1).shln(bit % 64);
+    if (lbPair.binArrayBitmap[word].and(mask).isZero()) throw new Error(`array ${index} not initialized`);
+    lbPair.binArrayBitmap[word] = lbPair.binArrayBitmap[word].xor(mask);
+  }
+  const kept = binArrays.filter((b) => !SPARSE.cleared.includes(b.account.index.toNumber()));
+  const pairDoc = loadJson(path.join(dir, "lb_pair.json"));
+  const data = await program.coder.accounts.encode("lbPair", lbPair);
+  const synth = path.join(FIXTURES, "synthetic");
+  fs.mkdirSync(synth, { recursive: true });
+  const file = `${SPARSE.label}-gaps-lb_pair.json`;
+  fs.writeFileSync(
+    path.join(synth, file),
+    JSON.stringify(
+      {
+        ...pairDoc,
+        rent_epoch: 0, // u64::MAX in the source does not survive a JS number
+        data_base64: Buffer.from(data).toString("base64"),
+        note: `SYNTHETIC: the real ${SPARSE.label} pair with bin arrays ${SPARSE.cleared.join(", ")} cleared from its bitmap, encoded with @meteora-ag/dlmm's coder`,
+      },
+      null,
+      1,
+    ) + "\n",
+  );
+  const realNow = Date.now;
+  const scen = [];
+  for (const s of scenarios(SPARSE.label, lbPair).filter((x) => SPARSE.scenarios.includes(x.name))) {
+    Date.now = () => s.unix_timestamp * 1000;
+    const cases = [];
+    for (const swapForY of [true, false]) {
+      for (const exactIn of [true, false]) {
+        let failures = 0;
+        const grid = [...new Set([...amountsGrid(), ...acrossTheGap(dlmm, kept, swapForY, exactIn)])];
+        grid.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        for (const amount of grid) {
+          if (failures >= 3) break;
+          const r = quoteOne(dlmm, kept, amount, swapForY, exactIn);
+          if (r.error) failures += 1;
+          cases.push({ swap_for_y: swapForY, exact_in: exactIn, amount: amount.toString(), ...r });
+        }
+      }
+    }
+    Date.now = realNow;
+    scen.push({ ...s, epoch: EPOCH, cases });
+  }
+  return {
+    label: SPARSE.label,
+    pair_file: `synthetic/${file}`,
+    uninitialized_arrays: SPARSE.cleared,
+    bin_arrays_given: kept.map((b) => b.account.index.toNumber()).sort((a, b) => a - b),
+    scenarios: scen,
+  };
+}
+
+async function main() {
   const program = DLMM.createProgram(new Connection("http://127.0.0.1:9"), {});
   const pkg = loadJson(path.join(__dirname, "node_modules", "@meteora-ag", "dlmm", "package.json"));
   const splPkg = loadJson(path.join(__dirname, "node_modules", "@solana", "spl-token", "package.json"));
@@ -152,7 +230,7 @@ function main() {
   const realNow = Date.now;
   const pools = [];
   for (const label of labels) {
-    const { dlmm, lbPair, binArrays, legacyZeroed } = buildPool(path.join(FIXTURES, label), program);
+    const { dlmm, lbPair, binArrays, version1 } = buildPool(path.join(FIXTURES, label), program);
     const grid = amountsGrid();
     const scen = [];
     for (const s of scenarios(label, lbPair)) {
@@ -175,7 +253,7 @@ function main() {
     pools.push({
       label,
       pair: dlmm.pubkey.toBase58(),
-      legacy_order_bytes_zeroed_in_arrays: legacyZeroed.sort((a, b) => a - b),
+      version_1_arrays: version1.sort((a, b) => a - b),
       scenarios: scen,
     });
   }
@@ -187,10 +265,12 @@ function main() {
       "exact-in: swapQuote(amount, swapForY, 0 bps, fixture bin arrays, isPartialFill=false)",
       "exact-out: swapQuoteExactOut(amount, swapForY, 0 bps, fixture bin arrays)",
       "fee is the SDK's LP share (trading fee minus protocol fee); protocol_fee its protocol share",
-      "version-1 bin arrays: limit-order fields zeroed before quoting (legacy bytes, see docs)",
+      "version-1 bin arrays are quoted as stored (legacy bytes at the limit-order offsets read as orders, as the program does)",
       "a grid direction stops after 3 errors (insufficient liquidity in the fixture arrays)",
+      "sparse: a real pair with bitmap gaps (synthetic bitmap, real arrays); the SDK gets only the arrays the bitmap marks",
     ],
     pools,
+    sparse: [await sparse(program)],
   };
   // One case per line: small diffs when the grid or the SDK changes.
   const text = JSON.stringify(doc, null, 1).replace(
@@ -199,8 +279,11 @@ function main() {
   );
   fs.writeFileSync(OUT, text + "\n");
   let n = 0;
-  for (const p of pools) for (const s of p.scenarios) n += s.cases.length;
-  console.log(`wrote ${OUT}: ${pools.length} pools, ${n} cases`);
+  for (const p of [...pools, ...doc.sparse]) for (const s of p.scenarios) n += s.cases.length;
+  console.log(`wrote ${OUT}: ${pools.length} pools + ${doc.sparse.length} sparse, ${n} cases`);
 }
 
-main();
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

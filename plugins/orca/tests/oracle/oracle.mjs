@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import * as core from "@orca-so/whirlpools-core";
 import {
   getWhirlpoolDecoder,
+  getWhirlpoolEncoder,
   getFixedTickArrayDecoder,
   getOracleEncoder,
   getDynamicTickArrayEncoder,
@@ -92,9 +93,9 @@ function windowStarts(wp, aToB) {
   return Array.from({ length: WINDOW }, (_, i) => base + (aToB ? -i : i) * span);
 }
 
-function windowArrays(pool, aToB) {
+function windowArrays(pool, aToB, wp = pool.wp) {
   const out = [];
-  for (const start of windowStarts(pool.wp, aToB)) {
+  for (const start of windowStarts(wp, aToB)) {
     if (pool.arrays.has(start)) out.push({ startTickIndex: start, ticks: pool.arrays.get(start).ticks });
     else if (pool.absent.has(start)) out.push({ startTickIndex: start, ticks: emptyTicks() });
     else break;
@@ -191,6 +192,96 @@ function syntheticOracle(poolAddress, wp, t0) {
   };
 }
 
+// Sparse swaps: the pool's own price never reaches the tick arrays that did not exist
+// on chain, so the pool is MOVED next to them: the real account with only sqrt_price,
+// tick_current_index (TICK) and liquidity replaced (the pool's real liquidity, as if a
+// wide position covered the range; the real arrays there hold no initialized ticks),
+// encoded with Orca's own client codec. Swaps from there walk through the absent
+// arrays in both directions. "window" feeds the core the arrays the program picks
+// (absent ones as uninitialized); "sdk" feeds it what @orca-so/whirlpools' swap quote
+// fetches (current array +-2, a missing one replaced by an uninitialized array).
+const SPARSE = { "jitosol-sol-ts1": [-660, -836] };
+
+function movedWhirlpool(set, pool, tick) {
+  const lo = core.tickIndexToSqrtPrice(tick);
+  const hi = core.tickIndexToSqrtPrice(tick + 1);
+  const wp = { ...pool.wp, tickCurrentIndex: tick, sqrtPrice: lo + (hi - lo) / 3n };
+  if (core.sqrtPriceToTickIndex(wp.sqrtPrice) !== tick) throw new Error("moved price off its tick");
+  const data = getWhirlpoolEncoder().encode(wp);
+  const file = `${set.label}-moved${tick}.json`;
+  fs.writeFileSync(
+    path.join(synthDir, file),
+    JSON.stringify(
+      {
+        pubkey: set.whirlpool,
+        owner: manifest.program_id,
+        lamports: 0,
+        executable: false,
+        rent_epoch: 0,
+        data_base64: Buffer.from(data).toString("base64"),
+        space: data.length,
+        label: set.label,
+        kind: "whirlpool",
+        note: `SYNTHETIC: the real whirlpool moved to tick ${tick} (sqrt_price, tick_current_index replaced; liquidity kept), encoded with @orca-so/whirlpools-client getWhirlpoolEncoder`,
+      },
+      null,
+      1,
+    ),
+  );
+  return { wp, file };
+}
+
+// The arrays @orca-so/whirlpools' swapQuote hands the core (fetchTickArrayOrDefault),
+// or null when one of them is neither in the fixtures nor known not to exist.
+function sdkArrays(pool, wp) {
+  const span = TICK_ARRAY_SIZE * wp.tickSpacing;
+  const base = floorDiv(wp.tickCurrentIndex, span) * span;
+  const out = [];
+  for (const start of [base, base + span, base + 2 * span, base - span, base - 2 * span]) {
+    if (pool.arrays.has(start)) out.push({ startTickIndex: start, ticks: pool.arrays.get(start).ticks });
+    else if (pool.absent.has(start)) out.push({ startTickIndex: start, ticks: emptyTicks() });
+    else return null;
+  }
+  return out;
+}
+
+function sparseVariants(set, pool) {
+  const out = [];
+  for (const tick of SPARSE[set.label] ?? []) {
+    const { wp, file } = movedWhirlpool(set, pool, tick);
+    const crossed = { a_to_b: [], b_to_a: [] };
+    for (const aToB of [true, false]) {
+      for (const start of windowStarts(wp, aToB)) {
+        if (pool.absent.has(start)) crossed[aToB ? "a_to_b" : "b_to_a"].push(start);
+      }
+    }
+    const byDir = (arraysFor) => {
+      const cs = [];
+      for (const aToB of [true, false]) {
+        const ctx = { whirlpool: facade(wp), oracle: null, arrays: arraysFor(aToB), timestamp: 0n };
+        cs.push(...cases(ctx).filter((c) => c.a_to_b === aToB));
+      }
+      return cs;
+    };
+    out.push({
+      name: `moved@${tick}`,
+      whirlpool_file: file,
+      absent_arrays_in_window: crossed,
+      cases: byDir((aToB) => windowArrays(pool, aToB, wp)),
+    });
+    const sdk = sdkArrays(pool, wp);
+    if (sdk) {
+      out.push({
+        name: `moved@${tick} sdk`,
+        whirlpool_file: file,
+        absent_arrays_in_window: crossed,
+        cases: byDir(() => sdk),
+      });
+    }
+  }
+  return out;
+}
+
 const ADAPTIVE_POOLS = ["msol-sol-ts1", "sol-usdc-ts8"];
 const ADAPTIVE_SEED = 1024; // any fee_tier_index different from tick_spacing marks an adaptive pool
 const ADAPTIVE_T0 = 1_700_000_000n;
@@ -281,6 +372,7 @@ async function main() {
         });
       }
     }
+    entry.variants.push(...sparseVariants(set, pool));
     // One real fixed array re-encoded as a DynamicTickArray, for the decoder tests.
     if (set.label === "jitosol-sol-ts1") {
       const start = floorDiv(wp.tickCurrentIndex, TICK_ARRAY_SIZE * wp.tickSpacing) * TICK_ARRAY_SIZE * wp.tickSpacing;

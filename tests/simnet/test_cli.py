@@ -1,0 +1,52 @@
+"""``lstarb simnet`` as a user runs it: listens, serves, stops, says what it did."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import httpx
+
+
+def test_command_serves_and_reports() -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lstarb_runtime.cli",
+            "simnet",
+            "--port",
+            "0",
+            "--drive",
+            "--seed",
+            "5",
+            "--slot-ms",
+            "50",
+            "--duration",
+            "20",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        started = json.loads(proc.stdout.readline())
+        assert started["event"] == "listening" and started["drive"] is True
+        assert started["left_out"] == {}
+        port = int(started["http"].rsplit(":", 1)[1])
+        assert started["ws"].endswith(f":{port + 1}")
+        body = {"jsonrpc": "2.0", "id": 1, "method": "getSlot"}
+        first = httpx.post(started["http"], json=body).json()["result"]
+        time.sleep(0.3)
+        assert httpx.post(started["http"], json=body).json()["result"] > first
+        proc.send_signal(2)  # Ctrl-C
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    stopped = json.loads(out.strip().splitlines()[-1])
+    assert stopped["event"] == "stopped" and stopped["requests"] == 2 and stopped["slots"] > 0
+    assert proc.returncode == 0, err
