@@ -54,7 +54,7 @@ STAKE_POOL_ACCOUNT_LEN = 611
 STAKE_STATE_LEN = 200
 _PPM = 1_000_000
 #: Refusals a larger amount cannot cure.
-_HIGH = frozenset({"SolWithdrawalTooLarge", "CalculationFailure"})
+_HIGH = frozenset({"SolWithdrawalTooLarge", "CalculationFailure", "WrongStakeStake"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,11 +234,6 @@ class StakePoolAdapter(LiquidStakingPool):
         if self._reserve is None:
             state = "does not exist" if self._reserve_missing else "is not loaded"
             raise QuoteError(f"{self._tag}: reserve stake {pool.reserve_stake} {state}")
-        if not self._reserve.initialized:
-            raise QuoteError(
-                f"{self._tag}: WrongStakeStake: reserve stake {pool.reserve_stake} "
-                "is not in the initialized state"
-            )
         if not self._fee_account_seen:
             raise QuoteError(
                 f"{self._tag}: manager fee account {pool.manager_fee_account} is not loaded"
@@ -261,6 +256,7 @@ class StakePoolAdapter(LiquidStakingPool):
                 reserve.lamports,
                 reserve.rent_exempt_reserve,
                 fee_exempt=self._fee_exempt,
+                reserve_initialized=reserve.initialized,
             )
         except StakePoolRefusal as exc:
             raise Refusal(str(exc), high=exc.name in _HIGH) from None

@@ -125,4 +125,6 @@ def test_withdrawals_read_the_reserves_stake_state() -> None:
     pool.update({reserve_key: with_data(reserve, (2).to_bytes(4, "little") + data[4:])})
     with pytest.raises(QuoteError, match="WrongStakeStake"):
         pool.quote(10**9, lst)
+    with pytest.raises(QuoteError, match="WithdrawalTooSmall"):  # the program checks it first
+        pool.quote(1, lst)
     assert pool.quote(10**9, WSOL_MINT).out_amount > 0
