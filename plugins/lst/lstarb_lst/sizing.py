@@ -79,12 +79,7 @@ class Ladder:
 
     def size(self, i: int) -> int:
         """The size at rung ``i`` (1 ... ``last``)."""
-        if i >= self.last:
-            return self.top
-        bits = self.bits
-        if i < 2 << bits:
-            return i
-        return ((1 << bits) | (i & ((1 << bits) - 1))) << ((i >> bits) - 1)
+        return self.top if i >= self.last else self._value(i)
 
     def index(self, size: int) -> int:
         """The highest rung at or below ``size`` (rung 1 for anything smaller)."""
