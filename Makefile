@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bus_latency.py
 	$(BIN)/python benchmarks/scanner_pass.py
 	$(BIN)/python plugins/lst/benchmarks/bench_strategy_latency.py
+	$(BIN)/python benchmarks/executor_build.py
 
 clean:
 	rm -rf $(VENV) build dist site .lstarb
