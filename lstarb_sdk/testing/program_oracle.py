@@ -153,7 +153,7 @@ def token_account(
     if native:
         data[109:113] = (1).to_bytes(4, "little")
         data[113:121] = TOKEN_ACCOUNT_RENT.to_bytes(8, "little")
-        lamports += amount
+        lamports = min(lamports + amount, 2**64 - 1)
     if token_program == TOKEN_2022_PROGRAM_ID:
         data += bytes((TOKEN_2022_ACCOUNT_TYPE,))
     return Account(lamports, bytes(data), token_program, False, 0)
@@ -355,6 +355,36 @@ def fit_compute_units(
         measured_max=max(cu for _, cu in pts),
         source=source,
     )
+
+
+def compute_unit_table(
+    rows: Iterable[tuple[str, int, int]], *, program: ProgramBinary, crossing: str
+) -> dict[str, Any]:
+    """The measured compute-unit table: per fixture and number of crossings, how many
+    swaps and their least and most units, plus the upper-bound fit over all of them.
+
+    ``rows`` are (fixture, crossings, compute units) of the swaps the program
+    executed; ``crossing`` says what was counted (ticks, bins, arrays).
+    """
+    groups: dict[tuple[str, int], list[int]] = {}
+    all_points = []
+    for fixture, n, cu in rows:
+        groups.setdefault((fixture, n), []).append(cu)
+        all_points.append((n, cu))
+    fit = fit_compute_units(all_points, source=f"{program.source} (sha256 {program.sha256[:16]})")
+    return {
+        "program": {"id": str(program.program_id), "sha256": program.sha256},
+        "crossings": crossing,
+        "fit": {
+            "base": fit.base,
+            "per_crossing": fit.per_crossing,
+            "measured_max": fit.measured_max,
+        },
+        "cases": [
+            {"fixture": f, "crossings": n, "swaps": len(cus), "min": min(cus), "max": max(cus)}
+            for (f, n), cus in sorted(groups.items())
+        ],
+    }
 
 
 def dumps_cases(doc: Any, *, inline: str = "cases", indent: int = 1) -> str:
