@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from lstarb_raydium.clmm import ClmmPool
 from lstarb_raydium.cpmm import CpmmPool
 from lstarb_sdk.errors import QuoteError
 from lstarb_sdk.pool import PoolAdapter
+from lstarb_sdk.solana import TOKEN_PROGRAMS
 from lstarb_sdk.testing import load_dir
 from lstarb_sdk.testing.program_oracle import (
     TRADER,
@@ -138,9 +138,8 @@ def _vault_of(pool: PoolAdapter, accounts: dict[Pubkey, Account], mint: Pubkey) 
     """The pool's vault of ``mint`` (a template for the trader's token accounts)."""
     for account in accounts.values():
         data = bytes(account.data)
-        if len(data) >= 165 and data[0:32] == bytes(mint) and data[32:64] != bytes(32):
-            if account.owner != pool.program_id and len(data) in (165, 170, 182):
-                return account
+        if account.owner in TOKEN_PROGRAMS and len(data) >= 165 and data[0:32] == bytes(mint):
+            return account
     raise LookupError(f"no vault of {mint} among the fixtures")
 
 
