@@ -175,8 +175,10 @@ class PoolAdapter(abc.ABC):
         """Quote a swap of ``amount`` of ``input_mint`` (or for ``amount`` out).
 
         With ``exact_in`` the trader sends exactly ``amount``; otherwise the
-        trader receives exactly ``amount`` of the other mint and the quote
-        says how much must be sent. Raises
+        trader receives ``amount`` of the other mint and the quote says how
+        much must be sent. A program without an exact-out instruction (stake
+        pools) swaps that input exact-in; ``out_amount`` is then what it pays,
+        at least ``amount``. Raises
         :class:`~lstarb_sdk.errors.QuoteError` when the pool lacks liquidity
         or an account the quote needs is not loaded.
         """
