@@ -47,12 +47,14 @@ from lstarb_sdk.testing.program_oracle import (  # noqa: E402
     TRADER_SOURCE,
     ProgramBinary,
     ProgramHarness,
+    compute_unit_table,
     dumps_cases,
     token_account_like,
 )
 from lstarb_sdk.types import SwapParams  # noqa: E402
 
 OUT = HERE / "expected_program.json"
+CU_OUT = HERE / "compute_units.json"
 REPOSITORY = "MeteoraAg/dlmm-sdk"
 BINARY_PATH = "commons/tests/artifacts/lb_clmm_prod.so"
 # Anchor's event CPI: sha256("anchor:event")[:8], then the event's discriminator.
@@ -245,6 +247,15 @@ def main() -> None:
         "sparse": sparse,
     }
     OUT.write_text(dumps_cases(out))
+    rows = [
+        (p["label"], abs(c["event"]["end_bin_id"] - c["event"]["start_bin_id"]), c["compute_units"])
+        for p in pools
+        for s in p["scenarios"]
+        for c in s["cases"]
+        if "event" in c and c["event"] is not None
+    ]
+    table = compute_unit_table(rows, program=program, crossing="bins moved (end - start bin)")
+    CU_OUT.write_text(dumps_cases(table))
     n = sum(len(s["cases"]) for p in pools + sparse for s in p["scenarios"])
     print(f"wrote {OUT}: {n} swaps in {time.monotonic() - started:.0f} s")
 
