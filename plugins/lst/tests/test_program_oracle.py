@@ -152,7 +152,8 @@ def test_stake_pool_quotes_equal_the_program(name: str) -> None:
 
 def _marinade_explain(pool: MarinadePool, case: dict[str, Any], q: Any) -> str:
     if "error" in case:
-        assert case["code"] == MARINADE_NOT_ENOUGH_USER_FUNDS and int(case["amount"]) > TRADER_BUDGET
+        assert case["code"] == MARINADE_NOT_ENOUGH_USER_FUNDS, case
+        assert int(case["amount"]) > TRADER_BUDGET, case
         return "trader cannot fund u64-sized deposits"
     # The synthetic deposit fee: this v2.0 binary predates Marinade's deposit fee and mints
     # what the same deposit mints without one.
