@@ -37,7 +37,14 @@ from lstarb_lst.search import Probe, least_input
 from lstarb_sdk.errors import DecodeError, QuoteError
 from lstarb_sdk.fair_value import FairValue
 from lstarb_sdk.solana import SYSTEM_PROGRAM_ID, TOKEN_PROGRAMS, WSOL_MINT, token_account_amount
-from lstarb_sdk.types import AccountFilter, PoolSummary, Quote, SwapInstructions, SwapParams
+from lstarb_sdk.types import (
+    AccountFilter,
+    ComputeUnits,
+    PoolSummary,
+    Quote,
+    SwapInstructions,
+    SwapParams,
+)
 
 
 class MarinadePool(LiquidStakingPool):
@@ -45,6 +52,16 @@ class MarinadePool(LiquidStakingPool):
 
     program_id: ClassVar[Pubkey] = MARINADE_PROGRAM_ID
     dex: ClassVar[str] = "marinade"
+    compute_units: ClassVar[ComputeUnits] = ComputeUnits(
+        base=53_155,
+        measured_max=53_155,
+        source=(
+            "igneous-labs/inf-1.5@f17cbf1e:test-fixtures/programs/stake-pools/marinade.so "
+            "(Marinade v2.0) on the mSOL fixtures: deposit / liquid_unstake "
+            "(tests/program_oracle/compute_units_marinade.json)"
+        ),
+    )
+    """Measured on the program (deposit and liquid unstake, both directions)."""
 
     def __init__(self, address: Pubkey, state: MarinadeState) -> None:
         super().__init__(address, state.msol_mint)
@@ -206,8 +223,8 @@ class MarinadePool(LiquidStakingPool):
                 break
             actual = unstake_fee_bps(state, sol_leg, found)
             if actual == rate:
-                _out, fee = liquid_unstake_at_fee(state, sol_leg, found, rate)
-                return Quote(found, amount, fee, self._lst_mint)
+                out, fee = liquid_unstake_at_fee(state, sol_leg, found, rate)
+                return Quote(found, out, fee, self._lst_mint)  # what liquid_unstake pays
             fee_bps, lo = actual, found
         raise QuoteError(
             f"{self._tag}: not enough liquidity: the SOL leg {self._keys.liq_pool_sol_leg} "

@@ -46,7 +46,7 @@ from lstarb_lst.stake_pool_state import ACCOUNT_TYPE_STAKE_POOL, StakePool, deco
 from lstarb_sdk.errors import DecodeError, QuoteError
 from lstarb_sdk.fair_value import FairValue
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_ACCOUNT_LEN, WSOL_MINT, Clock
-from lstarb_sdk.types import AccountFilter, PoolSummary, SwapInstructions, SwapParams
+from lstarb_sdk.types import AccountFilter, ComputeUnits, PoolSummary, SwapInstructions, SwapParams
 
 #: Size the program allocates for a StakePool account.
 STAKE_POOL_ACCOUNT_LEN = 611
@@ -95,6 +95,16 @@ class StakePoolAdapter(LiquidStakingPool):
 
     program_id: ClassVar[Pubkey] = SPL_STAKE_POOL_PROGRAM_ID
     dex: ClassVar[str] = "spl-stake-pool"
+    compute_units: ClassVar[ComputeUnits] = ComputeUnits(
+        base=33_038,
+        measured_max=33_038,
+        source=(
+            "igneous-labs/sanctum-router-sdk@3d9c5c10:test-fixtures/programs/stake-pool.so "
+            "(SPL stake pool v1.0.0) on the bSOL and JitoSOL fixtures: DepositSol / WithdrawSol "
+            "(tests/program_oracle/compute_units_spl.json)"
+        ),
+    )
+    """Measured on the program: WithdrawSol (with its stake-program CPI) is the dearer."""
 
     def __init__(self, address: Pubkey, pool: StakePool) -> None:
         super().__init__(address, pool.pool_mint)
@@ -323,13 +333,16 @@ class StakePoolAdapter(LiquidStakingPool):
                 minimum_lamports_out=minimum_out,
             )
         else:
+            # The program checks its minimum against the user's share alone; the referral
+            # share, minted to the same account, comes on top of it.
+            referral = deposit_sol(self._pool, amount_in, referrer_is_user=True).referral
             instruction = ix.deposit_sol(
                 self._keys,
                 funding=params.user,
                 destination=params.user_destination_token,
                 referrer=params.user_destination_token,
                 lamports=amount_in,
-                minimum_pool_tokens_out=minimum_out,
+                minimum_pool_tokens_out=max(minimum_out - referral, 0),
             )
         return SwapInstructions([instruction])
 

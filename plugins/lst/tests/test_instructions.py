@@ -10,6 +10,7 @@ from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
 from lstarb_lst import stake_pool_ix
+from lstarb_lst.stake_pool_math import deposit_sol
 from lstarb_sdk.errors import QuoteError
 from lstarb_sdk.solana import WSOL_MINT
 from lstarb_sdk.testing import check_instruction, load_json
@@ -32,13 +33,18 @@ def test_stake_pool_instructions_match_the_sdk(name: str) -> None:
     sdk = expected()["stake_pools"][name]["instructions"]
     user, lst = Pubkey.from_string(sdk["user"]), Pubkey.from_string(sdk["lst_account"])
     amount = int(sdk["amount"])
-    dep = pool.swap_instruction(SwapParams(WSOL_MINT, amount, 7, user, user, lst)).instructions[0]
+    minimum = pool.quote(amount, WSOL_MINT).out_amount
+    params = SwapParams(WSOL_MINT, amount, minimum, user, user, lst)
+    dep = pool.swap_instruction(params).instructions[0]
     assert dep.program_id == pool.program_id
     assert _metas(dep) == _sdk(sdk["deposit_sol"])
     # the slippage variant: index 25, the SDK's plain DepositSol data, then the minimum
     assert dep.data[0] == stake_pool_ix.DEPOSIT_SOL_WITH_SLIPPAGE
     assert bytes(dep.data[1:9]) == bytes.fromhex(sdk["deposit_sol"]["data_hex"])[1:9]
-    assert int.from_bytes(bytes(dep.data[9:17]), "little") == 7
+    # the program checks its minimum against the user's share, without the referral share
+    # minted to the same account (seen on the program: ExceededSlippage otherwise)
+    referral = deposit_sol(pool.state, amount, referrer_is_user=True).referral
+    assert int.from_bytes(bytes(dep.data[9:17]), "little") == minimum - referral
     wd = pool.swap_instruction(SwapParams(pool.mints[1], amount, 5, user, lst, user)).instructions[
         0
     ]
