@@ -1,7 +1,8 @@
 """The ``lstarb`` command line.
 
-Exit codes: 0 success, 1 a run that failed, 2 a usage or configuration
-error (unknown plugin, invalid configuration), as click uses for usage errors.
+Exit codes: 0 success, 1 a run that failed or had nothing to do, 2 a usage or configuration
+error (unknown plugin, invalid configuration, nothing the selected plugins can do), as click
+uses for usage errors, 130 a run stopped by Ctrl-C.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import click
 
 from lstarb_runtime.config import ROLES, LoadedConfig, load_config, masked
+from lstarb_runtime.logs import configure_logging, register_settings
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_sdk.errors import ConfigError, LstarbError, PluginError
 from lstarb_sdk.version import SDK_API_VERSION, __version__
@@ -51,17 +53,26 @@ def _load(config: Path | None, overrides: dict[str, Any]) -> LoadedConfig:
 @click.version_option(
     __version__, "--version", "-V", message=f"lstarb %(version)s (SDK API {SDK_API_VERSION})"
 )
-@click.option("-v", "--verbose", count=True, help="more log output (-vv for debug)")
-def cli(verbose: int) -> None:
+@click.option("-v", "--verbose", count=True, help="more log output than log_level (-vv: debug)")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int) -> None:
     """lstarb: arbitrage between Solana liquid staking tokens, extended by plugins."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = verbose
+    logging.basicConfig(
+        level=_level(verbose), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _level(verbose: int, configured: str = "WARNING") -> int:
+    """The configured ``log_level``, or more verbose with -v (INFO) and -vv (DEBUG)."""
+    level = logging.getLevelNamesMapping()[configured]
+    return min(level, logging.WARNING - 10 * min(verbose, 2)) if verbose else level
 
 
 @cli.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def plugins_cmd(as_json: bool) -> None:
-    """List installed plugins: name, version, distribution, hooks implemented."""
+    """List installed plugins: name, version, distribution, SDK API, hooks implemented."""
     host = _host()
     rows: list[dict[str, Any]] = [
         {
@@ -85,8 +96,9 @@ def plugins_cmd(as_json: bool) -> None:
     for row in rows:
         status = "" if row["error"] is None else "  [NOT LOADED]"
         dist = f"{row['distribution'] or '?'} {row['version'] or '?'}"
+        api = f"  SDK API {row['sdk_api'] or '?'}"
         click.echo(
-            f"{row['name']:<{width}}  {dist}{' (built-in)' if row['builtin'] else ''}{status}"
+            f"{row['name']:<{width}}  {dist}{' (built-in)' if row['builtin'] else ''}{api}{status}"
         )
         if row["error"]:
             click.echo(f"{'':<{width}}    error: {row['error']}")
@@ -134,7 +146,15 @@ def _print_sections(doc: dict[str, Any], sources: dict[str, str], prefix: str = 
 @click.option("--duration", type=float, help="stop by itself after SECONDS")
 @click.option("--live", is_flag=True, default=None, help="send real transactions (needs --keypair)")
 @click.option("--keypair", type=click.Path(path_type=Path), help="signing keypair file (live only)")
+@click.option("--metrics-port", type=int, help="serve Prometheus metrics on PORT (127.0.0.1)")
+@click.option(
+    "--summary-json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="also write the summary to FILE as JSON",
+)
+@click.pass_context
 def run_cmd(
+    ctx: click.Context,
     plugins: str | None,
     config_path: Path | None,
     role: str | None,
@@ -142,9 +162,12 @@ def run_cmd(
     duration: float | None,
     live: bool | None,
     keypair: Path | None,
+    metrics_port: int | None,
+    summary_json: Path | None,
 ) -> None:
     """Run the services (paper trading unless --live)."""
-    from lstarb_runtime.app import RunFailed, run
+    from lstarb_runtime.app import run
+    from lstarb_runtime.services.base import NothingToDo
 
     loaded = _load(
         config_path,
@@ -155,22 +178,25 @@ def run_cmd(
             "run.duration": duration,
             "run.live": live,
             "run.keypair": str(keypair) if keypair else None,
+            "run.metrics_port": metrics_port,
         },
     )
+    settings = loaded.settings
+    level = _level(ctx.obj or 0, settings.log_level)
+    configure_logging(level, settings.log_format, service=settings.run.role)
+    register_settings(settings)
     host = _host()
     try:
-        summary = run(host, loaded, echo=click.echo)
+        report = run(host, loaded, echo=click.echo, summary_json=summary_json)
+    except NothingToDo as exc:
+        raise UsageFailure(f"nothing to do: {exc}") from None
     except (ConfigError, PluginError) as exc:
-        code = 2 if isinstance(exc, ConfigError) or _is_usage(exc) else 1
-        if code == 2:
+        if isinstance(exc, ConfigError) or _is_usage(exc):
             raise UsageFailure(str(exc)) from None
-        raise click.ClickException(str(exc)) from None
-    except RunFailed as exc:
         raise click.ClickException(str(exc)) from None
     except LstarbError as exc:
         raise click.ClickException(str(exc)) from None
-    if summary.hook_errors:
-        click.echo(f"plugin hook errors: {dict(summary.hook_errors)}", err=True)
+    ctx.exit(report.exit_code)
 
 
 def _is_usage(exc: PluginError) -> bool:

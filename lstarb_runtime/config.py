@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from solders.pubkey import Pubkey
 
 from lstarb_sdk.errors import ConfigError
 
@@ -65,6 +66,9 @@ class RunSettings(_Section):
     live: bool = False
     keypair: Path | None = None
     duration: float | None = Field(None, gt=0)
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="serve Prometheus metrics on this port (0: any free)"
+    )
 
     @field_validator("plugins", mode="before")
     @classmethod
@@ -74,7 +78,29 @@ class RunSettings(_Section):
         return value
 
 
+class ScannerSettings(_Section):
+    """What to follow. With neither key set, every pool a recording holds."""
+
+    pools: list[str] = Field(default_factory=list, description="pool addresses to follow")
+    mints: list[str] = Field(
+        default_factory=list,
+        description="follow every pool between two of these mints (found by discovery)",
+    )
+
+    @field_validator("pools", "mints")
+    @classmethod
+    def _addresses(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                Pubkey.from_string(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a base58 account address") from None
+        return values
+
+
 class RiskSettings(_Section):
+    """Limits the planner will apply (not read yet: the planner service is not built)."""
+
     max_trade_lamports: int = Field(10 * 10**9, gt=0)
     min_profit_lamports: int = Field(10_000, ge=0)
     max_slippage_bps: int = Field(50, ge=0, le=10_000)
@@ -94,9 +120,10 @@ class Settings(_Section):
 
     nats: NatsSettings = NatsSettings()
     run: RunSettings = RunSettings()
+    scanner: ScannerSettings = ScannerSettings()
     risk: RiskSettings = RiskSettings()
     auditor: AuditorSettings = AuditorSettings()
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     log_format: Literal["text", "json"] = "text"
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

@@ -1,23 +1,29 @@
 """Discovering, vetting, selecting and calling plugins.
 
-pluggy runs every implementation of a hook in one call and stops at the
-first exception, which would let one broken plugin silence the others. The
-host therefore calls each plugin's implementation on its own, logs a failure
-with the plugin's name, counts it, and goes on: only start-up hooks of
-selected plugins are allowed to stop a run.
+Hooks are called through pluggy, so its hook options hold as plugin authors read them in
+pluggy's documentation: ``tryfirst`` / ``trylast`` order the calls, ``wrapper=True`` (and
+old-style ``hookwrapper=True``) implementations wrap the others and may change the result.
+
+pluggy stops a call at the first exception, which would let one broken plugin silence the
+others. The host therefore guards each implementation when it registers a plugin: an
+implementation that raises is logged with its plugin's name, counted, and left out of that
+call's results (a wrapper that raises is passed over, the call goes on without it); only
+start-up hooks of selected plugins (:meth:`PluginHost.call_strict`) stop a run.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 import importlib_metadata
 import pluggy
 
+from lstarb_runtime import metrics
 from lstarb_sdk import ENTRY_POINT_GROUP, hookspecs
 from lstarb_sdk.errors import PluginError
 from lstarb_sdk.version import SDK_API_VERSION, api_compatible
@@ -25,6 +31,11 @@ from lstarb_sdk.version import SDK_API_VERSION, api_compatible
 log = logging.getLogger("lstarb.plugins")
 
 SDK_API_ATTRIBUTE = "LSTARB_SDK_API"
+
+_STRICT: ContextVar[bool] = ContextVar("lstarb_hook_strict", default=False)
+"""Inside :meth:`PluginHost.call_strict`: a raising implementation stops the call."""
+_OWNERS: ContextVar[dict[int, str] | None] = ContextVar("lstarb_hook_owners", default=None)
+"""Inside a call: which plugin returned each result (by object id)."""
 
 
 @dataclass
@@ -133,6 +144,79 @@ class PluginHost:
             log.debug("%s", record.error)
             return
         record.hooks = sorted(c.name for c in callers)
+        for caller in callers:
+            for impl in caller.get_hookimpls():
+                if impl.plugin is obj:
+                    self._guard(impl, caller.name)
+
+    # ----------------------------------------------------------- fault isolation
+    def _failed(self, plugin: str, hook_name: str, exc: Exception) -> None:
+        self.hook_errors[plugin] += 1
+        metrics.PLUGIN_ERRORS.labels(plugin=plugin, hook=hook_name).inc()
+        if _STRICT.get():
+            raise PluginError(
+                f"plugin {plugin!r} failed in {hook_name}: {type(exc).__name__}: {exc}"
+            ) from exc
+        log.error("plugin %s raised in %s", plugin, hook_name, exc_info=exc)
+
+    def _guard(self, impl: pluggy.HookImpl, hook_name: str) -> None:
+        """Replace the implementation with one that reports its failures instead of raising."""
+        function, plugin = impl.function, impl.plugin_name
+        if impl.wrapper or impl.hookwrapper:
+            guarded: Callable[..., Any] = self._guard_wrapper(function, plugin, hook_name)
+        else:
+
+            def guarded(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    result = function(*args, **kwargs)
+                except Exception as exc:
+                    self._failed(plugin, hook_name, exc)
+                    return None  # pluggy leaves None out of the results
+                owners = _OWNERS.get()
+                if owners is not None and result is not None:
+                    owners[id(result)] = plugin
+                return result
+
+        setattr(impl, "function", guarded)  # noqa: B010 (pluggy types it Final)
+
+    def _guard_wrapper(
+        self, function: Callable[..., Any], plugin: str, hook_name: str
+    ) -> Callable[..., Generator[Any, Any, Any]]:
+        """A wrapper that raises is passed over: the call goes on as if it were not there.
+
+        Speaks both wrapper protocols: new-style (sent the result, returns the result) and
+        old-style (sent a ``Result``, its return value ignored by pluggy).
+        """
+
+        def guarded(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+            try:
+                inner = function(*args, **kwargs)
+                next(inner)
+            except Exception as exc:  # failed before its yield (or never yielded)
+                self._failed(plugin, hook_name, exc)
+                return (yield)
+            try:
+                sent = yield
+            except BaseException as raised:  # new-style: the call raised; let it see that
+                try:
+                    inner.throw(raised)
+                except StopIteration as stop:
+                    return stop.value
+                except Exception as exc:
+                    if exc is not raised:
+                        self._failed(plugin, hook_name, exc)
+                raise
+            try:
+                inner.send(sent)
+            except StopIteration as stop:
+                return stop.value
+            except Exception as exc:
+                self._failed(plugin, hook_name, exc)
+                return sent
+            self._failed(plugin, hook_name, RuntimeError("wrapper yielded twice"))
+            return sent
+
+        return guarded
 
     # ----------------------------------------------------------- selection
     def failures(self) -> dict[str, str]:
@@ -168,42 +252,32 @@ class PluginHost:
         return sorted(name for name, _ in self.pm.list_name_plugin() if name)
 
     # ----------------------------------------------------------- calling
-    def _impls(self, hook_name: str) -> Iterator[pluggy.HookImpl]:
-        caller = getattr(self.pm.hook, hook_name)
-        # pluggy orders implementations last-registered first; report in name order.
-        yield from sorted(caller.get_hookimpls(), key=lambda impl: impl.plugin_name)
+    def _call(self, hook_name: str, kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
+        owners: dict[int, str] = {}
+        token = _OWNERS.set(owners)
+        try:
+            results = getattr(self.pm.hook, hook_name)(**kwargs)
+        finally:
+            _OWNERS.reset(token)
+        # a result a wrapper put in the list is not any one plugin's own
+        return [(owners.get(id(result), "(a wrapper)"), result) for result in results]
 
     def call_each(self, hook_name: str, /, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call one hook on every active plugin, isolating failures.
+        """Call one hook on every active plugin, in pluggy's order, isolating failures.
 
-        Returns ``(plugin_name, result)`` for each plugin whose
-        implementation returned without raising; a raise is logged with the
-        plugin's name and counted in ``hook_errors``.
+        Returns ``(plugin_name, result)`` for each implementation that returned a value
+        other than None; one that raised is logged with the plugin's name and counted in
+        ``hook_errors``.
         """
-        results: list[tuple[str, Any]] = []
-        for impl in self._impls(hook_name):
-            try:
-                result = _invoke(impl, kwargs)
-            except Exception:
-                self.hook_errors[impl.plugin_name] += 1
-                log.exception("plugin %s raised in %s", impl.plugin_name, hook_name)
-                continue
-            results.append((impl.plugin_name, result))
-        return results
+        return self._call(hook_name, kwargs)
 
     def call_strict(self, hook_name: str, /, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call a hook where a failure must stop the run (start-up)."""
-        results: list[tuple[str, Any]] = []
-        for impl in self._impls(hook_name):
-            try:
-                results.append((impl.plugin_name, _invoke(impl, kwargs)))
-            except Exception as exc:
-                self.hook_errors[impl.plugin_name] += 1
-                raise PluginError(
-                    f"plugin {impl.plugin_name!r} failed in {hook_name}: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
-        return results
+        """Call a hook where a failure must stop the run (start-up): PluginError naming it."""
+        token = _STRICT.set(True)
+        try:
+            return self._call(hook_name, kwargs)
+        finally:
+            _STRICT.reset(token)
 
     def collect(
         self, hook_name: str, check: Callable[[Any], str | None], /, **kwargs: Any
@@ -214,8 +288,6 @@ class PluginHost:
         """
         items: list[tuple[str, Any]] = []
         for plugin, result in self.call_each(hook_name, **kwargs):
-            if result is None:
-                continue
             if not isinstance(result, list | tuple):
                 self.hook_errors[plugin] += 1
                 log.error("plugin %s: %s returned %r, not a list", plugin, hook_name, result)
@@ -242,8 +314,3 @@ class UnknownPluginError(PluginError):
             f"unknown plugin{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}; "
             f"installed: {', '.join(installed) or '(none)'}"
         )
-
-
-def _invoke(impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Any:
-    args = [kwargs[name] for name in impl.argnames]
-    return impl.function(*args)

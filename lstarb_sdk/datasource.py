@@ -21,16 +21,26 @@ from lstarb_sdk.types import AccountFilter, AccountUpdate, SlotUpdate
 class DataSource(abc.ABC):
     """A stream of account updates and slot ticks.
 
-    The runtime calls :meth:`subscribe` with the accounts its pools need
-    (again, with more, whenever pools ask for new accounts), iterates
-    :meth:`stream` in one task, and calls :meth:`close` at shutdown.
+    How the scanner uses a source: it subscribes the accounts that may be pools
+    (:meth:`known_accounts` of a recording, the pools named in ``[scanner] pools``, or
+    those :meth:`discover` found for ``[scanner] mints``), iterates :meth:`stream` in one
+    task, subscribes more whenever a pool asks for accounts it does not have (and reads
+    them with :meth:`fetch`, which is how it learns that one does not exist), and calls
+    :meth:`close` at shutdown, also when a signal stops the run: :meth:`stream` must then
+    end, even while it waits for news.
     """
 
     name: ClassVar[str]
 
     @abc.abstractmethod
     async def subscribe(self, accounts: Iterable[Pubkey]) -> None:
-        """Start following these accounts (in addition to those followed)."""
+        """Start following these accounts (in addition to those followed).
+
+        The stream then delivers each account's current state, with the slot it was read
+        at, and every change after it. A transport that only notifies changes (a
+        websocket ``accountSubscribe``) reads the current state itself (getMultipleAccounts
+        gives its slot), so the scanner never waits for an account's first change.
+        """
 
     @abc.abstractmethod
     def stream(self) -> AsyncIterator[AccountUpdate | SlotUpdate]:

@@ -1,18 +1,20 @@
-"""The hook specifications of lstarb (pluggy project name ``lstarb``).
+"""The hook specifications of lstarb (pluggy project name ``lstarb``), in the order a run
+calls them.
 
-Plugins implement any subset of these with the :data:`lstarb_sdk.hookimpl`
-marker, in a module or class named by an entry point in group ``lstarb``.
-A hookimpl may declare fewer arguments than its spec; pluggy passes only
-those it names.
+Plugins implement any subset of these with the :data:`lstarb_sdk.hookimpl` marker, in a
+module or class named by an entry point in group ``lstarb``. An implementation may declare
+fewer arguments than its spec; pluggy passes only those it names. pluggy's hook options hold:
+``@hookimpl(tryfirst=True)`` / ``trylast=True`` order a plugin's implementation among the
+others, ``@hookimpl(wrapper=True)`` wraps them (and may change the result).
 
-Hooks only ever grow. A change that breaks an existing plugin bumps the
-major number of :data:`lstarb_sdk.SDK_API_VERSION`.
+Every hook collects the return values of all plugins into a list (none is ``firstresult``);
+implementations returning None are left out. An exception raised by an implementation is
+logged with the plugin's name and counted by the runtime, and the run goes on without that
+plugin's answer, except in ``lstarb_config_model`` and ``lstarb_startup``, where it stops
+start-up with a message naming the plugin.
 
-Every hook here returns a value collected from all plugins (none is
-``firstresult``) unless its docstring says otherwise. An exception raised
-inside a hook is logged with the plugin's name and counted by the runtime;
-it does not stop the run (except in ``lstarb_startup`` of a selected plugin,
-which stops start-up with a message naming it).
+Hooks only ever grow. A change that breaks an existing plugin bumps the major number of
+:data:`lstarb_sdk.SDK_API_VERSION`. A hook that no service calls yet says which service will.
 """
 
 from __future__ import annotations
@@ -37,88 +39,201 @@ PROJECT_NAME = "lstarb"
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 
 
-@hookspec
-def lstarb_dex_adapters() -> list[type[PoolAdapter]]:
-    """Pool adapter classes this plugin provides.
+# -------------------------------------------------------------------------------------------
+# The command line
+# -------------------------------------------------------------------------------------------
 
-    Called once when the scanner starts and by ``lstarb plugins``. Return
-    classes, not instances: the runtime builds one adapter per pool with
-    ``from_account``. Each class sets ``program_id`` and ``dex``.
+
+@hookspec
+def lstarb_register_commands(cli: Any) -> None:
+    """Add commands to the ``lstarb`` command line.
+
+    Called by the CLI once when it starts, for every installed plugin that loaded (before
+    any plugin selection: ``--plugins`` applies to runs, not to commands).
+
+    :param cli: the ``lstarb`` ``click.Group``; add a command with ``@cli.command()``.
+    :return: nothing.
+
+    Since SDK API 1.0.
     """
-    raise NotImplementedError
 
 
-@hookspec
-def lstarb_data_sources(context: PluginContext) -> list[DataSource]:
-    """Data sources to start, built from ``context.config(<plugin>)``.
-
-    Called once when the scanner starts. Return an empty list when the
-    plugin's settings do not ask for a source.
-    """
-    raise NotImplementedError
-
-
-@hookspec
-def lstarb_strategies(context: PluginContext) -> list[Strategy]:
-    """Strategies to run in the scanner. Called once when it starts."""
-    raise NotImplementedError
-
-
-@hookspec
-def lstarb_funding_providers(context: PluginContext) -> list[FundingProvider]:
-    """Flash-loan providers the executor may wrap trades in. Called once."""
-    raise NotImplementedError
-
-
-@hookspec
-def lstarb_submitters(context: PluginContext) -> list[Submitter]:
-    """Submitters the executor may send through. Called once when it starts.
-
-    In paper mode (``context.paper``) the runtime never calls ``submit``;
-    a submitter should still build without network access.
-    """
-    raise NotImplementedError
+# -------------------------------------------------------------------------------------------
+# Start-up: settings, then the plugins' own start-up
+# -------------------------------------------------------------------------------------------
 
 
 @hookspec
 def lstarb_config_model() -> type[BaseModel] | None:
-    """The pydantic model of this plugin's settings, or None.
+    """The pydantic model of this plugin's settings.
 
-    Its section in the TOML file is ``[plugins.<name>]`` and its environment
-    variables are ``LSTARB_PLUGINS__<NAME>__<KEY>``. Subclass
-    :class:`lstarb_sdk.PluginConfig` so unknown keys are rejected.
-    Called once at start-up, before any other hook.
+    Called by ``lstarb run`` once at start-up, before any other hook of a run, for every
+    selected plugin. The runtime validates the ``[plugins.<name>]`` section of the
+    configuration (and ``LSTARB_PLUGINS__<NAME>__<KEY>`` variables) with it; an invalid value
+    stops the run with exit code 2, naming the key. Components later read their validated
+    settings as ``context.config("<name>")``. A raise here stops start-up.
+
+    :return: a subclass of :class:`lstarb_sdk.PluginConfig` (unknown keys are errors), or None
+        when the plugin has no settings.
+
+    Since SDK API 1.0.
     """
     raise NotImplementedError
 
 
 @hookspec
 def lstarb_startup(context: PluginContext) -> None:
-    """Called once after configuration is validated, before services start.
+    """Prepare the plugin for a run: open what it needs, check what it was given.
 
-    Raise :class:`lstarb_sdk.errors.PluginError` to stop start-up with a
-    message; any exception here stops start-up, naming the plugin.
+    Called by ``lstarb run`` once per run, after every plugin's settings are validated and
+    before any service starts.
+
+    :param context: the run's paper/live mode, role and every plugin's settings.
+    :return: nothing. Raise :class:`lstarb_sdk.errors.PluginError` to stop start-up with a
+        message; any exception here stops start-up, naming the plugin.
+
+    Since SDK API 1.0.
     """
 
 
+# -------------------------------------------------------------------------------------------
+# Components: what the services are built from
+# -------------------------------------------------------------------------------------------
+
+
 @hookspec
-def lstarb_shutdown(context: PluginContext) -> None:
-    """Called once when the run ends, even after an error. Keep it short."""
+def lstarb_dex_adapters() -> list[type[PoolAdapter]]:
+    """The pool adapter classes this plugin provides.
+
+    Called by the scanner once when it starts (and by any service that rebuilds the pool
+    book from the market tape, and by ``lstarb plugins``).
+
+    :return: :class:`lstarb_sdk.PoolAdapter` subclasses, not instances: the runtime builds one
+        adapter per pool with ``from_account``. Each class sets ``program_id`` and ``dex``.
+        Invalid items are dropped, logged and counted against the plugin.
+
+    Since SDK API 1.0.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def lstarb_data_sources(context: PluginContext) -> list[DataSource]:
+    """Data sources to follow the market with, built from ``context.config(<plugin>)``.
+
+    Called by the scanner once when it starts. When any selected plugin returns a source, the
+    built-in ``replay`` source is not used.
+
+    :param context: the run's mode and settings.
+    :return: :class:`lstarb_sdk.DataSource` instances; an empty list when the plugin's
+        settings do not ask for a source.
+
+    Since SDK API 1.0.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def lstarb_strategies(context: PluginContext) -> list[Strategy]:
+    """Strategies that turn pool updates into opportunities.
+
+    Called by the scanner once when it starts. The scanner then calls each strategy's
+    ``on_pool_update`` on every account update that changed a pool the strategy watches
+    (``pools_wanted``), publishes what it returns on OPPORTUNITIES (message id = opportunity
+    id, so two scanners publish an opportunity once) and hands each opportunity to
+    :func:`lstarb_on_opportunity`. A strategy that raises is named, counted and skipped;
+    the scanner goes on. Not called while the kill switch is thrown.
+
+    :param context: the run's mode and settings.
+    :return: :class:`lstarb_sdk.Strategy` instances, each with a ``name``.
+
+    Since SDK API 1.0; called by the scanner since SDK API 1.1.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def lstarb_funding_providers(context: PluginContext) -> list[FundingProvider]:
+    """Flash-loan providers the executor may wrap a trade in.
+
+    Not called yet: the executor service, which will call it once when it starts, is not
+    built. Implementations are collected by no service today.
+
+    :param context: the run's mode and settings.
+    :return: :class:`lstarb_sdk.FundingProvider` instances.
+
+    Since SDK API 1.0.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def lstarb_submitters(context: PluginContext) -> list[Submitter]:
+    """Submitters the executor may send transactions through.
+
+    Not called yet: the executor service, which will call it once when it starts, is not
+    built. In paper mode (``context.paper``) the runtime never calls ``submit``; a submitter
+    should still build without network access. ``lstarb run --live`` refuses to start
+    while no selected plugin other than the built-in ``paper`` provides one.
+
+    :param context: the run's mode and settings.
+    :return: :class:`lstarb_sdk.Submitter` instances.
+
+    Since SDK API 1.0.
+    """
+    raise NotImplementedError
+
+
+# -------------------------------------------------------------------------------------------
+# Observers: called while a run works; they must not block
+# -------------------------------------------------------------------------------------------
 
 
 @hookspec
 def lstarb_on_opportunity(opportunity: Opportunity) -> None:
-    """Observer: called for each detected opportunity. Must not block."""
+    """Observe a detected opportunity.
+
+    Called by the scanner for each opportunity a strategy returned, right after it was
+    published on OPPORTUNITIES, in the scanner's event loop: return quickly, hand slow work
+    to a thread or queue of your own.
+
+    :param opportunity: the :class:`lstarb_sdk.Opportunity` as the strategy returned it.
+    :return: nothing.
+
+    Since SDK API 1.0; called by the scanner since SDK API 1.1.
+    """
 
 
 @hookspec
 def lstarb_on_execution_result(result: ExecutionResult) -> None:
-    """Observer: called for each recorded execution result. Must not block."""
+    """Observe the recorded outcome of an execution plan.
+
+    Not called yet: the executor service, which will call it for each result it records on
+    EXECUTED, is not built.
+
+    :param result: the :class:`lstarb_sdk.ExecutionResult`.
+    :return: nothing. Must not block.
+
+    Since SDK API 1.0.
+    """
+
+
+# -------------------------------------------------------------------------------------------
+# Shutdown
+# -------------------------------------------------------------------------------------------
 
 
 @hookspec
-def lstarb_register_commands(cli: Any) -> None:
-    """Add commands to the ``lstarb`` CLI (``cli`` is a ``click.Group``).
+def lstarb_shutdown(context: PluginContext) -> None:
+    """Release what :func:`lstarb_startup` opened.
 
-    Called when the CLI starts; use ``@cli.command()`` to add a command.
+    Called by ``lstarb run`` once when the run ends, whichever way (played out,
+    ``--duration``, SIGINT or SIGTERM, or an error), after the services stopped and their
+    publishes were confirmed, before the summary is printed. It runs off the event loop in
+    a thread of its own; keep it short: a second signal quits without waiting for it.
+
+    :param context: the same context :func:`lstarb_startup` got.
+    :return: nothing.
+
+    Since SDK API 1.0.
     """

@@ -53,13 +53,9 @@ class Market:
 
     def __init__(self, store: AccountStore, adapters: Sequence[type[PoolAdapter]]) -> None:
         self.store = store
-        self.book = PoolBook(adapters)
-        accounts = {e.pubkey: e.account() for e in store.entries()}
-        for key, account in accounts.items():
-            self.book.try_add_pool(key, account)
-        self.book.apply(accounts)
-        for address in list(self.book.pools):
-            self.book.refresh_all(address)
+        self.book = PoolBook(adapters, keep_unwanted=True)  # every account it serves
+        for entry in store.entries():
+            self.book.apply(entry.pubkey, entry.account())
         self.stake: dict[str, StakePool] = {}
         for entry in sorted(store.entries(), key=lambda e: e.key):
             found = stake_pool(entry.key, entry.owner, entry.data)
@@ -82,12 +78,10 @@ class Market:
     # ------------------------------------------------------------ prices
     def refresh(self, keys: Sequence[str]) -> None:
         """Tell the adapters that these accounts changed in the store."""
-        updates = {}
         for key in keys:
             entry = self.store.get(key)
             if entry is not None:
-                updates[Pubkey.from_string(key)] = entry.account()
-        self.book.apply(updates)
+                self.book.apply(Pubkey.from_string(key), entry.account())
 
     def reserves(self, pool: CpPool) -> tuple[int, int]:
         a, b = self.store.get(pool.vault_a), self.store.get(pool.vault_b)

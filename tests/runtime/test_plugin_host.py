@@ -122,8 +122,7 @@ def test_raising_hook_is_isolated_counted_and_named(caplog: pytest.LogCaptureFix
     host = PluginHost()
     host.register_object("broken", Broken())
     host.register_object("fine", Fine())
-    results = host.call_each("lstarb_on_opportunity", opportunity=object())
-    assert [name for name, _ in results] == ["fine"]
+    assert host.call_each("lstarb_on_opportunity", opportunity=object()) == []  # None: no result
     assert calls == ["fine"]
     assert host.hook_errors["broken"] == 1
     assert "plugin broken raised in lstarb_on_opportunity" in caplog.text
@@ -172,3 +171,110 @@ def test_unknown_hook_name_is_rejected() -> None:
     host = PluginHost()
     record = host.register_object("typo", Typo())
     assert record.error is not None and "lstarb_dex_adaptors" in record.error
+
+
+class _Adapters:
+    """A plugin whose lstarb_dex_adapters returns its name, with pluggy hook options."""
+
+    LSTARB_SDK_API = "1.1"
+
+    def __init__(self, name: str, **options: bool) -> None:
+        self.name = name
+
+        @hookimpl(**options)
+        def lstarb_dex_adapters() -> list[str]:
+            return [name]
+
+        self.lstarb_dex_adapters = lstarb_dex_adapters
+
+
+def test_tryfirst_and_trylast_order_the_calls() -> None:
+    host = PluginHost()
+    host.register_object("last", _Adapters("last", trylast=True))
+    host.register_object("first", _Adapters("first", tryfirst=True))
+    host.register_object("middle", _Adapters("middle"))
+    got = host.collect("lstarb_dex_adapters", lambda item: None)
+    assert got == [("first", "first"), ("middle", "middle"), ("last", "last")]
+
+
+def test_a_wrapper_wraps_the_call_and_may_change_the_result() -> None:
+    seen: list[object] = []
+
+    class Wrapper:
+        LSTARB_SDK_API = "1.1"
+
+        @hookimpl(wrapper=True)
+        def lstarb_dex_adapters(self):  # type: ignore[no-untyped-def]
+            results = yield
+            seen.append(list(results))
+            return [r for r in results if r != ["drop"]]
+
+    host = PluginHost()
+    host.register_object("keep", _Adapters("keep"))
+    host.register_object("drop", _Adapters("drop"))
+    host.register_object("wrapper", Wrapper())
+    got = host.call_each("lstarb_dex_adapters")
+    assert sorted(map(str, seen[0])) == ["['drop']", "['keep']"]
+    assert got == [("keep", ["keep"])]
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_raising_wrapper_is_passed_over_and_counted(
+    where: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken:
+        LSTARB_SDK_API = "1.1"
+
+        @hookimpl(wrapper=True)
+        def lstarb_dex_adapters(self):  # type: ignore[no-untyped-def]
+            if where == "before":
+                raise RuntimeError("wrapper bug before")
+            yield
+            raise RuntimeError("wrapper bug after")
+
+    class OldStyle:
+        LSTARB_SDK_API = "1.1"
+        outcomes: list[object] = []
+
+        @hookimpl(hookwrapper=True)
+        def lstarb_dex_adapters(self):  # type: ignore[no-untyped-def]
+            outcome = yield
+            self.outcomes.append(outcome.get_result())
+
+    host = PluginHost()
+    host.register_object("a", _Adapters("a"))
+    host.register_object("broken", Broken())
+    host.register_object("old", OldStyle())
+    assert host.call_each("lstarb_dex_adapters") == [("a", ["a"])]
+    assert host.hook_errors["broken"] == 1
+    assert f"wrapper bug {where}" in caplog.text
+    assert OldStyle.outcomes == [[["a"]]]
+
+
+def test_a_raising_implementation_leaves_the_others_and_the_wrappers_running() -> None:
+    seen: list[object] = []
+
+    class Wrapper:
+        LSTARB_SDK_API = "1.1"
+
+        @hookimpl(wrapper=True)
+        def lstarb_dex_adapters(self):  # type: ignore[no-untyped-def]
+            results = yield
+            seen.append(results)
+            return results
+
+    class Raises:
+        LSTARB_SDK_API = "1.1"
+
+        @hookimpl(tryfirst=True)
+        def lstarb_dex_adapters(self) -> list[str]:
+            raise ValueError("adapter list bug")
+
+    host = PluginHost()
+    host.register_object("ok", _Adapters("ok"))
+    host.register_object("raises", Raises())
+    host.register_object("wrapper", Wrapper())
+    assert host.call_each("lstarb_dex_adapters") == [("ok", ["ok"])]
+    assert seen == [[["ok"]]] and host.hook_errors["raises"] == 1
+    with pytest.raises(PluginError, match="plugin 'raises' failed in lstarb_dex_adapters"):
+        host.call_strict("lstarb_dex_adapters")

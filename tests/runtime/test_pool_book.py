@@ -1,6 +1,7 @@
-"""The pool book on the bundled real market: routing, and adapters that misbehave.
+"""The pool book on the bundled real market: one call per account, routing, what it reports,
+and adapters that misbehave.
 
-The faulty adapter here stands in for a buggy third-party plugin; the pools next to it are
+The faulty adapters here stand in for buggy third-party plugins; the pools next to them are
 decoded by the real first-party adapters, which must carry on untouched.
 """
 
@@ -12,14 +13,44 @@ import pytest
 from solders.account import Account
 from solders.pubkey import Pubkey
 
+from lstarb_meteora.dlmm.pool import DlmmPool
 from lstarb_orca.whirlpool import WhirlpoolPool
 from lstarb_runtime.builtin.replay import bundled_market, load_market
 from lstarb_runtime.pool_book import PoolBook
-from lstarb_sdk import PoolAdapter, Quote, SwapInstructions, SwapParams
+from lstarb_sdk import PoolAdapter, PoolSummary, Quote, SwapInstructions, SwapParams
 from lstarb_sdk.errors import QuoteError
+from lstarb_sdk.solana import SYSVAR_CLOCK_ID, Mint
 
 MARKET = load_market(bundled_market())
-CLOCK = Pubkey.from_string("SysvarC1ock11111111111111111111111111111111")
+
+
+class SummarisedWhirlpool(WhirlpoolPool):
+    """The real Whirlpool adapter with a summary (liquidity and fee from its decoded state)
+    that is None while it cannot quote, as the SDK 1.1 contract asks."""
+
+    dex = "summarised-whirlpool"
+    updates: list[Mapping[Pubkey, Account | None]] = []
+
+    def update(self, accounts: Mapping[Pubkey, Account | None]) -> None:
+        type(self).updates.append(dict(accounts))
+        super().update({k: a for k, a in accounts.items() if a is not None})
+
+    def summary(self) -> PoolSummary | None:
+        try:
+            self.quote(1000, self.mints[0])
+        except QuoteError:
+            return None
+        return PoolSummary(0, 0, self.state.liquidity, self.state.fee_rate)
+
+
+class RecordingDlmm(DlmmPool):
+    """The real DLMM adapter, recording what it is given (its bitmap extensions do not exist)."""
+
+    updates: list[Mapping[Pubkey, Account | None]] = []
+
+    def update(self, accounts: Mapping[Pubkey, Account | None]) -> None:
+        type(self).updates.append(dict(accounts))
+        super().update({k: a for k, a in accounts.items() if a is not None})
 
 
 class FaultyWhirlpool(WhirlpoolPool):
@@ -28,7 +59,7 @@ class FaultyWhirlpool(WhirlpoolPool):
     dex = "faulty-whirlpool"
     broken = ""
 
-    def update(self, accounts: Mapping[Pubkey, Account]) -> None:
+    def update(self, accounts: Mapping[Pubkey, Account | None]) -> None:
         if self.broken == "update" and len(accounts) == 1:
             raise IndexError("bug in update")
         super().update(accounts)
@@ -37,6 +68,11 @@ class FaultyWhirlpool(WhirlpoolPool):
         if self.broken == "quote":
             raise ZeroDivisionError("bug in quote")
         return super().quote(amount, input_mint, exact_in=exact_in)
+
+    def summary(self) -> PoolSummary | None:
+        if self.broken == "summary":
+            raise KeyError("bug in summary")
+        return PoolSummary(0, 0, self.state.liquidity, self.state.fee_rate)
 
 
 class NotAPool(PoolAdapter):
@@ -55,50 +91,145 @@ class NotAPool(PoolAdapter):
         raise NotImplementedError
 
 
-def _fill(book: PoolBook) -> None:
+def _whirlpool_keys() -> list[Pubkey]:
+    return [k for k, a in MARKET.items() if WhirlpoolPool.matches(a)]
+
+
+def _fill(book: PoolBook) -> list[Pubkey]:
+    """Add every pool, then give the book what it asks for, as the scanner does.
+
+    Returns the accounts the book asked for that the recording does not hold (left out).
+    """
+    wanted: list[Pubkey] = []
     for key, account in MARKET.items():
-        book.try_add_pool(key, account)
-    for _ in range(4):  # pools ask for more accounts once they see the first ones
-        book.apply({k: MARKET[k] for k in book.missing() if k in MARKET})
+        change = book.apply(key, account)
+        if change is not None:
+            wanted.extend(change.wanted)
+    absent = []
+    while wanted:
+        key = wanted.pop(0)
+        if key not in MARKET:
+            absent.append(key)  # a recording does not know it: no news, left out
+            continue
+        change = book.apply(key, MARKET[key])
+        if change is not None:
+            wanted.extend(change.wanted)
+    return absent
 
 
 def _own_account(book: PoolBook, address: Pubkey) -> Pubkey:
-    """An account only this pool reads (a vault), so an update touches it alone."""
-    return next(k for k in book.pools[address].accounts_to_update() if book.readers[k] == {address})
+    """An account only this pool reads (a tick array), so an update touches it alone."""
+    return next(
+        k
+        for k in book.pools[address].accounts_to_update()
+        if book.readers[k] == {address} and book.accounts.get(k) is not None and k != address
+    )
 
 
-def _whirlpools(book: PoolBook) -> list[Pubkey]:
-    return [a for a, p in book.pools.items() if isinstance(p, WhirlpoolPool)]
+def _changed(account: Account) -> Account:
+    """The same account with its lamports changed: a new state of it."""
+    return Account(account.lamports + 1, account.data, account.owner, account.executable, 0)
 
 
-def test_routes_updates_to_the_pools_that_read_them() -> None:
-    book = PoolBook([WhirlpoolPool])
+def test_one_call_routes_an_update_and_reports_the_pools_that_can_quote() -> None:
+    book = PoolBook([SummarisedWhirlpool])
     _fill(book)
-    pools = _whirlpools(book)
+    pools = sorted(book.pools, key=str)
     assert len(pools) >= 2
+    key = _own_account(book, pools[0])
+    change = book.apply(key, _changed(MARKET[key]), (5, 0))
+    assert change is not None
+    assert change.changed == [pools[0]]
+    [state] = change.states
     pool = book.pools[pools[0]]
-    vault = _own_account(book, pools[0])
-    assert book.apply({vault: MARKET[vault]}) == {pools[0]}
-    assert book.quote(pools[0], 10**9, pool.mints[0]).out_amount > 0
+    assert state.pool is pool
+    assert state.summary == pool.summary()
+    decimals = [Mint.decode(bytes(MARKET[m].data)).decimals for m in pool.mints]
+    assert (state.decimals_a, state.decimals_b) == tuple(decimals)
+    quote = pool.quote(10 ** decimals[0], pool.mints[0])
+    assert state.price == quote.out_amount / quote.in_amount
+    assert state.price_human == pytest.approx(state.price * 10 ** (decimals[0] - decimals[1]))
 
 
-@pytest.mark.parametrize("broken", ["update", "quote"])
+def test_a_new_pool_is_fed_what_the_book_already_holds() -> None:
+    """The second Whirlpool reads the Clock and the SOL mint the first one brought in."""
+    SummarisedWhirlpool.updates = []
+    book = PoolBook([SummarisedWhirlpool])
+    first, second = _whirlpool_keys()[:2]
+    book.apply(first, MARKET[first])
+    for key in book.pools[first].accounts_to_update():
+        book.apply(key, MARKET.get(key))
+    shared = set(book.pools[first].accounts_to_update()) & set(book.accounts)
+    SummarisedWhirlpool.updates = []
+    change = book.apply(second, MARKET[second])
+    assert change is not None and change.added is not None
+    fed = set().union(*SummarisedWhirlpool.updates)
+    common = shared & set(change.added.accounts_to_update())
+    assert common, "the two pools share no account; the test proves nothing"
+    assert common <= fed
+    assert not set(change.wanted) & set(book.accounts)
+
+
+def test_unchanged_and_older_states_are_not_taken() -> None:
+    book = PoolBook([SummarisedWhirlpool])
+    _fill(book)
+    pool = sorted(book.pools, key=str)[0]
+    key = _own_account(book, pool)
+    newer = _changed(MARKET[key])
+    assert book.apply(key, newer, (10, 2)) is not None
+    assert book.apply(key, newer, (10, 3)) is None  # same state again (another source)
+    assert book.apply(key, MARKET[key], (10, 1)) is None  # an older state arriving late
+    assert book.accounts[key] == newer
+    assert book.apply(key, MARKET[key], (11, 0)) is not None
+
+
+def test_accounts_the_chain_lacks_reach_adapters_as_none_only_from_sdk_1_1() -> None:
+    RecordingDlmm.updates = []
+    book = PoolBook([RecordingDlmm])
+    absent = _fill(book)
+    assert absent, "every account the pools asked for is recorded; the test proves nothing"
+    for key in absent:  # what a fetch answers for accounts the chain does not have
+        book.apply(key, None)
+    given_none = {k for u in RecordingDlmm.updates for k, a in u.items() if a is None}
+    assert given_none
+    assert given_none == set(absent) & set().union(*RecordingDlmm.updates)
+    assert all(book.accounts[k] is None for k in absent)
+
+    RecordingDlmm.updates = []
+    legacy = PoolBook([RecordingDlmm], without_none=frozenset({RecordingDlmm}))
+    for key in _fill(legacy):
+        assert legacy.apply(key, None) is not None  # taken (and taped), not handed over
+    assert RecordingDlmm.updates
+    assert all(a is not None for u in RecordingDlmm.updates for a in u.values())
+
+
+def test_accounts_nobody_follows_are_left_out_unless_keep_unwanted() -> None:
+    clock = MARKET.get(SYSVAR_CLOCK_ID) or next(iter(MARKET.values()))
+    stranger = Pubkey.new_unique()
+    assert PoolBook([WhirlpoolPool]).apply(stranger, clock) is None
+    keeper = PoolBook([WhirlpoolPool], keep_unwanted=True)
+    assert keeper.apply(stranger, clock) is not None
+    assert keeper.accounts[stranger] == clock
+
+
+@pytest.mark.parametrize("broken", ["update", "quote", "summary"])
 def test_adapter_bug_quarantines_its_pool_and_the_others_carry_on(
     broken: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     FaultyWhirlpool.broken = ""
     book = PoolBook([FaultyWhirlpool])
     _fill(book)
-    first, second, *_ = sorted(book.pools, key=str)
+    first, second = sorted(book.pools, key=str)[:2]
     FaultyWhirlpool.broken = broken
     try:
         pool = book.pools[first]
-        if broken == "update":
-            vault = _own_account(book, first)
-            assert book.apply({vault: MARKET[vault]}) == set()
-        else:
+        if broken == "quote":
             with pytest.raises(QuoteError, match="adapter fault, quarantined"):
                 book.quote(first, 10**9, pool.mints[0])
+        else:
+            key = _own_account(book, first)
+            change = book.apply(key, _changed(MARKET[key]), (7, 0))
+            assert change is not None and change.states == []
     finally:
         FaultyWhirlpool.broken = ""
     assert first not in book.pools and first in book.quarantined
@@ -109,11 +240,12 @@ def test_adapter_bug_quarantines_its_pool_and_the_others_carry_on(
     assert book.quote(second, 10**9, other.mints[0]).out_amount > 0
     with pytest.raises(QuoteError, match="not in the book"):
         book.quote(first, 10**9, pool.mints[0])
-    assert book.try_add_pool(first, MARKET[first]) is None  # stays out
+    assert book.apply(first, _changed(MARKET[first]), (8, 0)) is not None  # still followed
+    assert first not in book.pools  # but stays out
 
 
 def test_adapter_whose_constructor_raises_does_not_stop_the_others() -> None:
     book = PoolBook([NotAPool, WhirlpoolPool])
     _fill(book)
-    assert len(_whirlpools(book)) >= 2
+    assert len(book.pools) == len(_whirlpool_keys()) >= 2
     assert book.adapter_faults["not-a-pool"] > 0

@@ -137,11 +137,7 @@ def market_pools(epoch: int = MARKET_EPOCH) -> dict[Pubkey, Any]:
         False,
         0,
     )
-    book = PoolBook(first_party_adapters())
+    book = PoolBook(first_party_adapters(), keep_unwanted=True)  # as a reader of the tape
     for key, account in accounts.items():
-        book.try_add_pool(key, account)
-    book.accounts.update(accounts)
-    for _ in range(3):  # the accounts a pool wants move with what it has read
-        for address in list(book.pools):
-            book.refresh_all(address)
+        book.apply(key, account)  # a pool is fed what the book holds; later accounts routed
     return dict(book.pools)

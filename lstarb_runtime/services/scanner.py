@@ -1,0 +1,482 @@
+"""The scanner: data sources -> pool book -> MARKET_DATA, and strategies -> OPPORTUNITIES.
+
+One pass per account update: the update becomes an ``Account`` once, enters the pool book
+once (:meth:`PoolBook.apply` routes it, follows what the pools now read and reports each pool
+that can quote), and what the book took goes on the tape with the pool states it produced.
+Everything the book takes (streamed updates, fetched snapshots, pools found at start-up)
+passes through :meth:`Scanner.take`, so the tape holds exactly what the book was given, in
+the order it was given, and a reader of the tape rebuilds the same book
+(:mod:`lstarb_runtime.tape`).
+
+Which pools: those named in ``[scanner] pools``, those of the mints in ``[scanner] mints``
+(found with each adapter's ``discovery_filters``, through ``DataSource.discover``, or over a
+recording's own accounts), or, with neither set, every pool a recording holds.
+
+Plugins are isolated: a data source that fails is named, counted and the others go on; a
+strategy that raises is named, counted and skipped; an adapter bug quarantines its pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import ClassVar
+
+from solders.account import Account
+from solders.pubkey import Pubkey
+
+from lstarb_runtime import metrics
+from lstarb_runtime.bus import BusError
+from lstarb_runtime.market_data import pool_state_event
+from lstarb_runtime.pool_book import BookChange, PoolBook, Version
+from lstarb_runtime.services.base import NothingToDo, Service, ServiceEnv
+from lstarb_sdk import (
+    AccountFilter,
+    AccountUpdate,
+    DataSource,
+    Opportunity,
+    PoolAdapter,
+    SlotUpdate,
+    Strategy,
+)
+from lstarb_sdk.errors import DecodeError, LstarbError
+from lstarb_sdk.events import AccountEvent, OpportunityEvent
+
+log = logging.getLogger("lstarb.scanner")
+
+
+def _check_source(item: object) -> str | None:
+    return None if isinstance(item, DataSource) else f"{item!r} is not a DataSource"
+
+
+def _check_strategy(item: object) -> str | None:
+    if not isinstance(item, Strategy):
+        return f"{item!r} is not a Strategy"
+    return None if getattr(item, "name", "") else f"{item!r} does not set name"
+
+
+class Scanner(Service):
+    """Follows the market and publishes it; runs the strategies on every applied update."""
+
+    role: ClassVar[str] = "scanner"
+
+    def __init__(self, env: ServiceEnv) -> None:
+        super().__init__(env)
+        self.book = PoolBook(())
+        self.sources: list[tuple[str, DataSource]] = []
+        self.strategies: list[tuple[str, Strategy]] = []
+        self.pools_by_dex: Counter[str] = Counter()
+        self.strategy_faults: Counter[str] = Counter()
+        self.source_faults: Counter[str] = Counter()
+        self.seq = 0
+        """The tape's apply order: one more for every account the book took."""
+        self.slot = 0
+        """The newest slot any source reported; fetched snapshots are stamped with it."""
+        self._watched: dict[int, frozenset[Pubkey]] = {}
+        """Pools each strategy watches (by the strategy's id)."""
+        self._account_readers: dict[Pubkey, list[tuple[str, Strategy]]] = {}
+        """Accounts besides pools that strategies read (``accounts_wanted``), and who reads them."""
+        self._strategy_wanted: list[Pubkey] = []
+        self._published: dict[Pubkey, tuple[object, ...]] = {}
+        """The last state published of each pool: an unchanged one is not sent again."""
+        self._lock = asyncio.Lock()
+        self._closed: set[int] = set()
+        self._update_latency = metrics.stage("update")
+        self._detect_latency = metrics.stage("detect")
+        settings = env.settings.scanner
+        self._pools = [Pubkey.from_string(p) for p in settings.pools]
+        self._mints = [Pubkey.from_string(m) for m in settings.mints]
+        self._wanted_pools: set[Pubkey] = set(self._pools)
+        """Configured and discovered pool addresses (empty: any account may be a pool)."""
+
+    # ------------------------------------------------------------------ start-up
+    async def on_start(self) -> None:
+        host, context = self.env.host, self.env.context
+        self.book = PoolBook.for_plugins(host)
+        if not self.book.adapter_classes:
+            raise NothingToDo("the selected plugins provide no DEX adapter: nothing to scan")
+        sources = host.collect("lstarb_data_sources", _check_source, context=context)
+        builtin = {name for name, record in host.records.items() if record.builtin}
+        self.sources = [(p, s) for p, s in sources if p not in builtin] or list(sources)
+        if not self.sources:
+            failed = sorted(p for p in host.hook_errors if host.hook_errors[p])
+            hint = f" (raised by plugin {', '.join(failed)}: see the log above)" if failed else ""
+            raise NothingToDo(
+                f"no data source{hint}: select a data-source plugin (rpc, shredstream, ...)"
+            )
+        self.strategies = host.collect("lstarb_strategies", _check_strategy, context=context)
+
+    # ------------------------------------------------------------------ the work
+    async def on_run(self) -> None:
+        self._strategy_wanted = self._ask_strategies()
+        await asyncio.gather(*(self._guarded(plugin, source) for plugin, source in self.sources))
+        if not self.book.pools and not self.stopping.is_set():
+            raise NothingToDo(self._no_pools())
+        self._probe_all()
+
+    def _probe_all(self) -> None:
+        """Quote every pool both ways, one whole token in: the summary's proof it is live."""
+        for address, pool in list(self.book.pools.items()):
+            for mint in pool.mints:
+                t0 = time.perf_counter_ns()
+                try:
+                    self.book.quote(address, self.book.whole_token(mint), mint)
+                except LstarbError:  # QuoteError, or an adapter fault (logged and counted)
+                    self.count("quotes refused")
+                    continue
+                self.observe(f"quote {pool.dex}", time.perf_counter_ns() - t0)
+                self.count("quotes ok")
+
+    def _no_pools(self) -> str:
+        names = ", ".join(s.name for _, s in self.sources)
+        dexes = ", ".join(sorted({cls.dex for cls in self.book.adapter_classes}))
+        if self._pools or self._mints:
+            asked = "the pools in [scanner] pools" if self._pools else "pools of [scanner] mints"
+            return f"no pools found: {names} had none of {asked} decodable by {dexes}"
+        return (
+            f"no pools found in {names} ({self.stats.counters['accounts offered']} accounts, "
+            f"none a pool of {dexes}); check the data source's settings or the selected plugins"
+        )
+
+    async def _guarded(self, plugin: str, source: DataSource) -> None:
+        """One data source, isolated: if it fails it is named and counted, the others go on."""
+        try:
+            await self._scan(source)
+        except BusError:
+            raise  # the bus is shared: losing it ends the run
+        except NothingToDo:
+            raise
+        except Exception as exc:
+            self.source_faults[plugin] += 1
+            metrics.SOURCE_ERRORS.labels(source=source.name).inc()
+            log.error("data source %s (plugin %s) failed", source.name, plugin, exc_info=exc)
+            self.env.echo(f"data source {source.name} (plugin {plugin}) stopped: {exc!r}")
+            self.degrade(f"data source {source.name} failed: {exc!r}")
+        finally:
+            await self._close(plugin, source)
+
+    async def _close(self, plugin: str, source: DataSource) -> None:
+        if id(source) in self._closed:
+            return
+        self._closed.add(id(source))
+        try:
+            await source.close()
+        except Exception as exc:
+            log.warning("data source %s (plugin %s): close failed: %r", source.name, plugin, exc)
+
+    async def _scan(self, source: DataSource) -> None:
+        candidates = await self._candidates(source)
+        self.env.echo(
+            f"{source.name}: {len(candidates)} candidate pool accounts; streaming updates"
+        )
+        await source.subscribe([*candidates, *self._strategy_wanted])
+        updates = 0
+        meters = metrics.data_source(source.name)
+        async for item in source.stream():
+            if isinstance(item, SlotUpdate):
+                self.slot = max(self.slot, item.slot)
+                continue
+            if not isinstance(item, AccountUpdate):
+                continue
+            updates += 1
+            meters.updated(item.slot)
+            if not (self.book.follows(item.pubkey) or self._candidate(item.pubkey)):
+                self.count("account updates not followed")
+                continue
+            await self.take_update(item)
+        self.env.echo(f"{source.name}: stream ended after {updates} account updates")
+
+    def _candidate(self, key: Pubkey) -> bool:
+        """Whether an account nobody follows may be a pool to add."""
+        return not (self._pools or self._mints) or key in self._wanted_pools
+
+    async def _candidates(self, source: DataSource) -> list[Pubkey]:
+        """The accounts that may be pools: configured, discovered, or a recording's own.
+
+        They are subscribed, not fetched: the source delivers their state with its slot, and
+        the pool book takes them as they come (it asks for what each pool reads as it adds it).
+        """
+        if not (self._pools or self._mints):
+            known = list(source.known_accounts())
+            self.count("accounts offered", len(known))
+            return known
+        if self._pools:
+            await self._check_named(source)
+        for cls in self.book.adapter_classes if self._mints else ():
+            filters = cls.discovery_filters(self._mints)
+            if filters:
+                self._wanted_pools.update(await self._discover(source, cls, filters))
+        return sorted(self._wanted_pools, key=str)
+
+    async def _check_named(self, source: DataSource) -> None:
+        """Say which of the pools named in ``[scanner] pools`` the chain does not have."""
+        try:
+            snapshot = await source.fetch(self._pools)
+        except NotImplementedError:
+            return  # a streaming-only source: the pools arrive as updates once subscribed
+        for key in self._pools:
+            if snapshot.get(key) is None:
+                self.env.echo(f"{source.name}: pool {key} (from [scanner] pools): no such account")
+
+    async def _discover(
+        self, source: DataSource, cls: type[PoolAdapter], filters: Sequence[AccountFilter]
+    ) -> list[Pubkey]:
+        """Pools of ``cls`` between two of the mints of interest.
+
+        Through ``DataSource.discover`` (getProgramAccounts), or for a recording that cannot
+        search, by running the same filters over the accounts it holds.
+        """
+        try:
+            found = dict(await source.discover(cls.program_id, filters))
+        except NotImplementedError:
+            known = list(source.known_accounts())
+            if not known:
+                log.warning("%s cannot discover %s pools by mint", source.name, cls.dex)
+                return []
+            snapshot = await source.fetch(known)
+            found = {
+                k: a
+                for k, a in snapshot.items()
+                if a is not None
+                and a.owner == cls.program_id
+                and any(f.matches(bytes(a.data)) for f in filters)
+            }
+        wanted = set(self._mints)
+        kept = []
+        for key, account in found.items():
+            try:
+                if (
+                    not cls.matches(account)
+                    or not set(cls.from_account(key, account).mints) <= wanted
+                ):
+                    continue
+            except DecodeError:
+                continue  # not a pool after all
+            except Exception:
+                pass  # an adapter bug: the book quarantines the pool, names and counts it
+            kept.append(key)
+        self.count(f"discovered {cls.dex}", len(kept))
+        return kept
+
+    # ------------------------------------------------------------------ one pass per update
+    async def take_update(self, update: AccountUpdate) -> None:
+        """A streamed update: converted to an ``Account`` once, then :meth:`take`."""
+        account = Account(update.lamports, update.data, update.owner, update.executable, 0)
+        self.slot = max(self.slot, update.slot)
+        await self.take(
+            update.pubkey,
+            account,
+            version=(update.slot, update.write_version),
+            source=update.source,
+            received_ns=update.received_ns,
+            update=update,
+        )
+
+    async def take(
+        self,
+        key: Pubkey,
+        account: Account | None,
+        *,
+        version: Version | None = None,
+        source: str = "",
+        received_ns: int = 0,
+        update: AccountUpdate | None = None,
+    ) -> BookChange | None:
+        """Give the book one account and publish what it took; follow what it now wants.
+
+        A snapshot (no ``update``) is stamped with the newest slot seen. Returns the book's
+        change (None when the book did not take the account: unchanged, older, unwanted).
+        """
+        slot, write_version = version if version is not None else (self.slot, 0)
+        received_ns = received_ns or time.time_ns()
+        async with self._lock:  # the tape's order is the book's order, across sources
+            t0 = time.perf_counter_ns()
+            change = self.book.apply(key, account, (slot, write_version))
+            if change is None:
+                self.count("account updates unchanged or not followed")
+                return None
+            self.seq += 1
+            t1 = time.perf_counter_ns()
+            self.observe("apply update", t1 - t0)
+            self._update_latency.observe((t1 - t0) / 1e9)
+            if update is not None:
+                tape = AccountEvent.from_update(update, seq=self.seq)
+            else:
+                tape = AccountEvent.from_account(
+                    key, account, slot=slot, seq=self.seq, source=source, received_ns=received_ns
+                )
+            await self.emit(tape)
+            for state in change.states:
+                seen = (state.summary, state.price, state.decimals_a, state.decimals_b)
+                if self._published.get(state.pool.address) == seen:
+                    continue  # an account the summary does not reflect (a far tick array)
+                self._published[state.pool.address] = seen
+                try:
+                    event = pool_state_event(
+                        state,
+                        slot=slot,
+                        write_version=write_version,
+                        source=source,
+                        received_ns=received_ns,
+                    )
+                except ValueError as exc:
+                    self.count(f"pool states refused: {state.pool.dex}")
+                    log.error(
+                        "%s pool %s: bad summary: %s", state.pool.dex, state.pool.address, exc
+                    )
+                    continue
+                self.count("pool states")
+                await self.emit(event)
+            self.observe("publish market data", time.perf_counter_ns() - t1)
+            if change.added is not None:
+                self.pools_by_dex[change.added.dex] += 1
+                self._watch_pools()
+            if change.changed:
+                await self._run_strategies(change.changed, slot)
+            if key in self._account_readers:
+                change.wanted.extend(await self._strategy_accounts(key, account, slot))
+        if change.wanted:
+            await self._follow(change.wanted)
+        return change
+
+    async def _follow(self, wanted: list[Pubkey]) -> None:
+        """Subscribe every source to newly wanted accounts; fetch them from one that can."""
+        for plugin, source in self.sources:
+            try:
+                await source.subscribe(wanted)
+            except Exception as exc:
+                self.source_faults[plugin] += 1
+                log.error("data source %s: subscribe failed: %r", source.name, exc)
+        for _, source in self.sources:
+            try:
+                snapshot = await source.fetch(wanted)
+            except NotImplementedError:
+                continue
+            for key in wanted:
+                if key in snapshot:
+                    await self.take(key, snapshot[key], source=source.name)
+            return
+
+    # ------------------------------------------------------------------ strategies
+    def _watch_pools(self) -> None:
+        """Ask each strategy which pools it watches (again whenever a pool is added)."""
+        for plugin, strategy in self.strategies:
+            try:
+                self._watched[id(strategy)] = frozenset(strategy.pools_wanted(self.book.pools))
+            except Exception as exc:
+                self._strategy_fault(plugin, strategy, "pools_wanted", exc)
+
+    def _ask_strategies(self) -> list[Pubkey]:
+        """The accounts besides pools strategies read (SDK API 1.1): the book follows them.
+
+        Returns those the book does not hold yet (to subscribe).
+        """
+        readers: dict[Pubkey, list[tuple[str, Strategy]]] = {}
+        for plugin, strategy in self.strategies:
+            try:
+                keys = list(strategy.accounts_wanted())
+            except Exception as exc:
+                self._strategy_fault(plugin, strategy, "accounts_wanted", exc)
+                keys = [k for k, who in self._account_readers.items() if (plugin, strategy) in who]
+            for key in keys:
+                readers.setdefault(key, []).append((plugin, strategy))
+        self._account_readers = readers
+        return self.book.follow(readers)
+
+    async def _strategy_accounts(
+        self, key: Pubkey, account: Account | None, slot: int
+    ) -> list[Pubkey]:
+        """Hand a new state of a strategy's account to it; returns accounts newly wanted."""
+        if self.halted:
+            return []
+        found = []
+        for plugin, strategy in self._account_readers[key]:
+            try:
+                found.append((plugin, strategy, list(strategy.on_accounts({key: account}, slot))))
+            except Exception as exc:
+                self._strategy_fault(plugin, strategy, "on_accounts", exc)
+        await self._publish_opportunities(found)
+        return self._ask_strategies()
+
+    async def _run_strategies(self, changed: list[Pubkey], slot: int) -> None:
+        """Every strategy watching a changed pool, once per changed pool."""
+        if not self.strategies:
+            return
+        if self.halted:
+            self.count("updates while halted (strategies not run)")
+            return
+        t0 = time.perf_counter_ns()
+        found = []
+        for address in changed:
+            pool = self.book.pools.get(address)
+            if pool is None:  # quarantined within this pass
+                continue
+            for plugin, strategy in self.strategies:
+                if address not in self._watched.get(id(strategy), ()):
+                    continue
+                try:
+                    opportunities = list(strategy.on_pool_update(pool, self.book.pools, slot))
+                except Exception as exc:
+                    self._strategy_fault(plugin, strategy, "on_pool_update", exc)
+                    continue
+                found.append((plugin, strategy, opportunities))
+        spent = time.perf_counter_ns() - t0
+        self.observe("strategies", spent)
+        self._detect_latency.observe(spent / 1e9)
+        await self._publish_opportunities(found)
+
+    async def _publish_opportunities(
+        self, found: list[tuple[str, Strategy, list[Opportunity]]]
+    ) -> None:
+        """On OPPORTUNITIES (message id: the opportunity's id), then to the observers."""
+        for plugin, strategy, opportunities in found:
+            for opportunity in opportunities:
+                try:
+                    event = OpportunityEvent.from_opportunity(opportunity)
+                except (ValueError, TypeError, AttributeError) as exc:
+                    self._strategy_fault(plugin, strategy, "an invalid opportunity", exc)
+                    continue
+                await self.emit(event)
+                self.count("opportunities")
+                metrics.OPPORTUNITIES_DETECTED.labels(strategy=strategy.name).inc()
+                self.env.host.call_each("lstarb_on_opportunity", opportunity=opportunity)
+
+    def _strategy_fault(self, plugin: str, strategy: Strategy, call: str, exc: Exception) -> None:
+        name = f"{strategy.name} (plugin {plugin})"
+        self.strategy_faults[name] += 1
+        if self.strategy_faults[name] == 1:
+            log.error("strategy %s raised in %s; skipped", name, call, exc_info=exc)
+        else:
+            log.debug("strategy %s raised in %s again: %r", name, call, exc)
+
+    # ------------------------------------------------------------------ shutdown and report
+    async def on_stop(self) -> None:
+        for plugin, source in self.sources:
+            await self._close(plugin, source)
+
+    def summary(self) -> list[tuple[str, str]]:
+        book = self.book
+        pools = ", ".join(f"{d} {n}" for d, n in sorted(self.pools_by_dex.items())) or "none"
+        c = self.stats.counters
+        skipped = c["account updates unchanged or not followed"]
+        rows = [
+            ("pools decoded", f"{sum(self.pools_by_dex.values())} ({pools})"),
+            ("account updates", f"{self.seq} applied, {skipped} unchanged or not followed"),
+            ("pool states", f"{c['pool states']} published (pools that can quote)"),
+            ("quotes", f"{c['quotes ok']} ok, {c['quotes refused']} refused (each pool both ways)"),
+            ("opportunities", f"{c['opportunities']} from {len(self.strategies)} strategies"),
+        ]
+        faults = [
+            ("strategy faults", self.strategy_faults),
+            ("data source faults", self.source_faults),
+            ("adapter faults", book.adapter_faults),
+        ]
+        for label, counter in faults:
+            if counter:
+                rows.append((label, ", ".join(f"{k} {n}" for k, n in sorted(counter.items()))))
+        if book.quarantined:
+            rows.append(("pools quarantined", str(len(book.quarantined))))
+        return rows

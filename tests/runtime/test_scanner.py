@@ -1,0 +1,301 @@
+"""The scanner over the bundled real market: the tape, the pool states, strategies and faults.
+
+Real plugin host, real replay source, real adapters; the bus is the in-memory one here (the
+JetStream path is covered end to end in tests/e2e and by the tape test on both buses).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from pathlib import Path
+
+import pytest
+from solders.account import Account
+from solders.pubkey import Pubkey
+
+from lstarb_raydium.cpmm.pool import CpmmPool
+from lstarb_runtime.builtin.replay import ReplaySource, bundled_market, load_market
+from lstarb_runtime.bus import MemoryBus
+from lstarb_runtime.config import Settings, load_config
+from lstarb_runtime.services.base import ServiceState
+from lstarb_sdk import AccountFilter, AccountUpdate, DataSource, Opportunity, SlotUpdate
+from lstarb_sdk.events import AccountEvent, OpportunityEvent, PoolStateEvent
+from lstarb_sdk.solana import Mint
+
+from .scanning import (
+    EveryChange,
+    NeverReadyWhirlpool,
+    Plugin,
+    Raises,
+    SummarisedWhirlpool,
+    env_for,
+    host_with,
+    read_stream,
+    scan,
+)
+
+MARKET = load_market(bundled_market())
+WHIRLPOOLS = [k for k, a in MARKET.items() if SummarisedWhirlpool.matches(a)]
+
+
+@pytest.fixture
+async def bus() -> AsyncIterator[MemoryBus]:
+    bus = MemoryBus()
+    await bus.ensure_streams()
+    yield bus
+    await bus.close()
+
+
+async def test_tape_holds_every_account_the_book_took_in_order(bus: MemoryBus) -> None:
+    host = host_with([SummarisedWhirlpool, CpmmPool, NeverReadyWhirlpool])
+    scanner = await scan(env_for(bus, host, []))
+    assert scanner.state is ServiceState.STOPPED
+    events = [d.event for d in await read_stream(bus, "MARKET_DATA", "check")]
+    tape = [e for e in events if isinstance(e, AccountEvent)]
+    assert [e.seq for e in tape] == list(range(1, scanner.seq + 1))
+    assert {e.pubkey for e in tape} == set(scanner.book.accounts)
+    last = {e.pubkey: e for e in tape}  # the last state of each account is the book's
+    for key, event in last.items():
+        held = scanner.book.accounts[key]
+        assert held is not None and event.exists
+        assert (event.lamports, event.owner, event.data) == (held.lamports, held.owner, held.data)
+    assert len(scanner.book.pools) == len(WHIRLPOOLS) + 1  # and the CPMM pool
+    assert scanner.stats.published["MARKET_DATA"] == len(events)
+    assert bus.stats["MARKET_DATA"].acked == len(events) and bus.stats["MARKET_DATA"].pending == 0
+
+
+class NotReadyCpmm(CpmmPool):
+    """A real CPMM pool whose summary says it cannot quote yet: it must not be published."""
+
+    def summary(self) -> None:
+        return None
+
+
+async def test_pool_states_are_true_and_only_for_pools_that_can_quote(bus: MemoryBus) -> None:
+    host = host_with([SummarisedWhirlpool, NotReadyCpmm])
+    scanner = await scan(env_for(bus, host, []))
+    events = [d.event for d in await read_stream(bus, "MARKET_DATA", "check")]
+    states = [e for e in events if isinstance(e, PoolStateEvent)]
+    whirlpools = {a for a, p in scanner.book.pools.items() if isinstance(p, SummarisedWhirlpool)}
+    assert len(whirlpools) == len(WHIRLPOOLS) and len(scanner.book.pools) == len(WHIRLPOOLS) + 1
+    assert {e.pool for e in states} == whirlpools
+    for event in states:
+        pool = scanner.book.pools[event.pool]
+        summary = pool.summary()
+        assert summary is not None
+        decimals = [Mint.decode(bytes(MARKET[m].data)).decimals for m in pool.mints]
+        assert (event.decimals_a, event.decimals_b) == tuple(decimals)
+        assert event.liquidity == float(summary.liquidity) and event.fee_ppm == summary.fee_ppm
+        quote = pool.quote(10 ** decimals[0], pool.mints[0])
+        assert event.price == quote.out_amount / quote.in_amount
+        assert event.price_human == pytest.approx(event.price * 10 ** (decimals[0] - decimals[1]))
+        assert event.mint_a == pool.mints[0] and event.slot > 0
+    # a JitoSOL or mSOL pool against SOL: about 1.1 to 1.4 SOL per LST, in whole tokens
+    assert all(0.5 < e.price_human < 2 or 0.5 < 1 / e.price_human < 2 for e in states)
+
+
+async def test_strategies_publish_opportunities_and_observers_see_them(bus: MemoryBus) -> None:
+    seen: list[Opportunity] = []
+    EveryChange.calls = 0
+    host = host_with(
+        [SummarisedWhirlpool],
+        ("strategic", Plugin(lstarb_strategies=lambda context: [EveryChange(), Raises()])),
+        ("watcher", Plugin(lstarb_on_opportunity=lambda opportunity: seen.append(opportunity))),
+    )
+    scanner = await scan(env_for(bus, host, []))
+    deliveries = await read_stream(bus, "OPPORTUNITIES", "check")
+    published = [d.event for d in deliveries]
+    assert published and all(isinstance(e, OpportunityEvent) for e in published)
+    assert all(o.slot > 0 for o in seen)
+    unique = list(dict.fromkeys(o.id for o in seen))  # the same state twice: stored once
+    assert [e.id for e in published] == unique  # type: ignore[union-attr]
+    assert [d.msg_id for d in deliveries] == [f"OPPORTUNITIES:{i}" for i in unique]
+    assert scanner.stats.counters["opportunities"] == len(seen)
+    calls = EveryChange.calls
+    assert calls >= len(seen)  # once per changed pool; some could not quote yet
+    assert scanner.strategy_faults == {"raises (plugin strategic)": calls}
+    rows = dict(scanner.summary())
+    assert rows["strategy faults"] == f"raises (plugin strategic) {calls}"
+
+    # a second scanner over the same market: the same opportunities, stored once
+    acked, duplicates = bus.stats["OPPORTUNITIES"].acked, bus.stats["OPPORTUNITIES"].duplicates
+    again = await scan(env_for(bus, host, []))
+    sent = again.stats.published["OPPORTUNITIES"]
+    assert sent == len(seen) // 2
+    counts = bus.stats["OPPORTUNITIES"]
+    assert counts.acked - acked == counts.duplicates - duplicates == sent
+
+
+async def test_halted_scanner_keeps_the_tape_but_runs_no_strategy(bus: MemoryBus) -> None:
+    host = host_with(
+        [SummarisedWhirlpool],
+        ("strategic", Plugin(lstarb_strategies=lambda context: [EveryChange()])),
+    )
+    env = env_for(bus, host, [])
+    env.halt.set(True, "test")
+    scanner = await scan(env)
+    assert scanner.stats.published["MARKET_DATA"] > 0
+    assert "OPPORTUNITIES" not in scanner.stats.published
+    assert scanner.stats.counters["updates while halted (strategies not run)"] > 0
+
+
+class BrokenSource(ReplaySource):
+    """Replays a few real updates, then fails the way a dropped websocket does."""
+
+    name = "broken"
+
+    async def stream(self) -> AsyncIterator[AccountUpdate | SlotUpdate]:
+        n = 0
+        async for update in super().stream():
+            yield update
+            n += 1
+            if n == 3:
+                raise ConnectionResetError("peer went away")
+
+
+async def test_failing_source_is_named_and_counted_and_the_other_finishes(bus: MemoryBus) -> None:
+    sources: list[DataSource] = [BrokenSource(MARKET), ReplaySource(MARKET)]
+    host = host_with(
+        [SummarisedWhirlpool], ("sources", Plugin(lstarb_data_sources=lambda context: sources))
+    )
+    lines: list[str] = []
+    scanner = await scan(env_for(bus, host, lines))
+    assert scanner.source_faults == {"sources": 1}
+    assert any(
+        "data source broken (plugin sources) stopped" in x and "peer went away" in x for x in lines
+    )
+    assert any(x.startswith("replay: stream ended after") for x in lines), lines
+    assert len(scanner.book.pools) == len(WHIRLPOOLS)
+    assert scanner.state is ServiceState.STOPPED
+    assert scanner.degradations and "broken" in scanner.degradations[0]
+
+
+async def test_named_pools_only(bus: MemoryBus) -> None:
+    host = host_with([SummarisedWhirlpool, CpmmPool])
+    whirlpool = next(k for k, a in MARKET.items() if SummarisedWhirlpool.matches(a))
+    settings = Settings.model_validate({"scanner": {"pools": [str(whirlpool)]}})
+    scanner = await scan(env_for(bus, host, [], settings))
+    assert list(scanner.book.pools) == [whirlpool]
+
+
+class DiscoverableWhirlpool(SummarisedWhirlpool):
+    """Whirlpools found by their mints: token_mint_a at byte 101, token_mint_b at 181."""
+
+    @classmethod
+    def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
+        return [AccountFilter(653, ((offset, bytes(m)),)) for m in mints for offset in (101, 181)]
+
+
+JITOSOL = "J1toso1uCk3RLmjorhTtrVwY9HJ7X8V9yYac6Y7kGCPn"
+SOL = "So11111111111111111111111111111111111111112"
+
+
+async def test_pools_of_the_mints_of_interest_are_discovered(bus: MemoryBus) -> None:
+    host = host_with([DiscoverableWhirlpool, CpmmPool])
+    settings = Settings.model_validate({"scanner": {"mints": [SOL, JITOSOL]}})
+    scanner = await scan(env_for(bus, host, [], settings))
+    [pool] = scanner.book.pools.values()  # the JitoSOL/SOL pool, not the mSOL one
+    assert {str(m) for m in pool.mints} == {SOL, JITOSOL}
+    assert scanner.stats.counters["discovered summarised-whirlpool"] == 1
+
+
+def test_example_config_is_valid_and_names_real_pools() -> None:
+    path = Path(__file__).parents[2] / "examples" / "configs" / "follow-lst-pools.toml"
+    settings = load_config(path).settings
+    assert settings.scanner.pools and settings.scanner.mints
+    assert all(Pubkey.from_string(p) in MARKET for p in settings.scanner.pools)
+
+
+async def test_no_pools_in_the_data_is_nothing_to_do(bus: MemoryBus, tmp_path: Path) -> None:
+    host = host_with(
+        [SummarisedWhirlpool],
+        ("sources", Plugin(lstarb_data_sources=lambda context: [ReplaySource({})])),
+    )
+    scanner = await scan(env_for(bus, host, []))
+    assert scanner.state is ServiceState.FAULTED
+    assert "no pools found in replay" in scanner.reason
+
+
+async def test_stop_while_a_source_waits_ends_the_run_quietly(bus: MemoryBus) -> None:
+    class Idle(ReplaySource):
+        """Plays the market, then waits for news that never comes, like a quiet websocket."""
+
+        async def stream(self) -> AsyncIterator[AccountUpdate | SlotUpdate]:
+            async for update in super().stream():
+                if isinstance(update, AccountUpdate):
+                    yield update
+            await self.closed.wait()
+
+        async def close(self) -> None:
+            self.closed.set()
+
+    idle = Idle(MARKET)
+    idle.closed = asyncio.Event()  # type: ignore[attr-defined]
+    host = host_with(
+        [SummarisedWhirlpool], ("idle", Plugin(lstarb_data_sources=lambda context: [idle]))
+    )
+    from lstarb_runtime.services.scanner import Scanner
+
+    scanner = Scanner(env_for(bus, host, []))
+    await scanner.start()
+    running = asyncio.create_task(scanner.run())
+    while scanner.stats.published.get("MARKET_DATA") is None:
+        await asyncio.sleep(0.01)
+    await scanner.stop(grace=2)
+    await asyncio.wait_for(running, 2)
+    assert scanner.state is ServiceState.STOPPED and len(scanner.book.pools) == len(WHIRLPOOLS)
+
+
+class ReadsAnAccount(EveryChange):
+    """Reads an account no pool of the test market reads (a mint), as an LST pricer reads a
+    stake pool's state: the scanner follows it, tapes it and hands it over."""
+
+    name = "reads-an-account"
+
+    def __init__(self, key: Pubkey) -> None:
+        self.key = key
+        self.given: list[tuple[Pubkey, object]] = []
+
+    def accounts_wanted(self) -> Sequence[Pubkey]:
+        return [self.key]
+
+    def on_accounts(
+        self, accounts: Mapping[Pubkey, Account | None], slot: int
+    ) -> Sequence[Opportunity]:
+        self.given.extend(accounts.items())
+        return []
+
+
+async def test_accounts_a_strategy_reads_are_followed_taped_and_handed_over(
+    bus: MemoryBus,
+) -> None:
+    jitosol = Pubkey.from_string(JITOSOL)  # in the recording; no CPMM pool reads it
+    strategy = ReadsAnAccount(jitosol)
+    host = host_with(
+        [CpmmPool], ("strategic", Plugin(lstarb_strategies=lambda context: [strategy]))
+    )
+    scanner = await scan(env_for(bus, host, []))
+    assert [k for k, _ in strategy.given] == [jitosol]
+    assert strategy.given[0][1] is not None
+    tape = [d.event for d in await read_stream(bus, "MARKET_DATA", "check")]
+    assert jitosol in {e.pubkey for e in tape if isinstance(e, AccountEvent)}
+    assert scanner.book.follows(jitosol)
+
+
+async def test_the_scanner_records_its_metrics(bus: MemoryBus) -> None:
+    from lstarb_runtime import metrics
+
+    def sample(name: str, **labels: str) -> float:
+        return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+    published = {"stream": "MARKET_DATA", "type": "AccountEvent"}
+    before = sample("events_published_total", **published)
+    updates_before = sample("lstarb_data_source_updates_total", source="replay")
+    applied_before = sample("lstarb_stage_latency_seconds_count", stage="update")
+    scanner = await scan(env_for(bus, host_with([SummarisedWhirlpool]), []))
+    tape = scanner.seq
+    assert sample("events_published_total", **published) - before == tape
+    assert sample("lstarb_stage_latency_seconds_count", stage="update") - applied_before == tape
+    assert sample("lstarb_data_source_updates_total", source="replay") > updates_before
+    assert sample("lstarb_service_state", service="scanner", lstarb_service_state="stopped") == 1
