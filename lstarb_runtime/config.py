@@ -86,6 +86,12 @@ class ScannerSettings(_Section):
         default_factory=list,
         description="follow every pool between two of these mints (found by discovery)",
     )
+    retape_seconds: float = Field(
+        1200.0,
+        gt=0,
+        description="put every account held on the tape again this often, so a reader that "
+        "starts any time rebuilds the book from MARKET_DATA's last hour",
+    )
 
     @field_validator("pools", "mints")
     @classmethod

@@ -21,13 +21,14 @@ from lstarb_sdk.types import AccountFilter, AccountUpdate, SlotUpdate
 class DataSource(abc.ABC):
     """A stream of account updates and slot ticks.
 
-    How the scanner uses a source: it subscribes the accounts that may be pools
+    How the scanner uses a source: it reads the accounts that may be pools
     (:meth:`known_accounts` of a recording, the pools named in ``[scanner] pools``, or
-    those :meth:`discover` found for ``[scanner] mints``), iterates :meth:`stream` in one
-    task, subscribes more whenever a pool asks for accounts it does not have (and reads
-    them with :meth:`fetch`, which is how it learns that one does not exist), and calls
-    :meth:`close` at shutdown, also when a signal stops the run: :meth:`stream` must then
-    end, even while it waits for news.
+    those :meth:`discover` found for ``[scanner] mints``) with :meth:`fetch` when the source
+    can (stamped with :meth:`newest_slot`), subscribes them and what their pools read,
+    iterates :meth:`stream` in one task, subscribes more whenever a pool asks for accounts
+    it does not have (and reads them with :meth:`fetch`, which is how it learns that one
+    does not exist), and calls :meth:`close` at shutdown, also when a signal stops the run:
+    :meth:`stream` must then end, even while it waits for news.
     """
 
     name: ClassVar[str]
@@ -53,6 +54,15 @@ class DataSource(abc.ABC):
         pools in it; a live source knows none and returns the default (empty).
         """
         return ()
+
+    def newest_slot(self) -> int:
+        """The newest slot this source has seen or holds (SDK API 1.1; default 0: unknown).
+
+        What :meth:`fetch` returns is at least this new: the scanner stamps a snapshot with
+        it (a recording returns the slot it was recorded at; a live source, the last slot it
+        reported), so nothing it publishes says slot 0 when the slot is known.
+        """
+        return 0
 
     async def fetch(self, accounts: Iterable[Pubkey]) -> Mapping[Pubkey, Account | None]:
         """A one-off snapshot of accounts (None for those that do not exist).

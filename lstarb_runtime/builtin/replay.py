@@ -187,6 +187,9 @@ class ReplaySource(DataSource):
     def known_accounts(self) -> Iterable[Pubkey]:
         return [*self.accounts, *self.absent]
 
+    def newest_slot(self) -> int:
+        return self.slot
+
     async def fetch(self, accounts: Iterable[Pubkey]) -> Mapping[Pubkey, Account | None]:
         """What the recording holds: an account, None if it says the chain has none; keys it
         knows nothing about are left out (no news)."""

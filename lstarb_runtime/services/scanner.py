@@ -112,10 +112,45 @@ class Scanner(Service):
     # ------------------------------------------------------------------ the work
     async def on_run(self) -> None:
         self._strategy_wanted = self._ask_strategies()
-        await asyncio.gather(*(self._guarded(plugin, source) for plugin, source in self.sources))
+        retaping = asyncio.create_task(self._retape_every(self.env.settings.scanner.retape_seconds))
+        try:
+            await asyncio.gather(*(self._guarded(p, s) for p, s in self.sources))
+        finally:
+            retaping.cancel()
         if not self.book.pools and not self.stopping.is_set():
             raise NothingToDo(self._no_pools())
         self._probe_all()
+
+    async def _retape_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            await self.retape()
+
+    async def retape(self) -> None:
+        """Put every account the book holds on the tape again, pools first.
+
+        Why: MARKET_DATA keeps an hour, and an account that has not changed for longer (a
+        mint, a config, a quiet pool) would be gone from it; re-published well within the
+        hour, the tape's last hour alone rebuilds the book. A reader that already has an
+        account skips it (same state), so a re-publication changes no book.
+        """
+        async with self._lock:
+            held = sorted(self.book.accounts, key=lambda k: k not in self.book.pools)
+            for key in held:
+                account = self.book.accounts[key]
+                slot, write_version = self.book.versions.get(key, (self.slot, 0))
+                self.seq += 1
+                tape = AccountEvent.from_account(
+                    key,
+                    account,
+                    slot=slot,
+                    write_version=write_version,
+                    seq=self.seq,
+                    source="retape",
+                    received_ns=time.time_ns(),
+                )
+                await self.emit(tape)
+        self.count("retapes")
 
     def _probe_all(self) -> None:
         """Quote every pool both ways, one whole token in: the summary's proof it is live."""
@@ -169,10 +204,13 @@ class Scanner(Service):
 
     async def _scan(self, source: DataSource) -> None:
         candidates = await self._candidates(source)
+        before = len(self.book.pools)
+        offered = await self._snapshot(source, candidates)
         self.env.echo(
-            f"{source.name}: {len(candidates)} candidate pool accounts; streaming updates"
+            f"{source.name}: {offered} accounts, {len(self.book.pools) - before} pools; "
+            "streaming updates"
         )
-        await source.subscribe([*candidates, *self._strategy_wanted])
+        await source.subscribe([*candidates, *self._strategy_wanted, *self.book.accounts])
         updates = 0
         meters = metrics.data_source(source.name)
         async for item in source.stream():
@@ -189,16 +227,33 @@ class Scanner(Service):
             await self.take_update(item)
         self.env.echo(f"{source.name}: stream ended after {updates} account updates")
 
+    async def _snapshot(self, source: DataSource, candidates: list[Pubkey]) -> int:
+        """Take the candidates' current states when the source can read them at once.
+
+        Pools first, then the accounts they read, as the book asks for them; the snapshot is
+        stamped with the source's ``newest_slot()``. Returns how many accounts it answered for.
+        """
+        if not candidates:
+            return 0
+        self.slot = max(self.slot, source.newest_slot())
+        try:
+            snapshot = await source.fetch(candidates)
+        except NotImplementedError:
+            return 0  # a streaming-only source: the states arrive once subscribed
+        for key, account in snapshot.items():
+            if account is not None and not self.book.follows(key):
+                await self.take(key, account, source=source.name)
+        for key, account in snapshot.items():
+            if self.book.follows(key):
+                await self.take(key, account, source=source.name)
+        return len(snapshot)
+
     def _candidate(self, key: Pubkey) -> bool:
         """Whether an account nobody follows may be a pool to add."""
         return not (self._pools or self._mints) or key in self._wanted_pools
 
     async def _candidates(self, source: DataSource) -> list[Pubkey]:
-        """The accounts that may be pools: configured, discovered, or a recording's own.
-
-        They are subscribed, not fetched: the source delivers their state with its slot, and
-        the pool book takes them as they come (it asks for what each pool reads as it adds it).
-        """
+        """The accounts that may be pools: configured, discovered, or a recording's own."""
         if not (self._pools or self._mints):
             known = list(source.known_accounts())
             self.count("accounts offered", len(known))

@@ -107,38 +107,26 @@ def _quotes(book: PoolBook) -> dict[tuple[str, str], object]:
 
 
 def _book_from_events(events: list[AccountEvent]) -> PoolBook:
-    """The scanner's book: every event applied in seq order."""
-    book = PoolBook(_adapters())
-    first = {}
+    """The scanner's book: every event applied in seq order (as lstarb_runtime.tape does)."""
+    book = PoolBook(_adapters(), keep_unwanted=True)
     for e in events:
-        first.setdefault(e.pubkey, e)
-    for e in first.values():
-        if (a := e.account()) is not None:
-            book.try_add_pool(e.pubkey, a)
-    for e in events:
-        if (a := e.account()) is not None:
-            book.apply({e.pubkey: a})
+        book.apply(e.pubkey, e.account(), (e.slot, e.write_version))
     return book
 
 
 async def _book_from_source(source: ReplaySource) -> tuple[PoolBook, list[AccountUpdate]]:
     """Drive a book from a data source as the scanner does: snapshot, subscribe, stream."""
-    book = PoolBook(_adapters())
+    book = PoolBook(_adapters(), keep_unwanted=True)
     snapshot = await source.fetch(list(source.known_accounts()))
     for key, account in snapshot.items():
-        if account is not None:
-            book.try_add_pool(key, account)
-    for key, account in snapshot.items():
-        if account is not None:
-            book.apply({key: account})
-    await source.subscribe(book.readers)
+        book.apply(key, account, (source.newest_slot(), 0))
+    await source.subscribe(book.accounts)
     streamed = []
     async for update in source.stream():
         if isinstance(update, AccountUpdate):
             streamed.append(update)
-            book.apply(
-                {update.pubkey: Account(update.lamports, update.data, update.owner, False, 0)}
-            )
+            account = Account(update.lamports, update.data, update.owner, False, 0)
+            book.apply(update.pubkey, account, (update.slot, update.write_version))
     await source.close()
     return book, streamed
 

@@ -114,3 +114,18 @@ async def test_a_tape_keeps_following() -> None:
     assert tape.applied == scanner.seq
     assert assert_same_book(scanner.book, tape.book) > 0
     await bus.close()
+
+
+async def test_the_scanners_retape_alone_rebuilds_its_book() -> None:
+    """MARKET_DATA keeps an hour: what the scanner re-publishes within it is enough."""
+    first, later = MemoryBus(), MemoryBus()
+    await first.ensure_streams()
+    await later.ensure_streams()
+    host = _first_party()
+    scanner = await scan(env_for(first, host, []))
+    scanner.bus = later  # a stream whose older messages aged out: only the re-publication
+    await scanner.retape()
+    rebuilt = await rebuild_book(later, host)
+    assert assert_same_book(scanner.book, rebuilt) > 20
+    await first.close()
+    await later.close()
