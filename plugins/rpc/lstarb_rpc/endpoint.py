@@ -18,9 +18,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from solders.account_decoder import UiAccountEncoding
 from solders.pubkey import Pubkey
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from lstarb_rpc.source import RpcSource
 
 log = logging.getLogger("lstarb.plugin.rpc")
+
+T = TypeVar("T")
 
 ProgramFilter = tuple[Pubkey, AccountFilter]
 
@@ -192,12 +194,8 @@ class Endpoint:
         """Send the requests and wait for their replies (or for the reader to fail)."""
         if not requests:
             return
-        replies = asyncio.create_task(conn.subscribe(requests, self.config.reply_timeout_s))
-        await asyncio.wait((reader, replies), return_when=asyncio.FIRST_COMPLETED)
-        if not replies.done():
-            replies.cancel()
-            reader.result()
-        refused = [r for r in replies.result() if isinstance(r, BaseException)]
+        replies = await _unless_lost(reader, conn.subscribe(requests, self.config.reply_timeout_s))
+        refused = [r for r in replies if isinstance(r, BaseException)]
         if refused:  # already counted and logged by the connection; say how many
             log.warning(
                 "rpc endpoint %s: %d of %d subscriptions refused (first: %s)",
@@ -214,13 +212,9 @@ class Endpoint:
         if not keys:
             return
         marks = {key: self.source.order.mark(key) for key in keys}
-        fetch = asyncio.create_task(self.http.get_multiple(keys))
-        await asyncio.wait((reader, fetch), return_when=asyncio.FIRST_COMPLETED)
-        if not fetch.done():
-            fetch.cancel()
-            reader.result()
+        snapshots = await _unless_lost(reader, self.http.get_multiple(keys))
         received_ns = time.time_ns()
-        for snapshot in fetch.result():
+        for snapshot in snapshots:
             for key, account in zip(snapshot.keys, snapshot.accounts, strict=True):
                 self.source.on_fetched(self, key, snapshot.slot, account, marks[key], received_ns)
 
@@ -239,6 +233,19 @@ class Endpoint:
     def _on_slot(self, item: Any, received_ns: int) -> None:
         info = item.result
         self.source.on_slot(self, info.slot, info.parent, received_ns)
+
+
+async def _unless_lost(reader: asyncio.Task[None], work: Coroutine[Any, Any, T]) -> T:
+    """``await work``, unless the connection is lost first (then its ConnectionLost)."""
+    task = asyncio.create_task(work)
+    await asyncio.wait((reader, task), return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    reader.result()  # raises: the reader only ends by losing the connection
+    raise AssertionError("unreachable: the reader ended without an error")
 
 
 def _describe(exc: BaseException) -> str:

@@ -115,13 +115,14 @@ class PubSubConnection:
         if not futures:
             return []
         _, missing = await asyncio.wait(futures, timeout=timeout_s)
+        for future in missing:
+            future.cancel()
+        results = [f.exception() or f.result() for f in futures if not f.cancelled()]
         if missing:
-            for future in missing:
-                future.cancel()
             raise TimeoutError(
                 f"no reply to {len(missing)} of {len(futures)} subscriptions in {timeout_s} s"
             )
-        return [f.exception() or f.result() for f in futures]
+        return results
 
     async def send(self, build: Request) -> None:
         """A request whose reply nobody waits for (an unsubscribe)."""

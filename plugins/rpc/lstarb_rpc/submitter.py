@@ -60,8 +60,9 @@ def render_error(err: Any) -> str:
     if isinstance(err, dict | list):
         return json.dumps(err, separators=(",", ":"))
     to_json = getattr(err, "to_json", None)
-    if to_json is not None:
-        return str(to_json())
+    if to_json is not None:  # TransactionErrorInstructionError -> {"InstructionError":...}
+        variant = type(err).__name__.removeprefix("TransactionError")
+        return f'{{"{variant}":{to_json()}}}'
     return str(err).rsplit(".", 1)[-1]  # a fieldless solders enum: its variant name
 
 
@@ -144,8 +145,8 @@ class RpcSubmitter(Submitter):
                     slot, err = await asyncio.wait_for(asyncio.shield(verdict), wait)
                 except TimeoutError:
                     pass
-                else:
-                    return self._verdict(result, slot, err)
+                else:  # the notification's slot is when it was seen: ask where it landed
+                    return await self._poll(result, signature) or self._verdict(result, slot, err)
             else:
                 await asyncio.sleep(wait)
             polled = await self._poll(result, signature)

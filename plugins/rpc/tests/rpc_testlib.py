@@ -52,7 +52,7 @@ def fast_config(url: str, **overrides: Any) -> RpcConfig:
 
 
 def keys_of(net: Simnet) -> list[Pubkey]:
-    return [Pubkey.from_string(k) for k in net.store.keys()]
+    return [e.pubkey for e in net.store.entries()]
 
 
 class Stepper:
@@ -186,7 +186,7 @@ class FaultyPeer:
     hanging: bool = False
     """Forward nothing to the client (the socket stays open: a hung node)."""
     subscriptions: dict[str, int] = field(default_factory=dict)
-    """Account -> subscription id, as the peer answered."""
+    """Account (or "slot") -> subscription id, as the peer answered."""
     requests: list[dict[str, Any]] = field(default_factory=list)
     """Every HTTP JSON-RPC request received, decoded."""
     http_port: int = 0
@@ -266,13 +266,18 @@ class FaultyPeer:
     ) -> None:
         async for message in client:
             doc = json.loads(message)
-            if doc.get("method") == "accountSubscribe":
+            method = doc.get("method", "")
+            if method == "accountSubscribe":
                 key = doc["params"][0]
                 if key in self.refuse:
                     error = {"code": -32602, "message": "Invalid param: refused by the test"}
-                    await client.send(json.dumps({"jsonrpc": "2.0", "error": error, "id": doc["id"]}))
+                    await client.send(
+                        json.dumps({"jsonrpc": "2.0", "error": error, "id": doc["id"]})
+                    )
                     continue
                 requests[doc["id"]] = key
+            elif method == "slotSubscribe":
+                requests[doc["id"]] = "slot"
             await upstream.send(message)
         raise ConnectionClosed(None, None)
 
@@ -335,7 +340,10 @@ class FaultyPeer:
                         headers={"content-type": "application/json"},
                     )
                     status, payload = answer.status_code, answer.content
-                headers = [("content-length", str(len(payload))), ("content-type", "application/json")]
+                headers = [
+                    ("content-length", str(len(payload))),
+                    ("content-type", "application/json"),
+                ]
                 writer.write(conn.send(h11.Response(status_code=status, headers=headers)))
                 writer.write(conn.send(h11.Data(data=payload)))
                 writer.write(conn.send(h11.EndOfMessage()))

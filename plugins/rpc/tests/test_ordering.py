@@ -83,9 +83,9 @@ def test_memory_per_slot_is_bounded_and_numbering_goes_on() -> None:
     assert orders == list(range(1, KEPT_STATES * 3 + 1))
     late = Lane("late")
     # a late lane replaying them: positions beyond the kept window count as duplicates
-    assert [order.admit(late, KEY, 1, state(n)) for n in range(KEPT_STATES * 3)] == [
-        DUPLICATE
-    ] * (KEPT_STATES * 3)
+    assert [order.admit(late, KEY, 1, state(n)) for n in range(KEPT_STATES * 3)] == [DUPLICATE] * (
+        KEPT_STATES * 3
+    )
     assert order.admit(late, KEY, 1, state(999)) == KEPT_STATES * 3 + 1
 
 
