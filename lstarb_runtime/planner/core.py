@@ -13,8 +13,9 @@ The checks, in order (each rejection names one reason of :data:`REASONS`):
 3. its state: every leg is re-quoted at the opportunity's own amounts. Equal outputs: the
    book holds the state it was computed on. Different, and the route's newest account on the
    book is older than the opportunity's slot: the book is behind (``book_behind``; the
-   service waits for the tape and asks again). Different otherwise: the state is newer, and
-   the opportunity is re-evaluated (re-sized on the book), never trusted;
+   service waits for the tape and asks again). Of the same slot: the book may be half way
+   through that slot, so a caller that can wait does. Otherwise the state is newer, and the
+   opportunity is re-evaluated (re-sized on the book), never trusted;
 4. the freshness of every pool of the route, the size (within ``[risk]`` trade bounds and
    what the wallet plus a flash loan can fund), the legs chained at that size with slippage,
    each leg's depth, price impact and distance from fair value;
@@ -194,7 +195,15 @@ class PlanEngine:
         now_ns: int,
         traceparent: str = "",
         halted: bool = False,
+        patient: bool = False,
     ) -> Decision:
+        """Plan ``opp`` or say why not.
+
+        ``patient``: the caller can still wait for the tape. A route whose newest state on
+        the book is of the opportunity's own slot but quotes differently may be half way
+        through that slot's updates: a patient caller is told ``book_behind`` (retry) and
+        waits; otherwise the book's state is taken as the newer one and re-evaluated.
+        """
         if halted:
             return Rejection(HALTED, "the kill switch is thrown: nothing is planned")
         problem = _malformed(opp)
@@ -235,7 +244,7 @@ class PlanEngine:
             out == x.out_amount and fee == x.fee_amount
             for (out, fee), x in zip(requoted, opp.legs, strict=True)
         )
-        if not same and newest < opp.slot:
+        if not same and (newest < opp.slot or (newest == opp.slot and patient)):
             return Rejection(
                 BOOK_BEHIND,
                 f"the route's newest state on the book is of slot {newest}, the opportunity's "

@@ -131,13 +131,15 @@ class Planner(Service):
         trace = delivery.trace.header() if delivery.trace is not None else ""
         deadline = time.monotonic() + self._wait_s
         while True:
-            decision = self.engine.decide(
-                opp, now_ns=time.time_ns(), traceparent=trace, halted=self.halted
-            )
-            if not (isinstance(decision, Rejection) and decision.retry):
-                break
             left = deadline - time.monotonic()
-            if left <= 0:
+            decision = self.engine.decide(
+                opp,
+                now_ns=time.time_ns(),
+                traceparent=trace,
+                halted=self.halted,
+                patient=left > 0,
+            )
+            if not (isinstance(decision, Rejection) and decision.retry) or left <= 0:
                 break
             self.count("waits for the tape")
             await self.market.moved(left)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -168,7 +169,8 @@ def scanned() -> Scan:
             tuple(o for o in opps if isinstance(o, OpportunityEvent)),
         )
 
-    return asyncio.run(run())
+    with ThreadPoolExecutor(1) as pool:  # callers may be inside an event loop already
+        return pool.submit(asyncio.run, run()).result()
 
 
 # ---------------------------------------------------------------------------- Kamino
