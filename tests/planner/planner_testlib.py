@@ -201,14 +201,13 @@ def kamino_tape(slot: int, first_seq: int) -> list[AccountEvent]:
     ]
 
 
-def kamino_provider() -> KaminoFunding:
+def kamino_provider(max_amount: int | None = None) -> KaminoFunding:
+    """The kamino plugin's provider for the Main-market SOL reserve (``max_amount``: a cap of
+    our own on its loans, ``[plugins.kamino]``'s setting)."""
     key, reserve = kamino_reserve()
     market = Pubkey.from_bytes(bytes(reserve.data)[32:64])
-    return KaminoFunding(
-        KaminoConfig(
-            reserves={str(WSOL_MINT): [ReserveSetting(reserve=str(key), market=str(market))]}
-        )
-    )
+    setting = ReserveSetting(reserve=str(key), market=str(market), max_amount=max_amount)
+    return KaminoFunding(KaminoConfig(reserves={str(WSOL_MINT): [setting]}))
 
 
 # ---------------------------------------------------------------------------- the engine
