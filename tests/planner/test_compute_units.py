@@ -49,12 +49,12 @@ def test_every_measured_envelope_instruction_fits() -> None:
     for name, entry in ENVELOPE.items():
         assert rows[name]["runs"] >= 16
         assert rows[name]["max"] <= entry, name
-    assert cu.TOKEN_ACCOUNT_NEW_UNITS == rows["token account: create"]["max"]
+    assert rows["token account: create"]["max"] == cu.TOKEN_ACCOUNT_NEW_UNITS
 
 
 def test_unmeasured_programs_get_twice_the_largest_measured_swap() -> None:
     largest = max(r["units"] for r in measured()["swaps"])
-    assert cu.UNMEASURED_UNITS >= 2 * largest
+    assert 2 * largest <= cu.UNMEASURED_UNITS
 
 
 def test_every_first_party_dex_has_an_entry() -> None:
