@@ -20,22 +20,16 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final
-
-from solders.pubkey import Pubkey
+from typing import ClassVar, Final
 
 from lstarb_runtime import metrics
 from lstarb_runtime.bus import Bus, Delivery
-from lstarb_runtime.config import Settings
-from lstarb_runtime.planner.core import PlanEngine, Planned, Rejection
-from lstarb_runtime.planner.fees import PriorityFees, find_fee_source
+from lstarb_runtime.planner.core import Planned, Rejection
 from lstarb_runtime.planner.market import Market
-from lstarb_runtime.pool_book import PoolBook
-from lstarb_runtime.services.base import NothingToDo, Service
+from lstarb_runtime.planner.parts import assemble
+from lstarb_runtime.services.base import Service
 from lstarb_runtime.tape import Tape
-from lstarb_sdk import FundingProvider, Strategy, Submitter
 from lstarb_sdk.events import AccountEvent, MetricEvent, OpportunityEvent
-from lstarb_sdk.solana import WSOL_MINT
 
 log = logging.getLogger("lstarb.planner")
 
@@ -59,23 +53,6 @@ class MarketTape(Tape):
             self.applied += 1
 
 
-def _named(kind: type[Any]) -> Any:
-    def check(item: object) -> str | None:
-        if not isinstance(item, kind):
-            return f"{item!r} is not a {kind.__name__}"
-        return None if getattr(item, "name", "") else f"{type(item).__name__} has no name"
-
-    return check
-
-
-def capital_of(settings: Settings, paper: bool) -> dict[Pubkey, int]:
-    """``[planner] capital``; unset: a paper wallet's SOL (``[executor]``), live nothing."""
-    configured = settings.planner.capital
-    if configured is None:
-        return {WSOL_MINT: settings.executor.paper_balance_lamports} if paper else {}
-    return {Pubkey.from_string(mint): amount for mint, amount in configured.items()}
-
-
 class Planner(Service):
     """Opportunities in, plans (or reasons) out; see the module."""
 
@@ -84,37 +61,13 @@ class Planner(Service):
 
     async def on_start(self) -> None:
         env = self.env
-        host, context = env.host, env.context
         self.settings = env.settings.planner
-        book = PoolBook.for_plugins(host, keep_unwanted=True)
-        if not book.adapter_classes:
-            raise NothingToDo("the selected plugins provide no DEX adapter: nothing to re-quote")
-        strategies: list[tuple[str, Strategy]] = host.collect(
-            "lstarb_strategies", _named(Strategy), context=context
-        )
-        providers: list[FundingProvider] = [
-            p
-            for _, p in host.collect(
-                "lstarb_funding_providers", _named(FundingProvider), context=context
-            )
-        ]
-        self.submitters: list[Submitter] = [
-            s for _, s in host.collect("lstarb_submitters", _named(Submitter), context=context)
-        ]
-        self.market = Market(book, strategies, providers)
+        parts = assemble(env.host, env.context, env.settings)
+        self.parts = parts
+        self.market, self.engine, self.fees = parts.market, parts.engine, parts.fees
         self.tape = MarketTape(self.bus, self.market)
         await self.tape.start()
-        self.fees = PriorityFees(self.settings, find_fee_source(self.submitters))
         await self.fees.refresh()
-        self.engine = PlanEngine(
-            self.market,
-            self.settings,
-            env.settings.risk,
-            fees=self.fees,
-            submitters=self.submitters,
-            providers=providers,
-            capital=capital_of(env.settings, context.paper),
-        )
         self.rejected: Counter[tuple[str, str]] = Counter()
         self.planned: Counter[str] = Counter()
         self._published: dict[tuple[str, str, str], int] = {}
@@ -177,11 +130,10 @@ class Planner(Service):
             await asyncio.gather(fees, return_exceptions=True)
             await self.publish_counts()
             await self.tape.stop()
-            for submitter in self.submitters:
-                try:
-                    await submitter.close()
-                except Exception:
-                    log.exception("submitter %s: close failed", submitter.name)
+            try:
+                await self.parts.close()
+            except Exception:
+                log.exception("planner: closing the submitters failed")
 
     async def publish_counts(self) -> None:
         """Every rejection count (by strategy and reason) and plan count that changed, as a
