@@ -11,7 +11,12 @@ the opportunities it published, from one scan per process; a fresh
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import struct
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -66,6 +71,8 @@ FIRST_PARTY: tuple[tuple[str, object], ...] = (
     ("pumpswap", lstarb_pumpswap.plugin),
     ("lst", lstarb_lst.plugin),
 )
+PLUGINS = ",".join(name for name, _ in FIRST_PARTY)
+"""What a subprocess run selects (``--plugins``)."""
 
 
 @cache
@@ -333,3 +340,96 @@ def by_route(*dexes: str) -> OpportunityEvent:
         if tuple(leg.dex for leg in opp.legs) == dexes:
             return opp
     raise LookupError(f"no opportunity through {dexes}")
+
+
+# ---------------------------------------------------------------------------- processes
+
+
+def market_dir(tmp: Path) -> Path:
+    """The test market as a directory the replay data source plays (copies of the JSON)."""
+    root = tmp / "market"
+    shutil.copytree(bundled_market(), root / "bundled")
+    for name in ("bsol-usdc-ts64-2023", "lst-support"):
+        shutil.copytree(FIXTURES / name, root / name)
+    return root
+
+
+def run_config(tmp: Path, url: str, market: Path, **risk: int) -> Path:
+    loose = {
+        "min_profit_lamports": -(10**18),
+        "max_age_ms": 10**12,
+        "max_fair_value_deviation_bps": 10**6,
+        "max_price_impact_bps": 10_000,
+        "max_reserve_share_bps": 10_000,
+        "max_trade_lamports": 10**15,
+        **risk,
+    }
+    path = tmp / "lstarb.toml"
+    path.write_text(
+        f'[nats]\nurl = "{url}"\nembedded = false\n\n'
+        f'[plugins.replay]\npath = "{market}"\nslot = {MARKET_SLOT}\n'
+        f"unix_timestamp = {MARKET_TIMESTAMP}\n\n"
+        "[risk]\n" + "".join(f"{k} = {v}\n" for k, v in loose.items()) + "\n"
+        f'[planner]\ncapital = {{ "{WSOL_MINT}" = {10**15} }}\n'
+    )
+    return path
+
+
+def lstarb(config: Path, role: str, tmp: Path, name: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LSTARB_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    log = (tmp / f"{name}.log").open("wb")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lstarb_runtime.cli",
+            "run",
+            "--role",
+            role,
+            "--plugins",
+            PLUGINS,
+            "--config",
+            str(config),
+            "--summary-json",
+            str(tmp / f"{name}.json"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+
+
+def opportunity_stream(n: int) -> list[OpportunityEvent]:
+    """The real profitable cycles at ``n`` sizes in all, each quoted on the real market."""
+    book = fresh_market().book
+    gaining = [o for o in scanned().opportunities if o.expected_profit > 10**6]
+    out = []
+    for k in range(n):
+        base = gaining[k % len(gaining)]
+        size = base.legs[0].in_amount * (1_000 - k // len(gaining)) // 1_000
+        legs, amount = [], size
+        for leg in base.legs:
+            q = book.quote(leg.pool, amount, leg.input_mint)
+            legs.append(
+                leg.model_copy(
+                    update={
+                        "in_amount": amount,
+                        "out_amount": q.out_amount,
+                        "fee_amount": q.fee_amount,
+                    }
+                )
+            )
+            amount = q.out_amount
+        out.append(
+            base.model_copy(
+                update={
+                    "id": f"{base.id}-{size}",
+                    "legs": tuple(legs),
+                    "expected_profit": amount - size,
+                    "metadata": {**base.metadata, "state": f"{base.metadata['state']}-{size}"},
+                    "detected_ns": time.time_ns(),
+                }
+            )
+        )
+    return out

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -23,23 +20,19 @@ from pathlib import Path
 
 import pytest
 
-from lstarb_runtime.builtin.replay import bundled_market
 from lstarb_runtime.bus import EmbeddedNats, JetStreamBus, free_local_url
 from lstarb_runtime.planner.core import plan_id
-from lstarb_sdk.events import ExecutionPlanEvent, OpportunityEvent
-from lstarb_sdk.solana import WSOL_MINT
+from lstarb_sdk.events import ExecutionPlanEvent
 
 from .planner_testlib import (
-    FIRST_PARTY,
-    FIXTURES,
-    MARKET_SLOT,
-    MARKET_TIMESTAMP,
-    fresh_market,
+    lstarb,
+    market_dir,
+    opportunity_stream,
     read_all,
+    run_config,
     scanned,
 )
 
-PLUGINS = ",".join(name for name, _ in FIRST_PARTY)
 pytestmark = pytest.mark.slow
 
 
@@ -48,61 +41,6 @@ def nats(tmp_path: Path) -> Iterator[EmbeddedNats]:
     server = EmbeddedNats(free_local_url(), tmp_path / "nats")
     with server:
         yield server
-
-
-def _market_dir(tmp: Path) -> Path:
-    """The test market as a directory the replay data source plays (copies of the JSON)."""
-    root = tmp / "market"
-    shutil.copytree(bundled_market(), root / "bundled")
-    for name in ("bsol-usdc-ts64-2023", "lst-support"):
-        shutil.copytree(FIXTURES / name, root / name)
-    return root
-
-
-def _config(tmp: Path, url: str, market: Path, **risk: int) -> Path:
-    loose = {
-        "min_profit_lamports": -(10**18),
-        "max_age_ms": 10**12,
-        "max_fair_value_deviation_bps": 10**6,
-        "max_price_impact_bps": 10_000,
-        "max_reserve_share_bps": 10_000,
-        "max_trade_lamports": 10**15,
-        **risk,
-    }
-    path = tmp / "lstarb.toml"
-    path.write_text(
-        f'[nats]\nurl = "{url}"\nembedded = false\n\n'
-        f'[plugins.replay]\npath = "{market}"\nslot = {MARKET_SLOT}\n'
-        f"unix_timestamp = {MARKET_TIMESTAMP}\n\n"
-        "[risk]\n" + "".join(f"{k} = {v}\n" for k, v in loose.items()) + "\n"
-        f'[planner]\ncapital = {{ "{WSOL_MINT}" = {10**15} }}\n'
-    )
-    return path
-
-
-def _lstarb(config: Path, role: str, tmp: Path, name: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LSTARB_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    log = (tmp / f"{name}.log").open("wb")
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lstarb_runtime.cli",
-            "run",
-            "--role",
-            role,
-            "--plugins",
-            PLUGINS,
-            "--config",
-            str(config),
-            "--summary-json",
-            str(tmp / f"{name}.json"),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
 
 
 async def _count(bus: JetStreamBus, stream: str) -> int:
@@ -126,15 +64,15 @@ def _stop(proc: subprocess.Popen[bytes], tmp: Path, name: str) -> dict[str, obje
 async def test_a_planner_started_after_the_scanner_catches_up(
     nats: EmbeddedNats, tmp_path: Path
 ) -> None:
-    config = _config(tmp_path, nats.url, _market_dir(tmp_path))
-    scanner = _lstarb(config, "scanner", tmp_path, "scanner")
+    config = run_config(tmp_path, nats.url, market_dir(tmp_path))
+    scanner = lstarb(config, "scanner", tmp_path, "scanner")
     assert scanner.wait(timeout=120) == 0, (tmp_path / "scanner.log").read_text()
     bus = await JetStreamBus.connect(nats.url)
     try:
         opportunities = await _count(bus, "OPPORTUNITIES")
         assert opportunities == len(scanned().opportunities) >= 5
         assert await _count(bus, "EXECUTION") == 0
-        planner = _lstarb(config, "planner", tmp_path, "planner")
+        planner = lstarb(config, "planner", tmp_path, "planner")
         expected = sum(
             1 for o in scanned().opportunities if o.legs[-1].out_amount > o.legs[0].in_amount
         )
@@ -149,53 +87,18 @@ async def test_a_planner_started_after_the_scanner_catches_up(
         await bus.close()
 
 
-def _stream_of_opportunities(n: int) -> list[OpportunityEvent]:
-    """The real profitable cycles at ``n`` sizes in all, each quoted on the real market."""
-    book = fresh_market().book
-    gaining = [o for o in scanned().opportunities if o.expected_profit > 10**6]
-    out = []
-    for k in range(n):
-        base = gaining[k % len(gaining)]
-        size = base.legs[0].in_amount * (1_000 - k // len(gaining)) // 1_000
-        legs, amount = [], size
-        for leg in base.legs:
-            q = book.quote(leg.pool, amount, leg.input_mint)
-            legs.append(
-                leg.model_copy(
-                    update={
-                        "in_amount": amount,
-                        "out_amount": q.out_amount,
-                        "fee_amount": q.fee_amount,
-                    }
-                )
-            )
-            amount = q.out_amount
-        out.append(
-            base.model_copy(
-                update={
-                    "id": f"{base.id}-{size}",
-                    "legs": tuple(legs),
-                    "expected_profit": amount - size,
-                    "metadata": {**base.metadata, "state": f"{base.metadata['state']}-{size}"},
-                    "detected_ns": time.time_ns(),
-                }
-            )
-        )
-    return out
-
-
 async def test_a_planner_killed_mid_stream_plans_every_opportunity_exactly_once(
     nats: EmbeddedNats, tmp_path: Path
 ) -> None:
-    config = _config(tmp_path, nats.url, _market_dir(tmp_path))
-    scanner = _lstarb(config, "scanner", tmp_path, "scanner")
+    config = run_config(tmp_path, nats.url, market_dir(tmp_path))
+    scanner = lstarb(config, "scanner", tmp_path, "scanner")
     assert scanner.wait(timeout=120) == 0, (tmp_path / "scanner.log").read_text()
     bus = await JetStreamBus.connect(nats.url)
     try:
         before = await _count(bus, "OPPORTUNITIES")
-        stream = _stream_of_opportunities(150)
+        stream = opportunity_stream(150)
         assert len({o.id for o in stream}) == 150
-        planner = _lstarb(config, "planner", tmp_path, "planner-1")
+        planner = lstarb(config, "planner", tmp_path, "planner-1")
         await _until(bus, "EXECUTION", 1, 60)  # it is up and planning
         killed = False
         for sent, opp in enumerate(stream, start=1):
@@ -207,7 +110,7 @@ async def test_a_planner_killed_mid_stream_plans_every_opportunity_exactly_once(
                 killed = True
         assert killed, "the planner was never caught mid-stream"
         assert await _count(bus, "EXECUTION") < before + len(stream)  # killed before the end
-        restarted = _lstarb(config, "planner", tmp_path, "planner-2")
+        restarted = lstarb(config, "planner", tmp_path, "planner-2")
         gaining = sum(
             1 for o in scanned().opportunities if o.legs[-1].out_amount > o.legs[0].in_amount
         )

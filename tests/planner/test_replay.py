@@ -21,9 +21,8 @@ from lstarb_sdk.events import ExecutionPlanEvent, OpportunityEvent
 from lstarb_sdk.solana import WSOL_MINT
 
 from ..bus.conftest import fresh_jetstream_bus, nats_server  # noqa: F401 (fixtures)
-from .planner_testlib import FIRST_PARTY, scan_onto
+from .planner_testlib import PLUGINS, scan_onto
 
-PLUGINS = ",".join(name for name, _ in FIRST_PARTY)
 CONFIG = f"""
 [risk]
 min_profit_lamports = 0
