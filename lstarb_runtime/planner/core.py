@@ -265,7 +265,15 @@ class PlanEngine:
             return Rejection(UNPRICED_BASE, f"base mint {base} has no fair value in SOL")
         value = _Value(fv)
         return self._size_and_price(
-            opp, hops, pools, same, value, newest, pool_age, traceparent, now_ns
+            opp,
+            hops,
+            pools,
+            requoted if same else None,
+            value,
+            newest,
+            pool_age,
+            traceparent,
+            now_ns,
         )
 
     def _size_and_price(
@@ -273,7 +281,7 @@ class PlanEngine:
         opp: OpportunityEvent,
         hops: list[Hop],
         pools: list[Pubkey],
-        same: bool,
+        requoted: list[tuple[int, int]] | None,
         value: _Value,
         planned_slot: int,
         pool_age: int,
@@ -295,6 +303,7 @@ class PlanEngine:
                 UNFUNDED,
                 f"the wallet holds {own} of {base} for a trade and no provider lends it",
             )
+        same = requoted is not None
         size = opp.legs[0].in_amount
         reevaluated = not same or size > cap
         if not same:
@@ -310,8 +319,9 @@ class PlanEngine:
             return Rejection(
                 BELOW_MIN_TRADE, f"size {size} is below the minimum trade ({min_trade})"
             )
+        first = requoted[0] if requoted and size == opp.legs[0].in_amount else None
         try:
-            legs = chain(book, hops, size, slippage)
+            legs = chain(book, hops, size, slippage, first)
         except RouteError as exc:
             return Rejection(REQUOTE_FAILED, str(exc))
 
@@ -433,7 +443,7 @@ class PlanEngine:
                     f"leg {i} ({leg.dex} {leg.pool}) takes {leg.out_amount} of {reserve} "
                     f"(more than {risk.max_reserve_share_bps} bps)",
                 )
-        impact = impact_bps(market.book, leg)
+        impact = impact_bps(leg, market.marginal(leg.pool, leg.input_mint))
         if impact is not None and impact > risk.max_price_impact_bps:
             return Rejection(
                 PRICE_IMPACT,

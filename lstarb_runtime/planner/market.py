@@ -31,6 +31,7 @@ from solders.pubkey import Pubkey
 
 from lstarb_runtime.pool_book import PoolBook
 from lstarb_sdk import FundingProvider, Strategy
+from lstarb_sdk.errors import LstarbError
 from lstarb_sdk.events import AccountEvent
 from lstarb_sdk.fair_value import FairValueBook, FairValueSource
 
@@ -57,6 +58,10 @@ class Market:
         """Plugin calls that raised, by plugin and call."""
         self.strategies = [(p, s) for p, s in strategies if _prices(s)]
         self.providers = list(providers)
+        self._reads: dict[Pubkey, list[Pubkey]] = {}
+        """Each pool's accounts (``accounts_to_update``), until the pool changes."""
+        self._marginal: dict[tuple[Pubkey, Pubkey], tuple[int, int] | None] = {}
+        """A small quote of each pool and input mint, until the pool changes."""
         self._wanted: dict[Pubkey, list[tuple[str, Strategy]]] = {}
         self._funding: dict[Pubkey, list[FundingProvider]] = {}
         self._moved = asyncio.Event() if _in_loop() else None
@@ -83,6 +88,7 @@ class Market:
             return False
         self.applied += 1
         pools = self.book.pools
+        self._forget(change.changed)
         for address in change.changed:
             pool = pools.get(address)
             if pool is not None and isinstance(pool, FairValueSource):
@@ -118,6 +124,41 @@ class Market:
         return True
 
     # ------------------------------------------------------------------ reading it
+    def _forget(self, pools: Iterable[Pubkey]) -> None:
+        for address in pools:
+            self._reads.pop(address, None)
+            for mint in self.book.pools[address].mints if address in self.book.pools else ():
+                self._marginal.pop((address, mint), None)
+
+    def reads(self, address: Pubkey) -> list[Pubkey]:
+        """The accounts a pool reads, itself included (cached until it changes)."""
+        keys = self._reads.get(address)
+        if keys is None:
+            pool = self.book.pools.get(address)
+            keys = [address] if pool is None else [address, *pool.accounts_to_update()]
+            self._reads[address] = keys
+        return keys
+
+    def marginal(self, address: Pubkey, mint: Pubkey) -> tuple[int, int] | None:
+        """(in, out) of a small quote of ``mint`` into the pool: a thousandth of a whole token
+        (or the whole token, when that gives nothing), cached until the pool changes; None
+        when neither quotes."""
+        key = (address, mint)
+        if key in self._marginal:
+            return self._marginal[key]
+        found = None
+        whole = self.book.whole_token(mint)
+        for amount in (max(1, whole // 1_000), whole):
+            try:
+                q = self.book.quote(address, amount, mint)
+            except LstarbError:
+                break
+            if q.out_amount > 0:
+                found = (q.in_amount, q.out_amount)
+                break
+        self._marginal[key] = found
+        return found
+
     def route_slot(self, pools: Iterable[Pubkey]) -> tuple[int, int]:
         """(newest, oldest) slot among the pools' own newest account states.
 
@@ -127,10 +168,8 @@ class Market:
         newest, oldest = 0, -1
         versions = self.book.versions
         for address in pools:
-            pool = self.book.pools.get(address)
-            keys: Iterable[Pubkey] = (address,) if pool is None else pool.accounts_to_update()
-            slot = versions.get(address, (0, 0))[0]
-            for key in keys:
+            slot = 0
+            for key in self.reads(address):
                 held = versions.get(key)
                 if held is not None and held[0] > slot:
                     slot = held[0]

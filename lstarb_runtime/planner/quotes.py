@@ -48,17 +48,30 @@ def quote_at(book: PoolBook, hops: Sequence[Hop], amounts: Sequence[int]) -> lis
     return out
 
 
-def chain(book: PoolBook, hops: Sequence[Hop], size: int, slippage_bps: int) -> list[LegEvent]:
-    """The plan's legs: ``size`` into the first, each next one fed the one before's min_out."""
+def chain(
+    book: PoolBook,
+    hops: Sequence[Hop],
+    size: int,
+    slippage_bps: int,
+    first: tuple[int, int] | None = None,
+) -> list[LegEvent]:
+    """The plan's legs: ``size`` into the first, each next one fed the one before's min_out.
+
+    ``first``: the first leg's (out, fee) at ``size``, when already quoted on this state.
+    """
     legs = []
     amount = size
     keep = BPS - slippage_bps
     for i, hop in enumerate(hops):
-        try:
-            q = book.quote(hop.pool, amount, hop.input_mint)
-        except LstarbError as exc:
-            raise RouteError(f"leg {i} ({hop.dex} {hop.pool}): {exc}") from None
-        min_out = q.out_amount * keep // BPS
+        if i == 0 and first is not None:
+            out, fee = first
+        else:
+            try:
+                q = book.quote(hop.pool, amount, hop.input_mint)
+            except LstarbError as exc:
+                raise RouteError(f"leg {i} ({hop.dex} {hop.pool}): {exc}") from None
+            out, fee = q.out_amount, q.fee_amount
+        min_out = out * keep // BPS
         if min_out <= 0:
             raise RouteError(f"leg {i} ({hop.dex} {hop.pool}): {amount} in gives nothing out")
         legs.append(
@@ -68,8 +81,8 @@ def chain(book: PoolBook, hops: Sequence[Hop], size: int, slippage_bps: int) -> 
                 input_mint=hop.input_mint,
                 output_mint=hop.output_mint,
                 in_amount=amount,
-                out_amount=q.out_amount,
-                fee_amount=q.fee_amount,
+                out_amount=out,
+                fee_amount=fee,
                 min_out=min_out,
             )
         )
@@ -90,26 +103,18 @@ def gross_of(book: PoolBook, hops: Sequence[Hop], slippage_bps: int) -> Callable
     return gross
 
 
-def impact_bps(book: PoolBook, leg: LegEvent) -> int | None:
+def impact_bps(leg: LegEvent, marginal: tuple[int, int] | None) -> int | None:
     """How much worse the leg's price is than the pool's marginal price, in basis points.
 
-    The marginal price is a quote at 1/1024 of the amount (or the smallest amount that gives
-    something out). None when no small quote gives anything out, or the pool refuses it.
+    ``marginal``: (in, out) of a small quote on the same state (:meth:`Market.marginal`);
+    None when the pool gives nothing for one.
     """
-    for shift in (10, 6, 3):
-        probe = leg.in_amount >> shift
-        if probe <= 0:
-            continue
-        try:
-            q = book.quote(leg.pool, probe, leg.input_mint)
-        except LstarbError:
-            return None
-        if q.out_amount <= 0:
-            continue
-        # 1 - (out/in) / (probe_out/probe_in), in bps, rounded toward the larger impact
-        ratio = leg.out_amount * probe * BPS // (leg.in_amount * q.out_amount)
-        return max(0, BPS - ratio)
-    return None
+    if marginal is None:
+        return None
+    probe_in, probe_out = marginal
+    # 1 - (out/in) / (probe_out/probe_in), in bps, rounded toward the larger impact
+    ratio = leg.out_amount * probe_in * BPS // (leg.in_amount * probe_out)
+    return max(0, BPS - ratio)
 
 
 def best_size(

@@ -226,7 +226,9 @@ def depth() -> tuple[Side, Side]:
 
 def price_impact() -> tuple[Side, Side]:
     opp = by_route(*TWO_HOP)
-    worst = _limit_from_legs(opp, lambda market, leg: impact_bps(market.book, leg) or 0)
+    worst = _limit_from_legs(
+        opp, lambda market, leg: impact_bps(leg, market.marginal(leg.pool, leg.input_mint)) or 0
+    )
     assert worst > 0
     return (
         Side(opp, {"max_price_impact_bps": worst - 1}),
