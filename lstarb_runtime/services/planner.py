@@ -97,10 +97,13 @@ class Planner(Service):
             self.count("waits for the tape")
             await self.market.moved(left)
         if isinstance(decision, Planned):
-            await self.publish(decision.plan)
-            spent = time.perf_counter_ns() - t0
-            self.observe("opportunity -> plan published", spent)
-            self._stage.observe(spent / 1e9)
+            self._sent(decision.plan)
+            acked = await self.bus.publish_nowait(decision.plan)
+            sent = time.perf_counter_ns() - t0
+            await acked  # stored before the opportunity is acknowledged (a failure: redelivery)
+            self.observe("opportunity -> plan published", sent)
+            self.observe("opportunity -> plan stored (acked)", time.perf_counter_ns() - t0)
+            self._stage.observe(sent / 1e9)
             self.planned[opp.strategy] += 1
             self.count("plans")
             if decision.reevaluated:
