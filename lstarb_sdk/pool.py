@@ -96,7 +96,17 @@ class PoolAdapter(abc.ABC):
 
         DecodeError naming the pool and the failed check otherwise; the check
         :meth:`from_account` and :meth:`update` make before decoding the pool.
+        It runs on every pool update, so the passing case is a few comparisons.
         """
+        data = account.data
+        size, min_size, disc = cls.account_size, cls.account_min_size, cls.account_discriminator
+        if (
+            account.owner == cls.program_id
+            and (size is None or len(data) == size)
+            and (min_size is None or len(data) >= min_size)
+            and (disc is None or data[: len(disc)] == disc)
+        ):
+            return data
         return account_data(
             account,
             f"{cls.dex} pool {address}",

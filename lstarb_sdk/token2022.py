@@ -220,17 +220,25 @@ class TokenMint:
         update that does either is refused rather than read as a mint whose
         transfer fee vanished.
         """
-        name = f"mint {address}"
+        try:
+            return cls._decode(address, account, previous)
+        except DecodeError as exc:  # name the mint only when it failed: base58 costs a microsecond
+            message = str(exc).removeprefix("mint: ")
+            raise DecodeError(f"mint {address}: {message}") from None
+
+    @classmethod
+    def _decode(cls, address: Pubkey, account: Account, previous: TokenMint | None) -> TokenMint:
+        name = "mint"
         check_owner(account, TOKEN_PROGRAMS, name)
         program = account.owner
         data = account.data
         base = Mint.decode(data, name=name, program=program)
         if previous is not None:
             if previous.program != program:
-                raise DecodeError(f"{name}: token program changed to {program}")
+                raise DecodeError(f"token program changed to {program}")
             if len(data) < previous.size:
                 raise DecodeError(
-                    f"{name}: {len(data)} bytes, shorter than the {previous.size} it had "
+                    f"{len(data)} bytes, shorter than the {previous.size} it had "
                     "(a mint never loses its extensions)"
                 )
         fee = hook = None

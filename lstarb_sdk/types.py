@@ -38,8 +38,10 @@ class Quote:
 class PoolSummary:
     """What :meth:`PoolAdapter.summary` reports: a pool's state at a glance.
 
-    ``reserve_a``/``reserve_b`` are the vault balances of the pool's two mints
-    (in the program's order, smallest units); ``liquidity`` is the active
+    ``reserve_a``/``reserve_b`` are the reserves of the pool's two mints (in the
+    program's order, smallest units) as the program prices swaps with them:
+    vault balances less what the pool owes (protocol, fund, creator fees,
+    pending PnL) plus any virtual reserve; ``liquidity`` is the active
     liquidity where the program has one (CLMM ``L``, a DLMM bin's liquidity),
     else 0; ``fee_ppm`` is the trading fee a swap pays now, in millionths of
     the input (so one hundredth of a basis point is 1).

@@ -46,6 +46,7 @@ from lstarb_sdk.testing.laws import (
     check_bounded,
     check_monotonic,
     check_round_trip,
+    not_checked,
     try_quote,
 )
 
@@ -73,6 +74,7 @@ __all__ = [
     "load_json",
     "load_named",
     "load_variant",
+    "not_checked",
     "patch_account",
     "patched",
     "run_laws",

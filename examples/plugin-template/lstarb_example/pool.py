@@ -178,7 +178,8 @@ class ExampleCpmmPool(PoolAdapter):
         if input_mint not in self.mints:
             raise QuoteError(f"{self._tag}: mint {input_mint} is not one of its mints")
         r0, r1, fee_rate = self._reserves_and_fee()
-        check_amount(amount, self._tag)
+        if not 0 < amount <= U64_MAX:
+            check_amount(amount, self._tag)  # raises, naming the amount
         r_in, r_out = (r0, r1) if input_mint == self.mints[0] else (r1, r0)
         if exact_in:
             fee = ceil_div(amount * fee_rate, PPM_DENOMINATOR)

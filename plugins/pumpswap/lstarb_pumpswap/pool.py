@@ -65,6 +65,10 @@ POOL_ACCOUNT_NEW_SIZE = 300
 _SELL_EXACT_OUT_STEPS = 16
 
 
+_GLOBAL_CONFIG_NAME = f"pumpswap global_config {GLOBAL_CONFIG}"
+_FEE_CONFIG_NAME = f"pumpswap fee_config {FEE_CONFIG}"
+
+
 def _check_not_shorter(what: str, length: int, previous: int) -> None:
     if length < previous:
         raise DecodeError(
@@ -97,8 +101,13 @@ class PumpSwapPool(PoolAdapter):
         self._base_program: Pubkey | None = None
         self._quote_program: Pubkey | None = None
         self._mint: list[TokenMint | None] = [None, None]
+        self._fee_mint = False  # a mint charges a Token-2022 transfer fee (kept per update)
         self._rates: Fees | None = None
         self._absent: set[Pubkey] = set()
+        self._vault_names = tuple(
+            f"{self.dex} vault {key}"
+            for key in (pool.pool_base_token_account, pool.pool_quote_token_account)
+        )
         self._recipient_seq = 0
         self._set_pool(pool)
 
@@ -199,7 +208,7 @@ class PumpSwapPool(PoolAdapter):
         new_global = None
         acc = accounts.get(GLOBAL_CONFIG)
         if acc is not None:
-            what = f"{self.dex} global_config {GLOBAL_CONFIG}"
+            what = _GLOBAL_CONFIG_NAME
             data = account_data(acc, what, owner=self.program_id)
             if data != self._global_raw:
                 _check_not_shorter(what, len(data), len(self._global_raw))
@@ -209,7 +218,7 @@ class PumpSwapPool(PoolAdapter):
         new_fee = None
         acc = accounts.get(FEE_CONFIG)
         if acc is not None:
-            what = f"{self.dex} fee_config {FEE_CONFIG}"
+            what = _FEE_CONFIG_NAME
             data = account_data(acc, what, owner=PUMP_FEE_PROGRAM_ID)
             if data != self._fee_raw:
                 _check_not_shorter(what, len(data), len(self._fee_raw))
@@ -225,7 +234,7 @@ class PumpSwapPool(PoolAdapter):
                 if key in accounts:
                     absent.append(key)
                 continue
-            vaults.append((i, vault_amount(acc, f"{self.dex} vault {key}", mint), acc.owner))
+            vaults.append((i, vault_amount(acc, self._vault_names[i], mint), acc.owner))
         new_mints: list[tuple[int, TokenMint]] = []
         for i, key in enumerate((p.base_mint, p.quote_mint)):
             acc = accounts.get(key)
@@ -253,6 +262,7 @@ class PumpSwapPool(PoolAdapter):
         self._absent.difference_update(accounts)
         for key in absent:
             self._forget(key)
+        self._fee_mint = any(m is not None and m.charges_transfer_fee for m in self._mint)
         self._refresh_rates()
 
     def _forget(self, key: Pubkey) -> None:
@@ -300,13 +310,10 @@ class PumpSwapPool(PoolAdapter):
 
     # -- quoting ------------------------------------------------------------------------------
 
-    def _charges_transfer_fee(self) -> bool:
-        return any(m is not None and m.charges_transfer_fee for m in self._mint)
-
     def _ready(self, is_buy: bool) -> Fees:
         """The fee rates, or QuoteError naming what is missing or why trading is off."""
         rates = self._rates
-        if rates is not None and not self._charges_transfer_fee():
+        if rates is not None and not self._fee_mint:
             g = self._global
             assert g is not None
             if is_buy and g.buy_disabled:
@@ -345,7 +352,7 @@ class PumpSwapPool(PoolAdapter):
     def summary(self) -> PoolSummary | None:
         """Base and effective quote reserves (virtual included), the fee rates in ppm."""
         rates = self._rates
-        if rates is None or self._charges_transfer_fee():
+        if rates is None or self._fee_mint:
             return None
         if self._quote_program == TOKEN_2022_PROGRAM_ID and self._mint[1] is None:
             return None
@@ -364,7 +371,8 @@ class PumpSwapPool(PoolAdapter):
         else:
             raise QuoteError(f"{self._tag}: mint {input_mint} is not one of its mints")
         rates = self._ready(is_buy)
-        check_amount(amount, self._tag)
+        if not 0 < amount <= U64_MAX:
+            check_amount(amount, self._tag)  # raises, naming the amount
         b = self._base_amount
         q = self._quote_amount
         assert b is not None and q is not None

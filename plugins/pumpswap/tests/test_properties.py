@@ -16,6 +16,7 @@ from lstarb_sdk.testing import (
     check_monotonic,
     check_round_trip,
     load_json,
+    not_checked,
     try_quote,
 )
 
@@ -80,6 +81,7 @@ def test_buy_round_trip(pools: Callable[[str], PumpSwapPool], name: str, frac: f
     out = max(1, int(_reserve(pool, 0) * frac))
     need = try_quote(pool, out, quote, exact_in=False)
     if need is None:
+        not_checked(f"the exact-out buy of {out} was refused")
         return
     assert need.out_amount == out
     assert any(
@@ -108,7 +110,9 @@ def test_fees_are_in_quote_and_positive_when_rates_are(
 ) -> None:
     pool = pools(name)
     q = try_quote(pool, amount, pool.mints[0])
-    if q is not None:
+    if q is None:
+        not_checked(f"the sell of {amount} was refused")
+    else:
         assert q.fee_mint == pool.mints[1]
         rates = pool.fee_rates
         assert rates is not None

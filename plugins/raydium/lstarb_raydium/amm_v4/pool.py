@@ -79,12 +79,20 @@ class AmmV4Pool(PoolAdapter):
         self._pc_amount: int | None = None
         self._clock: Clock | None = None
         self._absent: set[Pubkey] = set()
+        self._vault_names = (
+            f"{self.dex} vault {info.coin_vault}",
+            f"{self.dex} vault {info.pc_vault}",
+        )
+        self._status_error: QuoteError | None = self._status_problem()
 
     # -- construction and state ------------------------------------------------------------
 
     @classmethod
     def from_account(cls, address: Pubkey, account: Account) -> AmmV4Pool:
-        return cls(address, AmmInfo.decode(cls.pool_account_data(address, account)))
+        info = AmmInfo.decode(cls.pool_account_data(address, account))
+        if info.coin_vault_mint == info.pc_vault_mint or info.coin_vault == info.pc_vault:
+            raise DecodeError(f"{cls.dex} pool {address}: coin and pc name the same mint or vault")
+        return cls(address, info)
 
     @classmethod
     def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
@@ -151,7 +159,7 @@ class AmmV4Pool(PoolAdapter):
                 if key in accounts:
                     absent.append(key)
                 continue
-            name = f"{self.dex} vault {key}"
+            name = self._vault_names[n]
             if acc.owner != TOKEN_PROGRAM_ID:
                 raise DecodeError(f"{name}: owner {acc.owner} is not the token program")
             amounts[n] = vault_amount(acc, name, mint)
@@ -182,6 +190,7 @@ class AmmV4Pool(PoolAdapter):
                 self._pc_amount = None
             elif key == SYSVAR_CLOCK_ID:
                 self._clock = None
+        self._status_error = self._status_problem()
 
     # -- quoting ------------------------------------------------------------------------------
 
@@ -198,29 +207,36 @@ class AmmV4Pool(PoolAdapter):
             raise QuoteError(f"{self._tag}: need_take_pnl exceeds a vault balance")
         return coin, pc
 
-    def _check_status(self) -> None:
+    def _status_problem(self) -> QuoteError | None:
+        """Why the pool cannot swap now, or None; kept per update (it changes only there)."""
         info = self._info
         if self._pool_absent:
-            raise account_unavailable(self._tag, "pool account", self._address, self._absent)
+            return account_unavailable(self._tag, "pool account", self._address, self._absent)
         if info.orderbook_permission:
-            raise QuoteError(
+            return QuoteError(
                 f"{self._tag}: status {info.status} shares liquidity with OpenBook "
                 "(open-orders balances are not tracked)"
             )
         if not info.swap_permission:
-            raise QuoteError(f"{self._tag}: swaps are not allowed in status {info.status}")
+            return QuoteError(f"{self._tag}: swaps are not allowed in status {info.status}")
         if info.swap_fee_denominator == 0:
-            raise QuoteError(f"{self._tag}: swap fee 0/0 (the program cannot divide by it)")
+            return QuoteError(f"{self._tag}: swap fee 0/0 (the program cannot divide by it)")
         if info.status == STATUS_WAITING_TRADE:
             if self._clock is None:
-                raise account_unavailable(
+                return account_unavailable(
                     self._tag,
                     f"Clock sysvar (pool waits for open time {info.pool_open_time})",
                     SYSVAR_CLOCK_ID,
                     self._absent,
                 )
             if self._clock.unix_timestamp < info.pool_open_time:
-                raise QuoteError(f"{self._tag}: not open before {info.pool_open_time}")
+                return QuoteError(f"{self._tag}: not open before {info.pool_open_time}")
+        return None
+
+    def _check_status(self) -> None:
+        problem = self._status_error
+        if problem is not None:
+            raise QuoteError(str(problem))
 
     def summary(self) -> PoolSummary | None:
         """Reserves less pending PnL, no active liquidity, the swap fee in ppm (rounded up)."""
@@ -241,10 +257,12 @@ class AmmV4Pool(PoolAdapter):
             coin_in = False
         else:
             raise QuoteError(f"{self._tag}: mint {input_mint} is not one of its mints")
-        self._check_status()
+        if self._status_error is not None:
+            raise QuoteError(str(self._status_error))
         coin, pc = self.reserves()
         r_in, r_out = (coin, pc) if coin_in else (pc, coin)
-        check_amount(amount, self._tag)
+        if not 0 < amount <= U64_MAX:
+            check_amount(amount, self._tag)  # raises, naming the amount
         num, den = info.swap_fee_numerator, info.swap_fee_denominator
         if exact_in:
             out, fee = swap_base_in(amount, r_in, r_out, num, den)

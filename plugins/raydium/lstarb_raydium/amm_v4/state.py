@@ -74,7 +74,8 @@ class AmmInfo:
     @classmethod
     def decode(cls, data: bytes) -> AmmInfo:
         what = "raydium amm_v4 AmmInfo"
-        check_data(data, what, size=AMM_INFO_LEN)
+        if len(data) != AMM_INFO_LEN:
+            check_data(data, what, size=AMM_INFO_LEN)  # raises, naming the size
         d = bytes(data)
         (status, nonce, cdec, pdec, tnum, tden, snum, sden, pnl_c, pnl_p, open_t, ob_t) = (
             _HEAD.unpack_from(d, 0)
@@ -85,11 +86,11 @@ class AmmInfo:
             # The program signs with create_program_address(["amm authority", nonce]);
             # initialize stores the canonical bump, so any other nonce is not a pool's.
             raise DecodeError(f"{what}: nonce {nonce} is not the authority bump {AUTHORITY_NONCE}")
-        for label, num, den in (("swap", snum, sden), ("trade", tnum, tden)):
-            if num >= den and (num or den):  # the program's Fees::validate (0/0 is allowed)
-                raise DecodeError(f"{what}: {label} fee {num}/{den} is not a fraction below 1")
-        if d[400:432] == d[432:464] or d[336:368] == d[368:400]:
-            raise DecodeError(f"{what}: coin and pc name the same mint or vault")
+        # The program's Fees::validate: a fraction below 1, or 0/0.
+        if (snum >= sden and (snum or sden)) or (tnum >= tden and (tnum or tden)):
+            raise DecodeError(
+                f"{what}: swap fee {snum}/{sden} or trade fee {tnum}/{tden} is not below 1"
+            )
         lp_amount, client_order_id, recent_epoch = _TAIL.unpack_from(d, 720)
         return cls(
             status=status,

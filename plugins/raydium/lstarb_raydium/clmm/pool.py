@@ -53,6 +53,7 @@ from lstarb_sdk.layout import account_data
 from lstarb_sdk.pool import account_unavailable
 from lstarb_sdk.solana import (
     MEMO_PROGRAM_ID,
+    MINT_LEN,
     SYSVAR_CLOCK_ID,
     TOKEN_2022_PROGRAM_ID,
     TOKEN_PROGRAM_ID,
@@ -105,6 +106,15 @@ class ClmmPool(PoolAdapter):
         self._clock: Clock | None = None
         self._arrays: dict[int, TickArray] = {}
         self._absent: set[Pubkey] = set()
+        # The names errors use, built once: the pool's keys never change (update refuses it).
+        self._config_name = f"{self.dex} amm_config {pool.amm_config}"
+        self._ext_name = f"{self.dex} tick array bitmap extension {self._ext_key}"
+        self._vault_names = tuple(
+            f"{self.dex} vault {key}" for key in (pool.token_vault_0, pool.token_vault_1)
+        )
+        self._mint_names = tuple(
+            f"{self.dex} mint {key}" for key in (pool.token_mint_0, pool.token_mint_1)
+        )
         self._refresh()
 
     # -- construction and state ------------------------------------------------------------
@@ -147,6 +157,8 @@ class ClmmPool(PoolAdapter):
         pool = self._pool
         self._span = TICK_ARRAY_SIZE * pool.tick_spacing
         ext = self._ext
+        # Arrays beyond the pool's own bitmap are known: the extension is loaded, or absent.
+        self._ext_known = ext is not None or self._ext_absent
         self._combined = bitmap.combined_bitmap(
             pool.tick_array_bitmap,
             ext.positive if ext is not None else None,
@@ -157,14 +169,10 @@ class ClmmPool(PoolAdapter):
         for start in [s for s in self._arrays if s not in wanted]:
             del self._arrays[start]
 
-    def _ext_known(self) -> bool:
-        """Whether the arrays beyond the pool's own bitmap are known (loaded, or none exist)."""
-        return self._ext is not None or self._ext_absent
-
     def _next_array_index(self, index: int, upward: bool) -> int | None:
         """Next initialized array index; QuoteError if only the extension could tell."""
         found = bitmap.next_initialized_index(self._combined, index, upward)
-        if not self._ext_known() and (found is None or not bitmap.in_pool_bitmap(found)):
+        if not self._ext_known and (found is None or not bitmap.in_pool_bitmap(found)):
             raise QuoteError(
                 f"{self._tag}: tick array bitmap extension "
                 f"{self._ext_key} is not loaded (needed beyond array index {index})"
@@ -174,7 +182,7 @@ class ClmmPool(PoolAdapter):
     def _first_array_index(self, zero_for_one: bool) -> tuple[bool, int | None]:
         """``(is_current, index)`` of the first array (``get_first_initialized_tick_array``)."""
         current = self._pool.tick_current // self._span
-        if not bitmap.in_pool_bitmap(current) and not self._ext_known():
+        if not bitmap.in_pool_bitmap(current) and not self._ext_known:
             raise QuoteError(
                 f"{self._tag}: tick array bitmap extension "
                 f"{self._ext_key} is not loaded (current array index {current})"
@@ -247,7 +255,7 @@ class ClmmPool(PoolAdapter):
         if acc is not None:
             data = account_data(
                 acc,
-                f"{self.dex} amm_config {p.amm_config}",
+                self._config_name,
                 owner=self.program_id,
                 size=AMM_CONFIG_LEN,
                 discriminator=AMM_CONFIG_DISCRIMINATOR,
@@ -269,13 +277,19 @@ class ClmmPool(PoolAdapter):
                 if key in accounts:
                     absent.append(key)
                 continue
-            vaults.append((i, vault_amount(acc, f"{self.dex} vault {key}", mints[i]), acc.owner))
+            vaults.append((i, vault_amount(acc, self._vault_names[i], mints[i]), acc.owner))
         new_mints: list[tuple[int, TokenMint]] = []
+        programs = [self._vault_program[0], self._vault_program[1]]
+        for i, _, program in vaults:
+            programs[i] = program
         for i, key in enumerate(mints):
             acc = accounts.get(key)
             if acc is None:
                 if key in accounts:
                     absent.append(key)
+                continue
+            if programs[i] == TOKEN_PROGRAM_ID:  # a quote reads nothing of an SPL mint
+                account_data(acc, self._mint_names[i], owner=TOKEN_PROGRAM_ID, size=MINT_LEN)
                 continue
             new_mints.append((i, TokenMint.from_account(key, acc, self._mint[i])))
         for i, _, program in vaults:
@@ -290,7 +304,7 @@ class ClmmPool(PoolAdapter):
         if acc is not None:
             data = account_data(
                 acc,
-                f"{self.dex} tick array bitmap extension {self._ext_key}",
+                self._ext_name,
                 owner=self.program_id,
                 size=BITMAP_EXTENSION_LEN,
                 discriminator=BITMAP_EXTENSION_DISCRIMINATOR,
@@ -358,19 +372,20 @@ class ClmmPool(PoolAdapter):
             data = acc.data  # solders copies on every access: read it once
             if not in_window and len(data) != TICK_ARRAY_LEN:
                 continue
-            what = f"{self.dex} tick array {key}"
             if acc.owner != self.program_id:
-                raise DecodeError(f"{what}: owner {acc.owner} is not {self.program_id}")
+                raise DecodeError(
+                    f"{self.dex} tick array {key}: owner {acc.owner} is not {self.program_id}"
+                )
             ta = TickArray.decode(data)
             if ta.pool_id != self._address:
                 if in_window:
-                    raise DecodeError(f"{what}: pool_id {ta.pool_id}")
+                    raise DecodeError(f"{self.dex} tick array {key}: pool_id {ta.pool_id}")
                 continue  # another pool's array in a shared mapping
             expected = tick_array_address(self._address, ta.start_tick_index, CLMM_PROGRAM_ID)
             if key != expected or ta.start_tick_index % span:
                 raise DecodeError(
-                    f"{what}: start {ta.start_tick_index} does not match its address "
-                    f"(expected {expected})"
+                    f"{self.dex} tick array {key}: start {ta.start_tick_index} does not match "
+                    f"its address (expected {expected})"
                 )
             out.append(ta)
         return out
@@ -463,7 +478,7 @@ class ClmmPool(PoolAdapter):
     def swap_amounts(
         self, amount: int, zero_for_one: bool, is_base_input: bool
     ) -> tuple[int, int, int, list[int], int]:
-        """The program's ``swap_internal`` for ``amount`` (net of transfer fees).
+        """The program's ``swap_internal`` for ``amount`` (net of transfer fees, 1..u64::MAX).
 
         Returns ``(amount_in, amount_out, trade_fee, tick_array_starts_used,
         initialized_ticks_crossed)``;
@@ -471,7 +486,6 @@ class ClmmPool(PoolAdapter):
         """
         config = self._check_ready()
         pool = self._pool
-        check_amount(amount, self._tag)
         fee_on = pool.fee_on
         fee_on_input = (
             fee_on == FEE_ON_INPUT
@@ -613,10 +627,10 @@ class ClmmPool(PoolAdapter):
         cut again by the output mint's fee on its way to the trader.
         """
         i_in, i_out = (0, 1) if zero_for_one else (1, 0)
-        self._check_ready()
         fee_in = self._transfer_fee(i_in)
         fee_out = self._transfer_fee(i_out)
-        check_amount(amount, self._tag)
+        if not 0 < amount <= U64_MAX:
+            check_amount(amount, self._tag)  # raises, naming the amount
         if exact_in:
             specified = amount_received(amount, fee_in)
             if specified <= 0:

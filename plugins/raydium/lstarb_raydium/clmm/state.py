@@ -16,13 +16,7 @@ from functools import cached_property
 
 from solders.pubkey import Pubkey
 
-from lstarb_raydium.clmm.tick_math import (
-    MAX_SQRT_PRICE_X64,
-    MAX_TICK,
-    MIN_SQRT_PRICE_X64,
-    MIN_TICK,
-    sqrt_price_at_tick_cached,
-)
+from lstarb_raydium.clmm.tick_math import MAX_SQRT_PRICE_X64, MAX_TICK, MIN_SQRT_PRICE_X64, MIN_TICK
 from lstarb_sdk.amounts import PPM_DENOMINATOR
 from lstarb_sdk.errors import DecodeError
 from lstarb_sdk.layout import check_data
@@ -64,30 +58,8 @@ _ZERO16 = bytes(16)
 
 def check_account(data: bytes, name: str, size: int, discriminator: bytes) -> None:
     """Raise DecodeError unless ``data`` has ``size`` bytes and the discriminator."""
-    check_data(data, f"raydium clmm {name}", size=size, discriminator=discriminator)
-
-
-def _validate_pool(
-    spacing: int, sqrt_price: int, tick: int, fee_on: int, keys: tuple[Pubkey, ...]
-) -> None:
-    """What the program guarantees of every pool it writes; anything else is not a pool.
-
-    ``tick_current`` is the tick of ``sqrt_price_x64``, or one below it when a
-    swap stopped exactly on a tick it crossed downward (``tick_next - 1``).
-    """
-    what = "raydium clmm PoolState"
-    if spacing == 0:
-        raise DecodeError(f"{what}: tick_spacing is 0")
-    if not MIN_SQRT_PRICE_X64 <= sqrt_price < MAX_SQRT_PRICE_X64:
-        raise DecodeError(f"{what}: sqrt_price_x64 {sqrt_price} outside the program's range")
-    if not MIN_TICK <= tick < MAX_TICK or not (
-        sqrt_price_at_tick_cached(tick) <= sqrt_price <= sqrt_price_at_tick_cached(tick + 1)
-    ):
-        raise DecodeError(f"{what}: tick_current {tick} does not hold sqrt_price_x64 {sqrt_price}")
-    if fee_on > 2:
-        raise DecodeError(f"{what}: fee_on {fee_on} is not 0, 1 or 2")
-    if keys[2] == keys[3] or keys[4] == keys[5]:
-        raise DecodeError(f"{what}: both sides name the same mint or vault")
+    if len(data) != size or data[:8] != discriminator:
+        check_data(data, f"raydium clmm {name}", size=size, discriminator=discriminator)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +163,8 @@ class PoolState:
             )
         else:
             keys = tuple(Pubkey.from_bytes(data[o : o + 32]) for o in range(9, 233, 32))
+            if keys[2] == keys[3] or keys[4] == keys[5]:
+                raise DecodeError("raydium clmm PoolState: both sides name the same mint or vault")
         (
             dec0,
             dec1,
@@ -210,7 +184,18 @@ class PoolState:
             fee_on,
         ) = _POOL_CORE.unpack_from(data, 233)
         t = _POOL_TAIL.unpack_from(data, 1064)
-        _validate_pool(spacing, sp_lo | sp_hi << 64, tick, fee_on, keys)
+        # What the program guarantees of every pool it writes; anything else is not a pool.
+        if spacing == 0:
+            raise DecodeError("raydium clmm PoolState: tick_spacing is 0")
+        if not MIN_TICK <= tick <= MAX_TICK:
+            raise DecodeError(f"raydium clmm PoolState: tick_current {tick} outside the tick range")
+        sqrt_price = sp_lo | sp_hi << 64
+        if not MIN_SQRT_PRICE_X64 <= sqrt_price < MAX_SQRT_PRICE_X64:
+            raise DecodeError(
+                f"raydium clmm PoolState: sqrt_price_x64 {sqrt_price} outside the program's range"
+            )
+        if fee_on > 2:
+            raise DecodeError(f"raydium clmm PoolState: fee_on {fee_on} is not 0, 1 or 2")
         return cls(
             data[8],
             *keys,
@@ -218,7 +203,7 @@ class PoolState:
             dec1,
             spacing,
             liq_lo | liq_hi << 64,
-            sp_lo | sp_hi << 64,
+            sqrt_price,
             tick,
             fg0_lo | fg0_hi << 64,
             fg1_lo | fg1_hi << 64,

@@ -129,12 +129,19 @@ class CpmmPool(PoolAdapter):
         self._mint: list[TokenMint | None] = [None, None]
         self._clock: Clock | None = None
         self._absent: set[Pubkey] = set()
+        # Names for errors, built once (the pool's keys never change: update refuses it).
+        self._config_name = f"{self.dex} amm_config {pool.amm_config}"
+        self._vault_names = tuple(
+            f"{self.dex} vault {key}" for key in (pool.token_0_vault, pool.token_1_vault)
+        )
 
     # -- construction and state ------------------------------------------------------------
 
     @classmethod
     def from_account(cls, address: Pubkey, account: Account) -> CpmmPool:
-        return cls(address, PoolState.decode(cls.pool_account_data(address, account)))
+        state = PoolState.decode(cls.pool_account_data(address, account))
+        state.validate_keys()  # refreshes must keep these keys, so checking once suffices
+        return cls(address, state)
 
     @classmethod
     def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
@@ -199,7 +206,7 @@ class CpmmPool(PoolAdapter):
         if acc is not None:
             data = account_data(
                 acc,
-                f"{self.dex} amm_config {p.amm_config}",
+                self._config_name,
                 owner=self.program_id,
                 size=AMM_CONFIG_LEN,
                 discriminator=AMM_CONFIG_DISCRIMINATOR,
@@ -216,12 +223,14 @@ class CpmmPool(PoolAdapter):
                 if key in accounts:
                     absent.append(key)
                 continue
-            name = f"{self.dex} vault {key}"
+            name = self._vault_names[i]
             if acc.owner != programs[i]:
                 raise DecodeError(f"{name}: owner {acc.owner} is not {programs[i]}")
             vaults.append((i, vault_amount(acc, name, mints[i])))
         new_mints: list[tuple[int, TokenMint]] = []
         for i, key in enumerate(mints):
+            if programs[i] != TOKEN_2022_PROGRAM_ID:
+                continue  # an SPL Token mint has nothing a quote reads
             acc = accounts.get(key)
             if acc is None:
                 if key in accounts:
@@ -336,7 +345,8 @@ class CpmmPool(PoolAdapter):
         r_in, r_out = (r0, r1) if zero_for_one else (r1, r0)
         fee_in = self._transfer_fee(i_in)
         fee_out = self._transfer_fee(i_out)
-        check_amount(amount, self._tag)
+        if not 0 < amount <= U64_MAX:
+            check_amount(amount, self._tag)  # raises, naming the amount
         creator_rate = config.creator_fee_rate if p.enable_creator_fee else 0
         on_input = p.creator_fee_on_input(zero_for_one)
         trade_rate = config.trade_fee_rate

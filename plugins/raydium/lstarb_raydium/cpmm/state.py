@@ -34,7 +34,8 @@ _POOL_TAIL = struct.Struct("<5B7QBB6xQQ")
 
 
 def _check(data: bytes, what: str, length: int, disc: bytes) -> bytes:
-    check_data(data, f"raydium cpmm {what}", size=length, discriminator=disc)
+    if len(data) != length or data[:8] != disc:
+        check_data(data, f"raydium cpmm {what}", size=length, discriminator=disc)  # raises
     return bytes(data)
 
 
@@ -101,19 +102,20 @@ class PoolState:
             creator_fees_token_0=t[14],
             creator_fees_token_1=t[15],
         )
-        state._validate()
+        if state.creator_fee_on > CREATOR_FEE_ON_TOKEN_1:
+            raise DecodeError(
+                f"raydium cpmm PoolState: creator_fee_on {state.creator_fee_on} is not 0, 1 or 2"
+            )
         return state
 
-    def _validate(self) -> None:
-        """What ``initialize`` guarantees of every pool; anything else is not a pool's bytes."""
+    def validate_keys(self) -> None:
+        """What ``initialize`` guarantees of a pool's addresses (they never change after)."""
         where = "raydium cpmm PoolState"
         if self.token_0_mint == self.token_1_mint or self.token_0_vault == self.token_1_vault:
             raise DecodeError(f"{where}: both sides name the same mint or vault")
         for program in (self.token_0_program, self.token_1_program):
             if program not in TOKEN_PROGRAMS:
                 raise DecodeError(f"{where}: token program {program} is not a token program")
-        if self.creator_fee_on > CREATOR_FEE_ON_TOKEN_1:
-            raise DecodeError(f"{where}: creator_fee_on {self.creator_fee_on} is not 0, 1 or 2")
 
     @property
     def swap_disabled(self) -> bool:
