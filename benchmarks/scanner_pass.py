@@ -77,7 +77,7 @@ async def measure(bus: Bus, cycles: int) -> dict[str, Any]:
     await scanner.run()  # loads every pool from the bundled market
     await scanner.flush()
     followed = {k: a for k, a in scanner.book.accounts.items() if a is not None}
-    sent_before = scanner.stats.published["MARKET_DATA"].sent
+    sent_before = scanner.stats.published["MARKET_DATA"]
     times: list[int] = []
     slot = scanner.slot
     for cycle in range(1, cycles + 1):
@@ -99,17 +99,18 @@ async def measure(bus: Bus, cycles: int) -> dict[str, Any]:
     t0 = time.perf_counter_ns()
     await scanner.flush()
     flush_us = (time.perf_counter_ns() - t0) / 1000
-    stats = scanner.stats.published["MARKET_DATA"]
+    sent = scanner.stats.published["MARKET_DATA"]
+    counts = bus.stats["MARKET_DATA"]
     await scanner.stop()
     return {
         "pools": len(scanner.book.pools),
         "updates": len(times),
-        "events per update": (stats.sent - sent_before) / len(times),
+        "events per update": (sent - sent_before) / len(times),
         "p50": _pct(times, 50),
         "p99": _pct(times, 99),
         "mean": sum(times) / len(times) / 1000,
         "final flush (us)": flush_us,
-        "acked": stats.acked == stats.sent,
+        "acked": counts.acked == counts.sent,
     }
 
 
