@@ -100,15 +100,20 @@ def direct_rows(n: int) -> list[tuple[str, float, float]]:
     print(f"transaction: {built.size} bytes, {len(assembly.instructions)} instructions")
     return [
         ("plan -> signed transaction (3 legs, flash loan, tip, table)", *_time(whole, n)),
-        ("  of which: assemble (swaps, loan, envelope)", *_time(
-            lambda: builder.assemble(plan, payer, tip=tip, tip_lamports=plan.tip_lamports), n
-        )),
-        ("  of which: compile the v0 message", *_time(
-            lambda: builder.compile(assembly, payer, blockhash), n
-        )),
-        ("  of which: sign + serialize + size check", *_time(
-            lambda: builder.sign(message, wallet, assembly), n
-        )),
+        (
+            "  of which: assemble (swaps, loan, envelope)",
+            *_time(
+                lambda: builder.assemble(plan, payer, tip=tip, tip_lamports=plan.tip_lamports), n
+            ),
+        ),
+        (
+            "  of which: compile the v0 message",
+            *_time(lambda: builder.compile(assembly, payer, blockhash), n),
+        ),
+        (
+            "  of which: sign + serialize + size check",
+            *_time(lambda: builder.sign(message, wallet, assembly), n),
+        ),
     ]
 
 
@@ -119,7 +124,12 @@ async def service_rows(bus: Bus, n: int, label: str) -> list[tuple[str, float, f
     builder = TransactionBuilder(book, {"kamino": T.kamino()}, LookupTables())
     keys = T.route_table(builder, T.make_plan(book, T.TRIANGLE), wallet.pubkey())
     fetch = {**T.kamino_accounts(), T.TABLE_KEY: T.lookup_table_account(keys)}
-    config = T.settings(landing_delay_slots=0, lookup_tables=[str(T.TABLE_KEY)], paper_wallets=4)
+    config = T.settings(
+        landing_delay_slots=0,
+        landing_timeout_s=0.05,
+        lookup_tables=[str(T.TABLE_KEY)],
+        paper_wallets=4,
+    )
     executor = Executor(T.executor_env(bus, T.executor_host(fetch), config=config))
     await executor.start()
     for i in range(n):

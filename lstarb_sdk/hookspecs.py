@@ -174,8 +174,9 @@ def lstarb_submitters(context: PluginContext) -> list[Submitter]:
 
     Called by the executor once when it starts; a plan names its submitter. In paper mode
     (``context.paper``) the runtime never calls ``submit`` (the landing simulator decides
-    outcomes) but asks for tips; a submitter should still build without network access. ``lstarb run --live`` refuses to start
-    while no selected plugin other than the built-in ``paper`` provides one.
+    outcomes) but asks for tips; a submitter should still build without network access.
+    ``lstarb run --live`` refuses to start while no selected plugin other than the built-in
+    ``paper`` provides one.
 
     :param context: the run's mode and settings.
     :return: :class:`lstarb_sdk.Submitter` instances.

@@ -37,6 +37,7 @@ from lstarb_runtime.bus import Delivery
 from lstarb_runtime.bus.jetstream import JetStreamBus
 from lstarb_runtime.bus.tracing import TraceContext
 from lstarb_runtime.executor.fetcher import AccountFetcher
+from lstarb_runtime.executor.fingerprint import state_fingerprint
 from lstarb_runtime.executor.landing import LandingTape, Outcome, realized, simulate
 from lstarb_runtime.executor.lookup_tables import LookupTableError, LookupTables
 from lstarb_runtime.executor.store import Lost, PlanRecord, PlanStore
@@ -385,6 +386,10 @@ class Executor(Service):
         if problem is not None:  # nothing was sent: the signed transaction is dropped
             await self._finish(plan, record, Outcome(STATUS_REJECTED, error=problem), built, wallet)
             return
+        if plan.state_fingerprint and plan.state_fingerprint != state_fingerprint(
+            self.tape.book, (leg.pool for leg in plan.legs)
+        ):
+            self.count("plans built on states newer than the planner's")
         landing_slot = self.tape.slot + self.config.landing_delay_slots
         try:
             record = await self.store.signed(

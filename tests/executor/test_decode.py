@@ -39,17 +39,21 @@ from .executor_testlib import (
     route_table,
 )
 
+KLEND = Pubkey.from_string("KLend2g3cP87fffoy8q1mQqGKjrxjC8boSyAYavgmjD")  # its IDL names none
 IDLS = {
-    Pubkey.from_string(doc["address"] if "address" in doc else program): doc
-    for program, doc in (
-        ("", idl("whirlpool")),
-        ("", idl("raydium_clmm")),
-        ("KLend2g3cP87fffoy8q1mQqGKjrxjC8boSyAYavgmjD", idl("klend")),
-        ("", idl("system")),
-        ("", idl("compute_budget")),
-        ("", idl("associated_token")),
-        ("", idl("spl_token")),
-        ("", idl("spl_stake_pool")),
+    Pubkey.from_string(doc["address"]) if "address" in doc else KLEND: doc
+    for doc in (
+        idl(name)
+        for name in (
+            "whirlpool",
+            "raydium_clmm",
+            "klend",
+            "system",
+            "compute_budget",
+            "associated_token",
+            "spl_token",
+            "spl_stake_pool",
+        )
     )
 }
 

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from solders.account import Account
 from solders.pubkey import Pubkey
 
 from lstarb_runtime.bus import Bus, EmbeddedNats, MemoryBus
 from lstarb_runtime.executor.lookup_tables import LookupTables
 from lstarb_runtime.executor.store import PlanStore
-from lstarb_runtime.executor.transaction import TransactionBuilder
+from lstarb_runtime.executor.transaction import TOKEN_ACCOUNT_RENT, TransactionBuilder
 from lstarb_runtime.services.executor import Executor
-from lstarb_sdk.events import ExecutionPlanEvent, SystemCommandEvent
+from lstarb_sdk.events import AccountEvent, ExecutionPlanEvent, SystemCommandEvent
 from lstarb_sdk.events.models import Command
+from lstarb_sdk.solana import SYSVAR_CLOCK_ID
 
 from ..bus.conftest import fresh_jetstream_bus, nats_server  # noqa: F401 (fixtures)
 from .executor_testlib import (
+    BSOL_STAKE_POOL,
     LOSING_TRIANGLE,
     SOL,
+    STAKE_ROUND_TRIP,
     TABLE_KEY,
     TRIANGLE,
     Observer,
@@ -65,8 +70,14 @@ def _table_accounts() -> dict[Pubkey, object]:
 async def _executor(bus: Bus, observer: Observer | None = None, **config: object) -> Executor:
     await publish_market(bus, market_accounts())
     fetch = {**kamino_accounts(), **_table_accounts()}
-    host = executor_host(fetch, observer)  # type: ignore[arg-type]
-    options = {"landing_delay_slots": 0, "lookup_tables": [str(TABLE_KEY)], **config}
+    host = executor_host(fetch, observer, rpc=True)  # type: ignore[arg-type]
+    # the tape does not move in these tests: the landing slot's states are the newest ones
+    options = {
+        "landing_delay_slots": 0,
+        "landing_timeout_s": 0.2,
+        "lookup_tables": [str(TABLE_KEY)],
+        **config,
+    }
     executor = Executor(executor_env(bus, host, config=settings(**options)))
     await executor.start()
     return executor
@@ -90,6 +101,11 @@ async def test_a_paper_plan_lands_once_with_what_the_market_gives(bus: Bus) -> N
     assert result.realized_profit == out - plan.amount_in - 10_000 - 8_000 - 10_000
     assert result.wallet and result.traceparent.split("-")[1] == plan.traceparent.split("-")[1]
     assert [r.plan_id for r in observer.results] == [plan.id]
+    wallet = executor.wallets.by_key(Pubkey.from_bytes(result.wallet))
+    assert wallet is not None and wallet.trades == 1 and not wallet.busy
+    # the simulated balance: the profit, less the rent of the two token accounts it keeps
+    assert wallet.lamports == 100 * 10**9 + result.realized_profit - 2 * TOKEN_ACCOUNT_RENT
+    assert len(wallet.token_accounts) == 2
     record = await PlanStore(bus, "x").get(plan.id)
     assert record is not None and record.state == "done" and record.status == "landed"
     assert record.signature == result.signature
@@ -119,7 +135,8 @@ async def test_duplicate_plan_messages_give_one_submission(bus: Bus) -> None:
     again = await results_of(bus, 1)
     assert len(results) == len(again) == 1 and again[0].status == "landed"
     assert executor.outcomes["landed"] == 1 and sum(executor.outcomes.values()) == 1
-    assert executor.stats.counters["duplicate plan messages"] == 2
+    # two messages, and any redelivery of one still in hand (the bus's ack_wait)
+    assert executor.stats.counters["duplicate plan messages"] >= 2
 
 
 async def test_expired_and_halted_plans_are_refused_with_the_reason(bus: Bus) -> None:
@@ -175,3 +192,46 @@ async def test_a_transaction_too_large_is_refused_with_its_size() -> None:
     await executor.stop()
     assert result.status == "rejected"
     assert "bytes, above the 1232 a validator accepts" in (result.error or "")
+
+
+@pytest.mark.parametrize(("moved_at", "status"), [(2, "failed"), (3, "landed")])
+async def test_the_landing_slots_states_decide_a_paper_trade(moved_at: int, status: str) -> None:
+    """The plan is signed at slot 1 and lands at slot 2. The bSOL stake pool then reprices
+    (total lamports up 1 %: a deposit gives 1 % fewer tokens, below the leg's minimum): at
+    slot 2 the trade fails, at slot 3 it landed before the move."""
+    bus = MemoryBus()
+    await bus.ensure_streams()
+    executor = await _executor(bus, landing_delay_slots=1, landing_timeout_s=30)
+    plan = make_plan(market_book(), STAKE_ROUND_TRIP, funding="", submitter="rpc", tip=0)
+    await bus.publish(plan)
+    store = PlanStore(bus, "test")
+    for _ in range(1000):  # signed, waiting for its landing slot
+        record = await store.get(plan.id)
+        if record is not None and record.state != "claimed":
+            break
+        await asyncio.sleep(0.01)
+    assert record is not None and record.state == "signed", record
+    assert record.landing_slot == 2
+    pool = market_accounts()[BSOL_STAKE_POOL]
+    data = bytearray(pool.data)
+    total = int.from_bytes(data[258:266], "little")
+    data[258:266] = (total * 101 // 100).to_bytes(8, "little")
+    moved = Account(pool.lamports, bytes(data), pool.owner)
+    seq = 10_000
+    await bus.publish(
+        AccountEvent.from_account(BSOL_STAKE_POOL, moved, slot=moved_at, seq=seq, source="test")
+    )
+    clock_key, clock = SYSVAR_CLOCK_ID, market_accounts()[SYSVAR_CLOCK_ID]
+    await bus.publish(  # any account of a later slot ends the slots before it
+        AccountEvent.from_account(clock_key, clock, slot=4, seq=seq + 1, source="test")
+    )
+    (result,) = await results_of(bus, 1)
+    await executor.stop()
+    assert result.status == status, result.error
+    assert result.slot == 2
+    if status == "failed":
+        assert "below its min_out" in (result.error or "")
+        assert result.fee_lamports == plan.base_fee_lamports + plan.priority_fee_lamports
+        assert result.realized_profit == -result.fee_lamports  # rpc: a failure pays its fee
+    else:
+        assert result.legs[0].out_amount == plan.legs[0].out_amount
