@@ -37,8 +37,10 @@ def _lst(symbol: str, mint: str, name: str) -> Token:
 
 
 SOL = Token("SOL", WSOL_MINT, 9, "Wrapped SOL")
-USDC = Token("USDC", Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"), 6, "USD Coin")
-USDT = Token("USDT", Pubkey.from_string("Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB"), 6, "Tether USD")
+USDC_MINT = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
+USDT_MINT = Pubkey.from_string("Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB")
+USDC = Token("USDC", USDC_MINT, 6, "USD Coin")
+USDT = Token("USDT", USDT_MINT, 6, "Tether USD")
 
 LIQUID_STAKING_TOKENS: tuple[Token, ...] = (
     _lst("JitoSOL", "J1toso1uCk3RLmjorhTtrVwY9HJ7X8V9yYac6Y7kGCPn", "Jito Staked SOL"),

@@ -57,7 +57,7 @@ from lstarb_runtime.executor.wallets import (
     paper_wallets,
 )
 from lstarb_runtime.pool_book import PoolBook
-from lstarb_runtime.services.base import Service
+from lstarb_runtime.services.base import STOP_GRACE, Service
 from lstarb_sdk import DataSource, FundingProvider, SubmissionResult, Submitter
 from lstarb_sdk.errors import ConfigError, DataSourceError, DecodeError, SubmissionError
 from lstarb_sdk.events import ExecutionPlanEvent, ExecutionResultEvent
@@ -109,6 +109,7 @@ class Executor(Service):
         self.pnl = 0
         self._active: dict[str, asyncio.Future[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._released = False
 
     # ------------------------------------------------------------------ start and stop
     async def on_start(self) -> None:
@@ -175,24 +176,26 @@ class Executor(Service):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def on_run(self) -> None:
-        """Wait for the stop; then, once no plan is in hand, release the plugins' connections."""
-        await self.stopping.wait()
-        while not self._consumers_stopped or self._active:
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """The base's stop (intake, the plans in hand, flush), then what the executor holds:
+        plans followed since a restart get ``grace`` to finish, then the tape, the plugins'
+        submitters and data sources are closed."""
+        await super().stop(grace)
+        if self._released:
+            return
+        self._released = True
+        deadline = time.monotonic() + grace
+        while self._active and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
         for task in list(self._tasks):
             task.cancel()
-        await self.tape.stop()
-        for submitter in self.submitters.values():
+        if getattr(self, "tape", None) is not None:
+            await self.tape.stop()
+        for plugin in [*getattr(self, "submitters", {}).values(), *getattr(self, "sources", [])]:
             try:
-                await submitter.close()
+                await plugin.close()
             except Exception:
-                log.exception("submitter %s: close failed", submitter.name)
-        for source in self.sources:
-            try:
-                await source.close()
-            except Exception:
-                log.exception("data source %s: close failed", source.name)
+                log.exception("%s: close failed", plugin.name)
 
     # ------------------------------------------------------------------ chain state
     async def _refresh_chain_state(self) -> None:

@@ -22,7 +22,7 @@ class Backoff:
         """The delay before the next attempt (each call doubles the step, up to the cap)."""
         step = min(self.maximum_s, self.initial_s * 2 ** min(self.attempt, 32))
         self.attempt += 1
-        return step / 2 + self._rng.uniform(0, step / 2)
+        return float(step / 2 + self._rng.uniform(0, step / 2))
 
     def reset(self) -> None:
         """A connection worked: start again from the initial delay."""

@@ -48,7 +48,9 @@ class RpcConfig(PluginConfig):
     connect_timeout_s: float = Field(10.0, gt=0, description="websocket handshake timeout")
     reply_timeout_s: float = Field(10.0, gt=0, description="wait for subscription replies")
     idle_timeout_s: float = Field(
-        30.0, gt=0, description="reconnect when the websocket says nothing for this long"
+        10.0,
+        gt=0,
+        description="reconnect when the websocket says nothing this long (slots tick at 0.4 s)",
     )
     backoff_initial_s: float = Field(0.2, gt=0, description="first reconnect delay (jittered)")
     backoff_max_s: float = Field(15.0, gt=0, description="longest reconnect delay")

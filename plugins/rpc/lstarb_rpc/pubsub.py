@@ -179,23 +179,25 @@ class PubSubConnection:
             self.health.problem("malformed", str(exc))
             return
         for item in items:
-            kind = type(item)
-            if kind in NOTIFICATIONS:
+            if isinstance(item, NOTIFICATIONS):
                 handler = self.handlers.get(item.subscription)
                 if handler is None:
                     self.health.problem(
                         "unknown_subscriptions",
-                        f"{kind.__name__} for subscription {item.subscription}, never made here",
+                        f"{type(item).__name__} for subscription {item.subscription}, "
+                        "never made here",
                     )
                     continue
                 try:
                     handler(item, received_ns)
                 except Exception as exc:  # a notification of an unexpected shape
-                    self.health.problem("malformed", f"{kind.__name__}: {exc!r}")
-            elif kind is SubscriptionResult:
+                    self.health.problem("malformed", f"{type(item).__name__}: {exc!r}")
+            elif isinstance(item, SubscriptionResult):
                 self._reply(item.id, item.result)
-            elif kind is not UnsubscribeResult:
-                self.health.problem("malformed", f"unexpected {kind.__name__}: {excerpt(text)}")
+            elif not isinstance(item, UnsubscribeResult):
+                self.health.problem(
+                    "malformed", f"unexpected {type(item).__name__}: {excerpt(text)}"
+                )
 
     def _with_errors(self, text: str, received_ns: int) -> None:
         """A frame with an error object: read by the stdlib (solders panics on some)."""

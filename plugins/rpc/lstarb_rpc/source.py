@@ -40,7 +40,8 @@ class RpcSource(DataSource):
         """Every account subscribed, in the order asked (an ordered set)."""
         self.programs: dict[ProgramFilter, None] = {}
         """Program filters followed with programSubscribe (``follow_programs``)."""
-        self.newest_slot = 0
+        self._newest = 0
+        """The newest slot any endpoint reported or any snapshot was read at."""
         self.endpoints: list[Endpoint] = []
         mains = [(config.url, config.ws_url, config.name)]
         mains += [(e.url, e.ws_url, e.name) for e in config.endpoints]
@@ -83,6 +84,10 @@ class RpcSource(DataSource):
                 return
             yield item
 
+    def newest_slot(self) -> int:
+        """The newest slot any endpoint reported (slotSubscribe) or a snapshot was read at."""
+        return self._newest
+
     async def fetch(self, accounts: Iterable[Pubkey]) -> Mapping[Pubkey, Account | None]:
         """A one-off getMultipleAccounts snapshot, from the first endpoint that answers."""
         keys = list(dict.fromkeys(accounts))
@@ -93,6 +98,7 @@ class RpcSource(DataSource):
             except DataSourceError as exc:
                 failures.append(f"{endpoint.name}: {exc}")
                 continue
+            self._newest = max(self._newest, *(s.slot for s in snapshots), 0)
             return {k: a for s in snapshots for k, a in zip(s.keys, s.accounts, strict=True)}
         raise DataSourceError(
             "getMultipleAccounts failed on every endpoint: " + "; ".join(failures)
@@ -246,8 +252,8 @@ class RpcSource(DataSource):
                 )
             return
         health.slot = slot
-        if slot > self.newest_slot:
-            self.newest_slot = slot
+        if slot > self._newest:
+            self._newest = slot
             self._queue.put_nowait(
                 SlotUpdate(slot, parent, "processed", endpoint.label, received_ns)
             )
@@ -261,7 +267,7 @@ class RpcSource(DataSource):
             health = endpoint.health
             if not health.slot:
                 continue  # not heard from yet: its connection problems are logged as such
-            behind = self.newest_slot - health.slot
+            behind = self._newest - health.slot
             if behind > limit and not health.lagging:
                 health.lagging = True
                 health.count("lag_events")

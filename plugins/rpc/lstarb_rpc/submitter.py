@@ -9,8 +9,8 @@ getSignatureStatuses every ``status_poll_s`` beside it (a subscription can be lo
 ``landed`` or ``failed`` (the on-chain error), ``invalid`` once the blockhash expired with
 the transaction nowhere, or ``pending`` when ``timeout_s`` runs out first.
 
-In paper mode (the default: no ``--live``) nothing is ever sent: ``submit`` returns status
-``paper`` and touches no network.
+In paper mode (the default: no ``--live``) nothing is ever sent: ``submit`` raises
+SubmissionError and touches no network (as the jito submitter does).
 """
 
 from __future__ import annotations
@@ -35,16 +35,16 @@ from lstarb_rpc.urls import endpoint_name, ws_url_for
 from lstarb_rpc.wire import RpcReplyError
 from lstarb_sdk import SubmissionResult, Submitter
 from lstarb_sdk.errors import DataSourceError, SubmissionError
+from lstarb_sdk.submitter import (
+    STATUS_ACCEPTED,
+    STATUS_FAILED,
+    STATUS_INVALID,
+    STATUS_LANDED,
+    STATUS_PENDING,
+    STATUS_REJECTED,
+)
 
 log = logging.getLogger("lstarb.plugin.rpc")
-
-ACCEPTED = "accepted"
-REJECTED = "rejected"
-LANDED = "landed"
-FAILED = "failed"
-INVALID = "invalid"
-PENDING = "pending"
-PAPER = "paper"
 
 RANK = {"processed": 0, "confirmed": 1, "finalized": 2}
 LOG_LINES = 5
@@ -107,14 +107,14 @@ class RpcSubmitter(Submitter):
             return SubmissionResult(
                 "",
                 False,
-                REJECTED,
+                STATUS_REJECTED,
                 error=f"rpc sends one transaction, not {len(transactions)}: "
                 "an atomic bundle needs a block engine (the jito plugin)",
             )
         tx = transactions[0]
         signature = tx.signatures[0]
         if self.paper:
-            return SubmissionResult(str(signature), False, PAPER, error=None)
+            raise SubmissionError(f"rpc: paper mode, {signature} is not sent (run with --live)")
         config = self.config
         try:
             sent = await self.http.send_transaction(
@@ -124,16 +124,18 @@ class RpcSubmitter(Submitter):
                 max_retries=config.max_retries,
             )
         except RpcReplyError as exc:
-            return SubmissionResult(str(signature), False, REJECTED, error=describe_refusal(exc))
+            return SubmissionResult(
+                str(signature), False, STATUS_REJECTED, error=describe_refusal(exc)
+            )
         except DataSourceError as exc:
             raise SubmissionError(f"sendTransaction {signature}: {exc}") from None
         self._blockhash_of[sent] = tx.message.recent_blockhash
-        return SubmissionResult(str(sent), True, ACCEPTED)
+        return SubmissionResult(str(sent), True, STATUS_ACCEPTED)
 
     async def confirm(
         self, result: SubmissionResult, *, timeout_s: float = 30.0
     ) -> SubmissionResult:
-        if result.status not in (ACCEPTED, PENDING):
+        if result.status not in (STATUS_ACCEPTED, STATUS_PENDING):
             return result
         signature = Signature.from_string(result.signature)
         deadline = time.monotonic() + timeout_s
@@ -156,7 +158,7 @@ class RpcSubmitter(Submitter):
                 return SubmissionResult(
                     result.signature,
                     True,
-                    PENDING,
+                    STATUS_PENDING,
                     error=f"no {self.config.confirm_commitment} verdict within {timeout_s} s",
                 )
 
@@ -189,15 +191,17 @@ class RpcSubmitter(Submitter):
         return SubmissionResult(
             result.signature,
             True,
-            INVALID,
+            STATUS_INVALID,
             error=f"blockhash {blockhash} expired before the transaction landed",
         )
 
     def _verdict(self, result: SubmissionResult, slot: int, err: Any) -> SubmissionResult:
         self._blockhash_of.pop(Signature.from_string(result.signature), None)
         if err is None:
-            return SubmissionResult(result.signature, True, LANDED, slot=slot)
-        return SubmissionResult(result.signature, True, FAILED, slot=slot, error=render_error(err))
+            return SubmissionResult(result.signature, True, STATUS_LANDED, slot=slot)
+        return SubmissionResult(
+            result.signature, True, STATUS_FAILED, slot=slot, error=render_error(err)
+        )
 
     async def close(self) -> None:
         await self.signatures.close()

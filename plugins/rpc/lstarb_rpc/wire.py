@@ -2,8 +2,9 @@
 
 Why the guard: solders 0.26 parses every reply shape, but some error objects make it
 *panic* instead of raising (``pyo3_runtime.PanicException``, a ``BaseException`` that
-``except Exception`` lets through): -32016 "minimum context slot not reached" always,
--32002 and -32005 whenever their ``data`` is missing or not the expected object. So a
+``except Exception`` lets through): -32002 (preflight failure), -32005 (node unhealthy)
+and -32016 (minimum context slot) whenever their ``data`` is missing, null or not the
+object Agave sends. So a
 reply is screened for an error object first (the stdlib reads the few that carry one;
 base64 account data never contains ``"error"``), and every solders parse is wrapped so a
 panic becomes :class:`MalformedReply` like any other bad input.

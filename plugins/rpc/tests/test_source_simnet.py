@@ -48,6 +48,7 @@ async def test_snapshot_in_batches_of_100_with_zstd_then_every_change() -> None:
         assert len(seen.updates) > first + net.driver.trades  # every trade moves two vaults
         assert seen.versions_increase()
         assert seen.slots and seen.slots[-1].slot == net.chain.slot
+        assert seen.source.newest_slot() == net.chain.slot
         assert counters["connects"] == 1 and counters["fetched"] == len(keys)
         assert counters["subscriptions"] == len(keys) + 1  # and the slot subscription
         problems = ("malformed", "rpc_errors", "timeouts", "connection_errors", "http_errors")
@@ -60,7 +61,10 @@ async def test_fetch_gives_none_for_missing_accounts_and_accounts_appear_and_clo
         missing = Pubkey.new_unique()
         source = RpcSource(fast_config(net.http_url))
         try:
+            assert source.newest_slot() == 0
+            net.step()
             fetched = await source.fetch([*keys, missing])
+            assert source.newest_slot() == net.chain.slot  # the snapshot's slot
         finally:
             await source.close()
         assert fetched[missing] is None

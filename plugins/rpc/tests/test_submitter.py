@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 
 import pytest
-from rpc_testlib import fast_config, manual
+from rpc_testlib import FaultyPeer, fast_config, manual
 from solana.rpc.async_api import AsyncClient
 from solders.hash import Hash
 from solders.instruction import AccountMeta, Instruction
@@ -151,12 +152,12 @@ async def test_paper_mode_never_sends(net: Simnet) -> None:
         tx = signed(
             payer, Hash.from_string(net.chain.latest_blockhash), pay(payer, payer.pubkey(), 1)
         )
-        result = await submitter.submit([tx])
-        assert await submitter.confirm(result) == result
+        with pytest.raises(SubmissionError, match="paper mode"):
+            await submitter.submit([tx])
     finally:
         await submitter.close()
-    assert result == SubmissionResult(str(tx.signatures[0]), False, "paper")
     assert net.chain.transaction_count == before and net.http.requests == requests
+    assert net.chain.statuses.get(str(tx.signatures[0])) is None
 
 
 async def test_bundles_are_refused_they_need_a_block_engine(net: Simnet) -> None:
@@ -240,3 +241,27 @@ async def test_transport_failures_raise_submission_error() -> None:
         assert pending.status == "pending"
     finally:
         await submitter.close()
+
+
+async def test_send_options_reach_the_node_as_configured(net: Simnet) -> None:
+    payer = await funded(net)
+    async with FaultyPeer(net) as proxy:
+        config = fast_config(
+            proxy.http_url,
+            ws_url=proxy.ws_url,
+            skip_preflight=True,
+            preflight_commitment="processed",
+            max_retries=0,
+        )
+        submitter = RpcSubmitter(config, paper=False)
+        try:
+            blockhash = (await submitter.blockhashes.get()).blockhash
+            tx = signed(payer, blockhash, pay(payer, Keypair().pubkey(), 3))
+            assert (await submitter.submit([tx])).status == "accepted"
+        finally:
+            await submitter.close()
+    [send] = [r for r in proxy.requests if r["method"] == "sendTransaction"]
+    options = send["params"][1]
+    assert options["skipPreflight"] is True and options["maxRetries"] == 0
+    assert options["preflightCommitment"] == "processed" and options["encoding"] == "base64"
+    assert VersionedTransaction.from_bytes(base64.b64decode(send["params"][0])) == tx
