@@ -393,7 +393,7 @@ class Executor(Service):
             self.tape.book, (leg.pool for leg in plan.legs)
         ):
             self.count("plans built on states newer than the planner's")
-        landing_slot = self.tape.slot + self.config.landing_delay_slots
+        landing_slot = max(self.tape.slot, plan.planned_slot) + self.config.landing_delay_slots
         try:
             record = await self.store.signed(
                 record,

@@ -54,6 +54,7 @@ class MarinadePool(LiquidStakingPool):
         )
         self._sol_leg: int | None = None
         self._msol_leg: int | None = None
+        self._state_missing = False
 
     @classmethod
     def matches(cls, account: Account) -> bool:
@@ -84,17 +85,28 @@ class MarinadePool(LiquidStakingPool):
         return [self._address, self._keys.liq_pool_sol_leg, self._keys.liq_pool_msol_leg]
 
     def update(self, accounts: Mapping[Pubkey, Account | None]) -> None:
-        """Decode every given account first, then commit: a DecodeError keeps the old state."""
-        state = self._state
+        """Decode every given account first, then commit: a DecodeError keeps the old state.
+
+        None for the State (the chain has no such account) keeps the last one
+        for ``accounts_to_update`` and refuses quotes naming it until it is
+        back; None for the SOL leg is a leg with no lamports, as the program
+        reads it.
+        """
+        state, state_missing = self._state, self._state_missing
         if self._address in accounts:
             acc = accounts[self._address]
             if acc is None:
-                raise DecodeError(f"{self._tag}: the State account no longer exists")
-            if acc.owner != self.program_id:
-                raise DecodeError(f"{self._tag}: owner {acc.owner} is not {self.program_id}")
-            state = decode_marinade_state(bytes(acc.data))
-            if state.msol_mint != self._state.msol_mint or state.msol_leg != self._state.msol_leg:
-                raise DecodeError(f"{self._tag}: mSOL mint or mSOL leg changed")
+                state_missing = True
+            else:
+                if acc.owner != self.program_id:
+                    raise DecodeError(f"{self._tag}: owner {acc.owner} is not {self.program_id}")
+                state = decode_marinade_state(bytes(acc.data))
+                if (state.msol_mint, state.msol_leg) != (
+                    self._state.msol_mint,
+                    self._state.msol_leg,
+                ):
+                    raise DecodeError(f"{self._tag}: mSOL mint or mSOL leg changed")
+                state_missing = False
         sol_leg = self._sol_leg
         key = self._keys.liq_pool_sol_leg
         if key in accounts:
@@ -121,6 +133,7 @@ class MarinadePool(LiquidStakingPool):
                     raise DecodeError(f"{self._tag}: mSOL leg {key} holds another mint")
                 msol_leg = amount
         self._state, self._sol_leg, self._msol_leg = state, sol_leg, msol_leg
+        self._state_missing = state_missing
         if state.treasury_msol_account != self._keys.treasury_msol_account:
             self._keys = ix.MarinadeKeys.derive(
                 self._address, state.msol_mint, state.msol_leg, state.treasury_msol_account
@@ -129,6 +142,8 @@ class MarinadePool(LiquidStakingPool):
     # -- quoting ------------------------------------------------------------------------------
 
     def _ready(self, deposit: bool) -> None:
+        if self._state_missing:
+            raise QuoteError(f"{self._tag}: the State account {self._address} does not exist")
         if self._state.paused:
             raise QuoteError(f"{self._tag}: the program is paused")
         if deposit and self._msol_leg is None:
@@ -194,7 +209,10 @@ class MarinadePool(LiquidStakingPool):
                 _out, fee = liquid_unstake_at_fee(state, sol_leg, found, rate)
                 return Quote(found, amount, fee, self._lst_mint)
             fee_bps, lo = actual, found
-        raise QuoteError(f"{self._tag}: no liquid unstake of at most u64::MAX pays {amount}")
+        raise QuoteError(
+            f"{self._tag}: not enough liquidity: the SOL leg {self._keys.liq_pool_sol_leg} "
+            f"({sol_leg} lamports) pays {amount} for no liquid unstake of at most u64::MAX"
+        )
 
     def fair_values(self) -> list[FairValue]:
         s = self._state
@@ -211,7 +229,7 @@ class MarinadePool(LiquidStakingPool):
 
     def summary(self) -> PoolSummary | None:
         """Reserves are the liquidity pool's legs: what liquid unstake pays from, deposits take."""
-        if self._sol_leg is None or self._msol_leg is None:
+        if self._state_missing or self._sol_leg is None or self._msol_leg is None:
             return None
         s = self._state
         available = max(self._sol_leg - s.rent_exempt_for_token_acc, 0)

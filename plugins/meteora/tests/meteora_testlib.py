@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +13,31 @@ from solders.pubkey import Pubkey
 
 from lstarb_meteora.dlmm import DlmmPool
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID, SYSVAR_OWNER_ID
-from lstarb_sdk.testing import anchor_legacy_idl, load_dir, load_json
+from lstarb_sdk.testing import anchor_legacy_idl, load_account, load_dir, load_json
 from lstarb_sdk.testing import clock_account as sdk_clock_account
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
 ORACLE = HERE / "oracle" / "expected_quotes.json"
+PROGRAM = HERE / "program_oracle" / "expected_program.json"
 
 
 def expected() -> dict[str, Any]:
-    """The oracle's expected quotes (tests/oracle/quote_oracle.js)."""
+    """The SDK oracle's expected quotes (tests/oracle/quote_oracle.js)."""
     return load_json(ORACLE)  # type: ignore[no-any-return]
+
+
+def program_expected() -> dict[str, Any]:
+    """What the production program did (tests/program_oracle/run_program.py)."""
+    return load_json(PROGRAM)  # type: ignore[no-any-return]
+
+
+def program_cases(kind: str, label: str, scenario: str) -> dict[tuple[bool, bool, str], Any]:
+    """The program's results of one scenario (``kind`` "pools" or "sparse") by (swap_for_y,
+    exact_in, amount)."""
+    doc = next(p for p in program_expected()[kind] if p["label"] == label)
+    scen = next(s for s in doc["scenarios"] if s["name"] == scenario)
+    return {(c["swap_for_y"], c["exact_in"], c["amount"]): c for c in scen["cases"]}
 
 
 SYSVAR_OWNER = SYSVAR_OWNER_ID
@@ -55,18 +70,36 @@ def default_timestamp(label: str) -> int:
     return last + pool.pair.parameters.filter_period if last else 1_700_000_000
 
 
-def load_pool(
-    label: str, unix_timestamp: int | None = None, epoch: int = DEFAULT_EPOCH
-) -> DlmmPool:
-    """A pool fed every fixture account of a set plus a Clock, and None for the bitmap
-    extension where the MANIFEST says its PDA does not exist on chain."""
-    accs: dict[Pubkey, Account | None] = dict(accounts(label))
+def pool_feed(
+    label: str, pair_file: str | None = None, absent: Sequence[int] = ()
+) -> tuple[DlmmPool, dict[Pubkey, Account | None]]:
+    """A pool and every account of its fixture set, as ``update`` takes them: None for the
+    bitmap extension where the MANIFEST says its PDA does not exist on chain and for the
+    ``absent`` bin arrays; ``pair_file`` (under fixtures/) replaces the pair account (the
+    synthetic variants). The pool has not been updated yet."""
+    feed: dict[Pubkey, Account | None] = dict(accounts(label))
     address = pair_address(label)
-    pool = DlmmPool.from_account(address, accs[address])  # type: ignore[arg-type]
-    if pool.bitmap_extension_address not in accs:
-        accs[pool.bitmap_extension_address] = None
+    if pair_file is not None:
+        address, feed[address] = load_account(FIXTURES / pair_file)
+    pool = DlmmPool.from_account(address, feed[address])  # type: ignore[arg-type]
+    feed.setdefault(pool.bitmap_extension_address, None)
+    for index in absent:
+        feed[pool.bin_array_key(index)] = None
+    return pool, feed
+
+
+def load_pool(
+    label: str,
+    unix_timestamp: int | None = None,
+    epoch: int = DEFAULT_EPOCH,
+    *,
+    pair_file: str | None = None,
+    absent: Sequence[int] = (),
+) -> DlmmPool:
+    """A pool fed its fixture set (see :func:`pool_feed`) plus a Clock."""
+    pool, feed = pool_feed(label, pair_file, absent)
     ts = default_timestamp(label) if unix_timestamp is None else unix_timestamp
-    pool.update({**accs, SYSVAR_CLOCK_ID: clock_account(ts, epoch)})
+    pool.update({**feed, SYSVAR_CLOCK_ID: clock_account(ts, epoch)})
     return pool
 
 

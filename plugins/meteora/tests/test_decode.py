@@ -118,13 +118,19 @@ def test_stored_bin_prices_equal_the_program_pow(label: str, name: str) -> None:
     assert checked > 0
 
 
-def test_swap_view_ignores_legacy_bytes_in_version_1_arrays() -> None:
+def test_swap_view_reads_legacy_bytes_of_version_1_arrays_as_orders() -> None:
+    """As the production program does (tests/test_program_oracle.py): the bytes at the
+    limit-order offsets are orders whatever the array's version; only a pair without
+    limit orders leaves them out."""
     arr = BinArray.decode(_raw("pump-sol-bs250", "bin_array_0.json"))
     assert arr.version == 1
     legacy = [k for k in range(70) if arr.bin(k).open_order_amount]
     assert legacy, "fixture should carry legacy counters at the order offsets"
     for k in legacy:
-        assert arr.swap_view(k, True)[3:] == (0, 0, False)
+        b = arr.bin(k)
+        orders = (b.open_order_amount, b.processed_order_remaining_amount)
+        assert arr.swap_view(k, True)[3:] == (*orders, b.limit_order_ask_side != 0)
+        assert arr.swap_view(k, False)[3:] == (0, 0, False)
 
 
 def test_bitmap_extension_matches_idl() -> None:

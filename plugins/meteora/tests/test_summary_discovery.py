@@ -19,6 +19,7 @@ from meteora_testlib import (
     idl_coder,
     load_pool,
     pair_address,
+    program_cases,
 )
 from solders.pubkey import Pubkey
 
@@ -60,10 +61,16 @@ def test_summary_fee_is_the_sdks_rate_in_the_active_bin() -> None:
             pool = load_pool(label, scen["unix_timestamp"], scen["epoch"])
             x, y = pool.mints
             summary = pool.summary()
+            if (label, scen["name"]) == ("jlp-hubsol-bs8", "elapsed_0"):
+                assert summary is None  # before the farming reward's last update: no swap
+                continue
             assert summary is not None
+            ran = program_cases("pools", label, scen["name"])
             for case in scen["cases"]:
                 if not case["exact_in"] or "error" in case or int(case["amount"]) < 10**8:
                     continue
+                if "error" in ran[(case["swap_for_y"], True, case["amount"])]:
+                    continue  # the program refuses it (test_oracle_quotes)
                 detail = pool.quote_detailed(int(case["amount"]), x if case["swap_for_y"] else y)
                 p = detail.swap.amount_in
                 if detail.swap.bins_crossed != 1 or not detail.swap.fee_on_input or p < 10**8:

@@ -77,11 +77,11 @@ def split_fee(
 
     The market-making share of the fee (pro rata to input, rounded up) pays
     the protocol ``protocol_share`` bps; of the limit-order share half goes to
-    order owners and the rest to the protocol.
+    order owners and the rest to the protocol. A fill that took no input (one
+    unit in, all of it fee) has no market-making share: the program books that
+    fee as the limit-order part (the SDK drops it).
     """
-    if total_amount_in == 0:
-        return 0, 0
-    mm_fee = ceil_div(trading_fee * mm_amount_in, total_amount_in)
+    mm_fee = ceil_div(trading_fee * mm_amount_in, total_amount_in) if total_amount_in else 0
     lo_total = trading_fee - mm_fee
     lo_protocol = lo_total - lo_total * LIMIT_ORDER_FEE_SHARE // BPS_DENOMINATOR
     protocol = lo_protocol + mm_fee * protocol_share // BPS_DENOMINATOR

@@ -65,6 +65,12 @@ class DlmmQuote:
     bin_arrays: tuple[Pubkey, ...]
 
 
+def _reward_updated(pair: LbPair) -> int:
+    """The latest farming reward update: a swap cannot run at an earlier Clock."""
+    first, second = pair.reward_infos
+    return max(first.last_update_time, second.last_update_time)
+
+
 def _token_program(flag: int) -> Pubkey:
     return TOKEN_2022_PROGRAM_ID if flag == 1 else TOKEN_PROGRAM_ID
 
@@ -95,6 +101,7 @@ class DlmmPool(PoolAdapter):
     def __init__(self, address: Pubkey, pair: LbPair) -> None:
         self._address = address
         self._pair = pair
+        self._reward_updated = _reward_updated(pair)
         self._arrays: dict[int, BinArray] = {}
         self._absent_arrays: set[int] = set()
         self._array_keys: dict[int, Pubkey] = {}
@@ -105,6 +112,9 @@ class DlmmPool(PoolAdapter):
         self._clock: Clock | None = None
         self._mints: dict[Pubkey, TokenMint] = {}
         self._reserves: dict[Pubkey, int] = {}
+        self._payout_limits: tuple[int | None, int | None] = (None, None)
+        """Reserve X, reserve Y balances (None: unknown), by ``swap_for_y``: a swap cannot
+        pay out more than the reserve holds (the token transfer fails)."""
         self._missing: set[Pubkey] = set()
         """Pair, Clock, mints or reserves the chain reported as not existing."""
 
@@ -276,6 +286,7 @@ class DlmmPool(PoolAdapter):
                 arrays[arr.index] = arr
         # Everything decoded: commit.
         self._pair = pair
+        self._reward_updated = _reward_updated(pair)
         for key, exists in seen.items():
             if exists:
                 self._missing.discard(key)
@@ -297,6 +308,10 @@ class DlmmPool(PoolAdapter):
             self._clock = clock
         self._mints.update(mints)
         self._reserves.update(reserves)
+        self._payout_limits = (
+            self._reserves.get(pair.reserve_x),
+            self._reserves.get(pair.reserve_y),
+        )
 
     def _decode_extension(self, key: Pubkey, account: Account) -> BinArrayBitmapExtension:
         extension = BinArrayBitmapExtension.from_account(account)
@@ -357,6 +372,14 @@ class DlmmPool(PoolAdapter):
         now = clock.slot if pair.activation_type == ACTIVATION_SLOT else clock.unix_timestamp
         if now < pair.activation_point:
             raise QuoteError(f"{self._tag}: not active until {pair.activation_point}")
+        # A swap first brings the farming rewards up to the Clock; a Clock earlier than a
+        # reward's last update makes that fail (6018 MathOverflow, seen on the program).
+        if clock.unix_timestamp < self._reward_updated:
+            raise QuoteError(
+                f"{self._tag}: Clock unix_timestamp {clock.unix_timestamp} is before the "
+                f"farming reward's last update {self._reward_updated}: the program fails "
+                "such a swap (MathOverflow)"
+            )
 
     def _tradable_clock(self) -> Clock:
         if self._missing:
@@ -411,10 +434,17 @@ class DlmmPool(PoolAdapter):
             )
             q_in = amount_to_send(res.amount_in, fee_in)
             q_out = amount
+        reserve = self._payout_limits[swap_for_y]
+        if reserve is not None and res.amount_out > reserve:
+            raise QuoteError(
+                f"{self._tag}: the swap pays out {res.amount_out} but reserve "
+                f"{pair.reserve_y if swap_for_y else pair.reserve_x} holds {reserve}: "
+                "the token transfer fails"
+            )
         quote = Quote(
             q_in,
             q_out,
-            res.fee + res.protocol_fee - res.excess_out,
+            res.fee + res.protocol_fee,
             input_mint if res.fee_on_input else output_mint,
         )
         keys = tuple(self.bin_array_key(i) for i in res.bin_arrays)
@@ -466,9 +496,9 @@ class DlmmPool(PoolAdapter):
         other side of the active bin.
 
         The program looks the arrays up by index among the remaining accounts, in any
-        order, and loads every one passed: so an array the chain does not have is left
-        out (it would fail the swap), and one behind the price lets the swap land after
-        the price moved back across an array boundary.
+        order, and fails on one that is not a bin array when the walk reaches it: so an
+        array the chain does not have is left out, and one behind the price lets the swap
+        land after the price moved back across an array boundary.
         """
         try:
             walked = self.quote_detailed(

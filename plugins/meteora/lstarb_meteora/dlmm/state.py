@@ -271,9 +271,9 @@ class BinArray:
     """70 consecutive bins; bin ``k`` is bin id ``index * 70 + k``.
 
     Version-1 arrays (written before limit orders existed) hold legacy
-    counters where version 2 keeps order amounts; :meth:`swap_view` reads
-    those as zero, as the program must (it cannot execute orders that were
-    never placed).
+    counters where version 2 keeps order amounts. The production program reads
+    those bytes as orders whatever the version (run on the fixtures: it pays
+    them out), so :meth:`swap_view` reads them the same way for every version.
     """
 
     __slots__ = ("_data", "_plain_views", "_views", "index", "lb_pair", "lower_bin_id", "version")
@@ -332,16 +332,17 @@ class BinArray:
         """What a swap reads of bin ``k``: amount_x, amount_y, stored price,
         open_order_amount, processed_order_remaining_amount, ask side.
 
-        Order amounts are zero unless the pair supports limit orders and the
-        array is version 2 or later. Views are cached: an array is immutable
-        until the next update replaces it, and quotes revisit the same bins.
+        Order amounts are zero unless the pair supports limit orders; on
+        version-1 arrays they are the legacy bytes at the same offsets, as the
+        program reads them. Views are cached: an array is immutable until the
+        next update replaces it, and quotes revisit the same bins.
         """
         cache = self._views if limit_orders else self._plain_views
         view = cache[k]
         if view is None:
             off = BINS_OFFSET + k * BIN_LEN
             ax, ay, plo, phi = _BIN_TOP.unpack_from(self._data, off)
-            if limit_orders and self.version >= 2:
+            if limit_orders:
                 open_amt, processed = _BIN_ORDERS.unpack_from(self._data, off + 112)
                 ask = self._data[off + 140] != 0
                 view = (ax, ay, plo | (phi << 64), open_amt, processed, ask)

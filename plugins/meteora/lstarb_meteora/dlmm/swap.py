@@ -43,10 +43,10 @@ class SwapResult:
     """A swap through the pool, before any Token-2022 transfer fee.
 
     ``fee`` is the LP share of the trading fee and ``protocol_fee`` the
-    protocol's (the SDK's split); ``fee + protocol_fee`` is the whole trading
-    fee except, for exact-out, output the bin rounding over-delivers by 2 or
-    more, which the SDK books into ``protocol_fee`` and reports in
-    ``excess_out``. ``fee_on_input`` says which mint the fee is in.
+    protocol's, as the program's Swap event reports them; ``fee_on_input``
+    says which mint the fee is in. ``excess_out`` is what exact-out fills
+    deliver beyond the amount asked for, in bins where that is 2 or more: the
+    program leaves it in the bins, the SDK books it as protocol fee.
     ``bins_crossed`` counts the bins that filled (1 = the active bin only).
     """
 
@@ -131,35 +131,25 @@ def _exact_in_at_bin(
     if not on_input:
         fee = (out * rate + FEE_PRECISION - 1) // FEE_PRECISION
         out -= fee
-    if total_in == mm_in:  # no limit orders filled: the SDK's split, simplified
-        if total_in == 0:
-            return included, out, 0, 0
+    if total_in == mm_in and total_in:  # no limit orders filled: the split, simplified
         protocol = fee * share // BPS_DENOMINATOR
         return included, out, fee - protocol, protocol
     lp_fee, protocol_fee = split_fee(fee, share, mm_in, total_in)
     return included, out, lp_fee, protocol_fee
 
 
-def _excluded_fee_in(view: BinView, out: int, swap_for_y: bool) -> int:
-    """Input (before fee) that buys ``out`` from a bin's layers, each rounded up."""
-    price = view[2]
-    open_out, processed_out = _orders_for(view, swap_for_y)
-    take = min(out, view[1] if swap_for_y else view[0])
-    total = amount_in_up(take, price, swap_for_y)
-    out -= take
-    if out > 0:
-        take = min(out, processed_out)
-        total += amount_in_up(take, price, swap_for_y)
-        out -= take
-        if out > 0:
-            total += amount_in_up(min(out, open_out), price, swap_for_y)
-    return total
-
-
 def _exact_out_at_bin(
     view: BinView, rate: int, share: int, out: int, swap_for_y: bool, on_input: bool
 ) -> tuple[Fill, int]:
-    """One bin of an exact-out swap, and the output it over-delivers (>= 2)."""
+    """One bin of an exact-out swap, and the output its fill over-delivers if 2 or more.
+
+    The program converts the whole output at the bin's price with one rounding up,
+    market-making and limit-order layers together (the SDK rounds each layer up), adds
+    the fee and fills the bin with that input; if the fill falls short of ``out`` it
+    fails the swap (6085 UndeterminedError). What the fill delivers beyond ``out`` stays
+    in the bin: the trader gets exactly ``out`` and no fee counts it (the SDK books it as
+    protocol fee when it is 2 or more: that part is returned, for comparison).
+    """
     if on_input:
         included_out = out
     else:
@@ -167,17 +157,20 @@ def _exact_out_at_bin(
         included_out = (out * FEE_PRECISION + denominator - 1) // denominator
     if included_out >= _max_out(view, swap_for_y):
         return _exact_in_at_bin(view, rate, share, U64_MAX, swap_for_y, on_input), 0
-    need = _excluded_fee_in(view, included_out, swap_for_y)
+    need = amount_in_up(included_out, view[2], swap_for_y)
     if on_input:
         denominator = FEE_PRECISION - rate
         need = (need * FEE_PRECISION + denominator - 1) // denominator
     amount_in, got, lp_fee, protocol_fee = _exact_in_at_bin(
         view, rate, share, need, swap_for_y, on_input
     )
-    delta = got - out
-    if delta > 1:
-        return (amount_in, out, lp_fee, protocol_fee + delta), delta
-    return (amount_in, out, lp_fee, protocol_fee), 0
+    if got < out:
+        raise QuoteError(
+            f"meteora-dlmm pair: exact-out of {out} in one bin: the input the program "
+            f"computes fills only {got}, and the program fails the swap (6085 UndeterminedError)"
+        )
+    excess = got - out
+    return (amount_in, out, lp_fee, protocol_fee), excess if excess > 1 else 0
 
 
 def _walk(

@@ -33,20 +33,6 @@ function accountInfo(doc) {
   };
 }
 
-// Version-1 bin arrays predate limit orders: their bytes at the limit-order
-// offsets are legacy counters the program never reads as orders. The SDK
-// reads them regardless; zero them so the SDK sees what the program sees.
-function zeroLegacyOrderFields(binArray) {
-  if (binArray.version >= 2) return false;
-  for (const bin of binArray.bins) {
-    bin.openOrderAmount = new BN(0);
-    bin.processedOrderRemainingAmount = new BN(0);
-    bin.totalProcessingOrderAmount = new BN(0);
-    bin.limitOrderAskSide = 0;
-  }
-  return true;
-}
-
 function buildPool(dir, program) {
   const files = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
   const docs = Object.fromEntries(files.map((f) => [f, loadJson(path.join(dir, f))]));
@@ -61,11 +47,13 @@ function buildPool(dir, program) {
       account: program.coder.accounts.decode("binArrayBitmapExtension", accountInfo(d).data),
     };
   }
+  // Version-1 arrays (written before limit orders) are given as stored: their legacy
+  // bytes at the limit-order offsets are read as orders, by the SDK and the program alike.
   const binArrays = [];
-  const legacyZeroed = [];
+  const version1 = [];
   for (const f of files.filter((f) => /^bin_array_-?\d+\.json$/.test(f))) {
     const account = program.coder.accounts.decode("binArray", accountInfo(docs[f]).data);
-    if (zeroLegacyOrderFields(account)) legacyZeroed.push(account.index.toNumber());
+    if (account.version < 2) version1.push(account.index.toNumber());
     binArrays.push({ publicKey: new PublicKey(docs[f].pubkey), account });
   }
   const token = (mintDoc, reserveKey) => {
@@ -84,7 +72,7 @@ function buildPool(dir, program) {
   const tokenY = token(docs["mint_y.json"], lbPair.reserveY);
   const clock = { slot: new BN(0), epoch: new BN(EPOCH), unixTimestamp: new BN(0) };
   const dlmm = new DLMM(pairKey, program, lbPair, ext, tokenX, tokenY, [null, null], clock, {});
-  return { dlmm, lbPair, binArrays, legacyZeroed };
+  return { dlmm, lbPair, binArrays, version1 };
 }
 
 function amountsGrid() {
@@ -242,7 +230,7 @@ async function main() {
   const realNow = Date.now;
   const pools = [];
   for (const label of labels) {
-    const { dlmm, lbPair, binArrays, legacyZeroed } = buildPool(path.join(FIXTURES, label), program);
+    const { dlmm, lbPair, binArrays, version1 } = buildPool(path.join(FIXTURES, label), program);
     const grid = amountsGrid();
     const scen = [];
     for (const s of scenarios(label, lbPair)) {
@@ -265,7 +253,7 @@ async function main() {
     pools.push({
       label,
       pair: dlmm.pubkey.toBase58(),
-      legacy_order_bytes_zeroed_in_arrays: legacyZeroed.sort((a, b) => a - b),
+      version_1_arrays: version1.sort((a, b) => a - b),
       scenarios: scen,
     });
   }
@@ -277,7 +265,7 @@ async function main() {
       "exact-in: swapQuote(amount, swapForY, 0 bps, fixture bin arrays, isPartialFill=false)",
       "exact-out: swapQuoteExactOut(amount, swapForY, 0 bps, fixture bin arrays)",
       "fee is the SDK's LP share (trading fee minus protocol fee); protocol_fee its protocol share",
-      "version-1 bin arrays: limit-order fields zeroed before quoting (legacy bytes, see docs)",
+      "version-1 bin arrays are quoted as stored (legacy bytes at the limit-order offsets read as orders, as the program does)",
       "a grid direction stops after 3 errors (insufficient liquidity in the fixture arrays)",
       "sparse: a real pair with bitmap gaps (synthetic bitmap, real arrays); the SDK gets only the arrays the bitmap marks",
     ],

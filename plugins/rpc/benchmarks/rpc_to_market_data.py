@@ -1,0 +1,165 @@
+"""Account notification received -> MARKET_DATA published, through the real scanner.
+
+    python plugins/rpc/benchmarks/rpc_to_market_data.py [SECONDS]
+
+The peer is ``lstarb simnet`` with its market driver in a child process, stepping a slot
+every 2 ms (constant-product pools trade, vaults move: a few notifications a slot). The
+parent runs the real Scanner service with the rpc source, the installed DEX adapters and
+the mints of interest, publishing to a real nats-server on a free loopback port. For every
+account event the scanner puts on the tape, measured from the frame's arrival
+(``received_ns``, stamped when the websocket library hands it over):
+
+- ready in the source: the AccountUpdate is in the source's queue (the source's own work);
+- taken by the scanner: the scanner starts on it (after finishing what came before it: a
+  slot's notifications arrive together, the Clock sysvar's first, and each update is
+  applied and published in turn);
+- handed to NATS: when ``publish_nowait`` returns (the message is on the connection);
+- acknowledged: when JetStream's acknowledgement of it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+STEP_MS = 10
+
+
+async def _serve(seconds: float) -> None:
+    """Child: a driven peer; on 'go', step a slot every STEP_MS for ``seconds``."""
+    from lstarb_runtime.simnet import Simnet, SimnetConfig
+
+    net = Simnet(SimnetConfig(port=0, slot_ms=0, drive=True, seed=21))
+    await net.start()
+    print(json.dumps({"http": net.http_url, "ws": net.ws_url}))
+    sys.stdout.flush()
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.readline)
+    end = loop.time() + seconds
+    while loop.time() < end:
+        net.step()
+        await asyncio.sleep(STEP_MS / 1000)
+    print(json.dumps({"slots": net.chain.slot - net.chain.start_slot, "trades": net.driver.trades}))  # type: ignore[union-attr]
+    sys.stdout.flush()
+    await loop.run_in_executor(None, sys.stdin.readline)
+    await net.stop()
+
+
+def _pct(values: list[int], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1_000
+
+
+async def _main(seconds: float) -> None:
+    from lstarb_rpc import RpcConfig
+    from lstarb_runtime.bus import free_local_url
+    from lstarb_runtime.bus.connect import connect_bus
+    from lstarb_runtime.config import ScannerSettings, Settings
+    from lstarb_runtime.plugin_host import PluginHost
+    from lstarb_runtime.services.base import ServiceEnv
+    from lstarb_runtime.services.halt import HaltSwitch
+    from lstarb_runtime.services.scanner import Scanner
+    from lstarb_sdk import PluginContext
+    from lstarb_sdk.events import AccountEvent
+    from lstarb_sdk.tokens import MINTS_OF_INTEREST
+
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(seconds)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    peer = json.loads(child.stdout.readline())
+    ready: list[int] = []
+    taken: list[int] = []
+    handed: list[int] = []
+    acked: list[int] = []
+    with tempfile.TemporaryDirectory() as store:
+        async with connect_bus(free_local_url(), store_dir=store) as bus:
+            publish_nowait = bus.publish_nowait
+
+            async def timed(event: Any, **kwargs: Any) -> Any:
+                sent = await publish_nowait(event, **kwargs)
+                if isinstance(event, AccountEvent) and event.received_ns:
+                    received = event.received_ns
+                    handed.append(time.time_ns() - received)
+                    sent.add_done_callback(lambda _: acked.append(time.time_ns() - received))
+                return sent
+
+            bus.publish_nowait = timed  # type: ignore[method-assign]
+            host = PluginHost()
+            host.discover()
+            host.select(["rpc", "raydium", "meteora", "orca", "pumpswap"])
+            config = RpcConfig(url=peer["http"], ws_url=peer["ws"], idle_timeout_s=120)
+            settings = Settings(scanner=ScannerSettings(mints=[str(m) for m in MINTS_OF_INTEREST]))
+            env = ServiceEnv(
+                bus,
+                host,
+                PluginContext(plugin_configs={"rpc": config}),
+                settings,
+                HaltSwitch(),
+                lambda line: None,
+            )
+            scanner = Scanner(env)
+            take_update = scanner.take_update
+
+            async def timed_take(update: Any) -> None:
+                taken.append(time.time_ns() - update.received_ns)
+                await take_update(update)
+
+            scanner.take_update = timed_take  # type: ignore[method-assign]
+            await scanner.start()
+            [(_, source)] = scanner.sources
+            on_account = source.on_account  # type: ignore[attr-defined]
+
+            def timed_ready(
+                endpoint: Any, lane: Any, key: Any, slot: int, account: Any, at: int
+            ) -> None:
+                on_account(endpoint, lane, key, slot, account, at)
+                ready.append(time.time_ns() - at)
+
+            source.on_account = timed_ready  # type: ignore[attr-defined]
+            running = asyncio.create_task(scanner.run())
+            await asyncio.sleep(2)  # discovery, snapshot, subscriptions
+            before, taken_before, ready_before = len(handed), len(taken), len(ready)
+            child.stdin.write("go\n")
+            child.stdin.flush()
+            done = json.loads(await asyncio.to_thread(child.stdout.readline))
+            await asyncio.sleep(0.5)
+            await scanner.stop()
+            running.cancel()
+            pools = len(scanner.book.pools)
+    child.stdin.write("stop\n")
+    child.stdin.flush()
+    child.wait(10)
+    moved_handed, moved_acked = handed[before:], acked[before:]
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"rpc source -> scanner -> MARKET_DATA: {pools} pools, {done['slots']} slots, "
+        f"{done['trades']} trades in {seconds:g} s, {len(moved_handed)} account events "
+        f"(load average {load})\n"
+    )
+    print("| received -> | p50 (µs) | p99 (µs) |\n|---|---:|---:|")
+    rows = (
+        ("ready in the source", ready[ready_before:]),
+        ("taken by the scanner", taken[taken_before:]),
+        ("handed to NATS", moved_handed),
+        ("acknowledged by JetStream", moved_acked),
+    )
+    for what, values in rows:
+        print(f"| {what} | {statistics.median(values) / 1000:.0f} | {_pct(values, 0.99):.0f} |")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve"]:
+        asyncio.run(_serve(float(sys.argv[2])))
+    else:
+        asyncio.run(_main(float(sys.argv[1]) if len(sys.argv) > 1 else 10.0))
