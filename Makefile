@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/scanner_pass.py
 	$(BIN)/python plugins/lst/benchmarks/bench_strategy_latency.py
 	$(BIN)/python benchmarks/executor_build.py
+	$(BIN)/python benchmarks/planner_latency.py
 
 clean:
 	rm -rf $(VENV) build dist site .lstarb

@@ -45,6 +45,37 @@ def run(
     Raises ConfigError / PluginError / NothingToDo (usage) before anything starts.
     """
     settings = loaded.settings
+    selected, context = prepare(host, loaded, echo=echo)
+    paper = context.paper
+    echo(
+        f"lstarb: plugins {', '.join(selected)}; {'PAPER' if paper else 'LIVE'} trading; "
+        f"role {settings.run.role}"
+    )
+    plan = RunPlan(host, context, settings, selected, echo, summary_json)
+    previous = signal.signal(signal.SIGTERM, _terminate)  # before the loop handles it
+    try:
+        host.call_strict("lstarb_startup", context=context)
+        return asyncio.run(run_services(plan))
+    except KeyboardInterrupt as exc:  # a signal before the runner took over its handling
+        name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
+        echo(f"{name}: stopped before the services started")
+        plan.call_shutdown()
+        report = RunReport(plugins=selected, roles=[], not_built=[], ended_by=name)
+        report.exit_code = 0 if isinstance(exc, Terminated) else EXIT_SIGINT
+        return report
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def prepare(
+    host: PluginHost, loaded: LoadedConfig, *, echo: Callable[[str], None]
+) -> tuple[list[str], PluginContext]:
+    """Select the plugins, validate their settings, refuse what cannot run; the context.
+
+    Shared by ``lstarb run`` and ``lstarb replay --role planner --tape`` (the replay of a
+    recording through one role), so both load plugins and settings the same way.
+    """
+    settings = loaded.settings
     selected = host.select(settings.run.plugins)
     for name, reason in host.failures().items():
         echo(f"note: plugin {name} is installed but not loaded: {reason}")
@@ -74,24 +105,7 @@ def run(
         plugin_configs=dict(loaded.plugin_models),
         settings={"nats_url": settings.nats.url},
     )
-    echo(
-        f"lstarb: plugins {', '.join(selected)}; {'PAPER' if paper else 'LIVE'} trading; "
-        f"role {settings.run.role}"
-    )
-    plan = RunPlan(host, context, settings, selected, echo, summary_json)
-    previous = signal.signal(signal.SIGTERM, _terminate)  # before the loop handles it
-    try:
-        host.call_strict("lstarb_startup", context=context)
-        return asyncio.run(run_services(plan))
-    except KeyboardInterrupt as exc:  # a signal before the runner took over its handling
-        name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
-        echo(f"{name}: stopped before the services started")
-        plan.call_shutdown()
-        report = RunReport(plugins=selected, roles=[], not_built=[], ended_by=name)
-        report.exit_code = 0 if isinstance(exc, Terminated) else EXIT_SIGINT
-        return report
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return selected, context
 
 
 class Terminated(KeyboardInterrupt):

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from solders.pubkey import Pubkey
 
 from lstarb_runtime.executor.settings import ExecutorSettings
+from lstarb_runtime.planner.settings import PlannerSettings, RiskSettings
 from lstarb_sdk.errors import ConfigError
 
 ENV_PREFIX = "LSTARB_"
@@ -105,14 +106,6 @@ class ScannerSettings(_Section):
         return values
 
 
-class RiskSettings(_Section):
-    """Limits the planner will apply (not read yet: the planner service is not built)."""
-
-    max_trade_lamports: int = Field(10 * 10**9, gt=0)
-    min_profit_lamports: int = Field(10_000, ge=0)
-    max_slippage_bps: int = Field(50, ge=0, le=10_000)
-
-
 class AuditorSettings(_Section):
     database_url: SecretStr | None = Field(
         None, description="postgresql://USER@HOST:PORT/DB (or sqlite:PATH); unset: ledger_path"
@@ -128,6 +121,7 @@ class Settings(_Section):
     nats: NatsSettings = NatsSettings()
     run: RunSettings = RunSettings()
     scanner: ScannerSettings = ScannerSettings()
+    planner: PlannerSettings = PlannerSettings()
     risk: RiskSettings = RiskSettings()
     auditor: AuditorSettings = AuditorSettings()
     executor: ExecutorSettings = ExecutorSettings()

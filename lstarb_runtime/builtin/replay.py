@@ -35,6 +35,7 @@ from solders.account import Account
 from solders.pubkey import Pubkey
 
 from lstarb_runtime.bus.recording import RecordingError, is_recording, read_records
+from lstarb_runtime.config import ROLES
 from lstarb_sdk import (
     AccountUpdate,
     DataSource,
@@ -377,19 +378,69 @@ def lstarb_register_commands(cli: Any) -> None:
 @click.command(
     "replay", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
 )
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--speed",
     type=click.FloatRange(min=0),
     help="recordings: 1 the recorded pace, 2 twice as fast, 0 as fast as possible (default)",
 )
+@click.option("--role", type=click.Choice(ROLES), help="run one service (default: all)")
+@click.option(
+    "--tape",
+    type=click.Path(path_type=Path),
+    help="with --role planner: play this recording of MARKET_DATA and OPPORTUNITIES through "
+    "the planner, offline (--out DIR writes the plans, --json the summary)",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="with --tape: write the plans to this new directory (a recording of EXECUTION)",
+)
+@click.option("--json", "as_json", is_flag=True, help="with --tape: the summary as JSON")
+@click.option("--plugins", "plugins", help="comma-separated plugin names (default: all installed)")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="TOML file")
 @click.pass_context
-def replay_command(ctx: click.Context, path: Path, speed: float | None) -> None:
+def replay_command(
+    ctx: click.Context,
+    path: Path | None,
+    speed: float | None,
+    role: str | None,
+    tape: Path | None,
+    out: Path | None,
+    as_json: bool,
+    plugins: str | None,
+    config_path: Path | None,
+) -> None:
     """Run on a recording (lstarb record) or a directory of account JSON files.
 
     ``lstarb run`` with ``[plugins.replay] path = PATH`` and ``speed``; every other option is
     passed to ``lstarb run`` (``--plugins``, ``--duration``, ...).
+
+    ``lstarb replay --role planner --tape DIR`` instead plays a recording of MARKET_DATA and
+    OPPORTUNITIES through the planner alone, without a bus: the same recording gives the same
+    plans, byte for byte.
     """
+    if tape is not None:
+        if path is not None:
+            raise click.UsageError("give a PATH to run on, or --tape DIR with --role planner")
+        if role != "planner":
+            raise click.UsageError(
+                f"--tape plays a recording through one role: --role planner (not {role or 'all'})"
+            )
+        from lstarb_runtime.planner.replay import planner_replay
+
+        args = ["--tape", str(tape), *_given(out=out, plugins=plugins, config=config_path)]
+        with planner_replay.make_context(
+            "replay", [*args, *(["--json"] if as_json else []), *ctx.args], parent=ctx.parent
+        ) as sub:
+            planner_replay.invoke(sub)
+        return
+    if out is not None or as_json:
+        raise click.UsageError("--out and --json go with --tape (a replay through the planner)")
+    if path is None:
+        raise click.UsageError(
+            "give a PATH (a recording or account JSON files), or --tape DIR with --role planner"
+        )
     try:
         ReplayConfig(path=path, speed=speed or 0.0)
     except ValidationError as exc:
@@ -401,5 +452,11 @@ def replay_command(ctx: click.Context, path: Path, speed: float | None) -> None:
     run = root.get_command(ctx, "run") if isinstance(root, click.Group) else None
     if run is None:
         raise click.UsageError("this lstarb has no run command")
-    with run.make_context("run", list(ctx.args), parent=ctx.parent) as sub:
+    args = [*_given(role=role, plugins=plugins, config=config_path), *ctx.args]
+    with run.make_context("run", args, parent=ctx.parent) as sub:
         run.invoke(sub)
+
+
+def _given(**options: object) -> list[str]:
+    """``--name value`` for each option that was given."""
+    return [a for k, v in options.items() if v is not None for a in (f"--{k}", str(v))]

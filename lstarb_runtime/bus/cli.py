@@ -220,6 +220,14 @@ def tail(
     type=click.Path(file_okay=False, path_type=Path),
     help="directory to write (new or empty)",
 )
+@click.option(
+    "--stream",
+    "streams",
+    multiple=True,
+    type=click.Choice(list(STREAM_BY_NAME), case_sensitive=False),
+    help="a stream to record (repeat for several; default MARKET_DATA). "
+    "OPPORTUNITIES beside MARKET_DATA is what `lstarb replay --role planner --tape` plays",
+)
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="stop after S")
 @click.option("-n", "--count", type=click.IntRange(min=1), help="stop after N events")
 @click.option("--new", "only_new", is_flag=True, help="only events published from now on")
@@ -227,23 +235,57 @@ def tail(
 @click.option("--wait", is_flag=True, help="wait for the server and the stream instead of failing")
 def record(
     out: Path,
+    streams: tuple[str, ...],
     duration: float | None,
     count: int | None,
     only_new: bool,
     nats_url: str | None,
     wait: bool,
 ) -> None:
-    """Save the MARKET_DATA stream (the market tape and pool states) to a directory.
+    """Save streams (MARKET_DATA, the market tape and pool states, by default) to a directory.
 
-    Everything the stream holds, then what comes, until --duration, --count, Ctrl-C or
-    SIGTERM (--new: only what comes). The replay data source plays the directory back
-    (``[plugins.replay] path = "DIR"``, ``speed``). The format: docs/streams.md, "Recording".
+    Everything each stream holds, then what comes, until --duration, --count (events of all
+    streams together), Ctrl-C or SIGTERM (--new: only what comes). The replay data source plays
+    the MARKET_DATA of the directory back (``[plugins.replay] path = "DIR"``, ``speed``);
+    ``lstarb replay --role planner --tape DIR`` plays MARKET_DATA and OPPORTUNITIES through
+    the planner. The format: docs/streams.md, "Recording".
     """
     url = resolve_url(nats_url)
+    chosen = list(dict.fromkeys(s.upper() for s in streams)) or ["MARKET_DATA"]
+    chosen.sort(key=lambda s: s != "MARKET_DATA")  # the manifest's main stream, when recorded
     try:
-        writer = RecordingWriter(out, nats_url=url)
+        writer = RecordingWriter(out, nats_url=url, streams=chosen)
     except RecordingError as exc:
         raise click.UsageError(str(exc)) from None
+    written = 0
+
+    async def follow(nc: Client, stream: str, done: asyncio.Event) -> None:
+        nonlocal written
+        sub = await nc.jetstream().subscribe(
+            STREAM_BY_NAME[stream].subjects[0],
+            stream=stream,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.NEW if only_new else DeliverPolicy.ALL,
+        )
+        while not done.is_set():
+            try:
+                msg = await sub.next_msg(timeout=0.25)
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
+            meta = msg.metadata
+            writer.write(
+                Record(
+                    meta.sequence.stream,
+                    int(meta.timestamp.timestamp() * 1_000_000) * 1000,
+                    msg.subject,
+                    msg.data,
+                    dict(msg.headers or {}),
+                ),
+                stream,
+            )
+            written += 1
+            if count is not None and written >= count:
+                done.set()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -253,31 +295,18 @@ def record(
         end = None if duration is None else time.monotonic() + duration
         nc = await _connect(url, wait, end)
         try:
-            await _await_stream(nc, "MARKET_DATA", url, wait, end)
-            sub = await nc.jetstream().subscribe(
-                "md.>",
-                stream="MARKET_DATA",
-                ordered_consumer=True,
-                deliver_policy=DeliverPolicy.NEW if only_new else DeliverPolicy.ALL,
+            for stream in chosen:
+                await _await_stream(nc, stream, url, wait, end)
+            click.echo(
+                f"recording {', '.join(chosen)} at {url} to {out} (Ctrl-C to stop)", err=True
             )
-            click.echo(f"recording MARKET_DATA at {url} to {out} (Ctrl-C to stop)", err=True)
-            while not stop.is_set() and (count is None or writer.manifest.messages < count):
-                left = 0.25 if end is None else min(0.25, end - time.monotonic())
-                if left <= 0:
-                    break
-                try:
-                    msg = await sub.next_msg(timeout=left)
-                except (TimeoutError, nats.errors.TimeoutError):
-                    continue
-                meta = msg.metadata
-                writer.write(
-                    Record(
-                        meta.sequence.stream,
-                        int(meta.timestamp.timestamp() * 1_000_000) * 1000,
-                        msg.subject,
-                        msg.data,
-                    )
-                )
+            tasks = [asyncio.create_task(follow(nc, s, stop)) for s in chosen]
+            left = None if end is None else max(0.0, end - time.monotonic())
+            try:
+                await asyncio.wait_for(stop.wait(), left)
+            except TimeoutError:
+                stop.set()
+            await asyncio.gather(*tasks)
         finally:
             await nc.close()
 
@@ -285,9 +314,12 @@ def record(
         _run(main())
     finally:
         m = writer.close()
+        others = "".join(
+            f", {e['messages']} {s} events" for s, e in m.streams.items() if s != "MARKET_DATA"
+        )
         click.echo(
-            f"recorded {m.messages} MARKET_DATA events ({m.account_events} account updates, "
-            f"{m.pool_states} pool states) to {out}",
+            f"recorded {m.streams.get('MARKET_DATA', {}).get('messages', 0)} MARKET_DATA events "
+            f"({m.account_events} account updates, {m.pool_states} pool states){others} to {out}",
             err=True,
         )
 

@@ -41,6 +41,7 @@ from lstarb_runtime.services.base import (
 )
 from lstarb_runtime.services.executor import Executor
 from lstarb_runtime.services.halt import HaltSwitch
+from lstarb_runtime.services.planner import Planner
 from lstarb_runtime.services.scanner import Scanner
 from lstarb_sdk import PluginContext
 
@@ -48,7 +49,11 @@ log = logging.getLogger("lstarb.run")
 
 PIPELINE: Final = ("scanner", "planner", "executor", "auditor", "system")
 """Every role, in the order events flow (and the order a run stops them in)."""
-ROLE_SERVICES: Final[dict[str, type[Service]]] = {"scanner": Scanner, "executor": Executor}
+ROLE_SERVICES: Final[dict[str, type[Service]]] = {
+    "scanner": Scanner,
+    "planner": Planner,
+    "executor": Executor,
+}
 """The roles built so far; a new service registers its class here."""
 
 EXIT_OK: Final = 0

@@ -121,9 +121,9 @@ def test_run_with_no_dex_adapter_says_why_and_exits_2(runner: CliRunner) -> None
 
 
 def test_run_of_a_role_not_built_says_so_and_exits_1(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["run", "--plugins", "orca", "--role", "planner"])
+    result = runner.invoke(cli, ["run", "--plugins", "orca", "--role", "auditor"])
     assert result.exit_code == 1, result.output
-    assert "nothing to do: the planner service is not built yet" in result.output
+    assert "nothing to do: the auditor service is not built yet" in result.output
 
 
 @pytest.mark.parametrize("path", ["does-not-exist", "a-file.json"])
