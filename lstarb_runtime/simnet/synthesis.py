@@ -17,6 +17,9 @@ peer synthesizes them, only where no dump is served, by one rule each:
 - its manager fee account is an initialized token account of the pool mint owned by
   the manager, with no balance (what the manager held is unknown; the epoch crank
   credits the fees it mints from then on);
+- its pool mint, when no dump holds it, is an SPL mint of 9 decimals (the program
+  requires SOL's) whose mint authority is the withdraw authority and whose supply is
+  ``pool_token_supply``: the scanner reads decimals from it to publish the pool's state;
 - Marinade's SOL leg holds ``lp_liquidity_target`` lamports (plus rent), the level at
   which liquid unstakes pay the minimum fee, and its mSOL leg is an empty token account
   (every deposit then mints, as when the leg is empty on chain).
@@ -45,6 +48,7 @@ STAKE_PROGRAM = "Stake11111111111111111111111111111111111111"
 TOKEN_ACCOUNT_RENT = 2_039_280
 STAKE_ACCOUNT_RENT = 2_282_880
 SYSTEM_ACCOUNT_RENT = 890_880
+MINT_RENT = 1_461_600
 RESERVE_SHARE = 0.004292556662933464
 """The real bSOL reserve's lamports over its pool's total_lamports, both dumped at one commit."""
 VAULT_MARGIN = 0.01
@@ -162,9 +166,25 @@ def _spl_accounts(entry: Entry, pool: StakePool) -> Iterator[tuple[Entry, Synthe
             "total_lamports above rent (the real bSOL reserve's share)",
         ),
     )
+    supply = u64(data, 266)
+    mint = (
+        (1).to_bytes(4, "little")  # COption::Some(mint authority)
+        + bytes(authority)
+        + supply.to_bytes(8, "little")
+        + bytes([9, 1])  # decimals, initialized
+        + bytes(36)  # no freeze authority
+    )
+    token_program = str(Pubkey.from_bytes(data[226:258]))
+    yield (
+        Entry(pool.mint, MINT_RENT, mint, token_program),
+        Synthetic(
+            pool.mint,
+            f"pool mint of stake pool {entry.key}",
+            "9 decimals, minted by the withdraw authority, supply pool_token_supply",
+        ),
+    )
     fee_account = str(Pubkey.from_bytes(data[194:226]))
     manager = str(Pubkey.from_bytes(data[1:33]))
-    token_program = str(Pubkey.from_bytes(data[226:258]))
     yield (
         token_account(fee_account, pool.mint, manager, 0, program=token_program),
         Synthetic(
