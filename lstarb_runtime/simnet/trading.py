@@ -73,9 +73,9 @@ class Trader:
         return True
 
     # ------------------------------------------------------------ concentrated
-    def move_clmm(self, pool: ClmmPool, target: float) -> bool:
+    def move_clmm(self, pool: ClmmPool, target: float) -> Swap | None:
         """One swap toward ``target``, as far as the tick arrays the program would be given
-        (and the peer serves) reach; True if the price moved."""
+        (and the peer serves) reach; the swap executed, None if none was."""
         data = self.store.get(pool.address).data  # type: ignore[union-attr]
         current = pool.sqrt_price(data)
         wanted = sqrt_price_of(target)
@@ -90,7 +90,7 @@ class Trader:
         if wanted == math_.sqrt_price_at_tick(tick):
             wanted += 1  # never end on a tick's price (the program would cross it)
         if (wanted >= current) if a_to_b else (wanted <= current):
-            return False
+            return None
         edge_tick, last = (low, low - 1) if a_to_b else (high + 1, high)
         try:
             swap = swap_to_price(
@@ -105,16 +105,16 @@ class Trader:
                 target=wanted,
             )
             if swap.amount_in == 0 or swap.amount_out == 0:
-                return False
+                return None
             if not self._agrees(pool, swap):
-                return False
+                return None
             writes = pool.execute(self.store, swap, self.chain.clock())
             into, out_of = (pool.vault_a, pool.vault_b) if a_to_b else (pool.vault_b, pool.vault_a)
             self._write({into: swap.amount_in, out_of: -swap.amount_out}, writes)
         except (SwapRefused, Unmovable) as exc:
             self.refused[f"{pool.program}: {exc}"] += 1
-            return False
-        return True
+            return None
+        return swap
 
     def _agrees(self, pool: ClmmPool, swap: Swap) -> bool:
         mint = pool.mint_a if swap.a_to_b else pool.mint_b
