@@ -56,9 +56,10 @@ VAULT_MARGIN = 0.01
 
 @dataclass(frozen=True, slots=True)
 class Synthetic:
-    """One account the peer made up: what it stands for and the rule that made it."""
+    """One account the peer made up: its kind, what it stands for, the rule that made it."""
 
     key: str
+    kind: str
     what: str
     rule: str
 
@@ -105,7 +106,7 @@ def _whirlpool_vaults(entry: Entry, store: AccountStore) -> Iterator[tuple[Entry
         total = int(amount * (1 + VAULT_MARGIN)) + owed
         yield (
             token_account(vault, mint, entry.key, total),
-            Synthetic(vault, f"Orca Whirlpool {entry.key} vault {side}", rule),
+            Synthetic(vault, "Orca vault", f"Orca Whirlpool {entry.key} vault {side}", rule),
         )
 
 
@@ -161,6 +162,7 @@ def _spl_accounts(entry: Entry, pool: StakePool) -> Iterator[tuple[Entry, Synthe
         Entry(reserve, lamports, meta.ljust(200, b"\0"), STAKE_PROGRAM),
         Synthetic(
             reserve,
+            "reserve stake account",
             f"reserve stake account of stake pool {entry.key}",
             f"Initialized, withdraw authority {authority}, {RESERVE_SHARE:.2%} of "
             "total_lamports above rent (the real bSOL reserve's share)",
@@ -179,6 +181,7 @@ def _spl_accounts(entry: Entry, pool: StakePool) -> Iterator[tuple[Entry, Synthe
         Entry(pool.mint, MINT_RENT, mint, token_program),
         Synthetic(
             pool.mint,
+            "pool mint",
             f"pool mint of stake pool {entry.key}",
             "9 decimals, minted by the withdraw authority, supply pool_token_supply",
         ),
@@ -189,6 +192,7 @@ def _spl_accounts(entry: Entry, pool: StakePool) -> Iterator[tuple[Entry, Synthe
         token_account(fee_account, pool.mint, manager, 0, program=token_program),
         Synthetic(
             fee_account,
+            "manager fee account",
             f"manager fee account of stake pool {entry.key}",
             "initialized token account of the pool mint owned by the manager, balance 0",
         ),
@@ -205,6 +209,7 @@ def _marinade_legs(entry: Entry) -> Iterator[tuple[Entry, Synthetic]]:
         Entry(sol_leg, target + SYSTEM_ACCOUNT_RENT, b"", SYSTEM_PROGRAM),
         Synthetic(
             sol_leg,
+            "Marinade SOL leg",
             "Marinade liquidity pool SOL leg",
             f"lp_liquidity_target ({target} lamports) plus rent",
         ),
@@ -213,7 +218,9 @@ def _marinade_legs(entry: Entry) -> Iterator[tuple[Entry, Synthetic]]:
     authority = Pubkey.find_program_address([bytes(state), b"liq_st_sol_authority"], program)[0]
     yield (
         token_account(msol_leg, str(Pubkey.from_bytes(data[8:40])), str(authority), 0),
-        Synthetic(msol_leg, "Marinade liquidity pool mSOL leg", "empty mSOL token account"),
+        Synthetic(
+            msol_leg, "Marinade mSOL leg", "Marinade liquidity pool mSOL leg", "empty token account"
+        ),
     )
 
 
