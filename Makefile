@@ -50,6 +50,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/events_table.py
 	$(BIN)/python benchmarks/bus_latency.py
 	$(BIN)/python benchmarks/scanner_pass.py
+	$(BIN)/python plugins/lst/benchmarks/bench_strategy_latency.py
+	$(BIN)/python benchmarks/executor_build.py
 
 clean:
 	rm -rf $(VENV) build dist site .lstarb

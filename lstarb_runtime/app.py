@@ -143,7 +143,5 @@ def _check_live(host: PluginHost) -> None:
             "a submitter that sends transactions (only the built-in paper submitter is "
             "selected; select one such as jito or rpc)"
         )
-    if "executor" not in ROLE_SERVICES:
-        missing.append("the executor service (not built yet)")
     if missing:
         raise ConfigError("--live cannot trade: missing " + "; ".join(missing))

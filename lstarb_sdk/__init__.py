@@ -28,6 +28,7 @@ from lstarb_sdk.submitter import Submitter
 from lstarb_sdk.types import (
     AccountFilter,
     AccountUpdate,
+    ComputeUnits,
     ExecutionResult,
     Leg,
     Opportunity,
@@ -52,6 +53,7 @@ __all__ = [
     "SDK_API_VERSION",
     "AccountFilter",
     "AccountUpdate",
+    "ComputeUnits",
     "ConfigError",
     "DataSource",
     "DataSourceError",

@@ -47,9 +47,14 @@ class FairValue:
     @property
     def ratio(self) -> Fraction:
         """SOL per token, exactly (1 when the program has no supply yet, as it mints 1:1)."""
+        return Fraction(*self.rate)
+
+    @property
+    def rate(self) -> tuple[int, int]:
+        """``ratio`` as (lamports, tokens): integer math on hot paths needs no Fraction."""
         if self.tokens == 0 or self.lamports == 0:
-            return Fraction(1)
-        return Fraction(self.lamports, self.tokens)
+            return 1, 1
+        return self.lamports, self.tokens
 
     def sol_value(self, amount: int) -> int:
         """Lamports ``amount`` tokens are worth, rounded down."""
@@ -62,6 +67,13 @@ class FairValue:
         if self.tokens == 0 or self.lamports == 0:
             return lamports
         return lamports * self.tokens // self.lamports
+
+
+def premium_ppm(paid: FairValue, in_amount: int, got: FairValue, out_amount: int) -> int:
+    """:meth:`FairValueBook.premium_ppm` for two fair values at hand (``in_amount > 0``)."""
+    (lp, tp), (lg, tg) = paid.rate, got.rate
+    cost = in_amount * lp * tg  # both sides in lamports, times tp * tg
+    return (out_amount * lg * tp - cost) * PPM // cost
 
 
 #: SOL itself (the wSOL mint): one lamport per lamport, never stale.
@@ -95,10 +107,16 @@ class FairValueBook:
         self._by_mint[value.mint] = value
 
     def absorb(self, source: object) -> bool:
-        """Take the fair values of ``source`` if it is a :class:`FairValueSource`."""
-        if not isinstance(source, FairValueSource):
+        """Take the fair values of ``source`` if it is a :class:`FairValueSource`.
+
+        Strategies call this on every pool update, so it looks the method up
+        directly: ``isinstance`` against a runtime-checkable protocol costs
+        tens of microseconds.
+        """
+        fair_values = getattr(source, "fair_values", None)
+        if not callable(fair_values):
             return False
-        values = source.fair_values()
+        values: Sequence[FairValue] = fair_values()
         for value in values:
             self.put(value)
         return bool(values)
@@ -137,8 +155,7 @@ class FairValueBook:
         mint_b, pass a quote that sells mint_a: a positive result means mint_a
         trades above its fair value there (a premium), negative a discount.
         """
-        price = self.fair_price(in_mint, out_mint)
-        if price is None or in_amount <= 0:
+        a, b = self._by_mint.get(in_mint), self._by_mint.get(out_mint)
+        if a is None or b is None or in_amount <= 0:
             return None
-        ratio = Fraction(out_amount, in_amount) / price
-        return int((ratio - 1) * PPM // 1)
+        return premium_ppm(a, in_amount, b, out_amount)

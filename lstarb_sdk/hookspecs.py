@@ -156,8 +156,9 @@ def lstarb_strategies(context: PluginContext) -> list[Strategy]:
 def lstarb_funding_providers(context: PluginContext) -> list[FundingProvider]:
     """Flash-loan providers the executor may wrap a trade in.
 
-    Not called yet: the executor service, which will call it once when it starts, is not
-    built. Implementations are collected by no service today.
+    Called by the executor once when it starts; a plan names its provider
+    (``funding_provider``). The executor feeds each provider its ``accounts_to_update`` and
+    calls ``wrap`` with the index the borrow lands at (``instruction_offset``).
 
     :param context: the run's mode and settings.
     :return: :class:`lstarb_sdk.FundingProvider` instances.
@@ -171,10 +172,11 @@ def lstarb_funding_providers(context: PluginContext) -> list[FundingProvider]:
 def lstarb_submitters(context: PluginContext) -> list[Submitter]:
     """Submitters the executor may send transactions through.
 
-    Not called yet: the executor service, which will call it once when it starts, is not
-    built. In paper mode (``context.paper``) the runtime never calls ``submit``; a submitter
-    should still build without network access. ``lstarb run --live`` refuses to start
-    while no selected plugin other than the built-in ``paper`` provides one.
+    Called by the executor once when it starts; a plan names its submitter. In paper mode
+    (``context.paper``) the runtime never calls ``submit`` (the landing simulator decides
+    outcomes) but asks for tips; a submitter should still build without network access.
+    ``lstarb run --live`` refuses to start while no selected plugin other than the built-in
+    ``paper`` provides one.
 
     :param context: the run's mode and settings.
     :return: :class:`lstarb_sdk.Submitter` instances.
@@ -208,8 +210,8 @@ def lstarb_on_opportunity(opportunity: Opportunity) -> None:
 def lstarb_on_execution_result(result: ExecutionResult) -> None:
     """Observe the recorded outcome of an execution plan.
 
-    Not called yet: the executor service, which will call it for each result it records on
-    EXECUTED, is not built.
+    Called by the executor for each result, after it is stored on EXECUTED, in the
+    executor's event loop: return quickly.
 
     :param result: the :class:`lstarb_sdk.ExecutionResult`.
     :return: nothing. Must not block.

@@ -18,7 +18,15 @@ from solders.pubkey import Pubkey
 
 from lstarb_sdk.errors import QuoteError
 from lstarb_sdk.layout import account_data
-from lstarb_sdk.types import AccountFilter, PoolSummary, Quote, SwapInstructions, SwapParams
+from lstarb_sdk.types import (
+    DEFAULT_SWAP_COMPUTE_UNITS,
+    AccountFilter,
+    ComputeUnits,
+    PoolSummary,
+    Quote,
+    SwapInstructions,
+    SwapParams,
+)
 
 
 def account_unavailable(tag: str, what: str, key: Pubkey, absent: Collection[Pubkey]) -> QuoteError:
@@ -64,6 +72,9 @@ class PoolAdapter(abc.ABC):
     """Shortest pool account the program accepts, for layouts that grew by appending."""
     account_discriminator: ClassVar[bytes | None] = None
     """The bytes every pool account starts with (Anchor's 8-byte account discriminator)."""
+    compute_units: ClassVar[ComputeUnits] = DEFAULT_SWAP_COMPUTE_UNITS
+    """Compute units a swap through this DEX takes (SDK API 1.1, additive): measured on the
+    real program by the plugin's program oracle, or the 200 000 default when unmeasured."""
 
     @classmethod
     def matches(cls, account: Account) -> bool:
@@ -164,8 +175,10 @@ class PoolAdapter(abc.ABC):
         """Quote a swap of ``amount`` of ``input_mint`` (or for ``amount`` out).
 
         With ``exact_in`` the trader sends exactly ``amount``; otherwise the
-        trader receives exactly ``amount`` of the other mint and the quote
-        says how much must be sent. Raises
+        trader receives ``amount`` of the other mint and the quote says how
+        much must be sent. A program without an exact-out instruction (stake
+        pools) swaps that input exact-in; ``out_amount`` is then what it pays,
+        at least ``amount``. Raises
         :class:`~lstarb_sdk.errors.QuoteError` when the pool lacks liquidity
         or an account the quote needs is not loaded.
         """

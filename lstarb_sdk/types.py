@@ -54,6 +54,36 @@ class PoolSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class ComputeUnits:
+    """What one swap through a pool costs in compute units (SDK API 1.1, additive).
+
+    Measured by running the DEX's real program on fixture accounts (the
+    program oracle, :mod:`lstarb_sdk.testing.program_oracle`): ``base`` is
+    the most a swap that crosses no tick, bin or array boundary took, and
+    ``per_crossing`` the least slope that keeps every measured swap under
+    ``base + per_crossing * crossings``. ``measured_max`` is the largest
+    swap measured; ``source`` names the program binary and fixtures. The
+    planner sums these to size a transaction's compute-unit limit.
+    """
+
+    base: int
+    per_crossing: int = 0
+    measured_max: int | None = None
+    source: str = "unmeasured"
+
+    def estimate(self, crossings: int | None = None) -> int:
+        """Units for a swap crossing ``crossings`` boundaries; None: the largest measured
+        (or ``base`` when nothing was measured), for a caller that does not know."""
+        if crossings is None:
+            return self.measured_max if self.measured_max is not None else self.base
+        return self.base + self.per_crossing * crossings
+
+
+DEFAULT_SWAP_COMPUTE_UNITS = ComputeUnits(base=200_000)
+"""An adapter that publishes no measurement: the runtime's default per-instruction limit."""
+
+
+@dataclass(frozen=True, slots=True)
 class AccountFilter:
     """One getProgramAccounts filter set: all of its conditions must hold.
 

@@ -119,6 +119,13 @@ class KeyValue(ABC):
         """Delete the key (``get`` then gives None; ``create`` may set it again)."""
 
     @abstractmethod
+    async def keys(self) -> list[str]:
+        """Every key that holds a value now (deleted keys left out), in no particular order.
+
+        Why besides ``watch``: a restarted executor lists the plans it had in flight once
+        and is done; ``watch`` never says when the current values have all come."""
+
+    @abstractmethod
     def watch(self, keys: str = ">") -> AsyncIterator[Entry]:
         """The current value of every key matching ``keys`` (a key, or a pattern with ``*`` and
         ``>``), then every change as it happens (deletes as entries with ``deleted`` set)."""
@@ -215,6 +222,15 @@ class JetStreamKeyValue(KeyValue):
         _check_key(self.bucket, key)
         await self._call(f"delete {key}", lambda kv: kv.delete(key))
 
+    async def keys(self) -> list[str]:
+        async def op(kv: NatsKeyValue) -> list[str]:
+            try:
+                return list(await kv.keys())
+            except nats.js.errors.NoKeysError:
+                return []
+
+        return await self._call("keys", op)
+
     async def watch(self, keys: str = ">") -> AsyncIterator[Entry]:
         watcher = await self._call(f"watch {keys}", lambda kv: kv.watch(keys))
         initial = True
@@ -295,6 +311,9 @@ class MemoryKeyValue(KeyValue):
     async def delete(self, key: str) -> None:
         _check_key(self.bucket, key)
         self._write(key, b"", deleted=True)
+
+    async def keys(self) -> list[str]:
+        return [key for key in self._cells if self._live(key) is not None]
 
     async def watch(self, keys: str = ">") -> AsyncIterator[Entry]:
         queue: asyncio.Queue[Entry] = asyncio.Queue()

@@ -1,10 +1,9 @@
 """What the ledger records of one execution: a plain dataclass, and its mapping from EXECUTED.
 
 Why a dataclass of its own instead of the event: the ledger outlives any one event schema
-version, and a trade has facts the result event does not carry yet (strategy, base mint, the
-legs, the flash-loan fee). :func:`trade_from_result` maps what the event has today and takes
-strategy, base mint, legs, submitter and funding provider from the plan when the caller has it.
-docs/operations.md lists the fields EXECUTED gains so the result alone is enough.
+version. :func:`trade_from_result` maps a result alone: from schema version 3 it carries
+strategy, base mint, the legs as executed, the flash-loan fee, submitter and funding provider.
+For results of older executors those come from the plan when the caller still has it.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from lstarb_sdk.events import ExecutionPlanEvent, ExecutionResultEvent, LegEvent
+from lstarb_sdk.events import ExecutionPlanEvent, ExecutionResultEvent, LegEvent, key_of
 from lstarb_sdk.solana import WSOL_MINT
 
 from .errors import InvalidTrade
@@ -150,30 +149,34 @@ def trade_from_result(
 ) -> TradeRecord:
     """The ledger's record of one EXECUTED event.
 
-    ``plan`` (the EXECUTION event of ``result.plan_id``, when the caller still has it) gives
-    strategy, base mint, legs, submitter and funding provider, which today's result lacks.
-    A result without a completion time is stamped now.
+    Each trade fact comes from the result; a result of an older executor leaves strategy, base
+    mint, legs, loan fee, submitter and funding provider empty, and ``plan`` (the EXECUTION
+    event of ``result.plan_id``, when the caller still has it) fills those in. A result
+    without a completion time is stamped now.
     """
     if plan is not None and plan.id != result.plan_id:
         raise InvalidTrade(f"plan {plan.id!r} is not the plan of result {result.plan_id!r}")
+    base_mint = key_of(result.base_mint) or (plan.base_mint if plan else None)
+    legs = result.legs or (plan.legs if plan else ())
     return TradeRecord(
         plan_id=result.plan_id,
         outcome=result.status,
         opportunity_id=result.opportunity_id,
         paper=result.paper,
         completed_ns=result.completed_ns or time.time_ns(),
-        strategy=plan.strategy if plan else "",
-        base_mint=str(plan.base_mint) if plan else "",
-        legs=tuple(TradeLeg.from_event(leg) for leg in plan.legs) if plan else (),
+        strategy=result.strategy or (plan.strategy if plan else ""),
+        base_mint=str(base_mint) if base_mint else "",
+        legs=tuple(TradeLeg.from_event(leg) for leg in legs),
         in_amount=result.in_amount,
         out_amount=result.out_amount,
         fee_lamports=result.fee_lamports,
         tip_lamports=result.tip_lamports,
+        loan_fee=result.loan_fee or (plan.loan_fee if plan else 0),
         realized_profit=result.realized_profit,
         signature=result.signature,
         slot=result.slot or None,
         error=result.error,
-        submitter=plan.submitter if plan else "",
-        funding_provider=plan.funding_provider if plan else "",
+        submitter=result.submitter or (plan.submitter if plan else ""),
+        funding_provider=result.funding_provider or (plan.funding_provider if plan else ""),
         stream_seq=stream_seq,
     )

@@ -39,6 +39,7 @@ from lstarb_runtime.services.base import (
     ServiceState,
     StageTimer,
 )
+from lstarb_runtime.services.executor import Executor
 from lstarb_runtime.services.halt import HaltSwitch
 from lstarb_runtime.services.scanner import Scanner
 from lstarb_sdk import PluginContext
@@ -47,7 +48,7 @@ log = logging.getLogger("lstarb.run")
 
 PIPELINE: Final = ("scanner", "planner", "executor", "auditor", "system")
 """Every role, in the order events flow (and the order a run stops them in)."""
-ROLE_SERVICES: Final[dict[str, type[Service]]] = {"scanner": Scanner}
+ROLE_SERVICES: Final[dict[str, type[Service]]] = {"scanner": Scanner, "executor": Executor}
 """The roles built so far; a new service registers its class here."""
 
 EXIT_OK: Final = 0

@@ -37,6 +37,7 @@ from lstarb_sdk.events.models import (
     encode_execution_result,
     encode_opportunity,
     event_type,
+    key_of,
 )
 from lstarb_sdk.events.views import (
     VIEW_TYPES,
@@ -82,5 +83,6 @@ __all__ = [
     "encode_execution_result",
     "encode_opportunity",
     "event_type",
+    "key_of",
     "view_event",
 ]

@@ -10,11 +10,14 @@ from typing import Final
 
 from lstarb_sdk.events._codec import Field, TableSpec
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """Version every writer of this SDK puts in the ``version`` field of each event.
 
 An absent ``version`` reads as 0 (the schema default): a writer that did not say. 2 added
-``AccountEvent`` (the market tape) and ``PoolStateEvent.price_human`` ... ``fee_ppm``."""
+``AccountEvent`` (the market tape) and ``PoolStateEvent.price_human`` ... ``fee_ppm``. 3 added
+``Leg.min_out``, ``ExecutionPlanEvent.max_loss_lamports`` ... ``traceparent`` (what the
+executor needs from the planner) and ``ExecutionResultEvent.strategy`` ... ``submitted_ns``
+(what the ledger needs without the plan)."""
 
 MAX_LEGS: Final = 64
 """Legs an opportunity or plan may have (a route longer than this is not a trade)."""
@@ -31,6 +34,7 @@ LEG: Final = TableSpec(
         Field("in_amount", "u64"),
         Field("out_amount", "u64"),
         Field("fee_amount", "u64"),
+        Field("min_out", "u64"),
     ],
 )
 
@@ -114,6 +118,21 @@ EXECUTION_PLAN: Final = TableSpec(
         Field("expiry_slot", "u64"),
         Field("risk_score", "f64"),
         Field("created_ns", "u64"),
+        Field("max_loss_lamports", "u64"),
+        Field("gross_profit", "i64"),
+        Field("base_fee_lamports", "u64"),
+        Field("priority_fee_lamports", "u64"),
+        Field("loan_fee", "u64"),
+        Field("rent_lamports", "u64"),
+        Field("loan_mint", "bytes"),
+        Field("loan_amount", "u64"),
+        Field("opportunity_slot", "u64"),
+        Field("planned_slot", "u64"),
+        Field("state_fingerprint", "bytes"),
+        Field("confidence", "f64"),
+        Field("slippage_bps", "u32"),
+        Field("expiry_ns", "u64"),
+        Field("traceparent", "str"),
     ],
     ident=b"LSPL",
 )
@@ -135,6 +154,17 @@ EXECUTION_RESULT: Final = TableSpec(
         Field("realized_profit", "i64"),
         Field("error", "optstr"),
         Field("completed_ns", "u64"),
+        Field("strategy", "str"),
+        Field("base_mint", "bytes"),
+        Field("legs", "tables", LEG, max_items=MAX_LEGS),
+        Field("loan_fee", "u64"),
+        Field("submitter", "str"),
+        Field("funding_provider", "str"),
+        Field("expected_profit", "i64"),
+        Field("bundle_id", "optstr"),
+        Field("wallet", "bytes"),
+        Field("traceparent", "str"),
+        Field("submitted_ns", "u64"),
     ],
     ident=b"LSRS",
 )

@@ -113,14 +113,19 @@ def example_opportunity(oid: str = "opp-312345678-0001") -> OpportunityEvent:
 
 
 def example_plan() -> ExecutionPlanEvent:
-    """The execution plan sized from :func:`example_opportunity`."""
+    """The execution plan sized from :func:`example_opportunity`, on a Kamino flash loan."""
     opp = example_opportunity()
+    first, last = opp.legs
+    legs = (
+        first.model_copy(update={"min_out": 831_993_912}),  # 5 bps below the quote
+        last.model_copy(update={"in_amount": 831_993_912, "min_out": 1_000_100_000}),
+    )
     return ExecutionPlanEvent(
         id="plan-312345678-0001",
         opportunity_id=opp.id,
         strategy=opp.strategy,
         base_mint=opp.base_mint,
-        legs=opp.legs,
+        legs=legs,
         amount_in=1_000_000_000,
         min_out=1_000_100_000,
         expected_profit=312_006,
@@ -132,6 +137,21 @@ def example_plan() -> ExecutionPlanEvent:
         expiry_slot=312_345_688,
         risk_score=0.12,
         created_ns=1_760_000_000_323_456_789,
+        max_loss_lamports=110_000,
+        gross_profit=412_006,
+        base_fee_lamports=5_000,
+        priority_fee_lamports=4_000,
+        loan_fee=10_000,
+        rent_lamports=0,
+        loan_mint=SOL,
+        loan_amount=1_000_000_000,
+        opportunity_slot=312_345_678,
+        planned_slot=312_345_679,
+        state_fingerprint=bytes.fromhex("5d1f0c9a6b3e2f4871aa09c3de4b7f12"),
+        confidence=0.93,
+        slippage_bps=5,
+        expiry_ns=1_760_000_002_323_456_789,
+        traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
     )
 
 
@@ -150,6 +170,17 @@ def example_result() -> ExecutionResultEvent:
         tip_lamports=100_000,
         realized_profit=297_006,
         completed_ns=1_760_000_001_323_456_789,
+        strategy="lst-two-hop",
+        base_mint=SOL,
+        legs=example_plan().legs,
+        loan_fee=10_000,
+        submitter="jito",
+        funding_provider="kamino",
+        expected_profit=312_006,
+        bundle_id="a4f1c3d2e5b6978812345678901234567890abcdefabcdefabcdefabcdef0123",
+        wallet=Pubkey.from_string("7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU"),
+        traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01",
+        submitted_ns=1_760_000_000_333_456_789,
     )
 
 

@@ -67,6 +67,47 @@ BytesField = Annotated[
     WithJsonSchema({"type": "string", "contentEncoding": "base64"}),
 ]
 """Raw bytes; base64 in JSON."""
+
+
+def _to_optional_key(v: Any) -> bytes:
+    if v is None:
+        return b""
+    if isinstance(v, Pubkey):
+        return bytes(v)
+    if isinstance(v, str):  # JSON: base58, as model_dump_json writes it; "" for none
+        return bytes(Pubkey.from_string(v)) if v else b""
+    if isinstance(v, bytes | bytearray | memoryview) and len(v) in (0, 32):
+        return bytes(v)
+    raise ValueError(f"not a public key or nothing: {v!r}")
+
+
+OptionalKeyField = Annotated[
+    bytes,
+    PlainValidator(_to_optional_key),
+    PlainSerializer(
+        lambda b: str(Pubkey.from_bytes(b)) if b else "", return_type=str, when_used="json"
+    ),
+    WithJsonSchema({"type": "string", "description": "base58 public key, or empty for none"}),
+]
+"""An optional public key as the schema stores it: 32 raw bytes, or empty for none (a
+``[ubyte]`` field, since ``(required)`` keys can never be absent); base58 or "" in JSON.
+:func:`key_of` reads it as a ``Pubkey`` or None."""
+
+
+def key_of(value: bytes) -> Pubkey | None:
+    """The public key an optional key field holds, None when it is empty."""
+    return Pubkey.from_bytes(value) if value else None
+
+
+def _check_optional_keys(spec: TableSpec, d: dict[str, Any], *names: str) -> None:
+    """Decoded optional keys must be empty or 32 bytes (the codec reads any ``[ubyte]``)."""
+    for name in names:
+        if len(d[name]) not in (0, 32):
+            raise DecodeError(
+                f"malformed {spec.name}: {name} has {len(d[name])} bytes, expected 0 or 32"
+            )
+
+
 U8 = Annotated[int, Field(ge=0, le=255)]
 U32 = Annotated[int, Field(ge=0, le=2**32 - 1)]
 U64 = Annotated[int, Field(ge=0, le=_U64_MAX)]
@@ -161,6 +202,8 @@ class LegEvent(BaseModel):
     in_amount: U64
     out_amount: U64
     fee_amount: U64 = 0
+    min_out: U64 = 0
+    """Plans: the least ``out_amount`` the leg's instruction accepts (schema version 3)."""
 
     @classmethod
     def from_leg(cls, leg: Leg) -> LegEvent:
@@ -412,7 +455,13 @@ class OpportunityEvent(EventModel):
 
 
 class ExecutionPlanEvent(EventModel):
-    """EXECUTION: a validated, sized plan (subject ``exec.plan.<strategy>``)."""
+    """EXECUTION: a validated, sized plan (subject ``exec.plan.<strategy>``).
+
+    Fields from ``max_loss_lamports`` on were appended in schema version 3; how the planner
+    fills each one is in docs/executor.md. Amounts of the trade are in the smallest
+    unit of ``base_mint``; costs named ``_lamports`` are lamports; ``loan_fee`` is in
+    ``loan_mint``.
+    """
 
     SPEC = S.EXECUTION_PLAN
     FILE_IDENTIFIER = b"LSPL"
@@ -434,15 +483,35 @@ class ExecutionPlanEvent(EventModel):
     expiry_slot: U64 = 0
     risk_score: float = 0.0
     created_ns: U64 = 0
+    max_loss_lamports: U64 = 0
+    gross_profit: I64 = 0
+    base_fee_lamports: U64 = 0
+    priority_fee_lamports: U64 = 0
+    loan_fee: U64 = 0
+    rent_lamports: U64 = 0
+    loan_mint: OptionalKeyField = b""
+    loan_amount: U64 = 0
+    opportunity_slot: U64 = 0
+    planned_slot: U64 = 0
+    state_fingerprint: BytesField = b""
+    confidence: float = 0.0
+    slippage_bps: U32 = 0
+    expiry_ns: U64 = 0
+    traceparent: str = ""
 
     @classmethod
     def _from_fields(cls, d: dict[str, Any]) -> Self:
+        _check_optional_keys(cls.SPEC, d, "loan_mint")
         d["legs"] = _legs(d["legs"])
         return super()._from_fields(d)
 
 
 class ExecutionResultEvent(EventModel):
-    """EXECUTED: the recorded outcome of one plan (subject ``exec.result.<status>``)."""
+    """EXECUTED: the recorded outcome of one plan (subject ``exec.result.<status>``).
+
+    Fields from ``strategy`` on were appended in schema version 3 so that the ledger needs
+    nothing but the result; an older result reads them as empty.
+    """
 
     SPEC = S.EXECUTION_RESULT
     FILE_IDENTIFIER = b"LSRS"
@@ -461,6 +530,23 @@ class ExecutionResultEvent(EventModel):
     realized_profit: I64 = 0
     error: str | None = None
     completed_ns: U64 = 0
+    strategy: str = ""
+    base_mint: OptionalKeyField = b""
+    legs: Legs = ()
+    loan_fee: U64 = 0
+    submitter: str = ""
+    funding_provider: str = ""
+    expected_profit: I64 = 0
+    bundle_id: str | None = None
+    wallet: OptionalKeyField = b""
+    traceparent: str = ""
+    submitted_ns: U64 = 0
+
+    @classmethod
+    def _from_fields(cls, d: dict[str, Any]) -> Self:
+        _check_optional_keys(cls.SPEC, d, "base_mint", "wallet")
+        d["legs"] = _legs(d["legs"])
+        return super()._from_fields(d)
 
     @classmethod
     def from_result(cls, r: ExecutionResult, *, completed_ns: int = 0) -> ExecutionResultEvent:

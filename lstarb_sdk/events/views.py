@@ -120,6 +120,7 @@ class LegView(_Table):
     in_amount = _F[int](S.LEG, "in_amount")
     out_amount = _F[int](S.LEG, "out_amount")
     fee_amount = _F[int](S.LEG, "fee_amount")
+    min_out = _F[int](S.LEG, "min_out")
 
 
 class EventView(_Table):
@@ -239,6 +240,21 @@ class ExecutionPlanView(EventView):
     expiry_slot = _F[int](S.EXECUTION_PLAN, "expiry_slot")
     risk_score = _F[float](S.EXECUTION_PLAN, "risk_score")
     created_ns = _F[int](S.EXECUTION_PLAN, "created_ns")
+    max_loss_lamports = _F[int](S.EXECUTION_PLAN, "max_loss_lamports")
+    gross_profit = _F[int](S.EXECUTION_PLAN, "gross_profit")
+    base_fee_lamports = _F[int](S.EXECUTION_PLAN, "base_fee_lamports")
+    priority_fee_lamports = _F[int](S.EXECUTION_PLAN, "priority_fee_lamports")
+    loan_fee = _F[int](S.EXECUTION_PLAN, "loan_fee")
+    rent_lamports = _F[int](S.EXECUTION_PLAN, "rent_lamports")
+    loan_mint = _F[bytes](S.EXECUTION_PLAN, "loan_mint")
+    loan_amount = _F[int](S.EXECUTION_PLAN, "loan_amount")
+    opportunity_slot = _F[int](S.EXECUTION_PLAN, "opportunity_slot")
+    planned_slot = _F[int](S.EXECUTION_PLAN, "planned_slot")
+    state_fingerprint = _F[bytes](S.EXECUTION_PLAN, "state_fingerprint")
+    confidence = _F[float](S.EXECUTION_PLAN, "confidence")
+    slippage_bps = _F[int](S.EXECUTION_PLAN, "slippage_bps")
+    expiry_ns = _F[int](S.EXECUTION_PLAN, "expiry_ns")
+    traceparent = _F[str](S.EXECUTION_PLAN, "traceparent")
 
 
 class ExecutionResultView(EventView):
@@ -260,6 +276,17 @@ class ExecutionResultView(EventView):
     realized_profit = _F[int](S.EXECUTION_RESULT, "realized_profit")
     error = _F[str | None](S.EXECUTION_RESULT, "error")
     completed_ns = _F[int](S.EXECUTION_RESULT, "completed_ns")
+    strategy = _F[str](S.EXECUTION_RESULT, "strategy")
+    base_mint = _F[bytes](S.EXECUTION_RESULT, "base_mint")
+    legs = _LegsField(S.EXECUTION_RESULT)
+    loan_fee = _F[int](S.EXECUTION_RESULT, "loan_fee")
+    submitter = _F[str](S.EXECUTION_RESULT, "submitter")
+    funding_provider = _F[str](S.EXECUTION_RESULT, "funding_provider")
+    expected_profit = _F[int](S.EXECUTION_RESULT, "expected_profit")
+    bundle_id = _F[str | None](S.EXECUTION_RESULT, "bundle_id")
+    wallet = _F[bytes](S.EXECUTION_RESULT, "wallet")
+    traceparent = _F[str](S.EXECUTION_RESULT, "traceparent")
+    submitted_ns = _F[int](S.EXECUTION_RESULT, "submitted_ns")
 
 
 class MetricView(EventView):

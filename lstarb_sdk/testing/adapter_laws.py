@@ -437,7 +437,7 @@ def _sane(f: Failures, pool: PoolAdapter, mint: Pubkey, exact_in: bool, a: int, 
         and q_in >= 0
         and q_out >= 0
         and fee >= 0
-        and (q_in == a if exact_in else q_out == a)
+        and (q_in == a if exact_in else q_out >= a)  # exact-out: a, or an exact-in's payout
         and (fee_mint is None or fee_mint in pool.mints),
         f"quote {where}: implausible {_short(o)} (fee mint {fee_mint})",
     )
@@ -483,6 +483,11 @@ def law_quote_exact_out(s: Subject, f: Failures) -> None:
                 any(r[0] == "quote" and r[2] >= want for r in reaches),
                 f"exact-out {want} of {mint} asks {need} in, but exact-in {need}"
                 f"{f'..+{tolerance}' if tolerance else ''} gives {_short(reaches[-1])}",
+            )
+            f.check(
+                o[2] == want or (reaches[0][0] == "quote" and o[2] == reaches[0][2]),
+                f"exact-out {want} of {mint} reports {o[2]} out: neither the amount asked "
+                f"nor what exact-in {need} pays ({_short(reaches[0])})",
             )
             less = need - tolerance - 1
             if less > 0:

@@ -185,8 +185,153 @@ class ExecutionPlanEvent(object):
             return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
         return 0
 
+    # ExecutionPlanEvent
+    def MaxLossLamports(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(38))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
+        return 0
+
+    # ExecutionPlanEvent
+    def GrossProfit(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(40))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Int64Flags, o + self._tab.Pos)
+        return 0
+
+    # ExecutionPlanEvent
+    def BaseFeeLamports(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(42))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
+        return 0
+
+    # ExecutionPlanEvent
+    def PriorityFeeLamports(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(44))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
+        return 0
+
+    # ExecutionPlanEvent
+    def LoanFee(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(46))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
+        return 0
+
+    # ExecutionPlanEvent
+    def RentLamports(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(48))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
+        return 0
+
+    # ExecutionPlanEvent
+    def LoanMint(self, j):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(50))
+        if o != 0:
+            a = self._tab.Vector(o)
+            return self._tab.Get(flatbuffers.number_types.Uint8Flags, a + flatbuffers.number_types.UOffsetTFlags.py_type(j * 1))
+        return 0
+
+    # ExecutionPlanEvent
+    def LoanMintAsNumpy(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(50))
+        if o != 0:
+            return self._tab.GetVectorAsNumpy(flatbuffers.number_types.Uint8Flags, o)
+        return 0
+
+    # ExecutionPlanEvent
+    def LoanMintLength(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(50))
+        if o != 0:
+            return self._tab.VectorLen(o)
+        return 0
+
+    # ExecutionPlanEvent
+    def LoanMintIsNone(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(50))
+        return o == 0
+
+    # ExecutionPlanEvent
+    def LoanAmount(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(52))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
+        return 0
+
+    # ExecutionPlanEvent
+    def OpportunitySlot(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(54))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
+        return 0
+
+    # ExecutionPlanEvent
+    def PlannedSlot(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(56))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
+        return 0
+
+    # ExecutionPlanEvent
+    def StateFingerprint(self, j):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(58))
+        if o != 0:
+            a = self._tab.Vector(o)
+            return self._tab.Get(flatbuffers.number_types.Uint8Flags, a + flatbuffers.number_types.UOffsetTFlags.py_type(j * 1))
+        return 0
+
+    # ExecutionPlanEvent
+    def StateFingerprintAsNumpy(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(58))
+        if o != 0:
+            return self._tab.GetVectorAsNumpy(flatbuffers.number_types.Uint8Flags, o)
+        return 0
+
+    # ExecutionPlanEvent
+    def StateFingerprintLength(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(58))
+        if o != 0:
+            return self._tab.VectorLen(o)
+        return 0
+
+    # ExecutionPlanEvent
+    def StateFingerprintIsNone(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(58))
+        return o == 0
+
+    # ExecutionPlanEvent
+    def Confidence(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(60))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Float64Flags, o + self._tab.Pos)
+        return 0.0
+
+    # ExecutionPlanEvent
+    def SlippageBps(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(62))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint32Flags, o + self._tab.Pos)
+        return 0
+
+    # ExecutionPlanEvent
+    def ExpiryNs(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(64))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
+        return 0
+
+    # ExecutionPlanEvent
+    def Traceparent(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(66))
+        if o != 0:
+            return self._tab.String(o + self._tab.Pos)
+        return None
+
 def ExecutionPlanEventStart(builder):
-    builder.StartObject(17)
+    builder.StartObject(32)
 
 def Start(builder):
     ExecutionPlanEventStart(builder)
@@ -304,6 +449,108 @@ def ExecutionPlanEventAddCreatedNs(builder, createdNs):
 
 def AddCreatedNs(builder, createdNs):
     ExecutionPlanEventAddCreatedNs(builder, createdNs)
+
+def ExecutionPlanEventAddMaxLossLamports(builder, maxLossLamports):
+    builder.PrependUint64Slot(17, maxLossLamports, 0)
+
+def AddMaxLossLamports(builder, maxLossLamports):
+    ExecutionPlanEventAddMaxLossLamports(builder, maxLossLamports)
+
+def ExecutionPlanEventAddGrossProfit(builder, grossProfit):
+    builder.PrependInt64Slot(18, grossProfit, 0)
+
+def AddGrossProfit(builder, grossProfit):
+    ExecutionPlanEventAddGrossProfit(builder, grossProfit)
+
+def ExecutionPlanEventAddBaseFeeLamports(builder, baseFeeLamports):
+    builder.PrependUint64Slot(19, baseFeeLamports, 0)
+
+def AddBaseFeeLamports(builder, baseFeeLamports):
+    ExecutionPlanEventAddBaseFeeLamports(builder, baseFeeLamports)
+
+def ExecutionPlanEventAddPriorityFeeLamports(builder, priorityFeeLamports):
+    builder.PrependUint64Slot(20, priorityFeeLamports, 0)
+
+def AddPriorityFeeLamports(builder, priorityFeeLamports):
+    ExecutionPlanEventAddPriorityFeeLamports(builder, priorityFeeLamports)
+
+def ExecutionPlanEventAddLoanFee(builder, loanFee):
+    builder.PrependUint64Slot(21, loanFee, 0)
+
+def AddLoanFee(builder, loanFee):
+    ExecutionPlanEventAddLoanFee(builder, loanFee)
+
+def ExecutionPlanEventAddRentLamports(builder, rentLamports):
+    builder.PrependUint64Slot(22, rentLamports, 0)
+
+def AddRentLamports(builder, rentLamports):
+    ExecutionPlanEventAddRentLamports(builder, rentLamports)
+
+def ExecutionPlanEventAddLoanMint(builder, loanMint):
+    builder.PrependUOffsetTRelativeSlot(23, flatbuffers.number_types.UOffsetTFlags.py_type(loanMint), 0)
+
+def AddLoanMint(builder, loanMint):
+    ExecutionPlanEventAddLoanMint(builder, loanMint)
+
+def ExecutionPlanEventStartLoanMintVector(builder, numElems):
+    return builder.StartVector(1, numElems, 1)
+
+def StartLoanMintVector(builder, numElems):
+    return ExecutionPlanEventStartLoanMintVector(builder, numElems)
+
+def ExecutionPlanEventAddLoanAmount(builder, loanAmount):
+    builder.PrependUint64Slot(24, loanAmount, 0)
+
+def AddLoanAmount(builder, loanAmount):
+    ExecutionPlanEventAddLoanAmount(builder, loanAmount)
+
+def ExecutionPlanEventAddOpportunitySlot(builder, opportunitySlot):
+    builder.PrependUint64Slot(25, opportunitySlot, 0)
+
+def AddOpportunitySlot(builder, opportunitySlot):
+    ExecutionPlanEventAddOpportunitySlot(builder, opportunitySlot)
+
+def ExecutionPlanEventAddPlannedSlot(builder, plannedSlot):
+    builder.PrependUint64Slot(26, plannedSlot, 0)
+
+def AddPlannedSlot(builder, plannedSlot):
+    ExecutionPlanEventAddPlannedSlot(builder, plannedSlot)
+
+def ExecutionPlanEventAddStateFingerprint(builder, stateFingerprint):
+    builder.PrependUOffsetTRelativeSlot(27, flatbuffers.number_types.UOffsetTFlags.py_type(stateFingerprint), 0)
+
+def AddStateFingerprint(builder, stateFingerprint):
+    ExecutionPlanEventAddStateFingerprint(builder, stateFingerprint)
+
+def ExecutionPlanEventStartStateFingerprintVector(builder, numElems):
+    return builder.StartVector(1, numElems, 1)
+
+def StartStateFingerprintVector(builder, numElems):
+    return ExecutionPlanEventStartStateFingerprintVector(builder, numElems)
+
+def ExecutionPlanEventAddConfidence(builder, confidence):
+    builder.PrependFloat64Slot(28, confidence, 0.0)
+
+def AddConfidence(builder, confidence):
+    ExecutionPlanEventAddConfidence(builder, confidence)
+
+def ExecutionPlanEventAddSlippageBps(builder, slippageBps):
+    builder.PrependUint32Slot(29, slippageBps, 0)
+
+def AddSlippageBps(builder, slippageBps):
+    ExecutionPlanEventAddSlippageBps(builder, slippageBps)
+
+def ExecutionPlanEventAddExpiryNs(builder, expiryNs):
+    builder.PrependUint64Slot(30, expiryNs, 0)
+
+def AddExpiryNs(builder, expiryNs):
+    ExecutionPlanEventAddExpiryNs(builder, expiryNs)
+
+def ExecutionPlanEventAddTraceparent(builder, traceparent):
+    builder.PrependUOffsetTRelativeSlot(31, flatbuffers.number_types.UOffsetTFlags.py_type(traceparent), 0)
+
+def AddTraceparent(builder, traceparent):
+    ExecutionPlanEventAddTraceparent(builder, traceparent)
 
 def ExecutionPlanEventEnd(builder):
     return builder.EndObject()

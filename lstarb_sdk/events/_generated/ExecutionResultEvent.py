@@ -126,8 +126,143 @@ class ExecutionResultEvent(object):
             return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
         return 0
 
+    # ExecutionResultEvent
+    def Strategy(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(32))
+        if o != 0:
+            return self._tab.String(o + self._tab.Pos)
+        return None
+
+    # ExecutionResultEvent
+    def BaseMint(self, j):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(34))
+        if o != 0:
+            a = self._tab.Vector(o)
+            return self._tab.Get(flatbuffers.number_types.Uint8Flags, a + flatbuffers.number_types.UOffsetTFlags.py_type(j * 1))
+        return 0
+
+    # ExecutionResultEvent
+    def BaseMintAsNumpy(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(34))
+        if o != 0:
+            return self._tab.GetVectorAsNumpy(flatbuffers.number_types.Uint8Flags, o)
+        return 0
+
+    # ExecutionResultEvent
+    def BaseMintLength(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(34))
+        if o != 0:
+            return self._tab.VectorLen(o)
+        return 0
+
+    # ExecutionResultEvent
+    def BaseMintIsNone(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(34))
+        return o == 0
+
+    # ExecutionResultEvent
+    def Legs(self, j):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(36))
+        if o != 0:
+            x = self._tab.Vector(o)
+            x += flatbuffers.number_types.UOffsetTFlags.py_type(j) * 4
+            x = self._tab.Indirect(x)
+            from lstarb_sdk.events._generated.Leg import Leg
+            obj = Leg()
+            obj.Init(self._tab.Bytes, x)
+            return obj
+        return None
+
+    # ExecutionResultEvent
+    def LegsLength(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(36))
+        if o != 0:
+            return self._tab.VectorLen(o)
+        return 0
+
+    # ExecutionResultEvent
+    def LegsIsNone(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(36))
+        return o == 0
+
+    # ExecutionResultEvent
+    def LoanFee(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(38))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
+        return 0
+
+    # ExecutionResultEvent
+    def Submitter(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(40))
+        if o != 0:
+            return self._tab.String(o + self._tab.Pos)
+        return None
+
+    # ExecutionResultEvent
+    def FundingProvider(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(42))
+        if o != 0:
+            return self._tab.String(o + self._tab.Pos)
+        return None
+
+    # ExecutionResultEvent
+    def ExpectedProfit(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(44))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Int64Flags, o + self._tab.Pos)
+        return 0
+
+    # ExecutionResultEvent
+    def BundleId(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(46))
+        if o != 0:
+            return self._tab.String(o + self._tab.Pos)
+        return None
+
+    # ExecutionResultEvent
+    def Wallet(self, j):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(48))
+        if o != 0:
+            a = self._tab.Vector(o)
+            return self._tab.Get(flatbuffers.number_types.Uint8Flags, a + flatbuffers.number_types.UOffsetTFlags.py_type(j * 1))
+        return 0
+
+    # ExecutionResultEvent
+    def WalletAsNumpy(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(48))
+        if o != 0:
+            return self._tab.GetVectorAsNumpy(flatbuffers.number_types.Uint8Flags, o)
+        return 0
+
+    # ExecutionResultEvent
+    def WalletLength(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(48))
+        if o != 0:
+            return self._tab.VectorLen(o)
+        return 0
+
+    # ExecutionResultEvent
+    def WalletIsNone(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(48))
+        return o == 0
+
+    # ExecutionResultEvent
+    def Traceparent(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(50))
+        if o != 0:
+            return self._tab.String(o + self._tab.Pos)
+        return None
+
+    # ExecutionResultEvent
+    def SubmittedNs(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(52))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
+        return 0
+
 def ExecutionResultEventStart(builder):
-    builder.StartObject(14)
+    builder.StartObject(25)
 
 def Start(builder):
     ExecutionResultEventStart(builder)
@@ -215,6 +350,90 @@ def ExecutionResultEventAddCompletedNs(builder, completedNs):
 
 def AddCompletedNs(builder, completedNs):
     ExecutionResultEventAddCompletedNs(builder, completedNs)
+
+def ExecutionResultEventAddStrategy(builder, strategy):
+    builder.PrependUOffsetTRelativeSlot(14, flatbuffers.number_types.UOffsetTFlags.py_type(strategy), 0)
+
+def AddStrategy(builder, strategy):
+    ExecutionResultEventAddStrategy(builder, strategy)
+
+def ExecutionResultEventAddBaseMint(builder, baseMint):
+    builder.PrependUOffsetTRelativeSlot(15, flatbuffers.number_types.UOffsetTFlags.py_type(baseMint), 0)
+
+def AddBaseMint(builder, baseMint):
+    ExecutionResultEventAddBaseMint(builder, baseMint)
+
+def ExecutionResultEventStartBaseMintVector(builder, numElems):
+    return builder.StartVector(1, numElems, 1)
+
+def StartBaseMintVector(builder, numElems):
+    return ExecutionResultEventStartBaseMintVector(builder, numElems)
+
+def ExecutionResultEventAddLegs(builder, legs):
+    builder.PrependUOffsetTRelativeSlot(16, flatbuffers.number_types.UOffsetTFlags.py_type(legs), 0)
+
+def AddLegs(builder, legs):
+    ExecutionResultEventAddLegs(builder, legs)
+
+def ExecutionResultEventStartLegsVector(builder, numElems):
+    return builder.StartVector(4, numElems, 4)
+
+def StartLegsVector(builder, numElems):
+    return ExecutionResultEventStartLegsVector(builder, numElems)
+
+def ExecutionResultEventAddLoanFee(builder, loanFee):
+    builder.PrependUint64Slot(17, loanFee, 0)
+
+def AddLoanFee(builder, loanFee):
+    ExecutionResultEventAddLoanFee(builder, loanFee)
+
+def ExecutionResultEventAddSubmitter(builder, submitter):
+    builder.PrependUOffsetTRelativeSlot(18, flatbuffers.number_types.UOffsetTFlags.py_type(submitter), 0)
+
+def AddSubmitter(builder, submitter):
+    ExecutionResultEventAddSubmitter(builder, submitter)
+
+def ExecutionResultEventAddFundingProvider(builder, fundingProvider):
+    builder.PrependUOffsetTRelativeSlot(19, flatbuffers.number_types.UOffsetTFlags.py_type(fundingProvider), 0)
+
+def AddFundingProvider(builder, fundingProvider):
+    ExecutionResultEventAddFundingProvider(builder, fundingProvider)
+
+def ExecutionResultEventAddExpectedProfit(builder, expectedProfit):
+    builder.PrependInt64Slot(20, expectedProfit, 0)
+
+def AddExpectedProfit(builder, expectedProfit):
+    ExecutionResultEventAddExpectedProfit(builder, expectedProfit)
+
+def ExecutionResultEventAddBundleId(builder, bundleId):
+    builder.PrependUOffsetTRelativeSlot(21, flatbuffers.number_types.UOffsetTFlags.py_type(bundleId), 0)
+
+def AddBundleId(builder, bundleId):
+    ExecutionResultEventAddBundleId(builder, bundleId)
+
+def ExecutionResultEventAddWallet(builder, wallet):
+    builder.PrependUOffsetTRelativeSlot(22, flatbuffers.number_types.UOffsetTFlags.py_type(wallet), 0)
+
+def AddWallet(builder, wallet):
+    ExecutionResultEventAddWallet(builder, wallet)
+
+def ExecutionResultEventStartWalletVector(builder, numElems):
+    return builder.StartVector(1, numElems, 1)
+
+def StartWalletVector(builder, numElems):
+    return ExecutionResultEventStartWalletVector(builder, numElems)
+
+def ExecutionResultEventAddTraceparent(builder, traceparent):
+    builder.PrependUOffsetTRelativeSlot(23, flatbuffers.number_types.UOffsetTFlags.py_type(traceparent), 0)
+
+def AddTraceparent(builder, traceparent):
+    ExecutionResultEventAddTraceparent(builder, traceparent)
+
+def ExecutionResultEventAddSubmittedNs(builder, submittedNs):
+    builder.PrependUint64Slot(24, submittedNs, 0)
+
+def AddSubmittedNs(builder, submittedNs):
+    ExecutionResultEventAddSubmittedNs(builder, submittedNs)
 
 def ExecutionResultEventEnd(builder):
     return builder.EndObject()

@@ -135,8 +135,15 @@ class Leg(object):
             return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
         return 0
 
+    # Leg
+    def MinOut(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(18))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
+        return 0
+
 def LegStart(builder):
-    builder.StartObject(7)
+    builder.StartObject(8)
 
 def Start(builder):
     LegStart(builder)
@@ -200,6 +207,12 @@ def LegAddFeeAmount(builder, feeAmount):
 
 def AddFeeAmount(builder, feeAmount):
     LegAddFeeAmount(builder, feeAmount)
+
+def LegAddMinOut(builder, minOut):
+    builder.PrependUint64Slot(7, minOut, 0)
+
+def AddMinOut(builder, minOut):
+    LegAddMinOut(builder, minOut)
 
 def LegEnd(builder):
     return builder.EndObject()

@@ -100,8 +100,12 @@ class LiquidStakingPool(PoolAdapter):
         return self._exact_out(fn, amount, deposit)
 
     def _exact_out(self, fn: Callable[[int], tuple[int, int]], amount: int, deposit: bool) -> Quote:
-        """The least input whose exact-in quote delivers at least ``amount``."""
-        found: dict[int, int] = {}
+        """The least input whose exact-in quote delivers at least ``amount``.
+
+        The programs take no exact-out instruction: the swap is an exact-in of
+        that input, and what it pays (``out_amount``) can exceed ``amount``.
+        """
+        found: dict[int, tuple[int, int]] = {}
 
         def probe(x: int) -> Probe:
             try:
@@ -110,7 +114,7 @@ class LiquidStakingPool(PoolAdapter):
                 return Probe.HIGH if exc.high else Probe.LOW
             if out < amount:
                 return Probe.LOW
-            found[x] = fee
+            found[x] = (out, fee)
             return Probe.OK
 
         lamports, tokens = self._rate()
@@ -122,4 +126,5 @@ class LiquidStakingPool(PoolAdapter):
         if best is None:
             direction = "deposit" if deposit else "withdrawal"
             raise QuoteError(f"{self._tag}: no {direction} of at most u64::MAX delivers {amount}")
-        return Quote(best, amount, found[best], self._fee_mint(deposit))
+        out, fee = found[best]
+        return Quote(best, out, fee, self._fee_mint(deposit))

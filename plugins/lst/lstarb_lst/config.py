@@ -45,11 +45,12 @@ class LstConfig(PluginConfig):
         description="size at which a cycle's margin is checked first, per base mint",
     )
     default_probe_size: int = Field(10_000_000, ge=1, description="probe for unlisted base mints")
-    size_tolerance_ppm: int = Field(
-        100,
-        ge=0,
-        le=100_000,
-        description="sizing stops when the best size is bracketed this tightly (millionths)",
+    size_bits: int = Field(
+        9,
+        ge=2,
+        le=20,
+        description="finest sizing resolution: 2**size_bits sizes per doubling are tried "
+        "(9: 0.1-0.2 % apart) and the most profitable is chosen",
     )
     exclude_pools: list[str] = Field(default_factory=list, description="pools never used")
     exclude_mints: list[str] = Field(default_factory=list, description="mints never traded")

@@ -25,18 +25,3 @@ STAKE_PROGRAM_ID = Pubkey.from_string("Stake111111111111111111111111111111111111
 SYSVAR_STAKE_HISTORY_ID = Pubkey.from_string("SysvarStakeHistory1111111111111111111111111")
 
 U64_MAX = (1 << 64) - 1
-
-# Rent, as the runtime charges it on mainnet (Rent::default(), unchanged since genesis):
-# minimum_balance(len) = (ACCOUNT_STORAGE_OVERHEAD + len) * LAMPORTS_PER_BYTE_YEAR * 2.
-RENT_ACCOUNT_STORAGE_OVERHEAD = 128
-RENT_LAMPORTS_PER_BYTE_YEAR = 3480
-RENT_EXEMPTION_THRESHOLD = 2
-
-
-def rent_exempt_minimum(data_len: int) -> int:
-    """``Rent::minimum_balance(data_len)`` with the mainnet rent parameters."""
-    return (
-        (RENT_ACCOUNT_STORAGE_OVERHEAD + data_len)
-        * RENT_LAMPORTS_PER_BYTE_YEAR
-        * RENT_EXEMPTION_THRESHOLD
-    )

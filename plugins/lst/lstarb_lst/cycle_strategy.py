@@ -4,12 +4,15 @@ On each pool update only the cycles through the changed pool are looked at.
 Each is first quoted at a small probe size: a cycle that loses at the margin
 loses at every larger size (its output is concave in its input), which ends
 the work for most cycles after one quote per leg. A cycle that gains is sized
-by :func:`~lstarb_lst.search.best_size` over exact quotes.
+by :func:`~lstarb_lst.sizing.best_rung` (the best rung of a fixed ladder of
+sizes, in a handful of exact quotes), and its opportunity is built from the
+quotes taken there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 from solders.account import Account
@@ -19,8 +22,8 @@ from lstarb_lst import opportunity
 from lstarb_lst.config import LstConfig
 from lstarb_lst.cycles import Cycle, CycleIndex
 from lstarb_lst.pricing import FairValueTracker
-from lstarb_lst.search import best_size
-from lstarb_sdk import Opportunity, PoolAdapter, Strategy
+from lstarb_lst.sizing import Sized, best_rung
+from lstarb_sdk import Opportunity, PoolAdapter, Quote, Strategy
 from lstarb_sdk.errors import LstarbError
 from lstarb_sdk.fair_value import FairValueBook
 
@@ -46,6 +49,8 @@ class CycleStrategy(Strategy):
         self.tracker = tracker or FairValueTracker()
         self._last_slot: dict[Pubkey, int] = {}
         self._known: set[Pubkey] = set()
+        self._gained: set[str] = set()  # cycles that gained when last sized (not their reverse)
+        self.counts = SizingCounts()
 
     # -- the SDK interface ---------------------------------------------------------------------
 
@@ -94,48 +99,74 @@ class CycleStrategy(Strategy):
     def evaluate(
         self, cycles: Sequence[Cycle], pools: Mapping[Pubkey, PoolAdapter], slot: int
     ) -> list[Opportunity]:
-        """Size each cycle and report those that clear ``min_profit``, best first."""
+        """Size each cycle and report those that clear ``min_profit``, best first.
+
+        A cycle and its reverse cannot both gain at the probe size (each
+        pool's round trip loses and quotes never fall as the input grows, so
+        both gaining would make one pool's round trip gain), so once one
+        gains the other is not quoted; the one that gained last goes first.
+        """
         found = []
-        for cycle in cycles:
+        gained: set[str] = set()
+        last = self._gained
+        self.counts.touched += len(cycles)
+        for cycle in sorted(cycles, key=lambda c: c.key not in last):
+            if cycle.reverse in gained:
+                continue
             sized = self.size(cycle, pools)
             if sized is None:
                 continue
-            size, profit = sized
-            if profit < self._min_profit[cycle.base]:
+            gained.add(cycle.key)
+            if sized.profit < self._min_profit[cycle.base]:
                 continue
-            try:
-                opp = opportunity.build(
-                    self.name, cycle, size, pools, self.tracker.book, self._last_slot, slot
+            found.append(
+                opportunity.build(
+                    self.name, cycle, sized, pools, self.tracker.book, self._last_slot, slot
                 )
-            except LstarbError:
-                continue
-            found.append(opp)
+            )
         found.sort(key=lambda o: (-o.expected_profit, o.id))
         return found
 
-    def size(self, cycle: Cycle, pools: Mapping[Pubkey, PoolAdapter]) -> tuple[int, int] | None:
-        """(size, profit) at the best size of ``cycle``, or None when it never gains."""
+    def size(self, cycle: Cycle, pools: Mapping[Pubkey, PoolAdapter]) -> Sized | None:
+        """The best size of ``cycle`` on the ladder, or None when it does not gain at the probe."""
         try:
             legs = [(pools[h.pool], h.input_mint) for h in cycle.hops]
         except KeyError:
             return None  # a pool left the book (quarantined)
 
-        def profit(x: int) -> int | None:
+        def run(x: int) -> list[Quote] | None:
+            quotes = []
             amount = x
             for pool, mint in legs:
                 try:
-                    amount = pool.quote(amount, mint).out_amount
+                    q = pool.quote(amount, mint)
                 except LstarbError:
                     return None
+                amount = q.out_amount
                 if amount <= 0:
                     return None
-            return amount - x
+                quotes.append(q)
+            return quotes
 
         base = cycle.base
-        return best_size(
-            profit,
-            1,
-            self._max_size[base],
-            self._probe[base],
-            tolerance_ppm=self.config.size_tolerance_ppm,
-        )
+        counts = self.counts
+        counts.probed += 1
+        sized = best_rung(run, self._max_size[base], self.config.size_bits, self._probe[base])
+        if sized is None:
+            counts.quoted += 1
+            return None
+        counts.sized += 1
+        counts.quoted += sized.evaluations
+        self._gained.add(cycle.key)
+        self._gained.discard(cycle.reverse)
+        return sized
+
+
+@dataclass(slots=True)
+class SizingCounts:
+    """Running totals of the work done (for benchmarks and metrics)."""
+
+    touched: int = 0  # cycles through a changed pool
+    probed: int = 0  # of those, quoted at the probe size (the rest: their reverse gained)
+    sized: int = 0  # gained at the probe and sized
+    quoted: int = 0  # sizes quoted, probes included (each: every leg of the cycle)

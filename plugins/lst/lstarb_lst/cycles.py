@@ -25,17 +25,22 @@ class Hop:
 
 @dataclass(frozen=True, slots=True)
 class Cycle:
-    """Legs from ``base`` back to ``base``; ``key`` names it stably (pools and directions)."""
+    """Legs from ``base`` back to ``base``; ``key`` names it stably (pools and directions).
+
+    ``reverse`` is the key of the same pools the other way round.
+    """
 
     base: Pubkey
     hops: tuple[Hop, ...]
     key: str
+    reverse: str
 
     @classmethod
     def of(cls, base: Pubkey, hops: Iterable[Hop]) -> Cycle:
         hops = tuple(hops)
         key = ">".join(f"{h.pool}:{h.input_mint}" for h in hops)
-        return cls(base, hops, key)
+        reverse = ">".join(f"{h.pool}:{h.output_mint}" for h in reversed(hops))
+        return cls(base, hops, key, reverse)
 
     @property
     def pools(self) -> tuple[Pubkey, ...]:

@@ -37,7 +37,14 @@ from lstarb_lst.search import Probe, least_input
 from lstarb_sdk.errors import DecodeError, QuoteError
 from lstarb_sdk.fair_value import FairValue
 from lstarb_sdk.solana import SYSTEM_PROGRAM_ID, TOKEN_PROGRAMS, WSOL_MINT, token_account_amount
-from lstarb_sdk.types import AccountFilter, PoolSummary, Quote, SwapInstructions, SwapParams
+from lstarb_sdk.types import (
+    AccountFilter,
+    ComputeUnits,
+    PoolSummary,
+    Quote,
+    SwapInstructions,
+    SwapParams,
+)
 
 
 class MarinadePool(LiquidStakingPool):
@@ -45,6 +52,16 @@ class MarinadePool(LiquidStakingPool):
 
     program_id: ClassVar[Pubkey] = MARINADE_PROGRAM_ID
     dex: ClassVar[str] = "marinade"
+    compute_units: ClassVar[ComputeUnits] = ComputeUnits(
+        base=53_155,
+        measured_max=53_155,
+        source=(
+            "igneous-labs/inf-1.5@f17cbf1e:test-fixtures/programs/stake-pools/marinade.so "
+            "(Marinade v2.0) on the mSOL fixtures: deposit / liquid_unstake "
+            "(tests/program_oracle/compute_units_marinade.json)"
+        ),
+    )
+    """Measured on the program (deposit and liquid unstake, both directions)."""
 
     def __init__(self, address: Pubkey, state: MarinadeState) -> None:
         super().__init__(address, state.msol_mint)
@@ -54,6 +71,7 @@ class MarinadePool(LiquidStakingPool):
         )
         self._sol_leg: int | None = None
         self._msol_leg: int | None = None
+        self._state_missing = False
 
     @classmethod
     def matches(cls, account: Account) -> bool:
@@ -84,17 +102,28 @@ class MarinadePool(LiquidStakingPool):
         return [self._address, self._keys.liq_pool_sol_leg, self._keys.liq_pool_msol_leg]
 
     def update(self, accounts: Mapping[Pubkey, Account | None]) -> None:
-        """Decode every given account first, then commit: a DecodeError keeps the old state."""
-        state = self._state
+        """Decode every given account first, then commit: a DecodeError keeps the old state.
+
+        None for the State (the chain has no such account) keeps the last one
+        for ``accounts_to_update`` and refuses quotes naming it until it is
+        back; None for the SOL leg is a leg with no lamports, as the program
+        reads it.
+        """
+        state, state_missing = self._state, self._state_missing
         if self._address in accounts:
             acc = accounts[self._address]
             if acc is None:
-                raise DecodeError(f"{self._tag}: the State account no longer exists")
-            if acc.owner != self.program_id:
-                raise DecodeError(f"{self._tag}: owner {acc.owner} is not {self.program_id}")
-            state = decode_marinade_state(bytes(acc.data))
-            if state.msol_mint != self._state.msol_mint or state.msol_leg != self._state.msol_leg:
-                raise DecodeError(f"{self._tag}: mSOL mint or mSOL leg changed")
+                state_missing = True
+            else:
+                if acc.owner != self.program_id:
+                    raise DecodeError(f"{self._tag}: owner {acc.owner} is not {self.program_id}")
+                state = decode_marinade_state(bytes(acc.data))
+                if (state.msol_mint, state.msol_leg) != (
+                    self._state.msol_mint,
+                    self._state.msol_leg,
+                ):
+                    raise DecodeError(f"{self._tag}: mSOL mint or mSOL leg changed")
+                state_missing = False
         sol_leg = self._sol_leg
         key = self._keys.liq_pool_sol_leg
         if key in accounts:
@@ -121,6 +150,7 @@ class MarinadePool(LiquidStakingPool):
                     raise DecodeError(f"{self._tag}: mSOL leg {key} holds another mint")
                 msol_leg = amount
         self._state, self._sol_leg, self._msol_leg = state, sol_leg, msol_leg
+        self._state_missing = state_missing
         if state.treasury_msol_account != self._keys.treasury_msol_account:
             self._keys = ix.MarinadeKeys.derive(
                 self._address, state.msol_mint, state.msol_leg, state.treasury_msol_account
@@ -129,6 +159,8 @@ class MarinadePool(LiquidStakingPool):
     # -- quoting ------------------------------------------------------------------------------
 
     def _ready(self, deposit: bool) -> None:
+        if self._state_missing:
+            raise QuoteError(f"{self._tag}: the State account {self._address} does not exist")
         if self._state.paused:
             raise QuoteError(f"{self._tag}: the program is paused")
         if deposit and self._msol_leg is None:
@@ -191,10 +223,13 @@ class MarinadePool(LiquidStakingPool):
                 break
             actual = unstake_fee_bps(state, sol_leg, found)
             if actual == rate:
-                _out, fee = liquid_unstake_at_fee(state, sol_leg, found, rate)
-                return Quote(found, amount, fee, self._lst_mint)
+                out, fee = liquid_unstake_at_fee(state, sol_leg, found, rate)
+                return Quote(found, out, fee, self._lst_mint)  # what liquid_unstake pays
             fee_bps, lo = actual, found
-        raise QuoteError(f"{self._tag}: no liquid unstake of at most u64::MAX pays {amount}")
+        raise QuoteError(
+            f"{self._tag}: not enough liquidity: the SOL leg {self._keys.liq_pool_sol_leg} "
+            f"({sol_leg} lamports) pays {amount} for no liquid unstake of at most u64::MAX"
+        )
 
     def fair_values(self) -> list[FairValue]:
         s = self._state
@@ -211,7 +246,7 @@ class MarinadePool(LiquidStakingPool):
 
     def summary(self) -> PoolSummary | None:
         """Reserves are the liquidity pool's legs: what liquid unstake pays from, deposits take."""
-        if self._sol_leg is None or self._msol_leg is None:
+        if self._state_missing or self._sol_leg is None or self._msol_leg is None:
             return None
         s = self._state
         available = max(self._sol_leg - s.rent_exempt_for_token_acc, 0)

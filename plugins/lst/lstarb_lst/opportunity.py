@@ -11,31 +11,34 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Mapping
-from fractions import Fraction
 
 from solders.pubkey import Pubkey
 
 from lstarb_lst.cycles import Cycle
-from lstarb_sdk import Leg, Opportunity, PoolAdapter
-from lstarb_sdk.fair_value import FairValueBook
+from lstarb_lst.sizing import Sized
+from lstarb_sdk import Leg, Opportunity, PoolAdapter, Quote
+from lstarb_sdk.fair_value import PPM, FairValueBook, premium_ppm
 
-#: A leg priced this far from fair value (either way) is suspicious: stale data or a broken pool.
-_FAIR_TOLERANCE = Fraction(2, 100)
-_FAIR_LIMIT = Fraction(10, 100)
+#: A leg priced this far from fair value (either way, millionths) is suspicious: stale data or a
+#: broken pool. Agreement falls from 1 at the tolerance to 0.2 at the limit.
+_FAIR_TOLERANCE = 20_000
+_FAIR_LIMIT = 100_000
 #: Slots after which a pool's state counts as old (about a minute).
 _FRESH_SLOTS = 150
 
 
-def fingerprint(legs: tuple[Leg, ...], pools: Mapping[Pubkey, PoolAdapter]) -> str:
-    """A digest of the state the legs were quoted on: each pool's summary and its quote."""
+def fingerprint(legs: tuple[Leg, ...]) -> str:
+    """A digest of the state as the legs saw it: each pool and what it quoted.
+
+    Exact quotes are a function of the pool states, so the same states give
+    the same digest; states that differ where the legs do not look (a tick
+    array far from the price) quote the same legs and are, for this
+    opportunity, the same state.
+    """
     h = hashlib.blake2b(digest_size=16)
     for leg in legs:
         h.update(bytes(leg.pool))
         h.update(leg.in_amount.to_bytes(8, "little") + leg.out_amount.to_bytes(8, "little"))
-        summary = pools[leg.pool].summary()
-        if summary is not None:
-            for v in (summary.reserve_a, summary.reserve_b, summary.liquidity, summary.fee_ppm):
-                h.update(v.to_bytes(16, "little", signed=True))
     return h.hexdigest()
 
 
@@ -45,98 +48,89 @@ def opportunity_id(strategy: str, cycle: Cycle, state: str, size: int) -> str:
     return h.hexdigest()
 
 
-def confidence(
+def confidence_ppm(
     legs: tuple[Leg, ...],
-    pools: Mapping[Pubkey, PoolAdapter],
+    probe: tuple[Quote, ...],
     book: FairValueBook,
     last_slot: Mapping[Pubkey, int],
     slot: int,
-) -> Fraction:
-    """0..1: fair-value agreement x freshness x depth.
+) -> int:
+    """0..1,000,000: fair-value agreement x freshness x depth, in integers (each step rounds down).
 
     Agreement: every leg priced within 2 % of fair value counts 1, falling
     linearly to 0.2 at 10 % (a leg that far off is more likely stale data
     than free money); a leg without fair values for both mints counts 0.8.
     Freshness: 1 when every pool changed within the last 150 slots, 0.5 if not,
-    0.7 if a fair value used is stale. Depth: 1 / (1 + 10 * the largest share
-    of a pool's reserve that a leg takes).
+    0.7 if a fair value used is stale. Depth: 1 / (1 + 10 * the largest
+    impact of a leg, how much better its rate was at the probe size than at
+    this one (for a constant-product pool: the share of its reserve the leg
+    takes; a stake pool mints at one rate and has none).
     """
-    agree = Fraction(1)
+    agree = PPM
     stale = False
     for leg in legs:
-        fair = book.fair_price(leg.input_mint, leg.output_mint)
-        if fair is None or leg.in_amount == 0:
-            agree *= Fraction(4, 5)
+        paid, got = book.get(leg.input_mint), book.get(leg.output_mint)
+        if paid is None or got is None or leg.in_amount <= 0:
+            agree = agree * 4 // 5
             continue
-        for mint in (leg.input_mint, leg.output_mint):
-            value = book.get(mint)
-            stale = stale or (value is not None and value.stale)
-        off = abs(Fraction(leg.out_amount, leg.in_amount) / fair - 1)
+        stale = stale or paid.stale or got.stale
+        off = abs(premium_ppm(paid, leg.in_amount, got, leg.out_amount))
         if off > _FAIR_TOLERANCE:
             span = _FAIR_LIMIT - _FAIR_TOLERANCE
-            agree *= max(
-                Fraction(1, 5), 1 - Fraction(4, 5) * min(off - _FAIR_TOLERANCE, span) / span
-            )
-    fresh = Fraction(1)
+            factor = PPM - 800_000 * min(off - _FAIR_TOLERANCE, span) // span
+            agree = agree * factor // PPM
+    fresh = PPM
     if any(slot - last_slot.get(leg.pool, slot) > _FRESH_SLOTS for leg in legs):
-        fresh = Fraction(1, 2)
+        fresh //= 2
     if stale:
-        fresh *= Fraction(7, 10)
-    share = Fraction(0)
-    for leg in legs:
-        pool = pools[leg.pool]
-        summary = pool.summary()
-        if summary is None:
-            continue
-        reserve = summary.reserve_a if leg.input_mint == pool.mints[0] else summary.reserve_b
-        if reserve > 0:
-            share = max(share, Fraction(leg.in_amount, reserve))
-    depth = 1 / (1 + 10 * share)
-    return agree * fresh * depth
+        fresh = fresh * 7 // 10
+    impact = 0  # millionths
+    for leg, small in zip(legs, probe, strict=True):
+        paid = small.in_amount * leg.out_amount  # rate here vs rate at the probe, cross-multiplied
+        if paid > 0:
+            impact = max(impact, (small.out_amount * leg.in_amount - paid) * PPM // paid)
+    depth = PPM * PPM // (PPM + 10 * impact)
+    return agree * fresh // PPM * depth // PPM
 
 
 def build(
     strategy: str,
     cycle: Cycle,
-    size: int,
+    sized: Sized,
     pools: Mapping[Pubkey, PoolAdapter],
     book: FairValueBook,
     last_slot: Mapping[Pubkey, int],
     slot: int,
 ) -> Opportunity:
-    """Quote the cycle at ``size`` leg by leg and wrap it (QuoteError if a leg refuses)."""
-    legs = []
-    amount = size
-    for hop in cycle.hops:
-        pool = pools[hop.pool]
-        q = pool.quote(amount, hop.input_mint)
-        legs.append(
+    """Wrap a sized cycle: its legs are the quotes the sizing took at the chosen size."""
+    legs = tuple(
+        [
             Leg(
-                hop.pool,
-                pool.dex,
-                hop.input_mint,
-                hop.output_mint,
+                h.pool,
+                pools[h.pool].dex,
+                h.input_mint,
+                h.output_mint,
                 q.in_amount,
                 q.out_amount,
                 q.fee_amount,
             )
-        )
-        amount = q.out_amount
-    legs_t = tuple(legs)
-    state = fingerprint(legs_t, pools)
-    conf = confidence(legs_t, pools, book, last_slot, slot)
+            for h, q in zip(cycle.hops, sized.quotes, strict=True)
+        ]
+    )
+    state = fingerprint(legs)
+    conf = confidence_ppm(legs, sized.probe, book, last_slot, slot)
     return Opportunity(
-        id=opportunity_id(strategy, cycle, state, size),
+        id=opportunity_id(strategy, cycle, state, sized.size),
         strategy=strategy,
         base_mint=cycle.base,
-        legs=legs_t,
-        expected_profit=legs_t[-1].out_amount - legs_t[0].in_amount,
+        legs=legs,
+        expected_profit=sized.profit,
         slot=slot,
         detected_ns=time.time_ns(),
         metadata={
             "cycle": cycle.key,
             "state": state,
-            "confidence": f"{float(conf):.4f}",
-            "confidence_ppm": str(int(conf * 1_000_000)),
+            "confidence": f"{conf / PPM:.4f}",
+            "confidence_ppm": str(conf),
         },
     )

@@ -108,7 +108,7 @@ class FairValueTracker:
         clock = accounts.get(SYSVAR_CLOCK_ID)
         if clock is not None:
             try:
-                self._epoch = Clock.decode(bytes(clock.data)).epoch
+                self._epoch = Clock.from_account(clock).epoch
             except DecodeError as exc:
                 self.errors[SYSVAR_CLOCK_ID] = str(exc)
             else:

@@ -1,7 +1,8 @@
-"""Integer searches over exact quotes: the least input that delivers, and the best size.
+"""The least input that delivers: exact-out quotes as a search over exact-in ones.
 
-Both work on the program's own integer math (a callable that quotes), never on
-a float model of it, so what they return is what the program would do.
+It works on the program's own integer math (a callable that quotes), never on
+a float model of it, so what it returns is what the program would do. (The
+best size of a cycle is :mod:`lstarb_lst.sizing`'s.)
 """
 
 from __future__ import annotations
@@ -102,75 +103,3 @@ def _between(probe: Callable[[int], Probe], low: int, high: int) -> int | None:
         else:
             high = mid
     return None
-
-
-_INV_PHI = 0.6180339887498949  # only places probes; every value compared is an exact integer
-
-
-def best_size(
-    profit: Callable[[int], int | None],
-    lo: int,
-    hi: int,
-    start: int,
-    *,
-    tolerance_ppm: int = 1,
-    scan: int = 16,
-) -> tuple[int, int] | None:
-    """The size in ``lo..hi`` with the largest exact ``profit``, and that profit (None: never > 0).
-
-    ``profit`` is the cycle's exact result at a size (None: a leg refuses).
-    For constant-product and concentrated pools it is unimodal where the
-    legs quote, so: check the margin at ``start`` (unprofitable there means
-    unprofitable at every larger size), gallop by doubling while it grows,
-    then a golden-section search on integers down to a window of ``scan``
-    sizes (or ``tolerance_ppm`` of the size) and the best point seen, the
-    smallest size on ties. Plateaus are safe: a tie keeps the left side.
-    """
-    memo: dict[int, int | None] = {}
-
-    def f(x: int) -> int | None:
-        if x not in memo:
-            memo[x] = profit(x)
-        return memo[x]
-
-    x = min(max(start, lo), hi)
-    v = f(x)
-    steps = 0
-    while v is None and steps < 8:  # below a minimum amount: go up
-        if x >= hi:
-            break
-        x = min(hi, x * 4)
-        v = f(x)
-        steps += 1
-    if v is None or v <= 0:
-        return None
-    left = lo  # the best size may lie below the probe: the bracket starts at the bottom
-    while x < hi:
-        nxt = min(hi, x * 2)
-        nv = f(nxt)
-        if nv is None or nv <= v:
-            right = nxt
-            break
-        left, x, v = x, nxt, nv
-    else:
-        right = hi
-    a, b = left, right
-    tol = max(scan, b * tolerance_ppm // 1_000_000)
-    c = b - int((b - a) * _INV_PHI)
-    d = a + int((b - a) * _INV_PHI)
-    while b - a > tol:
-        fc, fd = f(c), f(d)
-        if (fc if fc is not None else -(1 << 80)) >= (fd if fd is not None else -(1 << 80)):
-            b = d
-        else:
-            a = c
-        c = b - int((b - a) * _INV_PHI)
-        d = a + int((b - a) * _INV_PHI)
-    if b - a <= scan:
-        for x in range(a, b + 1):
-            f(x)
-    best = max(
-        ((x, p) for x, p in memo.items() if p is not None),
-        key=lambda item: (item[1], -item[0]),
-    )
-    return best if best[1] > 0 else None

@@ -22,6 +22,7 @@ counts it.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 from solders.account import Account
@@ -33,7 +34,7 @@ from lstarb_lst.constants import (
     SANCTUM_SPL_MULTI_PROGRAM_ID,
     SANCTUM_SPL_PROGRAM_ID,
     SPL_STAKE_POOL_PROGRAM_ID,
-    rent_exempt_minimum,
+    STAKE_PROGRAM_ID,
 )
 from lstarb_lst.stake_pool_math import (
     StakePoolRefusal,
@@ -45,13 +46,38 @@ from lstarb_lst.stake_pool_state import ACCOUNT_TYPE_STAKE_POOL, StakePool, deco
 from lstarb_sdk.errors import DecodeError, QuoteError
 from lstarb_sdk.fair_value import FairValue
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_ACCOUNT_LEN, WSOL_MINT, Clock
-from lstarb_sdk.types import AccountFilter, PoolSummary, SwapInstructions, SwapParams
+from lstarb_sdk.types import AccountFilter, ComputeUnits, PoolSummary, SwapInstructions, SwapParams
 
 #: Size the program allocates for a StakePool account.
 STAKE_POOL_ACCOUNT_LEN = 611
+#: Size of a stake account (StakeStateV2).
+STAKE_STATE_LEN = 200
 _PPM = 1_000_000
 #: Refusals a larger amount cannot cure.
-_HIGH = frozenset({"SolWithdrawalTooLarge", "CalculationFailure"})
+_HIGH = frozenset({"SolWithdrawalTooLarge", "CalculationFailure", "WrongStakeStake"})
+
+
+@dataclass(frozen=True, slots=True)
+class Reserve:
+    """What WithdrawSol reads of the reserve stake account."""
+
+    lamports: int
+    rent_exempt_reserve: int  # the stake state's Meta: what must stay behind
+    initialized: bool  # StakeStateV2::Initialized: the only state WithdrawSol pays from
+
+    @classmethod
+    def of(cls, account: Account, name: str) -> Reserve:
+        """DecodeError unless it is a stake account (owner, 200 bytes of StakeStateV2)."""
+        if account.owner != STAKE_PROGRAM_ID:
+            raise DecodeError(f"{name}: owner {account.owner} is not {STAKE_PROGRAM_ID}")
+        data = bytes(account.data)
+        if len(data) != STAKE_STATE_LEN:
+            raise DecodeError(f"{name}: {len(data)} bytes, a stake account has {STAKE_STATE_LEN}")
+        tag = int.from_bytes(data[0:4], "little")
+        if tag > 3:
+            raise DecodeError(f"{name}: stake state {tag} is none of StakeStateV2's")
+        rent = int.from_bytes(data[4:12], "little")
+        return cls(account.lamports, rent, tag == 1)
 
 
 def _fee_account_valid(account: Account | None, pool: StakePool) -> bool:
@@ -69,6 +95,16 @@ class StakePoolAdapter(LiquidStakingPool):
 
     program_id: ClassVar[Pubkey] = SPL_STAKE_POOL_PROGRAM_ID
     dex: ClassVar[str] = "spl-stake-pool"
+    compute_units: ClassVar[ComputeUnits] = ComputeUnits(
+        base=33_038,
+        measured_max=33_038,
+        source=(
+            "igneous-labs/sanctum-router-sdk@3d9c5c10:test-fixtures/programs/stake-pool.so "
+            "(SPL stake pool v1.0.0) on the bSOL and JitoSOL fixtures: DepositSol / WithdrawSol "
+            "(tests/program_oracle/compute_units_spl.json)"
+        ),
+    )
+    """Measured on the program: WithdrawSol (with its stake-program CPI) is the dearer."""
 
     def __init__(self, address: Pubkey, pool: StakePool) -> None:
         super().__init__(address, pool.pool_mint)
@@ -82,8 +118,9 @@ class StakePoolAdapter(LiquidStakingPool):
             pool.pool_mint,
             pool.token_program_id,
         )
+        self._missing: frozenset[str] = frozenset()  # "pool", "clock": the chain has none
         self._epoch: int | None = None
-        self._reserve: tuple[int, int] | None = None  # (lamports, rent-exempt minimum)
+        self._reserve: Reserve | None = None
         self._reserve_missing = False
         self._fee_account_seen = False
         self._fee_exempt = False
@@ -120,28 +157,39 @@ class StakePoolAdapter(LiquidStakingPool):
         return [self._address, p.reserve_stake, p.manager_fee_account, SYSVAR_CLOCK_ID]
 
     def update(self, accounts: Mapping[Pubkey, Account | None]) -> None:
-        """Decode every given account first, then commit: a DecodeError keeps the old state."""
+        """Decode every given account first, then commit: a DecodeError keeps the old state.
+
+        None (the chain has no such account) for the pool or the Clock keeps
+        the last state for ``accounts_to_update`` and refuses quotes naming
+        the account until it comes back.
+        """
         pool = self._pool
+        missing = set(self._missing)
         if self._address in accounts:
             acc = accounts[self._address]
             if acc is None:
-                raise DecodeError(f"{self._tag}: the pool account no longer exists")
-            if acc.owner != self.program_id:
-                raise DecodeError(f"{self._tag}: owner {acc.owner} is not {self.program_id}")
-            pool = decode_stake_pool(bytes(acc.data))
-            if pool.pool_mint != self._pool.pool_mint:
-                raise DecodeError(f"{self._tag}: pool mint changed to {pool.pool_mint}")
+                missing.add("pool")
+            else:
+                if acc.owner != self.program_id:
+                    raise DecodeError(f"{self._tag}: owner {acc.owner} is not {self.program_id}")
+                pool = decode_stake_pool(bytes(acc.data))
+                if pool.pool_mint != self._pool.pool_mint:
+                    raise DecodeError(f"{self._tag}: pool mint changed to {pool.pool_mint}")
+                missing.discard("pool")
         epoch = self._epoch
         if SYSVAR_CLOCK_ID in accounts:
             clock = accounts[SYSVAR_CLOCK_ID]
             if clock is None:
-                raise DecodeError(f"{self._tag}: Clock sysvar reported missing")
-            epoch = Clock.decode(bytes(clock.data)).epoch
+                epoch = None
+                missing.add("clock")
+            else:
+                epoch = Clock.from_account(clock).epoch
+                missing.discard("clock")
         reserve, reserve_missing = self._reserve, self._reserve_missing
         if pool.reserve_stake in accounts:
             acc = accounts[pool.reserve_stake]
             reserve_missing = acc is None
-            reserve = None if acc is None else (acc.lamports, rent_exempt_minimum(len(acc.data)))
+            reserve = None if acc is None else Reserve.of(acc, f"{self._tag} reserve stake")
         fee_seen, fee_exempt = self._fee_account_seen, self._fee_exempt
         if pool.manager_fee_account in accounts:
             fee_account = accounts[pool.manager_fee_account]
@@ -152,7 +200,7 @@ class StakePoolAdapter(LiquidStakingPool):
             pool.manager_fee_account not in accounts
         ):
             fee_seen = False
-        self._pool, self._epoch = pool, epoch
+        self._pool, self._epoch, self._missing = pool, epoch, frozenset(missing)
         self._reserve, self._reserve_missing = reserve, reserve_missing
         self._fee_account_seen, self._fee_exempt = fee_seen, fee_exempt
         if pool.reserve_stake != self._keys.reserve_stake or (
@@ -172,8 +220,11 @@ class StakePoolAdapter(LiquidStakingPool):
 
     def _ready(self, deposit: bool) -> None:
         pool = self._pool
+        if "pool" in self._missing:
+            raise QuoteError(f"{self._tag}: the pool account {self._address} does not exist")
         if self._epoch is None:
-            raise QuoteError(f"{self._tag}: Clock sysvar {SYSVAR_CLOCK_ID} is not loaded")
+            state = "does not exist" if "clock" in self._missing else "is not loaded"
+            raise QuoteError(f"{self._tag}: Clock sysvar {SYSVAR_CLOCK_ID} {state}")
         try:
             check_fresh(pool, self._epoch)
         except StakePoolRefusal as exc:
@@ -206,10 +257,17 @@ class StakePoolAdapter(LiquidStakingPool):
         return r.user_tokens, r.fee - r.referral
 
     def _withdraw(self, tokens: int) -> tuple[int, int]:
-        assert self._reserve is not None
-        lamports, rent = self._reserve
+        reserve = self._reserve
+        assert reserve is not None
         try:
-            r = withdraw_sol(self._pool, tokens, lamports, rent, fee_exempt=self._fee_exempt)
+            r = withdraw_sol(
+                self._pool,
+                tokens,
+                reserve.lamports,
+                reserve.rent_exempt_reserve,
+                fee_exempt=self._fee_exempt,
+                reserve_initialized=reserve.initialized,
+            )
         except StakePoolRefusal as exc:
             raise Refusal(str(exc), high=exc.name in _HIGH) from None
         return r.lamports, r.fee
@@ -233,9 +291,9 @@ class StakePoolAdapter(LiquidStakingPool):
 
     def summary(self) -> PoolSummary | None:
         """Reserve = SOL WithdrawSol can pay now; LST side = supply; liquidity = total lamports."""
-        if self._epoch is None or self._reserve is None:
+        if self._missing or self._epoch is None or self._reserve is None:
             return None
-        lamports, rent = self._reserve
+        lamports, rent = self._reserve.lamports, self._reserve.rent_exempt_reserve
         pool = self._pool
         fee = max(
             _ppm(pool.sol_deposit_fee.numerator, pool.sol_deposit_fee.denominator),
@@ -275,13 +333,16 @@ class StakePoolAdapter(LiquidStakingPool):
                 minimum_lamports_out=minimum_out,
             )
         else:
+            # The program checks its minimum against the user's share alone; the referral
+            # share, minted to the same account, comes on top of it.
+            referral = deposit_sol(self._pool, amount_in, referrer_is_user=True).referral
             instruction = ix.deposit_sol(
                 self._keys,
                 funding=params.user,
                 destination=params.user_destination_token,
                 referrer=params.user_destination_token,
                 lamports=amount_in,
-                minimum_pool_tokens_out=minimum_out,
+                minimum_pool_tokens_out=max(minimum_out - referral, 0),
             )
         return SwapInstructions([instruction])
 

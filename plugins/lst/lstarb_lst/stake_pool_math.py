@@ -22,6 +22,7 @@ STAKE_LIST_AND_POOL_OUT_OF_DATE = 17
 WITHDRAWAL_TOO_SMALL = 28
 DEPOSIT_TOO_SMALL = 29
 SOL_WITHDRAWAL_TOO_LARGE = 35
+WRONG_STAKE_STATE = 11  # "WrongStakeStake" in the program's error enum
 
 
 class StakePoolRefusal(Exception):
@@ -82,14 +83,21 @@ def deposit_sol(pool: StakePool, lamports: int, *, referrer_is_user: bool) -> De
 
 
 def withdraw_sol(
-    pool: StakePool, pool_tokens: int, reserve_lamports: int, reserve_rent: int, *, fee_exempt: bool
+    pool: StakePool,
+    pool_tokens: int,
+    reserve_lamports: int,
+    reserve_rent: int,
+    *,
+    fee_exempt: bool,
+    reserve_initialized: bool = True,
 ) -> WithdrawResult:
     """``process_withdraw_sol`` after the account checks.
 
     ``fee_exempt``: the burn source is the manager fee account, or the manager
     fee account is not a valid token account of the pool mint (the program
-    then charges no fee). ``reserve_rent`` is the reserve's rent-exempt
-    minimum, which it must keep.
+    then charges no fee). ``reserve_rent`` is the ``rent_exempt_reserve`` of
+    the reserve's stake Meta, which it must keep; a reserve whose stake state
+    is not Initialized fails with WrongStakeStake, after the amount checks.
     """
     fee = 0 if fee_exempt else pool.sol_withdrawal_fee.apply(pool_tokens)
     if fee > U64_MAX or fee > pool_tokens:
@@ -105,6 +113,8 @@ def withdraw_sol(
             raise StakePoolRefusal("CalculationFailure", CALCULATION_FAILURE, "lamports > u64")
     if lamports == 0:
         raise StakePoolRefusal("WithdrawalTooSmall", WITHDRAWAL_TOO_SMALL, f"{pool_tokens} tokens")
+    if not reserve_initialized:
+        raise StakePoolRefusal("WrongStakeStake", WRONG_STAKE_STATE, "reserve not initialized")
     if max(reserve_lamports - lamports, 0) < reserve_rent:
         raise StakePoolRefusal(
             "SolWithdrawalTooLarge",

@@ -6,11 +6,14 @@ import json
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lst_testlib import FIXTURES, clock, fixture, stake_pool, with_data
+from solders.pubkey import Pubkey
 
 from lstarb_lst.pricing import FairValueTracker, lst_tokens
 from lstarb_sdk.errors import DecodeError
-from lstarb_sdk.fair_value import FairValueBook
+from lstarb_sdk.fair_value import FairValue, FairValueBook
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID, WSOL_MINT
 
 PRICED = [
@@ -89,3 +92,27 @@ def test_premium_of_a_pool_to_fair_value() -> None:
     premium = book.premium_ppm(lst, q.in_amount, WSOL_MINT, q.out_amount)
     assert premium is not None and -1001 <= premium <= -999
     assert book.premium_ppm(lst, 10**9, WSOL_MINT, book.sol_value(lst, 10**9) or 0) in (-1, 0)
+
+
+amounts = st.integers(0, 2**64 - 1)
+
+
+@given(
+    rates=st.tuples(amounts, amounts, amounts, amounts),
+    in_amount=st.integers(-5, 2**64 - 1),
+    out_amount=amounts,
+)
+def test_premium_in_integers_is_the_exact_ratio_rounded_down(
+    rates: tuple[int, int, int, int], in_amount: int, out_amount: int
+) -> None:
+    """premium_ppm avoids Fractions on the hot path; it must equal their answer exactly."""
+    la, ta, lb, tb = rates
+    a = FairValue(Pubkey.new_unique(), la, ta, None, False, WSOL_MINT)
+    b = FairValue(Pubkey.new_unique(), lb, tb, None, False, WSOL_MINT)
+    book = FairValueBook([a, b])
+    got = book.premium_ppm(a.mint, in_amount, b.mint, out_amount)
+    if in_amount <= 0:
+        assert got is None
+        return
+    fair = a.ratio / b.ratio  # units of b a unit of a is worth
+    assert got == int((Fraction(out_amount, in_amount) / fair - 1) * 1_000_000 // 1)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from lst_testlib import expected, marinade, stake_pool
+from lst_testlib import FIXTURES, expected, fixture, marinade, stake_pool, variants
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
 from lstarb_lst import stake_pool_ix
+from lstarb_lst.stake_pool_math import deposit_sol
 from lstarb_sdk.errors import QuoteError
 from lstarb_sdk.solana import WSOL_MINT
+from lstarb_sdk.testing import check_instruction, load_json
 from lstarb_sdk.types import SwapParams
 
 FRESH = ["jitosol", "bsol", "jupsol", "lainesol"]
@@ -31,13 +33,18 @@ def test_stake_pool_instructions_match_the_sdk(name: str) -> None:
     sdk = expected()["stake_pools"][name]["instructions"]
     user, lst = Pubkey.from_string(sdk["user"]), Pubkey.from_string(sdk["lst_account"])
     amount = int(sdk["amount"])
-    dep = pool.swap_instruction(SwapParams(WSOL_MINT, amount, 7, user, user, lst)).instructions[0]
+    minimum = pool.quote(amount, WSOL_MINT).out_amount
+    params = SwapParams(WSOL_MINT, amount, minimum, user, user, lst)
+    dep = pool.swap_instruction(params).instructions[0]
     assert dep.program_id == pool.program_id
     assert _metas(dep) == _sdk(sdk["deposit_sol"])
     # the slippage variant: index 25, the SDK's plain DepositSol data, then the minimum
     assert dep.data[0] == stake_pool_ix.DEPOSIT_SOL_WITH_SLIPPAGE
     assert bytes(dep.data[1:9]) == bytes.fromhex(sdk["deposit_sol"]["data_hex"])[1:9]
-    assert int.from_bytes(bytes(dep.data[9:17]), "little") == 7
+    # the program checks its minimum against the user's share, without the referral share
+    # minted to the same account (seen on the program: ExceededSlippage otherwise)
+    referral = deposit_sol(pool.state, amount, referrer_is_user=True).referral
+    assert int.from_bytes(bytes(dep.data[9:17]), "little") == minimum - referral
     wd = pool.swap_instruction(SwapParams(pool.mints[1], amount, 5, user, lst, user)).instructions[
         0
     ]
@@ -100,3 +107,26 @@ def test_marinade_refuses_a_swap_below_the_minimum() -> None:
     q = pool.quote(10**9, WSOL_MINT)
     with pytest.raises(QuoteError, match="below the minimum"):
         pool.swap_instruction(SwapParams(WSOL_MINT, 10**9, q.out_amount + 1, user, user, user))
+
+
+@pytest.mark.parametrize("name", ["marinade", "marinade-2024"])
+def test_marinade_instructions_decode_with_its_idl(name: str) -> None:
+    """deposit and liquid_unstake against Marinade's Anchor IDL (from its official SDK 6.0.0):
+    discriminator, arguments, account order, signer and writable flags, PDAs."""
+    pool = marinade(name)
+    v = variants()[name]
+    accounts = {k: a for k, a in (fixture(v[key]) for key in ("state", "sol_leg", "msol_leg"))}
+    idl = load_json(FIXTURES / "idl" / "marinade_finance.json")
+    user, msol_account = Pubkey.new_unique(), Pubkey.new_unique()
+    swaps = {
+        "deposit": SwapParams(WSOL_MINT, 10**9, 0, user, user, msol_account),
+        "liquidUnstake": SwapParams(pool.mints[1], 10**9, 0, user, msol_account, user),
+    }
+    for name_, params in swaps.items():
+        (ix,) = pool.swap_instruction(params).instructions
+        spec, args, problems = check_instruction(
+            idl, ix, accounts=accounts, program_id=pool.program_id
+        )
+        assert spec is not None and spec.name == name_, spec
+        assert not problems, problems
+        assert pool.quote(10**9, params.input_mint).in_amount in args.values()

@@ -2,19 +2,23 @@
 
 The market's accounts come from different moments, so prices disagree for
 real. Brute force enumerates every 2- and 3-pool cycle with plain nested
-loops over all pools (no graph, no incremental index) and sizes each with the
-same exact quotes; the strategies, fed one pool update at a time, must report
-exactly the cycles brute force finds, at the same sizes and profits.
+loops over all pools (no graph, no incremental index) and sizes each by
+quoting every rung of the ladder (``sizing_reference``: no search, only the
+definition of the sizes to try); the strategies, fed one pool update at a
+time, must report exactly the cycles brute force finds, at the same sizes
+and profits.
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
 from functools import cache
 from itertools import permutations
 from typing import Any
 
 import pytest
 from lst_testlib import market_pools
+from sizing_reference import reference_best
 from solders.pubkey import Pubkey
 
 from lstarb_lst.config import LstConfig
@@ -22,7 +26,8 @@ from lstarb_lst.cycle_strategy import CycleStrategy
 from lstarb_lst.cycles import Cycle, Hop
 from lstarb_lst.triangular import TriangularStrategy
 from lstarb_lst.two_hop import TwoHopStrategy
-from lstarb_sdk import Opportunity
+from lstarb_sdk import Opportunity, Quote
+from lstarb_sdk.errors import LstarbError
 from lstarb_sdk.solana import WSOL_MINT
 
 USDC = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
@@ -54,6 +59,33 @@ def brute_force_cycles(length: int, bases: list[Pubkey]) -> list[Cycle]:
     return out
 
 
+def quote_cycle(cycle: Cycle, size: int) -> list[Quote] | None:
+    """Every leg of ``cycle`` quoted in turn (None: a leg refuses or pays nothing)."""
+    quotes = []
+    for hop in cycle.hops:
+        try:
+            q = pools()[hop.pool].quote(size, hop.input_mint)
+        except LstarbError:
+            return None
+        if q.out_amount <= 0:
+            return None
+        quotes.append(q)
+        size = q.out_amount
+    return quotes
+
+
+@cache
+def brute_force_size(cycle: Cycle) -> tuple[int, int] | None:
+    """(size, profit) at the best rung by scanning every rung (None: no gain at the probe)."""
+    cfg = CONFIG
+    return reference_best(
+        lambda x: quote_cycle(cycle, x),
+        cfg.default_max_size,
+        cfg.size_bits,
+        cfg.default_probe_size,
+    )
+
+
 def streamed(strategy: CycleStrategy) -> dict[str, Opportunity]:
     """Feed every pool as an update, in order; keep the newest report per cycle."""
     latest: dict[str, Opportunity] = {}
@@ -63,6 +95,7 @@ def streamed(strategy: CycleStrategy) -> dict[str, Opportunity]:
     return latest
 
 
+@pytest.mark.slow  # brute force quotes every rung of every gaining cycle: ~10 s
 @pytest.mark.parametrize("cls", [TwoHopStrategy, TriangularStrategy])
 def test_strategies_find_exactly_what_brute_force_finds(cls: type[CycleStrategy]) -> None:
     strategy = cls(CONFIG)
@@ -72,8 +105,8 @@ def test_strategies_find_exactly_what_brute_force_finds(cls: type[CycleStrategy]
     assert {c.key for c in brute} == {c.key for c in strategy.cycles()}
     expected = {}
     for cycle in brute:
-        sized = strategy.size(cycle, pools())
-        if sized is not None and sized[1] >= 1:
+        sized = brute_force_size(cycle)
+        if sized is not None and sized[1] >= CONFIG.default_min_profit:
             expected[cycle.key] = sized
     got = {k: (o.legs[0].in_amount, o.expected_profit) for k, o in found.items()}
     assert got == expected
@@ -147,3 +180,67 @@ def test_config_excludes_pools_and_mints_and_sets_minimum_profit() -> None:
     rich = streamed(TwoHopStrategy(CONFIG.model_copy(update={"default_min_profit": floor})))
     assert rich and all(o.expected_profit >= floor for o in rich.values())
     assert len(rich) < len(everything)
+
+
+@pytest.mark.parametrize("cls", [TwoHopStrategy, TriangularStrategy])
+def test_a_cycle_and_its_reverse_never_both_gain_at_the_probe(cls: type[CycleStrategy]) -> None:
+    """Why the strategies skip the reverse of a cycle that gained: on every real pool here."""
+    cycles = {c.key: c for c in brute_force_cycles(cls.length, [WSOL_MINT, USDC])}
+    probe = CONFIG.default_probe_size
+
+    def gains(cycle: Cycle) -> bool:
+        quotes = quote_cycle(cycle, probe)
+        return quotes is not None and quotes[-1].out_amount > probe
+
+    gaining = [c for c in cycles.values() if gains(c)]
+    assert len(gaining) >= 5
+    for cycle in gaining:
+        assert cycle.reverse in cycles and not gains(cycles[cycle.reverse])
+
+
+def test_sizes_and_ids_do_not_depend_on_what_a_scanner_saw_before() -> None:
+    """A scanner that saw other states first reports what a fresh one reports."""
+    fresh = streamed(TriangularStrategy(CONFIG))
+    seasoned = TriangularStrategy(CONFIG)
+    shifted = market_pools(epoch=600)  # stake pools stale: other gains, other directions
+    for slot, pool in enumerate(shifted.values(), start=900):
+        seasoned.on_pool_update(pool, shifted, slot)
+    again = streamed(seasoned)
+    assert {k: (o.id, o.legs[0].in_amount, o.expected_profit) for k, o in again.items()} == {
+        k: (o.id, o.legs[0].in_amount, o.expected_profit) for k, o in fresh.items()
+    }
+
+
+def test_confidence_is_the_documented_product() -> None:
+    """Integer confidence against the formula written out with exact fractions."""
+    strategy = TriangularStrategy(CONFIG)
+    found = streamed(strategy)
+    book = strategy.fair_values()
+    assert book is not None
+    probe = CONFIG.default_probe_size
+    by_key = {c.key: c for c in strategy.cycles()}
+    for key, opp in found.items():
+        agree = Fraction(1)
+        stale = False
+        for leg in opp.legs:
+            a, b = book.get(leg.input_mint), book.get(leg.output_mint)
+            if a is None or b is None:
+                agree *= Fraction(4, 5)
+                continue
+            stale = stale or a.stale or b.stale
+            off = abs(Fraction(leg.out_amount, leg.in_amount) / (a.ratio / b.ratio) - 1)
+            if off > Fraction(2, 100):
+                agree *= 1 - Fraction(4, 5) * min(
+                    off - Fraction(2, 100), Fraction(8, 100)
+                ) / Fraction(8, 100)
+        fresh = Fraction(7, 10) if stale else Fraction(1)  # every pool changed within 150 slots
+        small = quote_cycle(by_key[key], probe)
+        assert small is not None
+        impact = max(
+            Fraction(s.out_amount, s.in_amount) / Fraction(leg.out_amount, leg.in_amount) - 1
+            for s, leg in zip(small, opp.legs, strict=True)
+        )
+        want = agree * fresh / (1 + 10 * max(impact, Fraction(0)))
+        got = int(opp.metadata["confidence_ppm"])
+        assert 0 <= got <= 1_000_000
+        assert abs(Fraction(got, 1_000_000) - want) <= Fraction(8, 1_000_000), (key, got, want)

@@ -20,6 +20,7 @@ from meteora_testlib import HERE, LABELS, load_pool
 from lstarb_meteora.dlmm import DlmmPool
 from lstarb_sdk.errors import QuoteError
 from lstarb_sdk.testing import load_json
+from lstarb_sdk.testing.program_oracle import fit_compute_units
 
 PROGRAM = HERE / "program_oracle" / "expected_program.json"
 # Errors of the program that the fixture sets provoke, and why the adapter refuses too.
@@ -125,3 +126,19 @@ def test_a_clock_before_the_reward_update_is_refused() -> None:
     x, _ = pool.mints
     with pytest.raises(QuoteError, match="reward"):
         pool.quote(10**6, x)
+
+
+def test_compute_units_are_the_measured_fit() -> None:
+    """DlmmPool.compute_units is the upper-bound line over every measured swap
+    (program_oracle/compute_units.json): base and per bin the price moved."""
+    table = load_json(HERE / "program_oracle" / "compute_units.json")
+    assert table["program"]["sha256"] == _program()["program"]["sha256"]
+    fit = fit_compute_units([(r["crossings"], r["max"]) for r in table["cases"]], source="")
+    cu = DlmmPool.compute_units
+    assert (cu.base, cu.per_crossing, cu.measured_max) == (
+        fit.base,
+        fit.per_crossing,
+        fit.measured_max,
+    )
+    assert cu.source.startswith("MeteoraAg/dlmm-sdk@")
+    assert max(r["crossings"] for r in table["cases"]) >= 50

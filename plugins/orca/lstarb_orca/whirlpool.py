@@ -45,7 +45,7 @@ from lstarb_sdk.layout import check_owner
 from lstarb_sdk.pool import account_unavailable
 from lstarb_sdk.solana import SYSTEM_PROGRAM_ID, SYSVAR_CLOCK_ID, Clock, vault_amount
 from lstarb_sdk.token2022 import TokenMint, TransferFee, amount_received
-from lstarb_sdk.types import AccountFilter, PoolSummary
+from lstarb_sdk.types import AccountFilter, ComputeUnits, PoolSummary
 
 TICK_ARRAY_DISCRIMINATORS = (FIXED_TICK_ARRAY_DISCRIMINATOR, DYNAMIC_TICK_ARRAY_DISCRIMINATOR)
 MINT_A_OFFSET = 101
@@ -80,6 +80,18 @@ class WhirlpoolPool(PoolAdapter):
     account_discriminator: ClassVar[bytes | None] = WHIRLPOOL_DISCRIMINATOR
     window: ClassVar[int] = SWAP_WINDOW
     """Tick arrays a quote may walk: 3, what one swap instruction can reach."""
+    compute_units: ClassVar[ComputeUnits] = ComputeUnits(
+        base=66_826,
+        per_crossing=7_631,
+        measured_max=1_355_244,
+        source=(
+            "orca-so/whirlpool-tx-replayer@4eaa5f14:whirlpool-20250911-366188902.so on the "
+            "plugin's fixtures: swap_v2, per initialized tick crossed "
+            "(tests/program_oracle/compute_units.json)"
+        ),
+    )
+    """Measured on the deployed program: a swap crossing n initialized ticks took at most
+    ``base + n * per_crossing`` units; one crossing 237 ticks did not fit 1.4M."""
 
     def __init__(self, address: Pubkey, pool: Whirlpool) -> None:
         self._address = address

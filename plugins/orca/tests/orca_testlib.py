@@ -59,6 +59,26 @@ def load_pool(
     """A pool with every fixture account of its set loaded, as the runtime would feed it:
     tick arrays that did not exist on chain (MANIFEST) as None. ``whirlpool_file`` names a
     synthetic pool account (under fixtures/synthetic) to use instead of the real one."""
+    return pool_feed(
+        label,
+        transfer_fee=transfer_fee,
+        adaptive_seed=adaptive_seed,
+        timestamp=timestamp,
+        epoch=epoch,
+        whirlpool_file=whirlpool_file,
+    )[0]
+
+
+def pool_feed(
+    label: str,
+    *,
+    transfer_fee: dict[str, Any] | None = None,
+    adaptive_seed: int | None = None,
+    timestamp: int | None = None,
+    epoch: int = 500,
+    whirlpool_file: str | None = None,
+) -> tuple[WhirlpoolPool, dict[Pubkey, Account | None]]:
+    """:func:`load_pool` and the accounts it was fed (the program oracle loads the same)."""
     files = pool_files(label)
     address, account = files["whirlpool"]
     if whirlpool_file is not None:
@@ -87,7 +107,7 @@ def load_pool(
     pool.update(accounts)
     if timestamp is not None or transfer_fee is not None:
         pool.update({SYSVAR_CLOCK_ID: clock_account(timestamp or 1_700_000_000, epoch)})
-    return pool
+    return pool, accounts
 
 
 @cache

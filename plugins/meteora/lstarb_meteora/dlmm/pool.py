@@ -43,7 +43,7 @@ from lstarb_sdk.solana import (
     vault_amount,
 )
 from lstarb_sdk.token2022 import TokenMint, TransferFee, amount_received, amount_to_send
-from lstarb_sdk.types import AccountFilter, PoolSummary
+from lstarb_sdk.types import AccountFilter, ComputeUnits, PoolSummary
 
 TOKEN_X_MINT_OFFSET = 88
 TOKEN_Y_MINT_OFFSET = 120
@@ -88,6 +88,17 @@ class DlmmPool(PoolAdapter):
     dex: ClassVar[str] = "meteora-dlmm"
     account_size: ClassVar[int | None] = LB_PAIR_LEN
     account_discriminator: ClassVar[bytes | None] = LB_PAIR_DISCRIMINATOR
+    compute_units: ClassVar[ComputeUnits] = ComputeUnits(
+        base=64_401,
+        per_crossing=8_747,
+        measured_max=803_421,
+        source=(
+            "MeteoraAg/dlmm-sdk@fb02e51a:commons/tests/artifacts/lb_clmm_prod.so on the plugin's "
+            "fixtures: swap2 / swap_exact_out2, per bin moved "
+            "(tests/program_oracle/compute_units.json)"
+        ),
+    )
+    """Measured on the production program: base plus a cost per bin the price moves."""
     #: Initialized bin arrays listed on each side of the active one.
     arrays_each_side: ClassVar[int] = 2
     #: Arrays beyond the quoted walk added to a swap instruction, so the swap

@@ -61,7 +61,14 @@ from lstarb_sdk.solana import (
     vault_amount,
 )
 from lstarb_sdk.token2022 import TokenMint, TransferFee, amount_received, amount_to_send
-from lstarb_sdk.types import AccountFilter, PoolSummary, Quote, SwapInstructions, SwapParams
+from lstarb_sdk.types import (
+    AccountFilter,
+    ComputeUnits,
+    PoolSummary,
+    Quote,
+    SwapInstructions,
+    SwapParams,
+)
 
 SWAP_V2_DISCRIMINATOR = bytes([43, 4, 237, 11, 26, 201, 30, 98])
 FEE_ON_INPUT = 0
@@ -85,6 +92,17 @@ class ClmmPool(PoolAdapter):
     """
 
     program_id: ClassVar[Pubkey] = CLMM_PROGRAM_ID
+    compute_units: ClassVar[ComputeUnits] = ComputeUnits(
+        base=82_867,
+        per_crossing=15_097,
+        measured_max=97_964,
+        source=(
+            "metaDAOproject/futarchy@26461b83:tests/fixtures/raydium_amm_v3.so (April 2024) "
+            "on the plugin's fixture: swap_v2, per initialized tick crossed (at most 1 "
+            "measured; tests/program_oracle/compute_units_clmm.json)"
+        ),
+    )
+    """Measured on a 2024 build of the program; the fixture's swaps cross at most one tick."""
     dex: ClassVar[str] = "raydium-clmm"
     account_size: ClassVar[int | None] = POOL_STATE_LEN
     account_discriminator: ClassVar[bytes | None] = POOL_STATE_DISCRIMINATOR

@@ -38,7 +38,14 @@ from lstarb_sdk.layout import account_data
 from lstarb_sdk.pool import account_unavailable
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_2022_PROGRAM_ID, Clock, vault_amount
 from lstarb_sdk.token2022 import TokenMint, TransferFee, amount_received, amount_to_send
-from lstarb_sdk.types import AccountFilter, PoolSummary, Quote, SwapInstructions, SwapParams
+from lstarb_sdk.types import (
+    AccountFilter,
+    ComputeUnits,
+    PoolSummary,
+    Quote,
+    SwapInstructions,
+    SwapParams,
+)
 
 CPMM_PROGRAM_ID = Pubkey.from_string("CPMMoo8L3F4NbTegBCKVNunggL7H1ZpdTHKxQB5qKP1C")
 AUTH_SEED = b"vault_and_lp_mint_auth_seed"
@@ -118,6 +125,16 @@ class CpmmPool(PoolAdapter):
     dex: ClassVar[str] = "raydium-cpmm"
     account_size: ClassVar[int | None] = POOL_STATE_LEN
     account_discriminator: ClassVar[bytes | None] = POOL_STATE_DISCRIMINATOR
+    compute_units: ClassVar[ComputeUnits] = ComputeUnits(
+        base=45_219,
+        measured_max=45_219,
+        source=(
+            "metaDAOproject/metaDAO@25a06e68:tests/fixtures/raydium_cp_swap.so (Feb 2025, "
+            "before the creator-fee release) on the plugin's fixture: swap_base_input/output "
+            "(tests/program_oracle/compute_units_cpmm.json)"
+        ),
+    )
+    """Measured on the program (constant product: no crossings)."""
 
     def __init__(self, address: Pubkey, pool: PoolState) -> None:
         self._address = address
