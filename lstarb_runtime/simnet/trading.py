@@ -59,6 +59,7 @@ class Trader:
             )
         except LstarbError as exc:
             self.refused[f"{pool.program} quote: {type(exc).__name__}"] += 1
+            log.debug("simnet: no trade on %s: %s", pool.address, exc)
             return False
         if quote.out_amount <= 0:
             return False
@@ -122,8 +123,9 @@ class Trader:
             quote = self.market.book.quote(
                 Pubkey.from_string(pool.address), swap.amount_in, Pubkey.from_string(mint)
             )
-        except LstarbError as exc:
-            self.refused[f"{pool.program} quote: {exc}"] += 1
+        except LstarbError as exc:  # e.g. the next tick array is not served
+            self.refused[f"{pool.program} quote: {type(exc).__name__}"] += 1
+            log.debug("simnet: no swap on %s: %s", pool.address, exc)
             return False
         ours = (swap.amount_in, swap.amount_out, swap.fee)
         theirs = (quote.in_amount, quote.out_amount, quote.fee_amount)
