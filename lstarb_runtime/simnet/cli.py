@@ -7,6 +7,7 @@ import contextlib
 import json
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,7 +54,8 @@ def simnet(
     """Serve real mainnet accounts as a local Solana RPC node (JSON-RPC + PubSub).
 
     Transactions run on LiteSVM (system, SPL Token, Token-2022, ATA, memo, compute budget);
-    with --drive the market moves: constant-product pools trade, epochs pay stake rewards.
+    with --drive the market moves: constant-product and concentrated pools trade, epochs pay
+    stake rewards.
     """
     from lstarb_runtime.simnet.server import Simnet, SimnetConfig  # heavy: only when run
 
@@ -120,6 +122,11 @@ def _announce(net: Simnet, as_json: bool) -> None:
                     "slot": net.chain.slot,
                     "drive": net.driver is not None,
                     "left_out": alignment.left_out if alignment else {},
+                    "still": alignment.still if alignment else {},
+                    "synthetic": [
+                        {"pubkey": s.key, "kind": s.kind, "what": s.what, "rule": s.rule}
+                        for s in net.synthetic
+                    ],
                 }
             )
         )
@@ -129,13 +136,22 @@ def _announce(net: Simnet, as_json: bool) -> None:
         f"  {len(net.store)} accounts, slot {net.chain.slot} (epoch {net.chain.epoch}, "
         f"{net.chain.epoch_slots} slots), {net.config.slot_ms} ms slots"
     )
-    if alignment is None:
+    if net.synthetic:
+        kinds = Counter(s.kind for s in net.synthetic)
+        click.echo(
+            f"  {len(net.synthetic)} accounts no dump holds synthesized by rule "
+            f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}; --json lists them)"
+        )
+    if alignment is None or net.driver is None:
         click.echo("  market: static (add --drive to move it)")
         return
+    market = net.driver.market
     click.echo(
-        f"  market driven with seed {net.config.seed}: {len(alignment.rescaled)} "
-        f"constant-product pools aligned, {len(alignment.rates)} stake pools"
+        f"  market driven with seed {net.config.seed}: {len(market.cp)} constant-product and "
+        f"{len(market.clmm)} concentrated pools trade, {len(alignment.rates)} stake pools crank"
     )
+    for pool, reason in alignment.still.items():
+        click.echo(f"  stands still {pool}: {reason}")
     for pool, reason in alignment.left_out.items():
         click.echo(f"  left out {pool}: {reason}")
     click.echo("  Ctrl-C stops it; point clients at the URLs above.")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from solders.pubkey import Pubkey
 
+from lstarb_runtime.simnet.store import Entry
 from lstarb_sdk.solana import u64
 
 AMM_V4 = "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8"
@@ -91,3 +92,19 @@ def with_token_amount(data: bytes, amount: int) -> bytes:
     if amount < 0:
         raise ValueError(f"token amount would go negative ({amount})")
     return data[:64] + amount.to_bytes(8, "little") + data[72:]
+
+
+def with_token_balance(entry: Entry, amount: int) -> Entry:
+    """The token account holding ``amount``; a native (wSOL) one holds it in lamports too,
+    above the rent-exempt reserve its ``is_native`` field records (the token program's
+    invariant)."""
+    native = len(entry.data) >= 120 and entry.data[108:112] == b"\x01\0\0\0"
+    lamports = u64(entry.data, 112) + amount if native else entry.lamports
+    return Entry(
+        entry.key,
+        lamports,
+        with_token_amount(entry.data, amount),
+        entry.owner,
+        entry.executable,
+        entry.rent_epoch,
+    )

@@ -1,28 +1,30 @@
 """The market the driver moves: pools priced with the installed DEX adapters, and the
-one-time alignment that makes bundled accounts captured years apart agree.
+values that make bundled accounts captured years apart agree.
 
 Prices are in raw units (smallest unit of B per smallest unit of A), so they multiply
 along a path without decimals. A mint's *value* is what one smallest unit of it is worth
 in lamports. Values come from concentrated-liquidity pools (CLMM, Whirlpool, DLMM: any
-adapter pool that is not constant-product), the deepest pool of a pair first; a second
-concentrated pool of a pair that disagrees by more than the band cannot be moved (its
-liquidity sits in ticks or bins at its own price), so its set is left out and named.
-Constant-product pools are then rescaled to the values (their invariant kept), and each
-stake pool's rate is set a small premium above its LST's DEX value.
+adapter pool that is not constant-product), pools with a SOL side first and the deepest
+pool of a pair first; constant-product pools then value what is left.
+
+Three kinds of pool move: constant-product pools (their vault balances), and the
+Whirlpools and Raydium CLMM pools the peer can execute swaps on exactly (``clmm_pools``).
+The rest (DLMM pairs, adaptive or dynamic-fee pools) stand still; ``still`` says why.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from solders.pubkey import Pubkey
 
 from lstarb_runtime.pool_book import PoolBook
-from lstarb_runtime.simnet.cp_pools import CpPool, cp_pool, token_amount, with_token_amount
+from lstarb_runtime.simnet.clmm_math import price_of
+from lstarb_runtime.simnet.clmm_pools import ClmmPool, clmm_pool
+from lstarb_runtime.simnet.cp_pools import CpPool, cp_pool, token_amount, with_token_balance
 from lstarb_runtime.simnet.stake_pools import INF_MINT, StakePool, stake_pool
 from lstarb_runtime.simnet.store import AccountStore
 from lstarb_sdk import PoolAdapter
@@ -31,7 +33,7 @@ from lstarb_sdk.solana import SYSVAR_CLOCK_ID, WSOL_MINT, token_account_amount
 
 log = logging.getLogger("lstarb.simnet")
 
-ALIGN_BAND = 0.01  # concentrated pools of one pair must agree within this, or one is left out
+ALIGN_BAND = 0.01  # concentrated pools of one pair must agree within this, or one is moved
 
 
 @dataclass
@@ -40,16 +42,18 @@ class Alignment:
 
     values: dict[str, float] = field(default_factory=dict)
     rescaled: dict[str, tuple[float, float]] = field(default_factory=dict)
-    """CP pool -> (mid price before, after), raw units."""
+    """Moved pool -> (mid price before, after), raw units."""
     rates: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Stake pool -> (SOL per LST before, after)."""
     left_out: dict[str, str] = field(default_factory=dict)
     """Pool -> reason; its accounts are no longer served."""
+    still: dict[str, str] = field(default_factory=dict)
+    """Concentrated pool that does not trade -> why."""
 
 
 class Market:
-    """The adapters' pool book over the store, plus the driver's knowledge of CP pools
-    and stake pools."""
+    """The adapters' pool book over the store, plus the driver's knowledge of the pools
+    it moves and of the stake pools."""
 
     def __init__(self, store: AccountStore, adapters: Sequence[type[PoolAdapter]]) -> None:
         self.store = store
@@ -63,6 +67,8 @@ class Market:
                 self.stake[entry.key] = found
         self.cp: dict[str, CpPool] = {}
         self.concentrated: dict[str, PoolAdapter] = {}
+        self.clmm: dict[str, ClmmPool] = {}
+        self.still: dict[str, str] = {}
         for address, pool in sorted(self.book.pools.items(), key=lambda kv: str(kv[0])):
             held = store.get(str(address))
             if held is None or held.key in self.stake:
@@ -70,10 +76,15 @@ class Market:
             cp = cp_pool(str(address), held.owner, held.data)
             if cp is not None:
                 self.cp[cp.address] = cp
+                continue
+            self.concentrated[str(address)] = pool
+            movable = clmm_pool(held.key, held.owner, held.data, store)
+            if isinstance(movable, ClmmPool):
+                self.clmm[held.key] = movable
             else:
-                self.concentrated[str(address)] = pool
-        self.pair_reference: dict[str, float] = {}
-        """CP pool -> the mid price (raw B per raw A) the driver keeps it around."""
+                self.still[held.key] = (
+                    movable or f"a {pool.dex} pool (the peer executes no swaps on it)"
+                )
 
     # ------------------------------------------------------------ prices
     def refresh(self, keys: Sequence[str]) -> None:
@@ -90,11 +101,17 @@ class Market:
         return pool.reserves(token_account_amount(a.data), token_account_amount(b.data))
 
     def mid_price(self, address: str) -> float | None:
-        """Mid price of a pool in raw units (B per A), fees taken out; None if it cannot quote."""
+        """Mid price of a pool in raw units (B per A), fees taken out; None if it cannot quote.
+
+        Exact for the pools the driver moves (reserves, the pool's sqrt price); for the
+        others, the geometric mean of a small round trip's two legs."""
         cp = self.cp.get(address)
         if cp is not None:
             x, y = self.reserves(cp)
             return y / x if x > 0 and y > 0 else None
+        clmm = self.clmm.get(address)
+        if clmm is not None:
+            return price_of(clmm.sqrt_price(self.store.get(address).data))  # type: ignore[union-attr]
         pool = self.book.pools.get(Pubkey.from_string(address))
         if pool is None:
             return None
@@ -113,20 +130,6 @@ class Market:
             return None
         return out_b / math.sqrt(amount * back_a)
 
-    def impact(self, address: str, size: int) -> float:
-        """Price impact of selling ``size`` of mint A (1.0 when the pool cannot fill it)."""
-        pool = self.book.pools[Pubkey.from_string(address)]
-        mint_a = pool.mints[0]
-        small = max(1, size // 10_000)
-        try:
-            out_small = self.book.quote(pool.address, small, mint_a).out_amount
-            out_big = self.book.quote(pool.address, size, mint_a).out_amount
-        except LstarbError:
-            return 1.0
-        if out_small <= 0:
-            return 1.0
-        return max(0.0, 1.0 - (out_big / size) / (out_small / small))
-
     def mints_of(self, address: str) -> tuple[str, str]:
         cp = self.cp.get(address)
         if cp is not None:
@@ -134,65 +137,55 @@ class Market:
         a, b = self.book.pools[Pubkey.from_string(address)].mints
         return str(a), str(b)
 
-    # ------------------------------------------------------------ alignment
-    def align(
-        self, rng: random.Random, slot: int, epoch: int, premium_bps: tuple[int, int]
-    ) -> Alignment:
-        report = Alignment()
+    def inf_supply(self) -> int:
+        mint = self.store.get(INF_MINT)
+        return int.from_bytes(mint.data[36:44], "little") if mint else 0
+
+    # ------------------------------------------------------------ values
+    def value(self, report: Alignment) -> dict[str, float]:
+        """Every mint's value from the pools' mid prices (``report.values``).
+
+        A concentrated pool that cannot move and disagrees with its pair's first pool by
+        more than the band is left out; one that can move is named in ``report.rescaled``
+        for the driver to trade it into line."""
         values = report.values
         values[str(WSOL_MINT)] = 1.0
+        report.still.update(self.still)
         mids = {a: self.mid_price(a) for a in [*self.concentrated, *self.cp]}
         for address, mid in mids.items():
             if mid is None:
                 report.left_out[address] = "its adapter cannot quote it from the served accounts"
-        concentrated = self._deepest_first([a for a in self.concentrated if mids[a] is not None])
-        self._value_pools(concentrated, mids, values, report, movable=False)
-        cps = [a for a in self.cp if mids[a] is not None]
-        self._value_pools(cps, mids, values, report, movable=True)
-        for address in report.left_out:
-            self._leave_out(address, slot)
-        for address in cps:
-            if address in report.left_out:
-                continue
-            a, b = self.mints_of(address)
-            target = values[a] / values[b]
-            self.pair_reference[address] = target
-            before = mids[address] or 0.0
-            if abs(before / target - 1) > 1e-9:
-                self._rescale(self.cp[address], target, slot)
-            report.rescaled[address] = (before, self.mid_price(address) or 0.0)
-        for pool in self.stake.values():
-            self._align_stake_pool(pool, values, rng, slot, epoch, premium_bps, report)
-        for address, reason in report.left_out.items():
-            log.warning("simnet: pool %s left out: %s", address, reason)
-        return report
+        concentrated = self._valuation_order([a for a in self.concentrated if mids[a] is not None])
+        self._value_pools(concentrated, mids, values, report)
+        self._value_pools([a for a in self.cp if mids[a] is not None], mids, values, report)
+        return values
 
-    def _deepest_first(self, addresses: list[str]) -> list[str]:
-        """Order concentrated pools so the deepest of each pair comes first.
-
-        Depth is compared at the smallest trade size (powers of ten of one whole token)
-        at which some pool of the pair moves by more than half a percent."""
+    def _valuation_order(self, addresses: list[str]) -> list[str]:
+        """Pools with a SOL side first (the shortest path to SOL), the deepest of each pair
+        first. Depth is compared at the smallest trade size (powers of ten of one whole
+        token) at which some pool of the pair moves by more than half a percent."""
         by_pair: dict[frozenset[str], list[str]] = {}
         for address in addresses:
             by_pair.setdefault(frozenset(self.mints_of(address)), []).append(address)
         ordered: list[str] = []
-        for pools in by_pair.values():
+        sol = str(WSOL_MINT)
+        for pair in sorted(by_pair, key=lambda p: (sol not in p, sorted(p))):
+            pools = by_pair[pair]
             if len(pools) > 1:
                 mint_a = self.book.pools[Pubkey.from_string(pools[0])].mints[0]
                 whole = self.book.whole_token(mint_a)
                 impacts: dict[str, float] = {}
                 for power in range(0, 9):
-                    impacts = {p: self._impact_in(p, whole * 10**power, mint_a) for p in pools}
+                    impacts = {p: self.impact(p, whole * 10**power, mint_a) for p in pools}
                     if max(impacts.values()) > 0.005:
                         break
-                pools.sort(key=lambda p: (impacts[p], p))
+                pools.sort(key=lambda p: (p in self.clmm, impacts[p], p))
             ordered.extend(pools)
         return ordered
 
-    def _impact_in(self, address: str, size: int, mint: Pubkey) -> float:
+    def impact(self, address: str, size: int, mint: Pubkey) -> float:
+        """Price impact of selling ``size`` of ``mint`` (1.0 when the pool cannot fill it)."""
         pool = self.book.pools[Pubkey.from_string(address)]
-        if pool.mints[0] == mint:
-            return self.impact(address, size)
         small = max(1, size // 10_000)
         try:
             out_small = self.book.quote(pool.address, small, mint).out_amount
@@ -207,8 +200,6 @@ class Market:
         mids: dict[str, float | None],
         values: dict[str, float],
         report: Alignment,
-        *,
-        movable: bool,
     ) -> None:
         pending = list(addresses)
         while pending:
@@ -221,11 +212,15 @@ class Market:
                     pending.remove(address)
                     progress = True
                     implied = values[a] / values[b]
-                    if not movable and abs(mid / implied - 1) > ALIGN_BAND:
+                    if abs(mid / implied - 1) <= ALIGN_BAND or address in self.cp:
+                        continue
+                    if address in self.clmm:
+                        report.rescaled[address] = (mid, mid)  # the driver trades it into line
+                    else:
                         report.left_out[address] = (
                             f"its price {mid:.6g} is {100 * (mid / implied - 1):+.1f}% off the "
-                            f"pair's deeper pool ({implied:.6g}); concentrated liquidity cannot "
-                            "be moved"
+                            f"pair's first pool ({implied:.6g}); its liquidity cannot be moved "
+                            f"({self.still.get(address, '')})"
                         )
                 elif a in values:
                     values[b] = values[a] / mid
@@ -240,7 +235,8 @@ class Market:
                 a, _ = self.mints_of(pending[0])
                 values[a] = 1.0
 
-    def _rescale(self, pool: CpPool, target: float, slot: int) -> None:
+    # ------------------------------------------------------------ moving constant product
+    def rescale(self, pool: CpPool, target: float, slot: int) -> None:
         """Move the pool's mid price to ``target`` keeping x*y: what arbitrage would do."""
         x, y = self.reserves(pool)
         k = x * y
@@ -249,43 +245,15 @@ class Market:
         for vault, delta in ((pool.vault_a, new_x - x), (pool.vault_b, new_y - y)):
             entry = self.store.get(vault)
             assert entry is not None
-            amount = token_amount(entry.data) + delta
-            self.store.put(entry.with_data(with_token_amount(entry.data, amount)), slot)
+            self.store.put(with_token_balance(entry, token_amount(entry.data) + delta), slot)
         self.refresh([pool.vault_a, pool.vault_b])
 
-    def _align_stake_pool(
-        self,
-        pool: StakePool,
-        values: dict[str, float],
-        rng: random.Random,
-        slot: int,
-        epoch: int,
-        premium_bps: tuple[int, int],
-        report: Alignment,
-    ) -> None:
-        entry = self.store.get(pool.address)
-        assert entry is not None
-        supply = self.inf_supply()
-        lamports, tokens = pool.rate(entry.data, supply)
-        before = lamports / tokens if tokens else 0.0
-        data = pool.with_epoch(entry.data, epoch)
-        value = values.get(pool.mint)
-        if value is not None and tokens:
-            premium = rng.uniform(*premium_bps) / 10_000
-            data = pool.with_rate(data, value * (1 + premium), supply)
-        self.store.put(entry.with_data(data), slot)
-        lamports, tokens = pool.rate(data, supply)
-        report.rates[pool.address] = (before, lamports / tokens if tokens else 0.0)
-
-    def inf_supply(self) -> int:
-        mint = self.store.get(INF_MINT)
-        return int.from_bytes(mint.data[36:44], "little") if mint else 0
-
-    def _leave_out(self, address: str, slot: int) -> None:
+    def leave_out(self, address: str, slot: int) -> None:
         """Stop serving a pool and the accounts no other pool reads."""
         pool = self.book.pools.pop(Pubkey.from_string(address), None)
         self.cp.pop(address, None)
         self.concentrated.pop(address, None)
+        self.clmm.pop(address, None)
         if pool is None:
             return
         keep: set[str] = {str(SYSVAR_CLOCK_ID)}

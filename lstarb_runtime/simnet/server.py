@@ -34,6 +34,7 @@ from lstarb_runtime.simnet.market import Alignment, Market
 from lstarb_runtime.simnet.methods import RpcMethods
 from lstarb_runtime.simnet.pubsub import PubSub
 from lstarb_runtime.simnet.store import AccountStore, Entry, load_account_dirs
+from lstarb_runtime.simnet.synthesis import Synthetic, synthesize
 from lstarb_sdk import PoolAdapter
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID
 
@@ -60,6 +61,9 @@ class SimnetConfig:
     start_epoch: int = DEFAULT_START_EPOCH
     genesis_unix_time: int | None = None
     """Clock unix_timestamp of the first slot (default: now)."""
+    synthesize: bool = True
+    """Make up the accounts pools read that no dump holds (Orca vaults, stake pool
+    reserves and fee accounts, Marinade's legs), each by a stated rule (``synthesis``)."""
     driver: DriverConfig = field(default_factory=DriverConfig)
 
 
@@ -86,6 +90,7 @@ class Simnet:
         dirs = list(config.accounts) or [bundled_market()]
         for entry in load_account_dirs(dirs).values():
             self.store.load(entry)
+        self.synthetic: list[Synthetic] = synthesize(self.store) if config.synthesize else []
         self._write_clock()
         self.bank = Bank(self.store, self.chain)
         self.identity = str(Keypair.from_seed(bytes([config.seed % 256]) * 32).pubkey())
@@ -95,7 +100,7 @@ class Simnet:
         self.driver: Driver | None = None
         self.alignment: Alignment | None = None
         if config.drive:
-            market = Market(self.store, adapters if adapters is not None else _installed_adapters())
+            market = Market(self.store, adapters if adapters is not None else installed_adapters())
             self.driver = Driver(
                 self.store, self.chain, market, _with_seed(config.driver, config.seed)
             )
@@ -199,7 +204,7 @@ def _with_seed(config: DriverConfig, seed: int) -> DriverConfig:
     return replace(config, seed=seed)
 
 
-def _installed_adapters() -> list[type[PoolAdapter]]:
+def installed_adapters() -> list[type[PoolAdapter]]:
     """The DEX adapters of every installed plugin (the driver prices pools with them)."""
     host = PluginHost()
     host.discover()

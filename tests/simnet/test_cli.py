@@ -37,6 +37,10 @@ def test_command_serves_and_reports() -> None:
         started = json.loads(proc.stdout.readline())
         assert started["event"] == "listening" and started["drive"] is True
         assert started["left_out"] == {}
+        assert len(started["still"]) == 4  # the DLMM pairs
+        synthetic = {s["pubkey"]: s for s in started["synthetic"]}
+        vault = synthetic["F7tcS67EfP4bBJhWLxCk6ZmPVcsmPnJvPLQcDw5eeR67"]  # JitoSOL pool's vault A
+        assert vault["kind"] == "Orca vault" and "liquidity implies" in vault["rule"]
         port = int(started["http"].rsplit(":", 1)[1])
         assert started["ws"].endswith(f":{port + 1}")
         body = {"jsonrpc": "2.0", "id": 1, "method": "getSlot"}
