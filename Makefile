@@ -17,7 +17,7 @@ $(STAMP): $(PYPROJECTS) scripts/dev-setup.sh
 	touch $@
 
 run: $(STAMP)
-	$(BIN)/lstarb run --plugins raydium,meteora
+	$(BIN)/lstarb run
 
 test: $(STAMP)
 	$(MAKE) lint typecheck imports pytest docs wheels

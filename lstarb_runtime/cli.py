@@ -83,6 +83,7 @@ def plugins_cmd(as_json: bool) -> None:
             "sdk_api": r.sdk_api,
             "hooks": r.hooks,
             "error": r.error,
+            "opt_in": r.opt_in,
         }
         for r in sorted(host.records.values(), key=lambda r: r.name)
     ]
@@ -95,6 +96,8 @@ def plugins_cmd(as_json: bool) -> None:
     width = max(len(r["name"] or "") for r in rows)
     for row in rows:
         status = "" if row["error"] is None else "  [NOT LOADED]"
+        if row["opt_in"] and row["error"] is None:
+            status = "  (opt-in: used only when named in --plugins)"
         dist = f"{row['distribution'] or '?'} {row['version'] or '?'}"
         api = f"  SDK API {row['sdk_api'] or '?'}"
         click.echo(

@@ -31,6 +31,7 @@ from typing import Any, Final, TypeVar
 from lstarb_runtime import metrics
 from lstarb_runtime.bus import Bus, BusError, PublishCounts, connect_bus
 from lstarb_runtime.config import Settings
+from lstarb_runtime.embedded.peer import EmbeddedPeer
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.services.base import (
     NothingToDo,
@@ -80,6 +81,8 @@ class RunPlan:
     plugins: list[str]
     echo: Callable[[str], None]
     summary_json: Path | None = None
+    peer: EmbeddedPeer | None = None
+    """The embedded local RPC peer, when this run started one."""
     shutdown_called: bool = False
 
     def call_shutdown(self) -> None:

@@ -37,6 +37,7 @@ from lstarb_sdk import (
     AccountFilter,
     AccountUpdate,
     DataSource,
+    FundingProvider,
     Opportunity,
     PoolAdapter,
     SlotUpdate,
@@ -44,12 +45,19 @@ from lstarb_sdk import (
 )
 from lstarb_sdk.errors import DecodeError, LstarbError
 from lstarb_sdk.events import AccountEvent, OpportunityEvent
+from lstarb_sdk.tokens import MINTS_OF_INTEREST
 
 log = logging.getLogger("lstarb.scanner")
 
 
 def _check_source(item: object) -> str | None:
     return None if isinstance(item, DataSource) else f"{item!r} is not a DataSource"
+
+
+def _check_provider(item: object) -> str | None:
+    if not isinstance(item, FundingProvider):
+        return f"{item!r} is not a FundingProvider"
+    return None if getattr(item, "name", "") else f"{item!r} does not set name"
 
 
 def _check_strategy(item: object) -> str | None:
@@ -108,10 +116,30 @@ class Scanner(Service):
                 f"no data source{hint}: select a data-source plugin (rpc, shredstream, ...)"
             )
         self.strategies = host.collect("lstarb_strategies", _check_strategy, context=context)
+        self.funding_accounts = self._funding_accounts()
+
+    def _funding_accounts(self) -> list[Pubkey]:
+        """What the funding providers read (Kamino's reserves and markets): the scanner puts
+        them on the tape, so the planner prices a loan on exactly the state the tape holds."""
+        keys: list[Pubkey] = []
+        context = self.env.context
+        for plugin, provider in self.env.host.collect(
+            "lstarb_funding_providers", _check_provider, context=context
+        ):
+            try:
+                keys.extend(provider.accounts_to_update())
+            except Exception as exc:
+                log.error(
+                    "funding provider %s (plugin %s): accounts_to_update raised; not followed",
+                    provider.name,
+                    plugin,
+                    exc_info=exc,
+                )
+        return list(dict.fromkeys(keys))
 
     # ------------------------------------------------------------------ the work
     async def on_run(self) -> None:
-        self._strategy_wanted = self._ask_strategies()
+        self._strategy_wanted = self._ask_strategies() + self.book.follow(self.funding_accounts)
         retaping = asyncio.create_task(self._retape_every(self.env.settings.scanner.retape_seconds))
         try:
             await asyncio.gather(*(self._guarded(p, s) for p, s in self.sources))
@@ -235,11 +263,11 @@ class Scanner(Service):
         """
         if not candidates:
             return 0
-        self.slot = max(self.slot, source.newest_slot())
         try:
             snapshot = await source.fetch(candidates)
         except NotImplementedError:
             return 0  # a streaming-only source: the states arrive once subscribed
+        self.slot = max(self.slot, source.newest_slot())  # the slot the snapshot was read at
         for key, account in snapshot.items():
             if account is not None and not self.book.follows(key):
                 await self.take(key, account, source=source.name)
@@ -253,17 +281,29 @@ class Scanner(Service):
         return not (self._pools or self._mints) or key in self._wanted_pools
 
     async def _candidates(self, source: DataSource) -> list[Pubkey]:
-        """The accounts that may be pools: configured, discovered, or a recording's own."""
-        if not (self._pools or self._mints):
+        """The accounts that may be pools: configured, discovered, or a recording's own.
+
+        With nothing configured, a source that holds accounts (a recording) offers them all;
+        one that holds none (a live node) is searched for the pools between two of the SDK's
+        mints of interest (SOL, USDC, USDT, the LSTs).
+        """
+        mints = self._mints
+        if not (self._pools or mints):
             known = list(source.known_accounts())
-            self.count("accounts offered", len(known))
-            return known
+            if known:
+                self.count("accounts offered", len(known))
+                return known
+            mints = list(MINTS_OF_INTEREST)
+            self.env.echo(
+                f"{source.name}: no pools or mints configured: discovering the pools between "
+                f"two of {len(mints)} mints of interest (SOL, USDC, USDT, LSTs)"
+            )
         if self._pools:
             await self._check_named(source)
-        for cls in self.book.adapter_classes if self._mints else ():
-            filters = cls.discovery_filters(self._mints)
+        for cls in self.book.adapter_classes if mints else ():
+            filters = cls.discovery_filters(mints)
             if filters:
-                self._wanted_pools.update(await self._discover(source, cls, filters))
+                self._wanted_pools.update(await self._discover(source, cls, filters, mints))
         return sorted(self._wanted_pools, key=str)
 
     async def _check_named(self, source: DataSource) -> None:
@@ -277,7 +317,11 @@ class Scanner(Service):
                 self.env.echo(f"{source.name}: pool {key} (from [scanner] pools): no such account")
 
     async def _discover(
-        self, source: DataSource, cls: type[PoolAdapter], filters: Sequence[AccountFilter]
+        self,
+        source: DataSource,
+        cls: type[PoolAdapter],
+        filters: Sequence[AccountFilter],
+        mints: Sequence[Pubkey],
     ) -> list[Pubkey]:
         """Pools of ``cls`` between two of the mints of interest.
 
@@ -299,7 +343,7 @@ class Scanner(Service):
                 and a.owner == cls.program_id
                 and any(f.matches(bytes(a.data)) for f in filters)
             }
-        wanted = set(self._mints)
+        wanted = set(mints)
         kept = []
         for key, account in found.items():
             try:
@@ -410,6 +454,7 @@ class Scanner(Service):
                 snapshot = await source.fetch(wanted)
             except NotImplementedError:
                 continue
+            self.slot = max(self.slot, source.newest_slot())
             for key in wanted:
                 if key in snapshot:
                     await self.take(key, snapshot[key], source=source.name)
