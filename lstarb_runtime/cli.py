@@ -150,6 +150,7 @@ def _print_sections(doc: dict[str, Any], sources: dict[str, str], prefix: str = 
 @click.option("--live", is_flag=True, default=None, help="send real transactions (needs --keypair)")
 @click.option("--keypair", type=click.Path(path_type=Path), help="signing keypair file (live only)")
 @click.option("--metrics-port", type=int, help="serve Prometheus metrics on PORT (127.0.0.1)")
+@click.option("--seed", type=int, help="seed of the embedded local peer's market ([simnet] seed)")
 @click.option(
     "--summary-json",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -166,6 +167,7 @@ def run_cmd(
     live: bool | None,
     keypair: Path | None,
     metrics_port: int | None,
+    seed: int | None,
     summary_json: Path | None,
 ) -> None:
     """Run the services (paper trading unless --live)."""
@@ -182,6 +184,7 @@ def run_cmd(
             "run.live": live,
             "run.keypair": str(keypair) if keypair else None,
             "run.metrics_port": metrics_port,
+            "simnet.seed": seed,
         },
     )
     settings = loaded.settings

@@ -30,6 +30,7 @@ from solders.pubkey import Pubkey
 
 from lstarb_runtime import metrics
 from lstarb_runtime.bus import BusError
+from lstarb_runtime.bus.tracing import TraceContext
 from lstarb_runtime.market_data import pool_state_event
 from lstarb_runtime.pool_book import BookChange, PoolBook, Version
 from lstarb_runtime.services.base import NothingToDo, Service, ServiceEnv
@@ -48,6 +49,13 @@ from lstarb_sdk.events import AccountEvent, OpportunityEvent
 from lstarb_sdk.tokens import MINTS_OF_INTEREST
 
 log = logging.getLogger("lstarb.scanner")
+
+RECEIVED_TO_TAPE = "update received -> on the tape"
+"""From a data source receiving a streamed account update to it and the pool states it
+changed being on their way to MARKET_DATA (wall clock, the update's ``received_ns``)."""
+RECEIVED_TO_OPPORTUNITY = "update received -> opportunity published"
+"""The stage from a data source receiving an account update to an opportunity it set off
+being on its way to OPPORTUNITIES (wall clock, the update's ``received_ns``)."""
 
 
 def _check_source(item: object) -> str | None:
@@ -78,6 +86,8 @@ class Scanner(Service):
         self.strategies: list[tuple[str, Strategy]] = []
         self.pools_by_dex: Counter[str] = Counter()
         self.strategy_faults: Counter[str] = Counter()
+        self.by_strategy: Counter[str] = Counter()
+        """Opportunities published, by strategy."""
         self.source_faults: Counter[str] = Counter()
         self.seq = 0
         """The tape's apply order: one more for every account the book took."""
@@ -430,13 +440,15 @@ class Scanner(Service):
                 self.count("pool states")
                 await self.emit(event)
             self.observe("publish market data", time.perf_counter_ns() - t1)
+            if update is not None:
+                self.observe(RECEIVED_TO_TAPE, time.time_ns() - received_ns)
             if change.added is not None:
                 self.pools_by_dex[change.added.dex] += 1
                 self._watch_pools()
             if change.changed:
-                await self._run_strategies(change.changed, slot)
+                await self._run_strategies(change.changed, slot, received_ns)
             if key in self._account_readers:
-                change.wanted.extend(await self._strategy_accounts(key, account, slot))
+                change.wanted.extend(await self._strategy_accounts(key, account, slot, received_ns))
         if change.wanted:
             await self._follow(change.wanted)
         return change
@@ -487,7 +499,7 @@ class Scanner(Service):
         return self.book.follow(readers)
 
     async def _strategy_accounts(
-        self, key: Pubkey, account: Account | None, slot: int
+        self, key: Pubkey, account: Account | None, slot: int, received_ns: int
     ) -> list[Pubkey]:
         """Hand a new state of a strategy's account to it; returns accounts newly wanted."""
         if self.halted:
@@ -498,10 +510,10 @@ class Scanner(Service):
                 found.append((plugin, strategy, list(strategy.on_accounts({key: account}, slot))))
             except Exception as exc:
                 self._strategy_fault(plugin, strategy, "on_accounts", exc)
-        await self._publish_opportunities(found)
+        await self._publish_opportunities(found, received_ns)
         return self._ask_strategies()
 
-    async def _run_strategies(self, changed: list[Pubkey], slot: int) -> None:
+    async def _run_strategies(self, changed: list[Pubkey], slot: int, received_ns: int) -> None:
         """Every strategy watching a changed pool, once per changed pool."""
         if not self.strategies:
             return
@@ -526,12 +538,17 @@ class Scanner(Service):
         spent = time.perf_counter_ns() - t0
         self.observe("strategies", spent)
         self._detect_latency.observe(spent / 1e9)
-        await self._publish_opportunities(found)
+        await self._publish_opportunities(found, received_ns)
 
     async def _publish_opportunities(
-        self, found: list[tuple[str, Strategy, list[Opportunity]]]
+        self, found: list[tuple[str, Strategy, list[Opportunity]]], received_ns: int
     ) -> None:
-        """On OPPORTUNITIES (message id: the opportunity's id), then to the observers."""
+        """On OPPORTUNITIES (message id: the opportunity's id), then to the observers.
+
+        Each starts a trace stamped with when the update that set it off was received
+        (:meth:`TraceContext.starting_at`): the planner and the executor measure their stage
+        of the path from that moment, in any process.
+        """
         for plugin, strategy, opportunities in found:
             for opportunity in opportunities:
                 try:
@@ -539,8 +556,10 @@ class Scanner(Service):
                 except (ValueError, TypeError, AttributeError) as exc:
                     self._strategy_fault(plugin, strategy, "an invalid opportunity", exc)
                     continue
-                await self.emit(event)
+                await self.emit(event, TraceContext.starting_at(received_ns))
+                self.observe(RECEIVED_TO_OPPORTUNITY, time.time_ns() - received_ns)
                 self.count("opportunities")
+                self.by_strategy[strategy.name] += 1
                 metrics.OPPORTUNITIES_DETECTED.labels(strategy=strategy.name).inc()
                 self.env.host.call_each("lstarb_on_opportunity", opportunity=opportunity)
 
