@@ -19,8 +19,8 @@ from pydantic import BaseModel
 
 from lstarb_runtime.config import LoadedConfig
 from lstarb_runtime.embedded.peer import RPC_PLUGIN, EmbeddedPeer, peer_wanted
-from lstarb_runtime.keypair import load_keypair
-from lstarb_runtime.logs import register_keypair, register_settings
+from lstarb_runtime.live_guard import check_live
+from lstarb_runtime.logs import register_settings
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.services.base import NothingToDo
 from lstarb_runtime.services.runner import (
@@ -153,10 +153,7 @@ def prepare(
             "(add --live to trade with it)"
         )
     if not paper:
-        if settings.run.keypair is None:
-            raise ConfigError("config key 'run.keypair': --live needs a keypair file")
-        register_keypair(load_keypair(settings.run.keypair))  # never printed, in any form
-        _check_live(host)
+        check_live(host, loaded, selected)
     _check_work(host, settings.run.role, settings.run.plugins)
     context = PluginContext(
         paper=paper,
@@ -194,27 +191,3 @@ def _check_work(host: PluginHost, role: str, asked: list[str] | None) -> None:
     raise NothingToDo(
         f"{chosen} provide no DEX adapter, so the scanner has nothing to scan{hint}", usage=True
     )
-
-
-def _check_live(host: PluginHost) -> None:
-    """``--live`` only when something can trade live; name every missing piece."""
-    active = set(host.active())
-
-    def provides(hook: str) -> list[str]:
-        return sorted(
-            n for n, r in host.records.items() if n in active and not r.builtin and hook in r.hooks
-        )
-
-    missing = []
-    if not provides("lstarb_data_sources"):
-        missing.append(
-            "a live data source (only the built-in replay of a recording is selected; "
-            "select a data-source plugin such as rpc)"
-        )
-    if not provides("lstarb_submitters"):
-        missing.append(
-            "a submitter that sends transactions (only the built-in paper submitter is "
-            "selected; select one such as jito or rpc)"
-        )
-    if missing:
-        raise ConfigError("--live cannot trade: missing " + "; ".join(missing))

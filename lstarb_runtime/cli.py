@@ -149,6 +149,11 @@ def _print_sections(doc: dict[str, Any], sources: dict[str, str], prefix: str = 
 @click.option("--duration", type=float, help="stop by itself after SECONDS")
 @click.option("--live", is_flag=True, default=None, help="send real transactions (needs --keypair)")
 @click.option("--keypair", type=click.Path(path_type=Path), help="signing keypair file (live only)")
+@click.option(
+    "--confirm-network",
+    type=click.Choice(["mainnet-beta", "devnet", "testnet"]),
+    help="live only: the cluster you mean to trade on (must match the RPC endpoint's)",
+)
 @click.option("--metrics-port", type=int, help="serve Prometheus metrics on PORT (127.0.0.1)")
 @click.option("--seed", type=int, help="seed of the embedded local peer's market ([simnet] seed)")
 @click.option(
@@ -166,6 +171,7 @@ def run_cmd(
     duration: float | None,
     live: bool | None,
     keypair: Path | None,
+    confirm_network: str | None,
     metrics_port: int | None,
     seed: int | None,
     summary_json: Path | None,
@@ -183,6 +189,7 @@ def run_cmd(
             "run.duration": duration,
             "run.live": live,
             "run.keypair": str(keypair) if keypair else None,
+            "run.confirm_network": confirm_network,
             "run.metrics_port": metrics_port,
             "simnet.seed": seed,
         },

@@ -68,6 +68,9 @@ class RunSettings(_Section):
     role: Role = "all"
     live: bool = False
     keypair: Path | None = None
+    confirm_network: Literal["mainnet-beta", "devnet", "testnet"] | None = Field(
+        None, description="--live: the cluster you mean to trade on (checked against the RPC)"
+    )
     duration: float | None = Field(None, gt=0)
     metrics_port: int | None = Field(
         None, ge=0, le=65535, description="serve Prometheus metrics on this port (0: any free)"
