@@ -38,6 +38,13 @@ class NatsSettings(_Section):
         True, description="start our own nats-server when none answers (never when live)"
     )
     data_dir: Path = Path(".lstarb/nats")
+    ack_wait_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="an event a process took and did not acknowledge (it died) goes to another "
+        "process of its consumer group after this long; set when the group's consumer is created",
+    )
 
     @field_validator("url")
     @classmethod

@@ -275,6 +275,7 @@ async def run_services(plan: RunPlan) -> RunReport:
                 embedded=nats.embedded,
                 live=not plan.context.paper,
                 store_dir=nats.data_dir,
+                ack_wait=nats.ack_wait_s,
             ) as bus:
                 report.bus_url = nats.url
                 plan.echo(f"bus: {nats.url} (six streams ready)")
