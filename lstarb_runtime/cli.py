@@ -151,8 +151,9 @@ def _print_sections(doc: dict[str, Any], sources: dict[str, str], prefix: str = 
 @click.option("--keypair", type=click.Path(path_type=Path), help="signing keypair file (live only)")
 @click.option(
     "--confirm-network",
-    type=click.Choice(["mainnet-beta", "devnet", "testnet"]),
-    help="live only: the cluster you mean to trade on (must match the RPC endpoint's)",
+    metavar="CLUSTER|GENESIS_HASH",
+    help="live only: mainnet-beta, devnet, testnet or a private chain's genesis hash; "
+    "must be what the RPC endpoint serves",
 )
 @click.option("--metrics-port", type=int, help="serve Prometheus metrics on PORT (127.0.0.1)")
 @click.option("--seed", type=int, help="seed of the embedded local peer's market ([simnet] seed)")

@@ -75,13 +75,32 @@ class RunSettings(_Section):
     role: Role = "all"
     live: bool = False
     keypair: Path | None = None
-    confirm_network: Literal["mainnet-beta", "devnet", "testnet"] | None = Field(
-        None, description="--live: the cluster you mean to trade on (checked against the RPC)"
+    confirm_network: str | None = Field(
+        None,
+        description="--live: the cluster you mean to trade on (mainnet-beta, devnet, testnet, "
+        "or a private chain's genesis hash), checked against the RPC endpoint's genesis hash",
     )
     duration: float | None = Field(None, gt=0)
     metrics_port: int | None = Field(
         None, ge=0, le=65535, description="serve Prometheus metrics on this port (0: any free)"
     )
+
+    @field_validator("confirm_network")
+    @classmethod
+    def _network(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from solders.pubkey import Pubkey
+
+        if value in ("mainnet-beta", "devnet", "testnet"):
+            return value
+        try:
+            Pubkey.from_string(value)
+        except ValueError:
+            raise ValueError(
+                "not a cluster (mainnet-beta, devnet, testnet) nor a genesis hash"
+            ) from None
+        return value
 
     @field_validator("plugins", mode="before")
     @classmethod

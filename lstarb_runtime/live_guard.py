@@ -10,6 +10,8 @@ has cost someone money, so each one stops the run with a message (exit code 2):
   is none of the clusters');
 - no explicit ``--confirm-network``, or one that is not the network the endpoint serves
   (checked with getGenesisHash): a key meant for devnet never trades on mainnet-beta.
+  A private chain (a test validator, a LiteSVM peer in a test) is confirmed by its genesis
+  hash itself, never by a cluster's name: trading there is a deliberate act, not an accident.
 
 Everything that can be checked without the network is checked first and reported together.
 """
@@ -75,7 +77,7 @@ def check_live(
     if network is None:
         problems.append(
             "an explicit network confirmation (--confirm-network "
-            f"{'|'.join(NETWORKS)}, checked against the endpoint's genesis hash)"
+            f"{'|'.join(NETWORKS)}|GENESIS_HASH, checked against the endpoint's genesis hash)"
         )
     if problems:
         raise refuse(problems)
@@ -128,19 +130,21 @@ def _endpoint_problem(url: str, network: str, genesis_of: GenesisReader) -> str 
         genesis = genesis_of(url)
     except Exception as exc:
         return f"a reachable RPC endpoint: {shown} did not answer getGenesisHash ({exc})"
+    expected = GENESIS_HASHES.get(network, network)
+    if genesis == expected:
+        return None
     named = {h: n for n, h in GENESIS_HASHES.items()}.get(genesis)
     if named is None:
         return (
             f"an endpoint of a real cluster: {shown} is a local peer or a private chain "
-            f"(genesis hash {genesis} is none of {', '.join(NETWORKS)}); lstarb simnet only "
-            "ever trades on paper"
+            f"(genesis hash {genesis} is none of {', '.join(NETWORKS)}); the local peer "
+            "(lstarb simnet) is for paper runs, and a private chain you do mean to trade on "
+            f"is confirmed by its genesis hash: --confirm-network {genesis}"
         )
-    if named != network:
-        return (
-            f"the network confirmed: --confirm-network {network}, but {shown} serves {named} "
-            f"(genesis hash {genesis})"
-        )
-    return None
+    return (
+        f"the network confirmed: --confirm-network {network}, but {shown} serves {named} "
+        f"(genesis hash {genesis})"
+    )
 
 
 def _shown(url: str) -> str:

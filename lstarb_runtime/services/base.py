@@ -356,6 +356,7 @@ class Service:
         durable: str | None = None,
         filter_subject: str | None = None,
         gated: bool = True,
+        batch: int | None = None,
     ) -> Consumer:
         """Hand every event of ``stream`` to ``handler``; acknowledged once it returns.
 
@@ -382,7 +383,9 @@ class Service:
                 raise  # the bus redelivers it (up to MAX_DELIVER)
             self.stats.timer.add(label, time.perf_counter_ns() - t0)
 
-        consumer = await self.bus.consume(stream, name, handle, filter_subject=filter_subject)
+        consumer = await self.bus.consume(
+            stream, name, handle, filter_subject=filter_subject, batch=batch
+        )
         self.consumers.append(consumer)
         return consumer
 

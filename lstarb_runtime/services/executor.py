@@ -74,6 +74,9 @@ from lstarb_sdk.submitter import (
 log = logging.getLogger("lstarb.executor")
 
 DURABLE: Final = "executor"
+PLAN_TO_TAKEN: Final = "plan created -> taken"
+"""From the planner making the plan (``created_ns``) to this executor handling it: the
+EXECUTION stream's share of the latency (publish, store, deliver), in any process."""
 RECEIVED_TO_SIGNED: Final = "update received -> signed"
 """From the account update that set the plan's opportunity off (the trace's origin) to its
 transaction signed and ready to send: the pipeline's end-to-end latency, across processes."""
@@ -183,7 +186,8 @@ class Executor(Service):
         await self._recover()
         consumers = len(self.wallets) if isinstance(self.bus, JetStreamBus) else 1
         for _ in range(consumers):  # one plan per wallet at a time, the group shares the rest
-            await self.consume("EXECUTION", self.handle, durable=DURABLE, gated=False)
+            # one plan a pull: a plan never waits in a pull behind another one's landing
+            await self.consume("EXECUTION", self.handle, durable=DURABLE, gated=False, batch=1)
         self._spawn(self._refresh_loop(), "refresh")
 
     def _load_wallets(self) -> list[Wallet]:
@@ -288,6 +292,8 @@ class Executor(Service):
         if not isinstance(plan, ExecutionPlanEvent):
             return
         consumed_ns = time.perf_counter_ns()
+        if plan.created_ns:
+            self.observe(PLAN_TO_TAKEN, time.time_ns() - plan.created_ns)
         running = self._active.get(plan.id)
         if running is not None:  # the same plan, delivered twice to this process
             self.count("duplicate plan messages")

@@ -140,7 +140,43 @@ def test_the_local_peer_is_not_a_cluster(runner: CliRunner, tmp_path: Path) -> N
     finally:
         peer.stop()
     assert "is a local peer or a private chain" in out
-    assert "lstarb simnet only ever trades on paper" in out
+    assert "the local peer (lstarb simnet) is for paper runs" in out
+
+
+def test_a_private_chain_is_confirmed_by_its_genesis_hash_only(tmp_path: Path) -> None:
+    """A chain no cluster name fits passes only when its own genesis hash is confirmed."""
+    peer = EmbeddedPeer(seed=3, slot_ms=400)
+    info = peer.start()
+    try:
+        genesis = peer.net.chain.genesis_hash if peer.net is not None else ""
+        config = tmp_path / "live.toml"
+        config.write_text(f'[plugins.rpc]\nurl = "{info.http_url}"\n')
+        host = PluginHost()
+        host.discover()
+        selected = host.select(PLUGINS.split(","))
+        for network, passes in (("devnet", False), (genesis, True)):
+            overrides = {
+                "run.live": True,
+                "run.keypair": str(_keypair(tmp_path)),
+                "run.confirm_network": network,
+            }
+            loaded = load_config(config, environ={}, overrides=overrides)
+            if passes:
+                check_live(host, loaded, selected)
+            else:
+                with pytest.raises(ConfigError, match=f"--confirm-network {genesis}"):
+                    check_live(host, loaded, selected)
+    finally:
+        peer.stop()
+
+
+def test_a_confirmation_that_is_no_network_is_a_usage_error(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    result = _live(runner, tmp_path, "--confirm-network", "mainnet")
+    assert result.exit_code == 2
+    assert "config key 'run.confirm_network'" in result.output
+    assert "not a cluster (mainnet-beta, devnet, testnet) nor a genesis hash" in result.output
 
 
 def test_a_confirmation_of_another_network_is_refused(
