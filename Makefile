@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python plugins/lst/benchmarks/bench_strategy_latency.py
 	$(BIN)/python benchmarks/executor_build.py
 	$(BIN)/python benchmarks/planner_latency.py
+	$(BIN)/python benchmarks/e2e_latency.py 20
 
 clean:
 	rm -rf $(VENV) build dist site .lstarb
