@@ -17,6 +17,7 @@ import asyncio
 import logging
 import time
 from datetime import UTC, datetime
+from typing import Literal
 
 from lstarb_runtime import metrics
 from lstarb_sdk.events import ExecutionPlanEvent, ExecutionResultEvent
@@ -26,6 +27,9 @@ from .record import trade_from_result
 from .store import Ledger
 
 log = logging.getLogger("lstarb.auditor")
+
+Recorded = Literal["recorded", "duplicate", "invalid"]
+"""What :meth:`TradeRecorder.record_one` did with a result."""
 
 
 def start_of_day_ns(now_ns: int) -> int:
@@ -53,6 +57,16 @@ class TradeRecorder:
         plan: ExecutionPlanEvent | None = None,
     ) -> bool:
         """Record ``result`` unless the ledger has it; True if it was written now."""
+        return await self.record_one(result, stream_seq=stream_seq, plan=plan) == "recorded"
+
+    async def record_one(
+        self,
+        result: ExecutionResultEvent,
+        *,
+        stream_seq: int,
+        plan: ExecutionPlanEvent | None = None,
+    ) -> Recorded:
+        """Like :meth:`record`, saying why nothing was written (the auditor counts both)."""
         try:
             trade = trade_from_result(result, stream_seq=stream_seq, plan=plan)
         except InvalidTrade as exc:
@@ -64,15 +78,15 @@ class TradeRecorder:
                 exc,
                 extra={"plan_id": result.plan_id, "stream_seq": stream_seq},
             )
-            return False
+            return "invalid"
         stored = await asyncio.to_thread(self.ledger.record, trade)
         if not stored:
             metrics.LEDGER_DUPLICATES.inc()
-            return False
+            return "duplicate"
         mode = metrics.mode_label(trade.paper)
         metrics.TRADES_RECORDED.labels(outcome=trade.outcome, mode=mode).inc()
         await asyncio.to_thread(self.refresh, trade.paper)
-        return True
+        return "recorded"
 
     def refresh(self, paper: bool) -> None:
         """Set ``profit_realized_sol`` and today's P&L of one mode from the ledger's rows.
