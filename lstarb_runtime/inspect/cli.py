@@ -1,0 +1,89 @@
+"""``lstarb status`` and ``lstarb explain ID``: read-only views of a deployment.
+
+Both read ``[nats] url`` and ``[auditor]`` (the ledger) from the configuration, with flags
+over them; neither starts a server, creates a stream or a ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lstarb_runtime.bus import BusError
+from lstarb_runtime.ledger import ledger_url
+from lstarb_sdk.errors import ConfigError
+
+_URL_HELP = "NATS server URL (default: nats.url from the configuration)"
+_DB_HELP = "ledger: sqlite:PATH or postgresql://... (default: [auditor] settings)"
+
+
+def _settings(config: Path | None, nats_url: str | None) -> Any:
+    from lstarb_runtime.config import load_config
+
+    try:
+        return load_config(config, overrides={"nats.url": nats_url}).settings
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _ledger(settings: Any, flag: str | None) -> str:
+    if flag:
+        return flag
+    auditor = settings.auditor
+    secret = auditor.database_url
+    return ledger_url(secret.get_secret_value() if secret else None, auditor.ledger_path)
+
+
+def _run(coro: Any) -> Any:
+    try:
+        return asyncio.run(coro)
+    except BusError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command("status")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="TOML file")
+@click.option("--nats-url", help=_URL_HELP)
+@click.option("--database-url", help=_DB_HELP)
+@click.option(
+    "--window",
+    type=click.IntRange(min=1),
+    default=5000,
+    show_default=True,
+    help="tape updates read from the end of MARKET_DATA to date the data sources",
+)
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def status(
+    config_path: Path | None,
+    nats_url: str | None,
+    database_url: str | None,
+    window: int,
+    as_json: bool,
+) -> None:
+    """One screen: each service's lag, the kill switch, each data source's last update,
+    today's realized P&L."""
+    from lstarb_runtime.bus.connection import connect_nats
+
+    from .status import gather, render
+
+    settings = _settings(config_path, nats_url)
+    url = settings.nats.url
+    ledger = _ledger(settings, database_url)
+
+    async def main() -> Any:
+        nc = await connect_nats(url, name="lstarb-status")
+        try:
+            return await gather(nc, url, ledger, window=window)
+        finally:
+            await nc.close()
+
+    found = _run(main())
+    if as_json:
+        click.echo(json.dumps(found.to_json(), indent=2))
+        return
+    for line in render(found):
+        click.echo(line)
