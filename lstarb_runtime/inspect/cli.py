@@ -87,3 +87,61 @@ def status(
         return
     for line in render(found):
         click.echo(line)
+
+
+@click.command("explain")
+@click.argument("wanted", metavar="ID")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="TOML file")
+@click.option("--nats-url", help=_URL_HELP)
+@click.option("--database-url", help=_DB_HELP)
+@click.option("--no-rebuild", is_flag=True, help="do not rebuild the transaction's instructions")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def explain(
+    wanted: str,
+    config_path: Path | None,
+    nats_url: str | None,
+    database_url: str | None,
+    no_rebuild: bool,
+    as_json: bool,
+) -> None:
+    """The whole story of an opportunity or plan ID: the pool states it was computed on, each
+    check of the planner, costs, the transaction's instructions, the outcome and why."""
+    from lstarb_runtime.bus.connection import connect_nats
+    from lstarb_sdk import PluginContext
+
+    from .explain import NotFound, render_story, story
+
+    settings = _settings(config_path, nats_url)
+    url = settings.nats.url
+    ledger = _ledger(settings, database_url)
+    host = None
+    if not no_rebuild:
+        from lstarb_runtime.cli import _host
+
+        host = _host()
+        host.select(settings.run.plugins)
+
+    async def main() -> Any:
+        nc = await connect_nats(url, name="lstarb-explain")
+        try:
+            return await story(
+                nc,
+                wanted,
+                ledger_url=ledger,
+                risk=settings.risk,
+                planner=settings.planner,
+                host=host,
+                context=PluginContext(paper=True, role="explain"),
+            )
+        finally:
+            await nc.close()
+
+    try:
+        doc = _run(main())
+    except NotFound as exc:
+        raise click.ClickException(f"{exc} (at {url})") from None
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, default=str))
+        return
+    for line in render_story(doc):
+        click.echo(line)
