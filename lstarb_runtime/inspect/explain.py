@@ -373,7 +373,7 @@ def decode_instruction(i: int, ix: Instruction, labels: dict[Pubkey, str]) -> di
         if not name:
             row["data"] = data[:32].hex()
     row["name"] = name or "(unknown program)"
-    row["program_name"] = _PROGRAMS.get(program, labels.get(program, ""))
+    row["program_name"] = _PROGRAMS.get(program, "")
     if args:
         row["args"] = args
     return row
@@ -435,6 +435,7 @@ def rebuild_instructions(
         name = labels.get(ix.program_id, "")
         if name.startswith("swap") and row["name"] == name:
             leg = plan.legs[int(name.rsplit(" ", 1)[1].rstrip(")"))]
+            row["program_name"] = leg.dex
             row["args"] = {"in_amount": leg.in_amount, "min_out": leg.min_out}
     return rows, ""
 
