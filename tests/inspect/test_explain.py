@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,12 @@ import pytest
 from click.testing import CliRunner
 from nats.aio.client import Client
 from pydantic import SecretStr
+from solders.pubkey import Pubkey
 
 from lstarb_runtime.builtin import paper as paper_plugin
-from lstarb_runtime.bus import EmbeddedNats, JetStreamBus
+from lstarb_runtime.bus import EmbeddedNats, JetStreamBus, free_local_url
 from lstarb_runtime.bus.connection import connect_nats
 from lstarb_runtime.config import AuditorSettings, Settings
-from lstarb_runtime.executor.settings import ExecutorSettings
 from lstarb_runtime.inspect.cli import explain
 from lstarb_runtime.inspect.explain import NotFound, story
 from lstarb_runtime.ledger import Ledger
@@ -113,8 +112,6 @@ async def _run_pipeline(url: str, ledger: str) -> Pipeline:
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Any:
     tmp = tmp_path_factory.mktemp("explain")
-    from lstarb_runtime.bus import free_local_url
-
     with EmbeddedNats(free_local_url(), tmp / "nats") as server:
         ledger = f"sqlite:{tmp / 'ledger.sqlite'}"
         yield asyncio.run(_run_pipeline(server.url, ledger))
@@ -191,7 +188,7 @@ async def test_the_story_of_a_plan(pipeline: Pipeline) -> None:
     assert limit == ([plan.compute_unit_limit] if plan.compute_unit_limit else [])
     swaps = [ix for ix in ixs if ix["name"].startswith("swap on")]
     assert [ix["args"]["min_out"] for ix in swaps] == [leg.min_out for leg in plan.legs]
-    assert str(result.wallet and result.wallet) and "for wallet" in doc["instructions_note"]
+    assert f"for wallet {Pubkey.from_bytes(bytes(result.wallet))}" in doc["instructions_note"]
     # the outcome, from EXECUTED and the ledger
     (executed,) = doc["results"]
     assert executed["status"] == "landed" and executed["signature"] == result.signature
