@@ -29,6 +29,7 @@ import logging
 import os
 import secrets
 import socket
+import sqlite3
 import time
 from collections import Counter, OrderedDict
 from typing import Any, ClassVar, Final
@@ -152,8 +153,10 @@ class Auditor(Service):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), REFRESH_S)
             if not self.stopping.is_set():
-                with contextlib.suppress(LedgerError):
+                try:
                     await self._refresh()
+                except Exception as exc:  # a gauge left stale never stops the books
+                    log.warning("auditor: P&L gauges not refreshed: %s", exc)
 
     async def _refresh(self) -> None:
         for paper in (True, False):
@@ -172,7 +175,7 @@ class Auditor(Service):
                 outcome = await self.recorder.record_one(
                     result, stream_seq=delivery.sequence, plan=plan
                 )
-            except LedgerError as exc:
+            except (LedgerError, sqlite3.OperationalError) as exc:  # unreachable, locked
                 if self.stopping.is_set():
                     raise  # not acknowledged: the next auditor records it
                 if delay == RETRY_FIRST_S:
