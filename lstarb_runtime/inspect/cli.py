@@ -21,13 +21,34 @@ _URL_HELP = "NATS server URL (default: nats.url from the configuration)"
 _DB_HELP = "ledger: sqlite:PATH or postgresql://... (default: [auditor] settings)"
 
 
-def _settings(config: Path | None, nats_url: str | None) -> Any:
+def _loaded(config: Path | None, nats_url: str | None) -> Any:
     from lstarb_runtime.config import load_config
 
     try:
-        return load_config(config, overrides={"nats.url": nats_url}).settings
+        return load_config(config, overrides={"nats.url": nats_url})
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def _settings(config: Path | None, nats_url: str | None) -> Any:
+    return _loaded(config, nats_url).settings
+
+
+def _plugins(loaded: Any) -> tuple[Any, Any]:
+    """The plugin host and a paper context carrying the plugins' validated settings (the
+    funding providers need theirs to rebuild a flash loan)."""
+    from lstarb_runtime.cli import _host
+    from lstarb_sdk import PluginContext
+
+    host = _host()
+    host.select(loaded.settings.run.plugins)
+    models = {p: m for p, m in host.call_strict("lstarb_config_model") if m is not None}
+    try:
+        loaded.validate_plugins(models)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    context = PluginContext(paper=True, role="explain", plugin_configs=dict(loaded.plugin_models))
+    return host, context
 
 
 def _ledger(settings: Any, flag: str | None) -> str:
@@ -107,19 +128,14 @@ def explain(
     """The whole story of an opportunity or plan ID: the pool states it was computed on, each
     check of the planner, costs, the transaction's instructions, the outcome and why."""
     from lstarb_runtime.bus.connection import connect_nats
-    from lstarb_sdk import PluginContext
 
     from .explain import NotFound, render_story, story
 
-    settings = _settings(config_path, nats_url)
+    loaded = _loaded(config_path, nats_url)
+    settings = loaded.settings
     url = settings.nats.url
     ledger = _ledger(settings, database_url)
-    host = None
-    if not no_rebuild:
-        from lstarb_runtime.cli import _host
-
-        host = _host()
-        host.select(settings.run.plugins)
+    host, context = _plugins(loaded) if not no_rebuild else (None, None)
 
     async def main() -> Any:
         nc = await connect_nats(url, name="lstarb-explain")
@@ -131,7 +147,7 @@ def explain(
                 risk=settings.risk,
                 planner=settings.planner,
                 host=host,
-                context=PluginContext(paper=True, role="explain"),
+                context=context,
             )
         finally:
             await nc.close()

@@ -397,26 +397,28 @@ def rebuild_instructions(
     """The plan's instructions as the executor builds them, on the tape's accounts up to the
     plan's slot; ``(rows, "")`` or ``([], why they could not be rebuilt)``."""
     from lstarb_runtime.executor.lookup_tables import LookupTables
-    from lstarb_runtime.executor.transaction import BuildError, TransactionBuilder
+    from lstarb_runtime.executor.transaction import TransactionBuilder
     from lstarb_runtime.pool_book import PoolBook
     from lstarb_sdk import FundingProvider
 
-    book = PoolBook.for_plugins(host, keep_unwanted=True)
-    for event in tape:
-        book.apply(event.pubkey, event.account(), (event.slot, event.write_version))
-    providers: dict[str, FundingProvider] = {}
-    if plan.funding_provider:
-        for _, provider in host.collect("lstarb_funding_providers", _is_provider, context=context):
-            providers[provider.name] = provider
-        chosen = providers.get(plan.funding_provider)
-        if chosen is not None:
-            keys = list(chosen.accounts_to_update())
-            chosen.update({k: book.accounts.get(k) for k in keys})
-    builder = TransactionBuilder(book, providers, LookupTables(None))
     try:
+        book = PoolBook.for_plugins(host, keep_unwanted=True)
+        for event in tape:
+            book.apply(event.pubkey, event.account(), (event.slot, event.write_version))
+        providers: dict[str, FundingProvider] = {}
+        if plan.funding_provider:
+            for _, provider in host.collect(
+                "lstarb_funding_providers", _is_provider, context=context
+            ):
+                providers[provider.name] = provider
+            chosen = providers.get(plan.funding_provider)
+            if chosen is not None:
+                keys = list(chosen.accounts_to_update())
+                chosen.update({k: book.accounts.get(k) for k in keys})
+        builder = TransactionBuilder(book, providers, LookupTables(None))
         assembly = builder.assemble(plan, payer)
-    except (BuildError, Exception) as exc:  # a plugin's own error says as much
-        return [], f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # BuildError, or a plugin's own error: the message says
+        return [], f"not rebuilt: {type(exc).__name__}: {exc}"
     labels: dict[Pubkey, str] = {}
     for i, leg in enumerate(plan.legs):
         account = book.accounts.get(leg.pool)
