@@ -329,7 +329,7 @@ def costs(plan: ExecutionPlanEvent, result: ExecutionResultEvent | None) -> dict
 
 
 # ---------------------------------------------------------------------- instructions
-def decode_instruction(i: int, ix: Instruction, labels: dict[Pubkey, str]) -> dict[str, Any]:
+def decode_instruction(i: int, ix: Instruction) -> dict[str, Any]:
     """One instruction: program, what it does, its arguments where the layout is known."""
     program = ix.program_id
     data = bytes(ix.data)
@@ -369,9 +369,7 @@ def decode_instruction(i: int, ix: Instruction, labels: dict[Pubkey, str]) -> di
             "lamports": struct.unpack_from("<Q", data, 4)[0],
         }
     if not name:
-        name = labels.get(program, "")
-        if not name:
-            row["data"] = data[:32].hex()
+        row["data"] = data[:32].hex()
     row["name"] = name or "(unknown program)"
     row["program_name"] = _PROGRAMS.get(program, "")
     if args:
@@ -419,26 +417,31 @@ def rebuild_instructions(
         assembly = builder.assemble(plan, payer)
     except Exception as exc:  # BuildError, or a plugin's own error: the message says
         return [], f"not rebuilt: {type(exc).__name__}: {exc}"
-    labels: dict[Pubkey, str] = {}
-    for i, leg in enumerate(plan.legs):
+    rows = [decode_instruction(i, ix) for i, ix in enumerate(assembly.instructions)]
+    flash = set()
+    borrow = assembly.borrow_index  # absolute: the provider was given the offset
+    if borrow is not None and borrow < len(rows):
+        flash.add(borrow)
+        rows[borrow]["name"] = f"flash borrow ({plan.funding_provider})"
+        program = rows[borrow]["program"]
+        repay = [k for k in range(borrow + 1, len(rows)) if rows[k]["program"] == program]
+        if repay:
+            flash.add(repay[-1])
+            rows[repay[-1]]["name"] = f"flash repay ({plan.funding_provider})"
+    owners: list[Pubkey | None] = []
+    for leg in plan.legs:
         account = book.accounts.get(leg.pool)
-        if account is not None:
-            labels.setdefault(account.owner, f"swap on {leg.dex} (leg {i})")
-    rows = [decode_instruction(i, ix, labels) for i, ix in enumerate(assembly.instructions)]
-    if assembly.borrow_index is not None:
-        borrow = assembly.instruction_offset + assembly.borrow_index
-        if borrow < len(rows):
-            rows[borrow]["name"] = f"flash borrow ({plan.funding_provider})"
-            program = rows[borrow]["program"]
-            for row in rows[borrow + 1 :]:
-                if row["program"] == program:
-                    row["name"] = f"flash repay ({plan.funding_provider})"
-    for row, ix in zip(rows, assembly.instructions, strict=True):
-        name = labels.get(ix.program_id, "")
-        if name.startswith("swap") and row["name"] == name:
-            leg = plan.legs[int(name.rsplit(" ", 1)[1].rstrip(")"))]
-            row["program_name"] = leg.dex
-            row["args"] = {"in_amount": leg.in_amount, "min_out": leg.min_out}
+        owners.append(account.owner if account is not None else None)
+    next_leg = 0
+    for k, (row, ix) in enumerate(zip(rows, assembly.instructions, strict=True)):
+        if k in flash or next_leg >= len(plan.legs) or ix.program_id != owners[next_leg]:
+            continue
+        leg = plan.legs[next_leg]
+        row["name"] = f"swap on {leg.dex} (leg {next_leg})"
+        row["program_name"] = leg.dex
+        row["args"] = {"in_amount": leg.in_amount, "min_out": leg.min_out}
+        row.pop("data", None)
+        next_leg += 1
     return rows, ""
 
 
