@@ -34,6 +34,7 @@ from lstarb_sdk import PluginContext
 from lstarb_sdk.events import (
     ExecutionPlanEvent,
     ExecutionResultEvent,
+    MetricEvent,
     OpportunityEvent,
     PoolStateEvent,
 )
@@ -54,6 +55,7 @@ class Pipeline:
     results: list[ExecutionResultEvent]
     states: list[tuple[int, PoolStateEvent]]
     rejected: Counter[str]
+    rejections: list[MetricEvent]
 
 
 async def _run_pipeline(url: str, ledger: str) -> Pipeline:
@@ -95,6 +97,11 @@ async def _run_pipeline(url: str, ledger: str) -> Pipeline:
             for d in await read_all(bus, "MARKET_DATA", "t-m")
             if isinstance(d.event, PoolStateEvent)
         ]
+        rejections = [
+            d.event
+            for d in await read_all(bus, "METRICS", "t-x")
+            if isinstance(d.event, MetricEvent) and d.event.name == "planner.rejection"
+        ]
     finally:
         await bus.close()
     return Pipeline(
@@ -106,6 +113,7 @@ async def _run_pipeline(url: str, ledger: str) -> Pipeline:
         [r for r in results if isinstance(r, ExecutionResultEvent)],
         states,
         rejected,
+        rejections,
     )
 
 
@@ -143,6 +151,13 @@ def test_the_pipeline_made_both_plans_and_rejections(pipeline: Pipeline) -> None
     assert len(pipeline.plans) >= 2 and sum(pipeline.rejected.values()) >= 1
     assert len(pipeline.results) == len(pipeline.plans)
     assert {r.status for r in pipeline.results} <= {"landed", "failed", "rejected", "dropped"}
+    # the planner tells of each rejection once, on METRICS
+    planned = {p.opportunity_id for p in pipeline.plans}
+    told = Counter(m.labels["reason"] for m in pipeline.rejections)
+    assert told == pipeline.rejected
+    assert {m.labels["opportunity_id"] for m in pipeline.rejections} == {
+        o.id for o in pipeline.opportunities if o.id not in planned
+    }
 
 
 async def test_the_story_of_a_plan(pipeline: Pipeline) -> None:
