@@ -453,6 +453,14 @@ SOURCES = dashboard(
             ],
             unit="s",
         ),
+        Panel(
+            "LST/SOL pools: premium (+) or discount (-) to fair value",
+            [(f"max by (lst, pool) (lstarb_pool_premium_bps{J})", "{{lst}} {{pool}}")],
+            unit="none",
+            description="Each pool's SOL per LST against what the LST's program pays for it,"
+            " in basis points (published with MARKET_DATA pool states; at most 256 pools).",
+            width=24,
+        ),
     ],
 )
 

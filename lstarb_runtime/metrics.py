@@ -284,6 +284,16 @@ SOURCE_AGE: Final = Gauge(
     registry=REGISTRY,
 )
 
+# ----------------------------------------------------------------------------- the market
+
+POOL_PREMIUM_BPS: Final = Gauge(
+    "lstarb_pool_premium_bps",
+    "An LST/SOL pool's price against the LST's fair value (SOL per LST its program pays), in "
+    "basis points: positive a premium, negative a discount. At most 256 pools.",
+    ["pool", "lst"],
+    registry=REGISTRY,
+)
+
 
 # ----------------------------------------------------------------------------- bound helpers
 

@@ -34,6 +34,11 @@ STREAMS = {
 }
 REASONS = ("below_min_profit", "stale_state", "slippage", "max_loss", "halted")
 WALLET = "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU"
+LST_POOLS = {  # the bundled market's Orca LST/SOL whirlpools
+    "Hp53XEtt4S8SvPCXarsLSdGfZBuUr5mMmZmX2DRNXQKp": "JitoSOL",
+    "HQcY5n2zP6rW74fyFEhWeBd3LnJpBcZechkvJpmdb8cx": "mSOL",
+    "8phK65jxmTPEN158xLgSr4oZvssw9SyTErpNZj3g7px4": "bSOL",
+}
 
 
 def main() -> None:
@@ -52,6 +57,9 @@ def main() -> None:
     m.WALLET_TOKEN_BALANCE.labels(
         wallet=WALLET, mint="J1toso1uCk3RLmjorhTtrVwY9HJ7X8V9yYac6Y7kGCPn"
     ).set(3.2)
+    premiums = {
+        pool: m.POOL_PREMIUM_BPS.labels(pool=pool, lst=lst) for pool, lst in LST_POOLS.items()
+    }
     slot = 312_000_000
     profit = {"paper": 0.0, "live": 0.0}
     tick = 0
@@ -75,6 +83,8 @@ def main() -> None:
             m.HANDLER_ERRORS.labels(
                 stream="OPPORTUNITIES", consumer="planner", kind="handler"
             ).inc()
+        for gauge in premiums.values():
+            gauge.set(rng.gauss(-3.0, 8.0))  # a few bps either side of fair value
         strategy = rng.choice(("lst-two-hop", "lst-triangle"))
         m.OPPORTUNITIES_DETECTED.labels(strategy=strategy).inc(3)
         stages["detect"].observe(rng.lognormvariate(0, 0.5) * STAGE_MEDIAN_S["detect"])
