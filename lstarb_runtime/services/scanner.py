@@ -215,7 +215,7 @@ class Scanner(Service):
         )
         await source.subscribe([*candidates, *self._strategy_wanted, *self.book.accounts])
         updates = 0
-        meters = metrics.data_source(source.name)
+        meters = metrics.data_source(source.name, source)
         async for item in source.stream():
             if isinstance(item, SlotUpdate):
                 self.slot = max(self.slot, item.slot)

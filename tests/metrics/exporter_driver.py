@@ -13,8 +13,13 @@ from __future__ import annotations
 import random
 import sys
 import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Sequence
+
+from solders.pubkey import Pubkey
 
 from lstarb_runtime import metrics as m
+from lstarb_sdk import AccountUpdate, DataSource, EndpointHealth, SlotUpdate
 
 STAGE_MEDIAN_S = {
     "update": 40e-6,
@@ -41,12 +46,46 @@ LST_POOLS = {  # the bundled market's Orca LST/SOL whirlpools
 }
 
 
+class TwoNodes(DataSource):
+    """What an rpc source over two nodes reports of them: one keeps up, one lags and drops."""
+
+    name = "rpc"
+
+    def __init__(self) -> None:
+        self.slot = 0
+        self.counts = {"fast:8899": Counter[str](), "slow:8899": Counter[str]()}
+
+    def tick(self, rng: random.Random, slot: int) -> None:
+        self.slot = slot
+        for name, counts in self.counts.items():
+            counts["updates"] += rng.randrange(5, 30)
+            counts["timeouts" if name == "slow:8899" else "malformed"] += rng.random() < 0.3
+            counts["disconnects"] += rng.random() < 0.05
+
+    def endpoint_health(self) -> Sequence[EndpointHealth]:
+        return [
+            EndpointHealth("fast:8899", True, self.slot, False, dict(self.counts["fast:8899"])),
+            EndpointHealth("slow:8899", False, self.slot - 9, True, dict(self.counts["slow:8899"])),
+        ]
+
+    async def subscribe(self, accounts: Iterable[Pubkey]) -> None:
+        pass
+
+    async def stream(self) -> AsyncIterator[AccountUpdate | SlotUpdate]:
+        return
+        yield
+
+    async def close(self) -> None:
+        pass
+
+
 def main() -> None:
     rng = random.Random(7)
     server = m.serve(0)
     print(server.port, flush=True)
     stages = {s: m.stage(s) for s in m.STAGES}
-    sources = {name: m.data_source(name) for name in ("rpc", "shredstream")}
+    nodes = TwoNodes()
+    sources = {"rpc": m.data_source("rpc", nodes), "shredstream": m.data_source("shredstream")}
     published = {s: m.EVENTS_PUBLISHED.labels(stream=s, type=t) for s, (t, _) in STREAMS.items()}
     consumed = {s: m.EVENTS_CONSUMED.labels(stream=s, consumer=c) for s, (_, c) in STREAMS.items()}
     for service in ("scanner", "planner", "executor", "auditor", "system"):
@@ -66,6 +105,7 @@ def main() -> None:
     while True:
         tick += 1
         slot += 1
+        nodes.tick(rng, slot)
         for i, source in enumerate(sources.values()):
             for _ in range(rng.randrange(5, 30)):
                 source.updated(slot - 2 * i)
