@@ -141,3 +141,31 @@ async def test_the_lst_plugins_fair_values_price_every_lst_sol_pool(bus: MemoryB
             if t and t.mint == lst
         )
         assert gauge(event.pool, symbol) == event.premium_bps
+
+
+async def test_premium_series_are_bounded(bus: MemoryBus, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_PREMIUM_SERIES pools the premium is on MARKET_DATA only, not in Prometheus."""
+    from lstarb_runtime import pool_premiums
+
+    monkeypatch.setattr(pool_premiums, "MAX_PREMIUM_SERIES", 1)
+    host = host_with([SummarisedWhirlpool, *lst_plugin.ADAPTERS], ("lst", lst_plugin))
+    scanner = await scan(env_for(bus, host, []))
+    priced = {e.pool for e in await states_of(bus, "check") if e.fair_value > 0}
+    assert len(priced) == 3 and scanner.premiums.exported == 1
+
+
+class BrokenPricer(Prices):
+    name = "broken-pricer"
+
+    def fair_values(self) -> FairValueBook:
+        raise RuntimeError("pricer bug")
+
+
+async def test_a_strategy_whose_fair_values_raise_is_skipped(bus: MemoryBus) -> None:
+    Prices.rate, Prices.epoch = (1_250_000_000, 1_000_000_000), 812
+    pricers = Plugin(lstarb_strategies=lambda context: [BrokenPricer(), Prices()])
+    scanner = await scan(env_for(bus, host_with([SummarisedWhirlpool], ("pricers", pricers)), []))
+    states = await states_of(bus, "check")
+    assert {e.pool for e in states} == set(WHIRLPOOLS)  # every pool published all the same
+    assert {e.fair_value for e in lst_pools(states, JITOSOL)} == {1.25}  # from the other one
+    assert scanner.premiums.faults > 0
