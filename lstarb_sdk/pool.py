@@ -211,6 +211,20 @@ class PoolAdapter(abc.ABC):
         """
         return ()
 
+    def swap_compute_units(self, amount: int, input_mint: Pubkey) -> int:
+        """Compute units a swap of ``amount`` of ``input_mint`` would take now (SDK API 1.1).
+
+        Why per swap: on concentrated-liquidity programs the cost grows with the ticks or
+        bins a swap crosses, so a limit sized for the largest swap measured overprices every
+        small one (the priority fee is paid on the limit). An adapter that can count the
+        crossings of its own quote walk returns ``compute_units.estimate(crossings)``; the
+        default is ``compute_units.estimate(None)``, the largest swap measured (or the
+        200 000 default of an unmeasured program). Never raises for an amount its
+        :meth:`quote` accepts; an over-estimate is safe, an under-estimate fails the
+        transaction.
+        """
+        return type(self).compute_units.estimate(None)
+
     def other_mint(self, mint: Pubkey) -> Pubkey:
         """The pool's mint that is not ``mint``; QuoteError if neither matches."""
         a, b = self.mints

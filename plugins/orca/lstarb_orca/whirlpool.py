@@ -380,6 +380,20 @@ class WhirlpoolPool(PoolAdapter):
             exact_in,
         )
 
+    def swap_compute_units(self, amount: int, input_mint: Pubkey) -> int:
+        """The measured fit at the initialized ticks this swap crosses (the count the program
+        oracle fitted). ``amount`` is taken before any transfer fee: at least what the pool
+        receives, so the count is never under. The largest measured when it cannot quote."""
+        units = type(self).compute_units
+        pool = self._pool
+        if input_mint not in (pool.token_mint_a, pool.token_mint_b):
+            return units.estimate(None)
+        try:
+            crossed = self.swap(amount, input_mint == pool.token_mint_a, True).ticks_crossed
+        except QuoteError:
+            return units.estimate(None)
+        return units.estimate(crossed)
+
     def quote(self, amount: int, input_mint: Pubkey, *, exact_in: bool = True) -> Quote:
         """Exact quote; transfer fees are off both sides, ``fee_amount`` is the pool's fee."""
         a, b = self._pool.token_mint_a, self._pool.token_mint_b

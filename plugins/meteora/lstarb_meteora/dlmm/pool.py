@@ -464,6 +464,18 @@ class DlmmPool(PoolAdapter):
     def quote(self, amount: int, input_mint: Pubkey, *, exact_in: bool = True) -> Quote:
         return self.quote_detailed(amount, input_mint, exact_in=exact_in).quote
 
+    def swap_compute_units(self, amount: int, input_mint: Pubkey) -> int:
+        """The measured fit at the bins this swap moves the active bin by (what the program
+        oracle counted); the largest measured when the quote is refused."""
+        units = type(self).compute_units
+        try:
+            end = self.quote_detailed(amount, input_mint).swap.end_bin
+        except QuoteError:
+            return units.estimate(None)
+        if end is None:
+            return units.estimate(None)
+        return units.estimate(abs(end - self._pair.active_id))
+
     def summary(self) -> PoolSummary | None:
         """Reserve balances, the active bin's liquidity and the fee rate a swap would pay in
         it now; None until a quote can run.

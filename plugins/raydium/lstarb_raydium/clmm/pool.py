@@ -635,6 +635,17 @@ class ClmmPool(PoolAdapter):
     def quote(self, amount: int, input_mint: Pubkey, *, exact_in: bool = True) -> Quote:
         return self._quote_path(amount, self._direction(input_mint), exact_in)[0]
 
+    def swap_compute_units(self, amount: int, input_mint: Pubkey) -> int:
+        """The measured fit at the initialized ticks this swap crosses (the count the program
+        oracle fitted). ``amount`` is taken before any transfer fee: at least what the pool
+        receives, so the count is never under. The largest measured when it cannot quote."""
+        units = type(self).compute_units
+        try:
+            crossed = self.swap_amounts(amount, self._direction(input_mint), True)[4]
+        except QuoteError:
+            return units.estimate(None)
+        return units.estimate(crossed)
+
     def _quote_path(
         self, amount: int, zero_for_one: bool, exact_in: bool
     ) -> tuple[Quote, list[int]]:
