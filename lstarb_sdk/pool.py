@@ -10,7 +10,7 @@ raises :class:`~lstarb_sdk.errors.QuoteError` rather than approximate.
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import ClassVar
 
 from solders.account import Account
@@ -38,6 +38,16 @@ def account_unavailable(tag: str, what: str, key: Pubkey, absent: Collection[Pub
     """
     state = "does not exist on chain" if key in absent else "is not loaded"
     return QuoteError(f"{tag}: {what} {key} {state}")
+
+
+def raise_if_absent(
+    tag: str, named: Iterable[tuple[str, Pubkey]], absent: Collection[Pubkey]
+) -> None:
+    """The QuoteError of the first ``(what, key)`` of ``named`` the chain said does not exist
+    (SDK API 1.1, additive): the check before a quote that needs every one of them."""
+    for what, key in named:
+        if key in absent:
+            raise account_unavailable(tag, what, key, absent)
 
 
 class PoolAdapter(abc.ABC):

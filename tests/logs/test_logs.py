@@ -9,29 +9,13 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
-import pytest
 from pydantic import BaseModel, SecretStr
 from solders.keypair import Keypair
 from solders.signature import Signature
 
 from lstarb_runtime import logs
 from lstarb_runtime.bus.tracing import TraceContext, current_trace
-
-
-@pytest.fixture
-def output() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    root = logging.getLogger()
-    level, before = root.level, list(root.handlers)
-    handler = logs.configure_logging("DEBUG", "json", service="auditor", stream=stream)
-    yield stream
-    root.removeHandler(handler)
-    for h in before:
-        if h not in root.handlers:
-            root.addHandler(h)
-    root.setLevel(level)
 
 
 def _lines(stream: io.StringIO) -> list[dict[str, object]]:

@@ -125,11 +125,9 @@ class PumpSwapPool(PoolAdapter):
         No data size: pools written before a field was appended are shorter
         (211 to 300 bytes), and all of them trade.
         """
-        return [
-            AccountFilter(None, ((0, POOL_DISCRIMINATOR), (offset, bytes(mint))))
-            for mint in mints
-            for offset in (BASE_MINT_OFFSET, QUOTE_MINT_OFFSET)
-        ]
+        return AccountFilter.by_mint(
+            mints, (BASE_MINT_OFFSET, QUOTE_MINT_OFFSET), discriminator=POOL_DISCRIMINATOR
+        )
 
     @property
     def address(self) -> Pubkey:

@@ -144,11 +144,12 @@ class ClmmPool(PoolAdapter):
     @classmethod
     def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
         """PoolState accounts (size and discriminator) with the mint as token 0 or token 1."""
-        return [
-            AccountFilter(POOL_STATE_LEN, ((0, POOL_STATE_DISCRIMINATOR), (offset, bytes(mint))))
-            for mint in mints
-            for offset in (MINT_0_OFFSET, MINT_1_OFFSET)
-        ]
+        return AccountFilter.by_mint(
+            mints,
+            (MINT_0_OFFSET, MINT_1_OFFSET),
+            data_size=POOL_STATE_LEN,
+            discriminator=POOL_STATE_DISCRIMINATOR,
+        )
 
     @property
     def address(self) -> Pubkey:

@@ -163,11 +163,12 @@ class CpmmPool(PoolAdapter):
     @classmethod
     def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
         """PoolState accounts (size and discriminator) with the mint as token 0 or token 1."""
-        return [
-            AccountFilter(POOL_STATE_LEN, ((0, POOL_STATE_DISCRIMINATOR), (offset, bytes(mint))))
-            for mint in mints
-            for offset in (TOKEN_0_MINT_OFFSET, TOKEN_1_MINT_OFFSET)
-        ]
+        return AccountFilter.by_mint(
+            mints,
+            (TOKEN_0_MINT_OFFSET, TOKEN_1_MINT_OFFSET),
+            data_size=POOL_STATE_LEN,
+            discriminator=POOL_STATE_DISCRIMINATOR,
+        )
 
     @property
     def address(self) -> Pubkey:
