@@ -7,7 +7,9 @@ rpc plugin's failures and health log."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import traceback
 from pathlib import Path
 
@@ -15,6 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from lstarb_jito.config import Endpoint
+from lstarb_rpc.health import EndpointHealth
+from lstarb_rpc.rpc_http import RpcHttp, TransportError
+from lstarb_runtime import logs
 from lstarb_runtime.bus.interface import BusError
 from lstarb_runtime.cli import cli
 from lstarb_runtime.config import masked
@@ -127,3 +132,49 @@ def test_errors_show_urls_masked_in_str_repr_and_tracebacks() -> None:
         shown = traceback.format_exc()
     assert "getMultipleAccounts at https://solana-mainnet.g.alchemy.com/v2/" in shown
     assert not _leaks(shown), shown
+
+
+def test_log_lines_never_carry_a_key(log_output: io.StringIO) -> None:
+    log = logging.getLogger("lstarb.test")
+    for name, url in URLS.items():
+        log.warning("endpoint %s: %s", name, url)
+        log.info(f"connecting to {url}")  # as careless code writes it
+    try:
+        raise ValueError(f"bad reply from {URLS['quicknode']}")
+    except ValueError:
+        log.exception("reading failed")
+    text = log_output.getvalue()
+    assert len(text.splitlines()) == 2 * len(URLS) + 1
+    assert not _leaks(text), text
+    assert f"https://solana-mainnet.g.alchemy.com/v2/{MASK}" in text
+
+
+def test_text_logs_never_carry_a_key() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level, before = root.level, list(root.handlers)
+    handler = logs.configure_logging("INFO", "text", service="scanner", stream=stream)
+    try:
+        logging.getLogger("lstarb.test").warning("rpc at %s", URLS["helius"])
+    finally:
+        root.removeHandler(handler)
+        for h in before:
+            if h not in root.handlers:
+                root.addHandler(h)
+        root.setLevel(level)
+    assert "rpc at https://mainnet.helius-rpc.com/?api-key=" in stream.getvalue()
+    assert not _leaks(stream.getvalue())
+
+
+async def test_an_rpc_failure_names_no_key(log_output: io.StringIO) -> None:
+    """A node that does not answer (the discard port), asked through a URL with a key."""
+    url = f"http://127.0.0.1:9/v2/{KEYS['alchemy']}?api-key={KEYS['helius']}"
+    http = RpcHttp(url, EndpointHealth("keyed"), timeout_s=1.0)
+    try:
+        with pytest.raises(TransportError) as raised:
+            await http.latest_blockhash()
+    finally:
+        await http.close()
+    assert not _leaks(str(raised.value)) and not _leaks(repr(raised.value))
+    assert not _leaks(log_output.getvalue()), log_output.getvalue()
+    assert http.health.snapshot()["http_errors"] == 1
