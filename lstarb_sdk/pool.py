@@ -40,6 +40,18 @@ def account_unavailable(tag: str, what: str, key: Pubkey, absent: Collection[Pub
     return QuoteError(f"{tag}: {what} {key} {state}")
 
 
+def updated_account(
+    accounts: Mapping[Pubkey, Account | None], key: Pubkey, absent: list[Pubkey]
+) -> Account | None:
+    """``key``'s new state in an update (SDK API 1.1, additive): the account, or None when
+    the update brings no news of it or says the chain has none; the latter is appended to
+    ``absent``, so an adapter can decode first and forget what the chain lost on commit."""
+    account = accounts.get(key)
+    if account is None and key in accounts:
+        absent.append(key)
+    return account
+
+
 def raise_if_absent(
     tag: str, named: Iterable[tuple[str, Pubkey]], absent: Collection[Pubkey]
 ) -> None:
