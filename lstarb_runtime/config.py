@@ -268,11 +268,13 @@ def _config_error(exc: ValidationError, prefix: str, sources: Mapping[str, str])
 
 
 _SECRET_KEY = re.compile(
-    r"(secret|password|passphrase|passwd|token|api_?key|private_?key|credential)s?$|^auth",
+    r"(secret|password|passphrase|passwd|token|api[-_]?key|private[-_]?key|credential|auth)s?$"
+    r"|^auth",
     re.I,
 )
-"""A key whose value is a secret: one ending in such a word (``api_token``, ``password``) or
-starting with ``auth`` (``auth_uuid``); not ``token_accounts``, a list of mints."""
+"""A key whose value is a secret: one ending in such a word (``api_token``, ``password``, a
+header such as ``x-api-key`` or ``x-jito-auth``) or starting with ``auth`` (``auth_uuid``);
+not ``token_accounts``, a list of mints."""
 
 
 def _is_secret_key(dotted: str) -> bool:

@@ -43,6 +43,7 @@ MASK: Final = "********"
 
 _SECRET_KEYS: Final = (
     r"password|passwd|passphrase|secret|token|api[_-]?key|private[_-]?key|access[_-]?key"
+    r"|x-[\w-]*auth[\w-]*"  # auth headers: x-jito-auth, x-auth-token
 )
 _PATTERNS: Final = (
     # Authorization: Bearer abc / "authorization": "Basic xyz"

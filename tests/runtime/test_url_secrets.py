@@ -106,6 +106,10 @@ def test_a_mint_list_is_not_mistaken_for_a_secret() -> None:
         "auth_uuid": MASK,
         "password": MASK,
     }
+    headers = {"x-jito-auth": "u-1", "x-api-key": "k-1", "Authorization": "Bearer t", "a": "b"}
+    assert masked({"headers": headers}) == {
+        "headers": {"x-jito-auth": MASK, "x-api-key": MASK, "Authorization": MASK, "a": "b"}
+    }
 
 
 def test_configuration_errors_name_the_url_without_its_key(
@@ -139,12 +143,14 @@ def test_log_lines_never_carry_a_key(log_output: io.StringIO) -> None:
     for name, url in URLS.items():
         log.warning("endpoint %s: %s", name, url)
         log.info(f"connecting to {url}")  # as careless code writes it
+    log.warning("headers %s", {"x-jito-auth": KEYS["triton"], "x-api-key": KEYS["alchemy"]})
+    log.warning("sent with x-jito-auth: %s", KEYS["triton"])
     try:
         raise ValueError(f"bad reply from {URLS['quicknode']}")
     except ValueError:
         log.exception("reading failed")
     text = log_output.getvalue()
-    assert len(text.splitlines()) == 2 * len(URLS) + 1
+    assert len(text.splitlines()) == 2 * len(URLS) + 3
     assert not _leaks(text), text
     assert f"https://solana-mainnet.g.alchemy.com/v2/{MASK}" in text
 
