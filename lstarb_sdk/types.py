@@ -7,7 +7,7 @@ lives at the edges: configuration and events).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from solders.instruction import Instruction
@@ -99,6 +99,30 @@ class AccountFilter:
         if self.data_size is not None and len(data) != self.data_size:
             return False
         return all(data[off : off + len(raw)] == raw for off, raw in self.memcmp)
+
+    @classmethod
+    def by_mint(
+        cls,
+        mints: Iterable[Pubkey],
+        offsets: Iterable[int],
+        *,
+        data_size: int | None = None,
+        discriminator: bytes | None = None,
+    ) -> list[AccountFilter]:
+        """Pool accounts holding any of ``mints`` at any of ``offsets`` (SDK API 1.1, additive).
+
+        What most ``PoolAdapter.discovery_filters`` are: one filter per mint and per mint
+        field (a pool names its two mints at two offsets), each with the pool account's
+        size and its discriminator at offset 0 where the program has them. A mint given twice
+        is asked for once.
+        """
+        head = ((0, discriminator),) if discriminator else ()
+        offsets = tuple(offsets)
+        return [
+            cls(data_size, (*head, (offset, bytes(mint))))
+            for mint in dict.fromkeys(mints)
+            for offset in offsets
+        ]
 
 
 @dataclass(frozen=True, slots=True)

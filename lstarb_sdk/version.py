@@ -15,7 +15,10 @@ conformance kit in :mod:`lstarb_sdk.testing`;
 ``FundingProvider.wrap(instruction_offset=...)``, ``accounts_to_update``/``update``/
 ``max_amount`` and ``FundedInstructions.borrow_index``/``repay_amount``; the bundle
 attributes of ``Submitter`` (``supports_bundles``, ``max_bundle_size``,
-``min_tip_lamports``, ``tip_accounts``, ``tip_instruction``) and its status names.
+``min_tip_lamports``, ``tip_accounts``, ``tip_instruction``) and its status names;
+``PoolAdapter.swap_compute_units`` and ``FundingProvider.compute_units`` (what the planner
+sizes a transaction's compute-unit limit with); :class:`~lstarb_sdk.fees.PriorityFeeSource`
+(recent prioritization fees).
 """
 
 from __future__ import annotations

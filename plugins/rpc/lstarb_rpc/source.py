@@ -201,19 +201,8 @@ class RpcSource(DataSource):
         executable = account.executable
         write_version = self.order.admit(lane, key, slot, (lamports, owner, executable, data))
         if write_version > 0:
-            health.counts["updates"] += 1
-            self._queue.put_nowait(
-                AccountUpdate(
-                    key,
-                    slot,
-                    owner,
-                    lamports,
-                    data,
-                    executable,
-                    write_version,
-                    endpoint.label,
-                    received_ns,
-                )
+            self._emit(
+                endpoint, key, slot, (lamports, owner, executable, data), write_version, received_ns
             )
         elif write_version == STALE:
             health.counts["stale"] += 1
@@ -243,8 +232,22 @@ class RpcSource(DataSource):
             executable, data = account.executable, account.data
             state = (lamports, owner, executable, data)
             write_version = self.order.admit_fetched(key, slot, state, mark)
-        if write_version <= 0:
-            return
+        if write_version > 0:
+            self._emit(
+                endpoint, key, slot, (lamports, owner, executable, data), write_version, received_ns
+            )
+
+    def _emit(
+        self,
+        endpoint: Endpoint,
+        key: Pubkey,
+        slot: int,
+        state: tuple[int, Pubkey, bool, bytes],
+        write_version: int,
+        received_ns: int,
+    ) -> None:
+        """One admitted state onto the queue, counted as an update of ``endpoint``."""
+        lamports, owner, executable, data = state
         endpoint.health.counts["updates"] += 1
         self._queue.put_nowait(
             AccountUpdate(

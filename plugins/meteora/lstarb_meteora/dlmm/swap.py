@@ -58,6 +58,8 @@ class SwapResult:
     bins_crossed: int
     bin_arrays: list[int] = field(default_factory=list)
     excess_out: int = 0
+    end_bin: int | None = None
+    """The active bin the swap leaves the pair at (None where a caller built the result)."""
 
 
 def fee_on_input(pair: LbPair, swap_for_y: bool) -> bool:
@@ -260,7 +262,9 @@ def _walk(
                 raise QuoteError(f"meteora-dlmm pair: insufficient liquidity at bin {active}")
     if not crossed:
         raise QuoteError("meteora-dlmm pair: insufficient liquidity (nothing fills)")
-    return SwapResult(total_in, total_out, lp_fee, protocol_fee, on_input, crossed, used, excess)
+    return SwapResult(
+        total_in, total_out, lp_fee, protocol_fee, on_input, crossed, used, excess, active
+    )
 
 
 def swap_exact_in(

@@ -97,11 +97,9 @@ class AmmV4Pool(PoolAdapter):
     @classmethod
     def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
         """AmmInfo accounts (752 bytes; the program has no discriminator) by coin or pc mint."""
-        return [
-            AccountFilter(AMM_INFO_LEN, ((offset, bytes(mint)),))
-            for mint in mints
-            for offset in (COIN_MINT_OFFSET, PC_MINT_OFFSET)
-        ]
+        return AccountFilter.by_mint(
+            mints, (COIN_MINT_OFFSET, PC_MINT_OFFSET), data_size=AMM_INFO_LEN
+        )
 
     @property
     def address(self) -> Pubkey:
