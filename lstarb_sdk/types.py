@@ -7,7 +7,7 @@ lives at the edges: configuration and events).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from solders.instruction import Instruction
@@ -153,6 +153,24 @@ class SlotUpdate:
     status: str = "processed"
     source: str = ""
     received_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointHealth:
+    """How one endpoint of a data source is doing (SDK API 1.1), for metrics and dashboards.
+
+    ``name`` must be safe to show anywhere: never a URL's user, password, path or query, where
+    providers put API keys (``host:port``, or a name the user chose). ``counts`` are totals
+    since the source started, by kind (``updates``, ``timeouts``, ``connection_errors``, ...):
+    they only grow. ``lagging``: the endpoint is behind the freshest one by more than the
+    source tolerates, so it only repeats what others already gave.
+    """
+
+    name: str
+    connected: bool
+    slot: int
+    lagging: bool = False
+    counts: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,8 @@ Each endpoint (``[plugins.rpc] url`` and any ``endpoints``) runs its own session
 write order, so the freshest endpoint wins and a lagging one only adds duplicates (counted).
 A slot tick is emitted whenever any endpoint reports a slot newer than all before; an
 endpoint ``lag_slots`` behind the freshest is named in the log and flagged in
-:meth:`RpcSource.counters` until it catches up.
+:meth:`RpcSource.counters` and :meth:`RpcSource.endpoint_health` (hence in Prometheus,
+``lstarb_data_source_endpoint_lagging``) until it catches up.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from solders.pubkey import Pubkey
 
 from lstarb_rpc.config import RpcConfig
 from lstarb_rpc.endpoint import Endpoint, ProgramFilter
+from lstarb_rpc.health import COUNTERS, PROBLEMS
 from lstarb_rpc.ordering import BACKWARDS, CLOSED, STALE, Lane, Mark, UpdateOrder
 from lstarb_rpc.urls import endpoint_name, ws_url_for
-from lstarb_sdk import AccountFilter, AccountUpdate, DataSource, SlotUpdate
+from lstarb_sdk import AccountFilter, AccountUpdate, DataSource, EndpointHealth, SlotUpdate
 from lstarb_sdk.errors import DataSourceError
 
 log = logging.getLogger("lstarb.plugin.rpc")
@@ -152,6 +154,22 @@ class RpcSource(DataSource):
         :data:`lstarb_rpc.health.PROBLEMS`.
         """
         return {e.name: e.health.snapshot() for e in self.endpoints}
+
+    def endpoint_health(self) -> list[EndpointHealth]:
+        """Each endpoint for the runtime's metrics (``lstarb_data_source_endpoint_*``).
+
+        Names are those of the log and :meth:`counters`: ``host:port`` or the configured
+        name, never the URL's path or query where providers put API keys.
+        """
+        out = []
+        for endpoint in self.endpoints:
+            health = endpoint.health
+            counts = dict.fromkeys((*COUNTERS, *PROBLEMS), 0)
+            counts.update(health.counts)
+            out.append(
+                EndpointHealth(endpoint.name, health.connected, health.slot, health.lagging, counts)
+            )
+        return out
 
     def lagging(self) -> list[str]:
         """Names of the endpoints now flagged as lagging."""

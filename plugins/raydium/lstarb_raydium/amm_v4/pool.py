@@ -35,7 +35,7 @@ from lstarb_raydium.amm_v4.state import (
     AmmInfo,
 )
 from lstarb_sdk import PoolAdapter
-from lstarb_sdk.amounts import U64_MAX, ceil_div, check_amount
+from lstarb_sdk.amounts import PPM_DENOMINATOR, U64_MAX, ceil_div, check_amount
 from lstarb_sdk.errors import DecodeError, QuoteError
 from lstarb_sdk.pool import account_unavailable
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_PROGRAM_ID, Clock, vault_amount
@@ -244,7 +244,7 @@ class AmmV4Pool(PoolAdapter):
         except QuoteError:
             return None
         info = self._info
-        fee_ppm = ceil_div(info.swap_fee_numerator * 1_000_000, info.swap_fee_denominator)
+        fee_ppm = ceil_div(info.swap_fee_numerator * PPM_DENOMINATOR, info.swap_fee_denominator)
         return PoolSummary(coin, pc, 0, fee_ppm)
 
     def quote(self, amount: int, input_mint: Pubkey, *, exact_in: bool = True) -> Quote:
