@@ -79,19 +79,21 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     pg_url = sys.argv[2] if len(sys.argv) > 2 else POSTGRES
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        with EmbeddedNats(free_local_url(), Path(tmp) / "nats") as server:
-            ledger = f"sqlite:{Path(tmp) / 'ledger.sqlite'}"
-            rows.append(("SQLite", *asyncio.run(run(server.url, ledger, n, "sqlite"))))
-            schema = f"lstarb_bench_{uuid.uuid4().hex[:12]}"
-            with psycopg.connect(pg_url, autocommit=True) as admin:
-                admin.execute(f"CREATE SCHEMA {schema}")
-                try:
-                    sep = "&" if "?" in pg_url else "?"
-                    url = f"{pg_url}{sep}options={quote(f'-csearch_path={schema}')}"
-                    rows.append(("PostgreSQL", *asyncio.run(run(server.url, url, n, "pg"))))
-                finally:
-                    admin.execute(f"DROP SCHEMA {schema} CASCADE")
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        EmbeddedNats(free_local_url(), Path(tmp) / "nats") as server,
+    ):
+        ledger = f"sqlite:{Path(tmp) / 'ledger.sqlite'}"
+        rows.append(("SQLite", *asyncio.run(run(server.url, ledger, n, "sqlite"))))
+        schema = f"lstarb_bench_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(f"CREATE SCHEMA {schema}")
+            try:
+                sep = "&" if "?" in pg_url else "?"
+                url = f"{pg_url}{sep}options={quote(f'-csearch_path={schema}')}"
+                rows.append(("PostgreSQL", *asyncio.run(run(server.url, url, n, "pg"))))
+            finally:
+                admin.execute(f"DROP SCHEMA {schema} CASCADE")
     print(f"auditor: {n} EXECUTED results into the ledger")
     print(f"{'ledger':<12} {'results/s':>10} {'p50 (us)':>10} {'p99 (us)':>10}")
     for name, rate, p50, p99 in rows:
