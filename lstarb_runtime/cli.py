@@ -236,6 +236,10 @@ def _register_extensions(group: click.Group) -> None:
     from lstarb_runtime.ledger.cli import pnl
 
     group.add_command(pnl)
+    from lstarb_runtime.inspect.cli import explain, status
+
+    group.add_command(status)
+    group.add_command(explain)
     if any(arg in ("-V", "--version") for arg in sys.argv[1:2]):
         return
     host = _host()

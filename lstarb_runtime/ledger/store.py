@@ -18,8 +18,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
+
+from lstarb_runtime.closing import Closing
 
 from .drivers import Driver, Row, open_driver
 from .errors import LedgerError, LedgerNotFound
@@ -87,12 +88,13 @@ _INSERT_LEG: Final = _insert("trade_legs", _LEG_COLUMNS)
 @dataclass(frozen=True)
 class TradeFilter:
     """Which trades: completed in [since_ns, until_ns), paper or live (None: both), of one
-    base mint (None: any)."""
+    base mint (None: any), of some plans (None: any; ``lstarb explain`` asks for one)."""
 
     since_ns: int | None = None
     until_ns: int | None = None
     paper: bool | None = None
     base_mint: str | None = None
+    plan_ids: tuple[str, ...] | None = None
 
     def sql(self, alias: str = "") -> tuple[str, list[Any]]:
         """A ``WHERE`` clause (or "") and its parameters."""
@@ -111,6 +113,12 @@ class TradeFilter:
         if self.base_mint is not None:
             terms.append(f"{prefix}base_mint = ?")
             params.append(self.base_mint)
+        if self.plan_ids is not None:
+            if not self.plan_ids:
+                terms.append("1 = 0")
+            else:
+                terms.append(f"{prefix}plan_id IN ({', '.join('?' * len(self.plan_ids))})")
+                params.extend(self.plan_ids)
         return (" WHERE " + " AND ".join(terms) if terms else ""), params
 
 
@@ -132,7 +140,7 @@ class PnlRow:
     loan_fee: int
 
 
-class Ledger:
+class Ledger(Closing):
     """A ledger database, migrated to the latest schema when opened for writing."""
 
     def __init__(self, driver: Driver) -> None:
@@ -289,17 +297,6 @@ class Ledger:
     def close(self) -> None:
         with self._lock:
             self._driver.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _trade(row: Row, legs: tuple[TradeLeg, ...]) -> TradeRecord:

@@ -38,6 +38,13 @@ RECEIVED_TO_PLAN: Final = "update received -> plan stored"
 acknowledged on EXECUTION, in any process on one clock."""
 REJECTED_METRIC: Final = "planner.opportunities_rejected"
 PLANNED_METRIC: Final = "planner.plans"
+REJECTION_METRIC: Final = "planner.rejection"
+"""One per rejected opportunity, on METRICS: labels ``opportunity_id``, ``reason``, ``detail``
+(what ``lstarb explain`` reads; the counts above are for dashboards)."""
+FEE_FAILURES_METRIC: Final = "planner.priority_fee_failures"
+"""Failed reads of the recent-fee source, by ``kind`` (the error's class)."""
+FIRST_FEE_READ_S: Final = 1.0
+"""How long start-up waits for the first recent-fee read (then the configured price)."""
 
 
 class MarketTape(Tape):
@@ -70,7 +77,10 @@ class Planner(Service):
         self.market, self.engine, self.fees = parts.market, parts.engine, parts.fees
         self.tape = MarketTape(self.bus, self.market)
         await self.tape.start()
-        await self.fees.refresh()
+        try:  # priced at the configured price until a slow node answers
+            await asyncio.wait_for(self.fees.refresh(), FIRST_FEE_READ_S)
+        except TimeoutError:
+            log.warning("recent priority fees: no answer within %s s at start", FIRST_FEE_READ_S)
         self.rejected: Counter[tuple[str, str]] = Counter()
         self.planned: Counter[str] = Counter()
         self._published: dict[tuple[str, str, str], int] = {}
@@ -117,6 +127,20 @@ class Planner(Service):
             metrics.OPPORTUNITIES_VALIDATED.labels(strategy=opp.strategy).inc()
             return
         self.rejected[(opp.strategy, decision.reason)] += 1
+        await self.emit(
+            MetricEvent(
+                name=REJECTION_METRIC,
+                value=1.0,
+                labels={
+                    "service": "planner",
+                    "strategy": opp.strategy,
+                    "reason": decision.reason,
+                    "opportunity_id": opp.id,
+                    "detail": decision.detail[:500],
+                },
+                time_ns=time.time_ns(),
+            )
+        )
         self.count(f"rejected: {decision.reason}")
         metrics.OPPORTUNITIES_REJECTED.labels(strategy=opp.strategy, reason=decision.reason).inc()
         log.info("opportunity %s rejected (%s): %s", opp.id, decision.reason, decision.detail)
@@ -153,8 +177,9 @@ class Planner(Service):
             for (s, r), n in self.rejected.items()
         ]
         rows += [(PLANNED_METRIC, {"strategy": s}, n) for s, n in self.planned.items()]
+        rows += [(FEE_FAILURES_METRIC, {"kind": k}, n) for k, n in self.fees.failed.items()]
         for name, labels, count in rows:
-            key = (name, labels["strategy"], labels.get("reason", ""))
+            key = (name, labels.get("strategy", ""), labels.get("reason", labels.get("kind", "")))
             if self._published.get(key) == count:
                 continue
             self._published[key] = count

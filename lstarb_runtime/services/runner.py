@@ -34,6 +34,7 @@ from lstarb_runtime.bus import Bus, BusError, PublishCounts, connect_bus
 from lstarb_runtime.config import Settings
 from lstarb_runtime.embedded.peer import EmbeddedPeer
 from lstarb_runtime.plugin_host import PluginHost
+from lstarb_runtime.services.auditor import Auditor
 from lstarb_runtime.services.base import (
     NothingToDo,
     Service,
@@ -64,6 +65,7 @@ ROLE_SERVICES: Final[dict[str, type[Service]]] = {
     "scanner": Scanner,
     "planner": Planner,
     "executor": Executor,
+    "auditor": Auditor,
 }
 """The roles built so far; a new service registers its class here."""
 
