@@ -149,8 +149,9 @@ class Progress:
         now = time.monotonic()
         rate = None
         if t.updates is not None:
-            if self._last is not None and now > self._last[0]:
-                rate = (t.updates - self._last[1]) / (now - self._last[0])
+            since, before = self._last or (self.started, 0)  # the first line: since the start
+            if now > since:
+                rate = (t.updates - before) / (now - since)
             self._last = (now, t.updates)
         return status_line(t, now - self.started, rate)
 

@@ -128,3 +128,29 @@ def test_the_ledger_holds_every_result_and_the_same_pnl(embedded_run: EmbeddedRu
     assert sum(t.realized_profit for t in trades) == doc["pnl_lamports"]
     assert doc["ledger"]["trades"] == len(trades)
     assert doc["ledger"]["pnl_lamports"] == doc["pnl_lamports"]
+
+
+def _doc_output_lines() -> list[str]:
+    """The output lines docs/getting-started.md shows under "What it prints"."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "getting-started.md").read_text()
+    section = doc.split("### What it prints", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"```text\n(.*?)```", section, re.S)
+    assert len(blocks) == 2, "the walkthrough shows the start of a run and its summary"
+    return [line for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def _key(line: str) -> str:
+    """What must not change: a summary row's label, else the text before the first number."""
+    if line.startswith("  ") and not line.startswith("    "):
+        return line[2:20].strip()
+    return re.split(r"\d", line.strip())[0].rstrip()
+
+
+def test_the_getting_started_walkthrough_matches_what_a_run_prints(
+    embedded_run: EmbeddedRun,
+) -> None:
+    printed = [line.strip() for line in embedded_run.output.splitlines()]
+    missing = [
+        line for line in _doc_output_lines() if not any(p.startswith(_key(line)) for p in printed)
+    ]
+    assert not missing, "shown in docs/getting-started.md, not printed:\n" + "\n".join(missing)
