@@ -12,7 +12,8 @@ the lst strategies, the planner, the executor. Measured twice on the same stimul
 
 The stimulus: the peer (in this process, slots stepped every 50 ms, no market driver)
 moves the Raydium AMM V4 SOL/USDC pool's USDC vault 1.2% up or down every slot (never
-back to a state seen before, so each is a new opportunity), which opens a two-hop gap against the other SOL/USDC pools (CLMM, CPMM, DLMM) every time. Each
+back to a state seen before, so each is a new opportunity), which opens a two-hop gap
+against the other SOL/USDC pools (CLMM, CPMM, DLMM) every time. Each
 account update's arrival at the rpc source (``received_ns``) starts the opportunity's trace
 (:meth:`~lstarb_runtime.bus.tracing.TraceContext.starting_at`); the planner and the
 executor measure from it, so the stages below are cumulative from the same instant, in any
@@ -236,7 +237,9 @@ def main() -> None:
     print()
     for mode in modes:
         planner = results[mode].get("planner: counters", {})
-        refused = {k[len("rejected: ") :]: n for k, n in planner.items() if k.startswith("rejected")}
+        refused = {
+            k[len("rejected: ") :]: n for k, n in planner.items() if k.startswith("rejected")
+        }
         print(f"{header[mode]}: planner rejected {refused or 'none'}")
     for mode in modes:
         row = results[mode].get("executor: update received -> signed")
