@@ -219,8 +219,11 @@ def _register_extensions(group: click.Group) -> None:
         group.add_command(tail)
         group.add_command(nats_cmd)
         group.add_command(record)
+    from lstarb_runtime.control.cli import kill, resume
     from lstarb_runtime.ledger.cli import pnl
 
+    group.add_command(kill)
+    group.add_command(resume)
     group.add_command(pnl)
     if any(arg in ("-V", "--version") for arg in sys.argv[1:2]):
         return

@@ -43,6 +43,7 @@ from lstarb_runtime.services.executor import Executor
 from lstarb_runtime.services.halt import HaltSwitch
 from lstarb_runtime.services.planner import Planner
 from lstarb_runtime.services.scanner import Scanner
+from lstarb_runtime.services.system import SystemManager
 from lstarb_sdk import PluginContext
 
 log = logging.getLogger("lstarb.run")
@@ -53,6 +54,7 @@ ROLE_SERVICES: Final[dict[str, type[Service]]] = {
     "scanner": Scanner,
     "planner": Planner,
     "executor": Executor,
+    "system": SystemManager,
 }
 """The roles built so far; a new service registers its class here."""
 
