@@ -92,10 +92,12 @@ class ServiceProcess:
         if not self._ready.wait(timeout):
             raise AssertionError(f"{self.role}: no metrics URL in time:\n{self.output}")
         self.until(
-            lambda: self.value(
-                "lstarb_service_state", service=self.role, lstarb_service_state="running"
-            )
-            == 1.0,
+            lambda: (
+                self.value(
+                    "lstarb_service_state", service=self.role, lstarb_service_state="running"
+                )
+                == 1.0
+            ),
             timeout,
             "running",
         )

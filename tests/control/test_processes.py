@@ -104,7 +104,7 @@ def test_kill_halts_three_processes_nothing_new_is_sent_and_a_restart_stays_halt
         for p in procs.values():
             p.wait_running()
             assert p.engaged() in (None, 0.0)  # never thrown: the gauge may not be set yet
-        planner, executor, scanner = procs["planner"], procs["executor"], procs["scanner"]
+        planner, scanner = procs["planner"], procs["scanner"]
 
         # before: the executor tries the plan (it fails to build it: no market), not "halted"
         asyncio.run(_publish(url, _plan(1)))
