@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class ControlSettings(BaseModel):
@@ -21,7 +21,12 @@ class ControlSettings(BaseModel):
     token_file: Path | None = Field(
         None,
         description="bearer tokens, one per line as NAME:TOKEN (or a bare TOKEN); the file "
-        "must deny group/other. Else the LSTARB_CONTROL_TOKEN environment variable",
+        "must deny group/other",
+    )
+    token: SecretStr | None = Field(
+        None,
+        description="one bearer token (audited as 'env') when there is no token_file; set it "
+        "with the LSTARB_CONTROL__TOKEN environment variable",
     )
 
 

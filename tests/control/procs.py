@@ -19,6 +19,7 @@ from pathlib import Path
 
 LSTARB = [sys.executable, "-m", "lstarb_runtime.cli"]
 _METRICS = re.compile(r"metrics: (http://\S+/metrics)")
+_CONTROL = re.compile(r"control API: (http://\S+)")
 
 
 def lstarb_env(url: str, **extra: str) -> dict[str, str]:
@@ -42,14 +43,15 @@ def cli(url: str, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
 class ServiceProcess:
     """``lstarb run --role ROLE --metrics-port 0`` in its own directory; output kept."""
 
-    def __init__(self, role: str, url: str, cwd: Path, **extra: str) -> None:
+    def __init__(self, role: str, url: str, cwd: Path, *args: str, **extra: str) -> None:
         self.role = role
         cwd.mkdir(parents=True, exist_ok=True)
         self.lines: list[str] = []
         self.metrics_url = ""
+        self.control_url = ""
         self._ready = threading.Event()
         self.proc = subprocess.Popen(
-            [*LSTARB, "run", "--role", role, "--metrics-port", "0"],
+            [*LSTARB, "run", "--role", role, "--metrics-port", "0", *args],
             cwd=cwd,
             env=lstarb_env(url, **extra),
             stdout=subprocess.PIPE,
@@ -62,6 +64,9 @@ class ServiceProcess:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.append(line.rstrip("\n"))
+            api = _CONTROL.search(line)
+            if api:
+                self.control_url = api.group(1)
             found = _METRICS.search(line)
             if found:
                 self.metrics_url = found.group(1)
