@@ -34,6 +34,10 @@ Listener = Callable[[bool, str], None]
 
 RETRY_S: Final = 1.0
 """Wait before watching the key again after the watch broke (the connection dropped)."""
+CHECK_S: Final = 1.0
+"""How often the key is also read directly: a watch that silently lost its subscription (the
+server restarted: the client notices only after missed heartbeats, seconds later) is
+replaced, and the change it missed applied, within this."""
 
 
 class HaltSwitch:
@@ -49,6 +53,8 @@ class HaltSwitch:
         """Changes seen since this process started (the first read included)."""
         self._listeners: list[Listener] = []
         self._watch: asyncio.Task[None] | None = None
+        self._check: asyncio.Task[None] | None = None
+        self._revision = 0
 
     def listen(self, listener: Listener) -> None:
         """Call ``listener(halted, reason)`` on every change (services register here)."""
@@ -81,6 +87,10 @@ class HaltSwitch:
         self.set(state.halted, halt_label(state))
 
     def _entry(self, entry: Entry | None) -> None:
+        if entry is not None:
+            if entry.revision and entry.revision < self._revision:
+                return  # older than what was applied (the watch and the check crossed)
+            self._revision = max(self._revision, entry.revision)
         if entry is None or entry.deleted:
             self._adopt(HaltState(reason=f"{BUCKET}/{KEY} deleted"))
             return
@@ -101,6 +111,29 @@ class HaltSwitch:
         if entry is not None:
             self._entry(entry)
         self._watch = asyncio.create_task(self._follow(bus), name="lstarb-halt-watch")
+        self._check = asyncio.create_task(self._checking(bus), name="lstarb-halt-check")
+
+    async def _checking(self, bus: Bus) -> None:
+        kv = bus.kv(BUCKET)
+        while True:
+            await asyncio.sleep(CHECK_S)
+            try:
+                entry = await kv.get(KEY)
+            except Exception as exc:
+                log.debug("reading %s/%s: %s", BUCKET, KEY, exc)
+                continue
+            if entry is None or entry.revision <= self._revision:
+                continue
+            await asyncio.sleep(CHECK_S / 4)  # the watch may be delivering it right now
+            if entry.revision <= self._revision:
+                continue
+            log.warning("%s/%s changed unseen by the watch; watching again", BUCKET, KEY)
+            self._entry(entry)
+            if self._watch is not None:
+                self._watch.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._watch
+            self._watch = asyncio.create_task(self._follow(bus), name="lstarb-halt-watch")
 
     async def _follow(self, bus: Bus) -> None:
         kv = bus.kv(BUCKET)
@@ -115,8 +148,9 @@ class HaltSwitch:
             await asyncio.sleep(RETRY_S)
 
     async def stop(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._watch
-            self._watch = None
+        for task in (self._check, self._watch):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._watch = self._check = None

@@ -175,8 +175,7 @@ class SystemManager(Service):
 
     def summary(self) -> list[tuple[str, str]]:
         trips = ", ".join(f"{n} {b}" for b, n in sorted(self.trips.items())) or "none"
-        rows = [("breaker trips", trips)]
-        if not self.armed:
-            would = ", ".join(f"{n} {b}" for b, n in sorted(self.would_trip.items())) or "none"
-            rows.append(("breakers (paper, not armed) would have tripped", would))
-        return rows
+        if self.armed:
+            return [("breaker trips", trips)]
+        would = ", ".join(f"{n} {b}" for b, n in sorted(self.would_trip.items())) or "none"
+        return [("breakers", "not armed (paper run)"), ("would have tripped", would)]
