@@ -49,11 +49,14 @@ async def worker(name: str, url: str) -> None:
     bus = await JetStreamBus.connect(url)
     halt = HaltSwitch()
     loop = asyncio.get_running_loop()
+    sending: set[asyncio.Task[None]] = set()
 
     def heard(halted: bool, reason: str) -> None:
         now = time.time_ns()
         doc = json.dumps({"name": name, "halted": halted, "t_ns": now}).encode()
-        loop.create_task(bus.nc.publish(SUBJECT, doc))
+        task = loop.create_task(bus.nc.publish(SUBJECT, doc))
+        sending.add(task)
+        task.add_done_callback(sending.discard)
 
     halt.listen(heard)
     await halt.follow(bus)
