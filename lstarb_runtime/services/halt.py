@@ -34,6 +34,8 @@ Listener = Callable[[bool, str], None]
 
 RETRY_S: Final = 1.0
 """Wait before watching the key again after the watch broke (the connection dropped)."""
+CANCEL_WAIT_S: Final = 1.0
+"""Longest wait for a cancelled watch to end (see :func:`_cancel`)."""
 CHECK_S: Final = 1.0
 """How often the key is also read directly: a watch that silently lost its subscription (the
 server restarted: the client notices only after missed heartbeats, seconds later) is
@@ -55,6 +57,7 @@ class HaltSwitch:
         self._watch: asyncio.Task[None] | None = None
         self._check: asyncio.Task[None] | None = None
         self._revision = 0
+        self._stopped = False
 
     def listen(self, listener: Listener) -> None:
         """Call ``listener(halted, reason)`` on every change (services register here)."""
@@ -115,7 +118,7 @@ class HaltSwitch:
 
     async def _checking(self, bus: Bus) -> None:
         kv = bus.kv(BUCKET)
-        while True:
+        while not self._stopped:
             await asyncio.sleep(CHECK_S)
             try:
                 entry = await kv.get(KEY)
@@ -130,27 +133,42 @@ class HaltSwitch:
             log.warning("%s/%s changed unseen by the watch; watching again", BUCKET, KEY)
             self._entry(entry)
             if self._watch is not None:
-                self._watch.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await self._watch
+                await _cancel(self._watch)
             self._watch = asyncio.create_task(self._follow(bus), name="lstarb-halt-watch")
 
     async def _follow(self, bus: Bus) -> None:
+        """Watch until stopped. Why the checks of ``_stopped`` and ``cancelling()``: nats-py
+        can turn the cancellation of a watch being set up into an error of its own, and a
+        loop that took that for a broken watch would never end (the run would not exit)."""
         kv = bus.kv(BUCKET)
-        while True:
+        me = asyncio.current_task()
+        while not self._stopped:
             try:
                 async for entry in kv.watch(KEY):
                     self._entry(entry)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if self._stopped or (me is not None and me.cancelling()):
+                    return
                 log.warning("watching %s/%s broke (%s); watching again", BUCKET, KEY, exc)
             await asyncio.sleep(RETRY_S)
 
     async def stop(self) -> None:
+        self._stopped = True
         for task in (self._check, self._watch):
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                await _cancel(task)
         self._watch = self._check = None
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    """Cancel and wait a little, never forever: a watch cancelled while nats-py sets it up
+    can stay pending on the client's internals (its subscription goes with the connection)."""
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=CANCEL_WAIT_S)
+    if done:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            task.result()
+    else:
+        log.debug("%s did not end within %.1fs of being cancelled", task.get_name(), CANCEL_WAIT_S)
