@@ -163,12 +163,15 @@ class HaltSwitch:
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
-    """Cancel and wait a little, never forever: a watch cancelled while nats-py sets it up
-    can stay pending on the client's internals (its subscription goes with the connection)."""
-    task.cancel()
-    done, _ = await asyncio.wait({task}, timeout=CANCEL_WAIT_S)
-    if done:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            task.result()
-    else:
-        log.debug("%s did not end within %.1fs of being cancelled", task.get_name(), CANCEL_WAIT_S)
+    """Cancel until it ends, for a while, never forever: nats-py can swallow the cancellation
+    of a watch it is setting up (the watch then waits for entries as if nothing happened), so
+    one ``cancel()`` is not always enough."""
+    deadline = asyncio.get_running_loop().time() + CANCEL_WAIT_S
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.05)
+        if asyncio.get_running_loop().time() > deadline:
+            log.debug("%s did not end within %.1fs of cancelling", task.get_name(), CANCEL_WAIT_S)
+            return
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        task.result()

@@ -51,3 +51,27 @@ async def test_a_change_made_after_a_server_restart_reaches_the_switch(
             if b is not None:
                 await b.close()
         server.stop()
+
+
+async def test_a_switch_stopped_at_once_leaves_no_watch_running(tmp_path: Path) -> None:
+    """A run that ends while the watch is still being set up must still exit: every task of
+    the switch ends (a watch whose cancellation nats-py turned into an error once looped on
+    retries forever and held ``asyncio.run`` at exit)."""
+    server = EmbeddedNats(free_local_url(), tmp_path / "nats")
+    server.start()
+    bus = await JetStreamBus.connect(server.url)
+    try:
+        await bus.ensure_streams()
+        for n in range(30):
+            halt = HaltSwitch()
+            await halt.follow(bus)
+            for _ in range(n % 4):
+                await asyncio.sleep(0)  # stop at different points of the watch's set-up
+            await asyncio.wait_for(halt.stop(), 10)
+        await bus.close()  # the connection goes: a watch still alive would now fail and retry
+        await asyncio.sleep(1.5)
+        mine = [t for t in asyncio.all_tasks() if t.get_name().startswith("lstarb-halt")]
+        assert all(t.done() for t in mine), mine
+    finally:
+        await bus.close()
+        server.stop()
