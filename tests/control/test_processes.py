@@ -186,3 +186,44 @@ def test_kill_before_any_run_creates_the_state_a_run_then_starts_in(
 
     now = asyncio.run(state())
     assert now.halted and now.reason == "before hours" and now.by.startswith("cli:")
+
+
+def test_a_breaker_in_a_system_process_halts_a_planner_process(
+    server: EmbeddedNats, tmp_path: Path
+) -> None:
+    url = server.url
+    armed = {
+        "LSTARB_BREAKERS__PAPER": "true",
+        "LSTARB_BREAKERS__CONSECUTIVE_FAILURES": "2",
+        "LSTARB_BREAKERS__STALE_SECONDS": "0",
+    }
+    system = ServiceProcess("system", url, tmp_path / "system", **armed)
+    planner = ServiceProcess("planner", url, tmp_path / "planner")
+    try:
+        system.wait_running()
+        planner.wait_running()
+        failed = [
+            ExecutionResultEvent(
+                plan_id=f"plan-f{n}",
+                opportunity_id=f"opp-f{n}",
+                status="failed",
+                paper=True,
+                error="slippage",
+                completed_ns=time.time_ns(),
+            )
+            for n in range(2)
+        ]
+        asyncio.run(_publish(url, failed[0]))
+        time.sleep(0.5)
+        assert planner.engaged() in (None, 0.0)  # one failure: under the limit
+        asyncio.run(_publish(url, failed[1]))
+        planner.until(lambda: planner.engaged() == 1.0, 20, "halted by the breaker")
+        assert system.value("lstarb_breaker_trips_total", breaker="consecutive_failures") == 1.0
+        [audit] = [
+            e for e in asyncio.run(_read(url, "SYSTEM", 1)) if isinstance(e, SystemCommandEvent)
+        ]
+        assert audit.triggered_by == "auto:consecutive_failures"
+        assert "2 executions in a row" in audit.reason and "plan-f1" in audit.reason
+    finally:
+        system.stop()
+        planner.stop()
