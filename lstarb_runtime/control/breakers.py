@@ -175,8 +175,10 @@ class Breakers:
         """A wallet balance (``wallet.balance_lamports``) below the floor trips."""
         if metric.name != WALLET_METRIC:
             return None
-        wallet = metric.labels.get("wallet", "(unnamed wallet)")
-        lamports = int(metric.value)
+        return self.on_balance(metric.labels.get("wallet", "(unnamed wallet)"), int(metric.value))
+
+    def on_balance(self, wallet: str, lamports: int) -> Trip | None:
+        """A wallet's balance, read from the chain or reported on METRICS."""
         self.balances[wallet] = lamports
         floor = int(self.settings.wallet_floor_sol * LAMPORTS_PER_SOL)
         if floor and lamports < floor:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from solders.pubkey import Pubkey
 
 
 class ControlSettings(BaseModel):
@@ -72,9 +73,26 @@ class BreakerSettings(BaseModel):
     wallet_floor_sol: float = Field(
         0.0,
         ge=0,
-        description="trip when a wallet's balance (METRICS wallet.balance_lamports) is below "
-        "this; 0: off",
+        description="trip when a wallet's balance is below this; 0: off",
+    )
+    wallets: list[str] = Field(
+        default_factory=list,
+        description="wallet addresses whose balance the floor watches (a live run adds every "
+        "wallet its EXECUTED results name)",
+    )
+    wallet_check_seconds: float = Field(
+        30.0, gt=0, description="how often wallet balances are read through the data sources"
     )
     check_interval_seconds: float = Field(
         1.0, gt=0, description="how often the time-based breakers (staleness, no success) look"
     )
+
+    @field_validator("wallets")
+    @classmethod
+    def _addresses(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                Pubkey.from_string(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a base58 account address") from None
+        return values

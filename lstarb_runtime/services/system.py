@@ -1,7 +1,8 @@
 """The system manager service: the circuit breakers, and SYSTEM commands applied to the switch.
 
 It watches what the other services publish (EXECUTION, EXECUTED, the account updates of
-MARKET_DATA, wallet balances on METRICS), feeds the breakers
+MARKET_DATA, wallet balances on METRICS) and, with a wallet floor set, reads the balances of
+the wallets it knows through the plugins' data sources; it feeds the breakers
 (:mod:`lstarb_runtime.control.breakers`) and, when one trips, throws the kill switch with the
 breaker's reason, as ``auto:<breaker>``: the same write to the ``control`` bucket and the same
 audited SYSTEM command as ``lstarb kill``. Its consumers are never gated: it keeps watching
@@ -25,12 +26,16 @@ import time
 from collections import Counter
 from typing import Any
 
+from solders.pubkey import Pubkey
+
 from lstarb_runtime import metrics
 from lstarb_runtime.bus import Delivery
 from lstarb_runtime.control import state as control
 from lstarb_runtime.control.breakers import WALLET_METRIC, Breakers, Trip
+from lstarb_runtime.executor.fetcher import AccountFetcher
 from lstarb_runtime.services.base import Service
-from lstarb_sdk.errors import DecodeError
+from lstarb_sdk import DataSource
+from lstarb_sdk.errors import DataSourceError, DecodeError
 from lstarb_sdk.events import (
     AccountEvent,
     ExecutionPlanEvent,
@@ -56,6 +61,10 @@ class SystemManager(Service):
         self.would_trip: Counter[str] = Counter()
         self._latched = False
         self._tripping: set[asyncio.Task[None]] = set()
+        self.wallets: set[Pubkey] = set()
+        """Wallets whose balance the floor reads through the data sources."""
+        self.sources: list[DataSource] = []
+        self._balances: asyncio.Task[None] | None = None
 
     async def on_start(self) -> None:
         self.config = cfg = self.env.settings.breakers
@@ -82,6 +91,27 @@ class SystemManager(Service):
             self.env.echo(
                 "system: breakers watching, not armed in a paper run ([breakers] paper = true)"
             )
+        if cfg.wallet_floor_sol:
+            self._start_balances()
+
+    def _start_balances(self) -> None:
+        """Read wallet balances through the plugins' data sources (as the executor does)."""
+        self.wallets = {Pubkey.from_string(w) for w in self.config.wallets}
+        self.sources = [
+            s
+            for _, s in self.env.host.collect(
+                "lstarb_data_sources",
+                lambda s: None if isinstance(s, DataSource) else f"{s!r} is not a DataSource",
+                context=self.env.context,
+            )
+        ]
+        if not self.sources:
+            log.warning(
+                "wallet_floor: no data source to read balances with; only METRICS %s counts",
+                WALLET_METRIC,
+            )
+            return
+        self._balances = asyncio.create_task(self._balance_loop(), name="lstarb-system-balances")
 
     async def on_run(self) -> None:
         """Look at the clock-based breakers every ``check_interval_seconds`` until stopped."""
@@ -91,9 +121,37 @@ class SystemManager(Service):
             self._trip(self.breakers.check(time.time()))
 
     async def on_stop(self) -> None:
+        if self._balances is not None:
+            self._balances.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._balances
+        for source in self.sources:
+            try:
+                await source.close()
+            except Exception:
+                log.exception("%s: close failed", source.name)
         for task in list(self._tripping):
             with contextlib.suppress(Exception):
                 await task
+
+    async def _balance_loop(self) -> None:
+        fetcher = AccountFetcher(self.sources)
+        while True:
+            if self.wallets:
+                await self.read_balances(fetcher)
+            await asyncio.sleep(self.config.wallet_check_seconds)
+
+    async def read_balances(self, fetcher: AccountFetcher) -> None:
+        """One read of every watched wallet; a wallet the chain does not have holds nothing."""
+        try:
+            found = await fetcher.fetch(sorted(self.wallets, key=bytes))
+        except DataSourceError as exc:
+            log.warning("wallet_floor: balances not read: %s", exc)
+            return
+        for wallet, account in found.items():
+            lamports = account.lamports if account is not None else 0
+            self.count("wallet balances read")
+            self._trip(self.breakers.on_balance(str(wallet), lamports))
 
     def on_resume(self, reason: str) -> None:
         self._latched = False
@@ -126,8 +184,11 @@ class SystemManager(Service):
             self.breakers.on_plan()
 
     async def _result(self, delivery: Delivery) -> None:
-        if isinstance(delivery.event, ExecutionResultEvent):
-            self._trip(self.breakers.on_result(delivery.event, time.time()))
+        result = delivery.event
+        if isinstance(result, ExecutionResultEvent):
+            if result.wallet and not result.paper and self._balances is not None:
+                self.wallets.add(Pubkey.from_bytes(result.wallet))  # live wallets only
+            self._trip(self.breakers.on_result(result, time.time()))
 
     async def _account(self, delivery: Delivery) -> None:
         event = delivery.event

@@ -10,8 +10,11 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from solders.account import Account
+from solders.pubkey import Pubkey
 
 from lstarb_runtime import metrics
+from lstarb_runtime.builtin.replay import ReplaySource
 from lstarb_runtime.bus import Bus, Delivery, EmbeddedNats, JetStreamBus
 from lstarb_runtime.config import Settings
 from lstarb_runtime.control import state as control
@@ -30,7 +33,7 @@ from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.services.base import ServiceEnv
 from lstarb_runtime.services.halt import HaltSwitch
 from lstarb_runtime.services.system import SystemManager
-from lstarb_sdk import PluginContext
+from lstarb_sdk import DataSource, PluginContext, hookimpl
 from lstarb_sdk.events import (
     AccountEvent,
     Command,
@@ -39,6 +42,7 @@ from lstarb_sdk.events import (
     SystemCommandEvent,
 )
 from lstarb_sdk.events.examples import example_account, example_plan
+from lstarb_sdk.solana import SYSTEM_PROGRAM_ID
 
 from ..bus.conftest import fresh_jetstream_bus, nats_server  # noqa: F401 (fixtures)
 
@@ -272,3 +276,60 @@ async def test_an_unreadable_state_halts(bus: JetStreamBus) -> None:
         await _until(lambda: not halt.halted)
     finally:
         await halt.stop()
+
+
+class _Chain:
+    """A plugin whose data source reads these accounts (the runtime's replay source)."""
+
+    LSTARB_SDK_API = "1.1"
+
+    def __init__(self, accounts: dict[Pubkey, Account]) -> None:
+        self.accounts = accounts
+
+    @hookimpl
+    def lstarb_data_sources(self, context: PluginContext) -> list[DataSource]:
+        return [ReplaySource(self.accounts)]
+
+
+async def test_the_wallet_floor_reads_balances_through_the_data_sources(
+    bus: JetStreamBus,
+) -> None:
+    rich, poor = Pubkey.new_unique(), Pubkey.new_unique()
+    chain = {
+        rich: Account(lamports=2 * SOL, data=b"", owner=SYSTEM_PROGRAM_ID),
+        poor: Account(lamports=SOL // 20, data=b"", owner=SYSTEM_PROGRAM_ID),
+    }
+    host = PluginHost()
+    host.register_object("chain", _Chain(chain))
+    settings = Settings(
+        breakers=BreakerSettings(
+            wallet_floor_sol=0.1,
+            wallets=[str(rich)],
+            wallet_check_seconds=0.05,
+            stale_seconds=0,
+        )
+    )
+    live = PluginContext(paper=False)  # a live run: the wallets of its results are watched
+    manager = SystemManager(ServiceEnv(bus, host, live, settings, HaltSwitch()))
+    await manager.env.halt.follow(bus)
+    await manager.start()
+    running = asyncio.create_task(manager.run())
+    try:
+        await _until(lambda: manager.stats.counters["wallet balances read"] >= 3)
+        assert not manager.halted  # the configured wallet holds 2 SOL
+        paper_result = _result(1, "landed").model_copy(update={"wallet": bytes(poor)})
+        await bus.publish(paper_result)  # a paper result's wallet is not a chain wallet
+        await asyncio.sleep(0.3)
+        assert not manager.halted and poor not in manager.wallets
+        live_result = _result(2, "landed").model_copy(
+            update={"wallet": bytes(poor), "paper": False}
+        )
+        await bus.publish(live_result)
+        await _until(lambda: manager.halted)
+        state = await _state(bus)
+        assert state.by == "auto:wallet_floor" and str(poor) in state.reason
+        assert "0.050000000 SOL" in state.reason and dict(manager.trips) == {WALLET_FLOOR: 1}
+    finally:
+        await manager.stop()
+        await running
+        await manager.env.halt.stop()
