@@ -14,8 +14,9 @@ loss while over the limit trips again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from lstarb_runtime.control.settings import BreakerSettings
 from lstarb_sdk.events import ExecutionResultEvent, MetricEvent
@@ -25,6 +26,8 @@ from lstarb_sdk.submitter import STATUS_FAILED, STATUS_LANDED
 LAMPORTS_PER_SOL: Final = 1_000_000_000
 FAILED_STATUSES: Final = frozenset({STATUS_FAILED, "dropped"})
 """Outcomes of a transaction that was sent and did not land (``rejected``: nothing was sent)."""
+KEEP_COUNTED: Final = 256
+"""Plan ids of today's counted results kept in a snapshot."""
 WALLET_METRIC: Final = "wallet.balance_lamports"
 """The METRICS event the wallet floor reads: value in lamports, label ``wallet``."""
 
@@ -79,8 +82,9 @@ class Breakers:
     day: dt.date | None = None
     day_profit: int = 0
     """Realized profit of SOL-based trades on ``day`` (UTC), in lamports."""
-    counted: set[str] = field(default_factory=set)
-    """Plan ids whose result is in ``day_profit`` (a redelivered result is counted once)."""
+    counted: dict[str, None] = field(default_factory=dict)
+    """Plan ids whose result is in ``day_profit``, in order (a redelivered result is counted
+    once)."""
     last_success: float = 0.0
     plans_since_success: int = 0
     last_update: float = 0.0
@@ -122,12 +126,12 @@ class Breakers:
             return None
         day = _day(result.completed_ns or int(now * 1e9))
         if self.day is None or day > self.day:
-            self.day, self.day_profit, self.counted = day, 0, set()
+            self.day, self.day_profit, self.counted = day, 0, {}
         elif day < self.day:  # a result of an earlier day, arriving late: not today's
             return None
         if result.plan_id in self.counted:
             return None
-        self.counted.add(result.plan_id)
+        self.counted[result.plan_id] = None
         self.day_profit += result.realized_profit
         limit = int(self.settings.daily_loss_sol * LAMPORTS_PER_SOL)
         if limit and -self.day_profit > limit and result.realized_profit < 0:
@@ -137,6 +141,28 @@ class Breakers:
                 f"{_sol(-self.day_profit)}, over the limit of {_sol(limit)}",
             )
         return None
+
+    # ------------------------------------------------------------------ persistence
+    def snapshot(self) -> dict[str, Any]:
+        """What a restarted system manager needs to go on counting (JSON-ready): failures in
+        a row and today's profit. The plan ids counted today are kept only for the last
+        :data:`KEEP_COUNTED` (only the last few can be delivered again). Not the time since
+        the last success: time the system was down is not time without success, so that
+        window starts again at each start."""
+        return {
+            "failures": self.failures,
+            "day": self.day.isoformat() if self.day else None,
+            "day_profit": self.day_profit,
+            "counted": list(self.counted)[-KEEP_COUNTED:],
+        }
+
+    def restore(self, doc: Mapping[str, Any]) -> None:
+        """Go on from a :meth:`snapshot`; ValueError/TypeError/KeyError if it is not one."""
+        failures = int(doc["failures"])
+        day = dt.date.fromisoformat(doc["day"]) if doc["day"] else None
+        profit = int(doc["day_profit"])
+        counted = {str(p): None for p in doc["counted"]}
+        self.failures, self.day, self.day_profit, self.counted = failures, day, profit, counted
 
     # ------------------------------------------------------------------ market data
     def on_account(

@@ -13,14 +13,16 @@ trigger on the SYSTEM stream") to the bucket, so they reach every service; comma
 by ``lstarb kill``, the control API or a breaker are recognised by their id and left alone.
 
 A paper run arms the breakers only with ``[breakers] paper = true``; otherwise it logs and
-counts what would have tripped. The breakers' counts live in memory: a restarted system
-manager resumes its consumers where they stopped and counts from there.
+counts what would have tripped. The breakers' counts (failures in a row, today's loss) are
+saved in the ``control`` bucket (key ``breakers``) after each execution event, so a
+restarted system manager goes on from them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import Counter
@@ -29,7 +31,7 @@ from typing import Any
 from solders.pubkey import Pubkey
 
 from lstarb_runtime import metrics
-from lstarb_runtime.bus import Delivery
+from lstarb_runtime.bus import BusError, Delivery
 from lstarb_runtime.control import state as control
 from lstarb_runtime.control.breakers import WALLET_METRIC, Breakers, Trip
 from lstarb_runtime.executor.fetcher import AccountFetcher
@@ -47,6 +49,8 @@ from lstarb_sdk.events import (
 log = logging.getLogger("lstarb.system")
 
 DURABLE = "system"
+SNAPSHOT_KEY = "breakers"
+"""The breakers' counts in the ``control`` bucket, for a restarted system manager."""
 
 
 class SystemManager(Service):
@@ -70,6 +74,7 @@ class SystemManager(Service):
         self.config = cfg = self.env.settings.breakers
         self.armed = cfg.paper or not self.env.context.paper
         self.breakers = Breakers(cfg, time.time())
+        await self._restore()
         await self.consume("SYSTEM", self._command, durable=DURABLE, gated=False)
         await self.consume("EXECUTION", self._plan, durable=DURABLE, gated=False)
         await self.consume("EXECUTED", self._result, durable=DURABLE, gated=False)
@@ -93,6 +98,26 @@ class SystemManager(Service):
             )
         if cfg.wallet_floor_sol:
             self._start_balances()
+
+    async def _restore(self) -> None:
+        """Go on counting from the last snapshot (a restart must not forget today's loss)."""
+        try:
+            entry = await self.bus.kv(control.BUCKET).get(SNAPSHOT_KEY)
+            if entry is not None:
+                self.breakers.restore(json.loads(entry.value))
+                self.count("breaker counts restored")
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning(
+                "%s/%s unreadable (%s); counting from zero", control.BUCKET, SNAPSHOT_KEY, exc
+            )
+
+    async def _save(self) -> None:
+        """Snapshot the counts after each execution event (a few per second at most)."""
+        data = json.dumps(self.breakers.snapshot(), separators=(",", ":")).encode()
+        try:
+            await self.bus.kv(control.BUCKET).put(SNAPSHOT_KEY, data)
+        except BusError as exc:
+            log.warning("breaker counts not saved: %s", exc)
 
     def _start_balances(self) -> None:
         """Read wallet balances through the plugins' data sources (as the executor does)."""
@@ -156,6 +181,9 @@ class SystemManager(Service):
     def on_resume(self, reason: str) -> None:
         self._latched = False
         self.breakers.rearm(time.time())
+        task = asyncio.create_task(self._save(), name="lstarb-system-save")
+        self._tripping.add(task)
+        task.add_done_callback(self._tripping.discard)
 
     # ------------------------------------------------------------------ handlers
     async def _command(self, delivery: Delivery) -> None:
@@ -189,6 +217,7 @@ class SystemManager(Service):
             if result.wallet and not result.paper and self._balances is not None:
                 self.wallets.add(Pubkey.from_bytes(result.wallet))  # live wallets only
             self._trip(self.breakers.on_result(result, time.time()))
+            await self._save()
 
     async def _account(self, delivery: Delivery) -> None:
         event = delivery.event

@@ -333,3 +333,36 @@ async def test_the_wallet_floor_reads_balances_through_the_data_sources(
         await manager.stop()
         await running
         await manager.env.halt.stop()
+
+
+async def test_a_restarted_system_manager_goes_on_counting(bus: JetStreamBus) -> None:
+    settings = BREAKERS_ON.model_copy(update={"stale_seconds": 0.0, "no_success_hours": 0.0})
+    first = _manager(bus, settings)
+    await first.env.halt.follow(bus)
+    await first.start()
+    running = asyncio.create_task(first.run())
+    await bus.publish(_result(1, "landed", -6 * SOL // 10))  # today's loss: 0.6 of 1 SOL
+    await bus.publish(_result(2, "failed"))
+    await bus.publish(_result(3, "failed"))  # two of three failures in a row
+    await _until(lambda: first.breakers.failures == 2)
+    await first.stop()
+    await running
+    await first.env.halt.stop()
+    assert not first.halted
+
+    second = _manager(bus, settings)
+    await second.env.halt.follow(bus)
+    await second.start()
+    running = asyncio.create_task(second.run())
+    try:
+        assert second.stats.counters["breaker counts restored"] == 1
+        assert (second.breakers.failures, second.breakers.day_profit) == (2, -6 * SOL // 10)
+        await bus.publish(_result(4, "failed", -5_000))
+        await _until(lambda: second.halted)  # the third failure in a row, across the restart
+        assert dict(second.trips) == {CONSECUTIVE_FAILURES: 1}
+        assert second.breakers.day_profit == -6 * SOL // 10 - 5_000
+        assert list(second.breakers.counted) == ["plan-1", "plan-4"]
+    finally:
+        await second.stop()
+        await running
+        await second.env.halt.stop()
