@@ -146,6 +146,9 @@ class SystemManager(Service):
             self._trip(self.breakers.check(time.time()))
 
     async def on_stop(self) -> None:
+        # five consumers, each letting its fetch in flight finish: stopped together, not one
+        # after the other (the base's stop of them afterwards is then a no-op)
+        await asyncio.gather(*(c.stop() for c in self.consumers), return_exceptions=True)
         if self._balances is not None:
             self._balances.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
