@@ -400,6 +400,12 @@ EXECUTION = dashboard(
     ],
 )
 
+PROBLEM_KINDS = (
+    "disconnects|lag_events|malformed|rpc_errors|unknown_subscriptions|out_of_order_slots"
+    "|timeouts|http_errors|connection_errors"
+)
+"""Endpoint event kinds that are trouble (the rpc plugin's PROBLEMS, disconnects, lag events)."""
+
 SOURCES = dashboard(
     "lstarb-data-sources",
     "lstarb: data sources",
@@ -452,6 +458,69 @@ SOURCES = dashboard(
                 )
             ],
             unit="s",
+        ),
+        Panel(
+            "Endpoints: slots behind the freshest endpoint of their source",
+            [
+                (
+                    f"max by (source) (lstarb_data_source_endpoint_slot{J}) - on (source)"
+                    f" group_right max by (source, endpoint) (lstarb_data_source_endpoint_slot{J})",
+                    "{{source}} {{endpoint}}",
+                )
+            ],
+            unit="none",
+            description="Per endpoint of a source with several (DataSource.endpoint_health).",
+        ),
+        Panel(
+            "Endpoints lagging (1) or disconnected (1)",
+            [
+                (
+                    f"max by (source, endpoint) (lstarb_data_source_endpoint_lagging{J})",
+                    "lagging {{source}} {{endpoint}}",
+                ),
+                (
+                    f"1 - min by (source, endpoint) (lstarb_data_source_endpoint_connected{J})",
+                    "disconnected {{source}} {{endpoint}}",
+                ),
+            ],
+            unit="none",
+        ),
+        Panel(
+            "Endpoint updates per second",
+            [
+                (
+                    rate(
+                        "lstarb_data_source_endpoint_events_total",
+                        "source, endpoint",
+                        sel(kind="updates"),
+                    ),
+                    "{{source}} {{endpoint}}",
+                )
+            ],
+            unit="ops",
+        ),
+        Panel(
+            "Endpoint problems per second, by kind",
+            [
+                (
+                    rate(
+                        "lstarb_data_source_endpoint_events_total",
+                        "source, endpoint, kind",
+                        '{job=~"$job",kind=~"' + PROBLEM_KINDS + '"}',
+                    ),
+                    "{{source}} {{endpoint}}: {{kind}}",
+                )
+            ],
+            unit="ops",
+            description="Bad replies, timeouts, dropped connections, lag events, per endpoint.",
+        ),
+        Panel(
+            "LST/SOL pools: premium (+) or discount (-) to fair value",
+            [(f"max by (lst, pool) (lstarb_pool_premium_bps{J})", "{{lst}} {{pool}}")],
+            unit="none",
+            description="Each pool's SOL per LST against what the LST's program pays for it,"
+            " in basis points (published with MARKET_DATA pool states; at most 256 pools).",
+            width=24,
         ),
     ],
 )

@@ -22,6 +22,7 @@ from lstarb_runtime.control.settings import BreakerSettings, ControlSettings
 from lstarb_runtime.executor.settings import ExecutorSettings
 from lstarb_runtime.planner.settings import PlannerSettings, RiskSettings
 from lstarb_sdk.errors import ConfigError
+from lstarb_sdk.redact import mask_urls
 
 ENV_PREFIX = "LSTARB_"
 Role = Literal["all", "scanner", "planner", "executor", "system", "auditor"]
@@ -260,16 +261,23 @@ def _config_error(exc: ValidationError, prefix: str, sources: Mapping[str, str])
         dotted = f"{prefix}.{key}" if prefix and key else (prefix or key)
         origin = sources.get(dotted)
         where = f" (from {origin})" if origin else ""
-        message = err["msg"]
+        message = mask_urls(err["msg"])
         if err["type"] == "extra_forbidden":
             message = "unknown key"
         if "input" in err and err["type"] != "extra_forbidden" and not _is_secret_key(dotted):
-            message += f", got {err['input']!r}"
+            message += f", got {mask_urls(repr(err['input']))}"
         lines.append(f"config key '{dotted}'{where}: {message}")
     return ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
 
 
-_SECRET_KEY = re.compile(r"(secret|password|passphrase|token|api_?key|private|auth)", re.I)
+_SECRET_KEY = re.compile(
+    r"(secret|password|passphrase|passwd|token|api[-_]?key|private[-_]?key|credential|auth)s?$"
+    r"|^auth",
+    re.I,
+)
+"""A key whose value is a secret: one ending in such a word (``api_token``, ``password``, a
+header such as ``x-api-key`` or ``x-jito-auth``) or starting with ``auth`` (``auth_uuid``);
+not ``token_accounts``, a list of mints."""
 
 
 def _is_secret_key(dotted: str) -> bool:
@@ -280,7 +288,8 @@ MASK = "********"
 
 
 def masked(value: Any, key: str = "") -> Any:
-    """A JSON-able copy with secrets replaced by a mask (SecretStr and secret-looking keys)."""
+    """A JSON-able copy with secrets replaced by a mask: SecretStr, secret-looking keys, and
+    the secret parts of URLs (credentials, API keys in path or query: lstarb_sdk.redact)."""
     if isinstance(value, SecretStr):
         return MASK
     if isinstance(value, BaseModel):
@@ -294,4 +303,6 @@ def masked(value: Any, key: str = "") -> Any:
         return [masked(v, key) for v in value]
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, str):
+        return mask_urls(value)  # node URLs carry API keys in their path or query
     return value

@@ -11,7 +11,8 @@ cleaned, whatever logger wrote it and whichever format is chosen:
 
 - arguments that are secrets by type: ``SecretStr``, a solders ``Keypair``, 64 raw bytes
   (a keypair's size), a list of 32 or more byte values (a key file's JSON);
-- text shapes of secrets: ``Authorization:`` values, ``Bearer`` tokens, passwords in URLs,
+- text shapes of secrets: ``Authorization:`` values, ``Bearer`` tokens, the secret parts of
+  URLs (credentials, API keys in the path or query: :mod:`lstarb_sdk.redact`),
   ``token=``/``password=``/``api_key=``-style assignments, byte arrays, 128 hex digits;
 - exact values the runtime registers when it loads them (:func:`register_secret`,
   :func:`register_keypair`, :func:`register_settings`): a secret printed in a form no pattern
@@ -36,11 +37,13 @@ from pydantic import BaseModel, SecretStr
 from solders.keypair import Keypair
 
 from lstarb_runtime.bus.tracing import current_trace
+from lstarb_sdk.redact import mask_urls
 
 MASK: Final = "********"
 
 _SECRET_KEYS: Final = (
     r"password|passwd|passphrase|secret|token|api[_-]?key|private[_-]?key|access[_-]?key"
+    r"|x-[\w-]*auth[\w-]*"  # auth headers: x-jito-auth, x-auth-token
 )
 _PATTERNS: Final = (
     # Authorization: Bearer abc / "authorization": "Basic xyz"
@@ -86,6 +89,7 @@ class Redactor:
         for value in self._values:
             if value in text:
                 text = text.replace(value, MASK)
+        text = mask_urls(text)  # API keys in a node URL's path or query, tokens as users
         for pattern, replacement in _PATTERNS:
             text = pattern.sub(replacement, text)
         return text

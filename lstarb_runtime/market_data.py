@@ -10,18 +10,27 @@ message ids are the bus's (``subject_of``, ``msg_id_of``), never decided here.
 from __future__ import annotations
 
 from lstarb_runtime.pool_book import PoolState
+from lstarb_runtime.pool_premiums import PoolFairValue
 from lstarb_sdk.events import PoolStateEvent
 
 PPM_PER_BPS = 100
 
 
 def pool_state_event(
-    state: PoolState, *, slot: int, write_version: int, source: str, received_ns: int
+    state: PoolState,
+    *,
+    slot: int,
+    write_version: int,
+    source: str,
+    received_ns: int,
+    fair: PoolFairValue | None = None,
 ) -> PoolStateEvent:
     """The MARKET_DATA event of a pool that can quote, after an account at ``slot`` changed it.
 
     Reserves, liquidity and fee come from the adapter's own ``summary()``; ``price`` is the
     probe quote's raw ratio and ``price_human`` the same with the mints' decimals applied.
+    ``fair``: the LST's fair value and the pool's premium to it (an LST/SOL pool whose LST is
+    priced; see :mod:`lstarb_runtime.pool_premiums`), else the fields stay 0.
     The event is validated: a summary from plugin code with a value out of range is an error
     here (the scanner counts it), not a broken event on the stream.
     """
@@ -45,4 +54,8 @@ def pool_state_event(
         decimals_a=state.decimals_a,
         decimals_b=state.decimals_b,
         fee_ppm=summary.fee_ppm,
+        fair_value=fair.fair_value if fair is not None else 0.0,
+        fair_value_epoch=fair.epoch if fair is not None else 0,
+        fair_value_stale=fair.stale if fair is not None else False,
+        premium_bps=fair.premium_bps if fair is not None else 0.0,
     )

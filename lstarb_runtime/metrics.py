@@ -15,10 +15,15 @@ A process serves the registry once, on 127.0.0.1 unless told otherwise: :func:`s
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
+import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
@@ -34,9 +39,14 @@ from prometheus_client import (
     disable_created_metrics,
     start_http_server,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from lstarb_runtime.logs import REDACTOR
+from lstarb_sdk.datasource import DataSource
 from lstarb_sdk.errors import LstarbError
 from lstarb_sdk.version import SDK_API_VERSION, __version__
+
+log = logging.getLogger("lstarb.metrics")
 
 # ``*_created`` series (one per counter and histogram child) double what a scrape carries and no
 # dashboard reads them; counter resets are visible without them.
@@ -283,6 +293,109 @@ SOURCE_AGE: Final = Gauge(
     ["source"],
     registry=REGISTRY,
 )
+MAX_ENDPOINTS: Final = 16
+"""Endpoints of one data source given series (a source listing more is cut, and says so)."""
+MAX_ENDPOINT_KINDS: Final = 32
+"""Kinds of count per endpoint given series (the rpc source has 17)."""
+
+_KIND: Final = re.compile(r"[^a-z0-9_]+")
+
+
+def endpoint_label(name: str) -> str:
+    """An endpoint's name as a label: never a URL's user, password, path or query.
+
+    Sources name endpoints safely already (the rpc plugin: ``host:port``); this holds when one
+    does not. A URL keeps only ``host:port``; other text loses anything after ``/`` or ``?``
+    and before ``@``; then every secret the process registered (``logs.register_secret``,
+    the settings' ``SecretStr`` values) is masked.
+    """
+    text = name.strip()
+    if "://" in text:
+        try:
+            parts = urlsplit(text)
+            host, port = parts.hostname or "?", parts.port
+        except ValueError:
+            host, port = "?", None
+        text = f"{host}:{port}" if port is not None else host
+    else:
+        text = text.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    return REDACTOR.redact(text) or "?"
+
+
+class EndpointCollector:
+    """The endpoints of every data source the scanner runs, read when Prometheus scrapes.
+
+    Why a collector and not gauges set by the source: plugins import only the SDK, so a source
+    reports its endpoints through ``DataSource.endpoint_health()`` and the runtime turns that
+    into series at scrape time; a source that is gone (a run ended) drops out by itself.
+    """
+
+    def __init__(self) -> None:
+        self._sources: dict[str, weakref.ref[DataSource]] = {}
+        self._lock = threading.Lock()
+        self.faults = 0
+
+    def watch(self, name: str, source: DataSource) -> None:
+        """Serve the endpoints of ``source`` under ``source=name`` from now on."""
+        with self._lock:
+            self._sources[name] = weakref.ref(source)
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["source", "endpoint"]
+        connected = GaugeMetricFamily(
+            "lstarb_data_source_endpoint_connected",
+            "1 while a data source's endpoint is connected (its stream is up), else 0.",
+            labels=labels,
+        )
+        slot = GaugeMetricFamily(
+            "lstarb_data_source_endpoint_slot",
+            "Newest slot an endpoint of a data source reported.",
+            labels=labels,
+        )
+        lagging = GaugeMetricFamily(
+            "lstarb_data_source_endpoint_lagging",
+            "1 while an endpoint lags the freshest endpoint of its source (it only repeats).",
+            labels=labels,
+        )
+        events = CounterMetricFamily(
+            "lstarb_data_source_endpoint_events",
+            "What an endpoint of a data source did or suffered, by kind (updates, timeouts, "
+            "connection_errors, malformed, ...).",
+            labels=[*labels, "kind"],
+        )
+        with self._lock:
+            sources = [(name, ref()) for name, ref in self._sources.items()]
+        for name, source in sources:
+            if source is None:
+                continue
+            try:
+                healths = list(source.endpoint_health())
+            except Exception:
+                self.faults += 1
+                log.debug("data source %s: endpoint_health() raised", name, exc_info=True)
+                continue
+            for health in healths[:MAX_ENDPOINTS]:
+                endpoint = endpoint_label(health.name)
+                connected.add_metric([name, endpoint], 1.0 if health.connected else 0.0)
+                slot.add_metric([name, endpoint], float(health.slot))
+                lagging.add_metric([name, endpoint], 1.0 if health.lagging else 0.0)
+                for kind, count in list(health.counts.items())[:MAX_ENDPOINT_KINDS]:
+                    events.add_metric([name, endpoint, _KIND.sub("_", kind.lower())], count)
+        yield from (connected, slot, lagging, events)
+
+
+ENDPOINTS: Final = EndpointCollector()
+REGISTRY.register(ENDPOINTS)
+
+# ----------------------------------------------------------------------------- the market
+
+POOL_PREMIUM_BPS: Final = Gauge(
+    "lstarb_pool_premium_bps",
+    "An LST/SOL pool's price against the LST's fair value (SOL per LST its program pays), in "
+    "basis points: positive a premium, negative a discount. At most 256 pools.",
+    ["pool", "lst"],
+    registry=REGISTRY,
+)
 
 
 # ----------------------------------------------------------------------------- bound helpers
@@ -332,8 +445,10 @@ class SourceMeters:
         return time.time() - self._last if self._last else float("nan")
 
 
-def data_source(name: str) -> SourceMeters:
-    """Bind the metrics of data source ``name``."""
+def data_source(name: str, source: DataSource | None = None) -> SourceMeters:
+    """Bind the metrics of data source ``name``; with ``source``, its endpoints' too."""
+    if source is not None:
+        ENDPOINTS.watch(name, source)
     return SourceMeters(name)
 
 

@@ -21,6 +21,7 @@ from lstarb_sdk.errors import (
     QuoteError,
     SubmissionError,
 )
+from lstarb_sdk.fees import PriorityFeeSource
 from lstarb_sdk.funding import FundedInstructions, FundingProvider
 from lstarb_sdk.pool import PoolAdapter
 from lstarb_sdk.strategy import Strategy
@@ -29,6 +30,7 @@ from lstarb_sdk.types import (
     AccountFilter,
     AccountUpdate,
     ComputeUnits,
+    EndpointHealth,
     ExecutionResult,
     Leg,
     Opportunity,
@@ -58,6 +60,7 @@ __all__ = [
     "DataSource",
     "DataSourceError",
     "DecodeError",
+    "EndpointHealth",
     "ExecutionResult",
     "FundedInstructions",
     "FundingError",
@@ -70,6 +73,7 @@ __all__ = [
     "PluginError",
     "PoolAdapter",
     "PoolSummary",
+    "PriorityFeeSource",
     "Quote",
     "QuoteError",
     "SlotUpdate",

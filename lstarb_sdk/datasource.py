@@ -15,7 +15,7 @@ from typing import ClassVar
 from solders.account import Account
 from solders.pubkey import Pubkey
 
-from lstarb_sdk.types import AccountFilter, AccountUpdate, SlotUpdate
+from lstarb_sdk.types import AccountFilter, AccountUpdate, EndpointHealth, SlotUpdate
 
 
 class DataSource(abc.ABC):
@@ -84,6 +84,16 @@ class DataSource(abc.ABC):
         NotImplementedError.
         """
         raise NotImplementedError(f"{type(self).__name__} cannot search program accounts")
+
+    def endpoint_health(self) -> Sequence[EndpointHealth]:
+        """How each endpoint of this source is doing now (SDK API 1.1; default: none).
+
+        A source that spreads over several endpoints (RPC nodes, Geyser servers) lists each,
+        so a lagging or failing one is named in the metrics, not only in the log: the runtime
+        calls this when Prometheus scrapes (``lstarb_data_source_endpoint_*``), from the
+        metrics server's thread, so it must only read numbers the source already keeps.
+        """
+        return ()
 
     @abc.abstractmethod
     async def close(self) -> None:

@@ -7,9 +7,25 @@ reports it as such (with the plugin's name) without stopping.
 
 from __future__ import annotations
 
+from lstarb_sdk.redact import mask_urls
+
 
 class LstarbError(Exception):
-    """Base class of every error lstarb raises on purpose."""
+    """Base class of every error lstarb raises on purpose.
+
+    Shown (``str``, ``repr``, a traceback), a message has the secrets of every URL in it
+    masked (:func:`lstarb_sdk.redact.mask_urls`): messages name endpoints, and providers put
+    API keys in endpoint URLs. Masked when shown, not when raised, so the hot path (a refused
+    quote) pays nothing.
+    """
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return mask_urls(text) if "://" in text else text
+
+    def __repr__(self) -> str:
+        text = super().__repr__()
+        return mask_urls(text) if "://" in text else text
 
 
 class DecodeError(LstarbError):

@@ -64,6 +64,10 @@ class FundingProvider(abc.ABC):
     """
 
     name: ClassVar[str]
+    compute_units: ClassVar[int | None] = None
+    """Compute units the borrow and the repay take together (SDK API 1.1, additive), as
+    measured on the lending program; None: unmeasured, the planner budgets its documented
+    fallback (docs/planner.md "Compute units")."""
 
     @abc.abstractmethod
     def supports(self, mint: Pubkey) -> bool:

@@ -10,7 +10,7 @@ raises :class:`~lstarb_sdk.errors.QuoteError` rather than approximate.
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import ClassVar
 
 from solders.account import Account
@@ -38,6 +38,28 @@ def account_unavailable(tag: str, what: str, key: Pubkey, absent: Collection[Pub
     """
     state = "does not exist on chain" if key in absent else "is not loaded"
     return QuoteError(f"{tag}: {what} {key} {state}")
+
+
+def updated_account(
+    accounts: Mapping[Pubkey, Account | None], key: Pubkey, absent: list[Pubkey]
+) -> Account | None:
+    """``key``'s new state in an update (SDK API 1.1, additive): the account, or None when
+    the update brings no news of it or says the chain has none; the latter is appended to
+    ``absent``, so an adapter can decode first and forget what the chain lost on commit."""
+    account = accounts.get(key)
+    if account is None and key in accounts:
+        absent.append(key)
+    return account
+
+
+def raise_if_absent(
+    tag: str, named: Iterable[tuple[str, Pubkey]], absent: Collection[Pubkey]
+) -> None:
+    """The QuoteError of the first ``(what, key)`` of ``named`` the chain said does not exist
+    (SDK API 1.1, additive): the check before a quote that needs every one of them."""
+    for what, key in named:
+        if key in absent:
+            raise account_unavailable(tag, what, key, absent)
 
 
 class PoolAdapter(abc.ABC):
@@ -210,6 +232,20 @@ class PoolAdapter(abc.ABC):
         (no filters) means the adapter cannot be discovered this way.
         """
         return ()
+
+    def swap_compute_units(self, amount: int, input_mint: Pubkey) -> int:
+        """Compute units a swap of ``amount`` of ``input_mint`` would take now (SDK API 1.1).
+
+        Why per swap: on concentrated-liquidity programs the cost grows with the ticks or
+        bins a swap crosses, so a limit sized for the largest swap measured overprices every
+        small one (the priority fee is paid on the limit). An adapter that can count the
+        crossings of its own quote walk returns ``compute_units.estimate(crossings)``; the
+        default is ``compute_units.estimate(None)``, the largest swap measured (or the
+        200 000 default of an unmeasured program). Never raises for an amount its
+        :meth:`quote` accepts; an over-estimate is safe, an under-estimate fails the
+        transaction.
+        """
+        return type(self).compute_units.estimate(None)
 
     def other_mint(self, mint: Pubkey) -> Pubkey:
         """The pool's mint that is not ``mint``; QuoteError if neither matches."""

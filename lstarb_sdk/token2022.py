@@ -14,6 +14,7 @@ it picks the fee in force for an epoch.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from solders.account import Account
@@ -293,3 +294,17 @@ def amount_to_send(received: int, fee: TransferFee | None) -> int:
     units; a program that uses ``pre_fee_amount`` itself calls that.
     """
     return received if fee is None else received + fee.inverse_fee(received)
+
+
+def refuse_transfer_hooks(tag: str, mints: Iterable[TokenMint | None]) -> None:
+    """QuoteError naming the first of ``mints`` with a transfer hook (SDK API 1.1, additive).
+
+    Why refuse: the token program invokes the hook program with extra accounts an adapter
+    would have to resolve and pass; a swap without them fails on chain.
+    """
+    for mint in mints:
+        if mint is not None and mint.transfer_hook is not None:
+            raise QuoteError(
+                f"{tag}: mint {mint.address} has transfer hook {mint.transfer_hook} "
+                "(its extra accounts are not passed)"
+            )

@@ -7,7 +7,7 @@ lives at the edges: configuration and events).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from solders.instruction import Instruction
@@ -100,6 +100,30 @@ class AccountFilter:
             return False
         return all(data[off : off + len(raw)] == raw for off, raw in self.memcmp)
 
+    @classmethod
+    def by_mint(
+        cls,
+        mints: Iterable[Pubkey],
+        offsets: Iterable[int],
+        *,
+        data_size: int | None = None,
+        discriminator: bytes | None = None,
+    ) -> list[AccountFilter]:
+        """Pool accounts holding any of ``mints`` at any of ``offsets`` (SDK API 1.1, additive).
+
+        What most ``PoolAdapter.discovery_filters`` are: one filter per mint and per mint
+        field (a pool names its two mints at two offsets), each with the pool account's
+        size and its discriminator at offset 0 where the program has them. A mint given twice
+        is asked for once.
+        """
+        head = ((0, discriminator),) if discriminator else ()
+        offsets = tuple(offsets)
+        return [
+            cls(data_size, (*head, (offset, bytes(mint))))
+            for mint in dict.fromkeys(mints)
+            for offset in offsets
+        ]
+
 
 @dataclass(frozen=True, slots=True)
 class AccountUpdate:
@@ -129,6 +153,24 @@ class SlotUpdate:
     status: str = "processed"
     source: str = ""
     received_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointHealth:
+    """How one endpoint of a data source is doing (SDK API 1.1), for metrics and dashboards.
+
+    ``name`` must be safe to show anywhere: never a URL's user, password, path or query, where
+    providers put API keys (``host:port``, or a name the user chose). ``counts`` are totals
+    since the source started, by kind (``updates``, ``timeouts``, ``connection_errors``, ...):
+    they only grow. ``lagging``: the endpoint is behind the freshest one by more than the
+    source tolerates, so it only repeats what others already gave.
+    """
+
+    name: str
+    connected: bool
+    slot: int
+    lagging: bool = False
+    counts: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

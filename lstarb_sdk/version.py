@@ -10,11 +10,15 @@ minor number is newer than the runtime knows.
 
 1.1 (additive): ``PoolAdapter.update`` may map a key to None (the chain has no
 such account); ``PoolAdapter.summary`` and ``PoolAdapter.discovery_filters``;
-``DataSource.discover``; the conformance kit in :mod:`lstarb_sdk.testing`;
+``DataSource.discover`` and ``DataSource.endpoint_health`` (``EndpointHealth``); the
+conformance kit in :mod:`lstarb_sdk.testing`;
 ``FundingProvider.wrap(instruction_offset=...)``, ``accounts_to_update``/``update``/
 ``max_amount`` and ``FundedInstructions.borrow_index``/``repay_amount``; the bundle
 attributes of ``Submitter`` (``supports_bundles``, ``max_bundle_size``,
-``min_tip_lamports``, ``tip_accounts``, ``tip_instruction``) and its status names.
+``min_tip_lamports``, ``tip_accounts``, ``tip_instruction``) and its status names;
+``PoolAdapter.swap_compute_units`` and ``FundingProvider.compute_units`` (what the planner
+sizes a transaction's compute-unit limit with); :class:`~lstarb_sdk.fees.PriorityFeeSource`
+(recent prioritization fees).
 """
 
 from __future__ import annotations

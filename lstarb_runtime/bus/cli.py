@@ -33,6 +33,7 @@ from lstarb_runtime.bus.streams import STREAM_BY_NAME, subject_within
 from lstarb_runtime.bus.tracing import TRACEPARENT
 from lstarb_sdk.errors import ConfigError, DecodeError
 from lstarb_sdk.events import decode_event
+from lstarb_sdk.redact import mask_url
 
 _URL_HELP = "NATS server URL (default: nats.url from the configuration, nats://127.0.0.1:4222)"
 _WAIT_POLL = 0.5
@@ -123,7 +124,7 @@ async def _connect(url: str, wait: bool, end: float | None) -> Client:
             if not wait or (end is not None and time.monotonic() >= end):
                 raise
             if not said:
-                click.echo(f"waiting for NATS at {url} ({exc}); Ctrl-C to stop", err=True)
+                click.echo(f"waiting for NATS at {mask_url(url)} ({exc}); Ctrl-C to stop", err=True)
                 said = True
             await asyncio.sleep(_WAIT_POLL)
 
@@ -138,15 +139,16 @@ async def _await_stream(nc: Client, stream: str, url: str, wait: bool, end: floa
         except nats.js.errors.NotFoundError:
             if not wait or (end is not None and time.monotonic() >= end):
                 raise BusError(
-                    f"stream {stream} does not exist at {url}: a run creates it (lstarb run), "
+                    f"stream {stream} does not exist at {mask_url(url)}: a run creates it "
+                    "(lstarb run), "
                     "as does lstarb nats; or use tail --wait"
                 ) from None
             if not said:
-                click.echo(f"waiting for stream {stream} at {url}", err=True)
+                click.echo(f"waiting for stream {stream} at {mask_url(url)}", err=True)
                 said = True
             await asyncio.sleep(_WAIT_POLL)
         except nats.errors.Error as exc:
-            raise BusError(f"cannot tail {stream} at {url}: {exc!r}") from None
+            raise BusError(f"cannot tail {stream} at {mask_url(url)}: {exc!r}") from None
 
 
 @click.command("tail")
@@ -193,7 +195,7 @@ def tail(
                 )
             except nats.js.errors.APIError as exc:
                 raise BusError(f"cannot tail {stream}: {exc.description or exc!r}") from None
-            click.echo(f"tailing {stream} at {url} (Ctrl-C to stop)", err=True)
+            click.echo(f"tailing {stream} at {mask_url(url)} (Ctrl-C to stop)", err=True)
             seen = 0
             while count is None or seen < count:
                 left = None if end is None else end - time.monotonic()
@@ -298,7 +300,8 @@ def record(
             for stream in chosen:
                 await _await_stream(nc, stream, url, wait, end)
             click.echo(
-                f"recording {', '.join(chosen)} at {url} to {out} (Ctrl-C to stop)", err=True
+                f"recording {', '.join(chosen)} at {mask_url(url)} to {out} (Ctrl-C to stop)",
+                err=True,
             )
             tasks = [asyncio.create_task(follow(nc, s, stop)) for s in chosen]
             left = None if end is None else max(0.0, end - time.monotonic())
@@ -348,7 +351,7 @@ def nats_cmd(nats_url: str | None, data_dir: Path | None) -> None:
     except BusError as exc:
         raise click.UsageError(str(exc)) from None
     if probe(host, port) == "nats":
-        raise click.ClickException(f"a NATS server already answers at {url}; use it")
+        raise click.ClickException(f"a NATS server already answers at {mask_url(url)}; use it")
     server = EmbeddedNats(url, data_dir or settings.data_dir)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOP_SIGNALS}
@@ -359,7 +362,7 @@ def nats_cmd(nats_url: str | None, data_dir: Path | None) -> None:
         except BusError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(
-            f"nats-server at {url} (data in {server.store_dir}, log {server.log_file}); "
+            f"nats-server at {mask_url(url)} (data in {server.store_dir}, log {server.log_file}); "
             "the six streams are ready; Ctrl-C to stop"
         )
         sys.stdout.flush()

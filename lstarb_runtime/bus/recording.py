@@ -37,9 +37,9 @@ import struct
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, Final, Self
+from typing import IO, Any, Final
 
+from lstarb_runtime.closing import Closing
 from lstarb_sdk.errors import LstarbError
 from lstarb_sdk.events import AccountEvent, PoolStateEvent
 from lstarb_sdk.events._codec import MAX_EVENT_BYTES
@@ -120,7 +120,7 @@ def is_recording(path: Path) -> bool:
     return isinstance(doc, dict) and doc.get("format") == FORMAT
 
 
-class RecordingWriter:
+class RecordingWriter(Closing):
     """Writes a recording; a context manager that writes the manifest when it closes.
 
     ``streams``: the streams it holds (MARKET_DATA by default), each in a file of its own.
@@ -197,17 +197,6 @@ class RecordingWriter:
                 f.close()
             (self.out / MANIFEST).write_text(json.dumps(self.manifest.to_json(), indent=2) + "\n")
         return self.manifest
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

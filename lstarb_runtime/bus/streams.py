@@ -100,7 +100,7 @@ def subject_of(event: EventModel) -> str:
     raise TypeError(f"no stream carries {type(event).__name__}")
 
 
-_POOL_STATE_SUMMARY: Final = struct.Struct("<QQddIdBBI")
+_POOL_STATE_SUMMARY: Final = struct.Struct("<QQddIdBBIdQ?d")
 
 
 def _digest(data: bytes) -> str:
@@ -116,9 +116,10 @@ def msg_id_of(event: EventModel) -> str:
     - AccountEvent ``acct:<pubkey>:<slot>:<write_version>:<blake2b-8 of data, hex>``: the data
       is part of it, so two different states that a source numbered alike are both kept;
     - PoolStateEvent ``md:<pool>:<slot>:<write_version>:<blake2b-8 of the state>``: the state
-      (reserves, prices, liquidity, fees, decimals) stands in for the account that changed, so
-      two accounts of one pool changing in one slot are two states, and the same state seen
-      by two sources (which differ only in ``source`` and ``received_ns``) is one.
+      (reserves, prices, liquidity, fees, decimals, fair value and premium) stands in for the
+      account that changed, so two accounts of one pool changing in one slot are two states,
+      and the same state seen by two sources (which differ only in ``source`` and
+      ``received_ns``) is one.
     """
     if isinstance(event, AccountEvent):
         return f"acct:{event.pubkey}:{event.slot}:{event.write_version}:{_digest(event.data)}"
@@ -133,6 +134,10 @@ def msg_id_of(event: EventModel) -> str:
             event.decimals_a,
             event.decimals_b,
             event.fee_ppm,
+            event.fair_value,
+            event.fair_value_epoch,
+            event.fair_value_stale,
+            event.premium_bps,
         )
         return f"md:{event.pool}:{event.slot}:{event.write_version}:{_digest(state)}"
     if isinstance(event, OpportunityEvent | ExecutionPlanEvent | SystemCommandEvent):

@@ -18,8 +18,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
+
+from lstarb_runtime.closing import Closing
 
 from .drivers import Driver, Row, open_driver
 from .errors import LedgerError, LedgerNotFound
@@ -132,7 +133,7 @@ class PnlRow:
     loan_fee: int
 
 
-class Ledger:
+class Ledger(Closing):
     """A ledger database, migrated to the latest schema when opened for writing."""
 
     def __init__(self, driver: Driver) -> None:
@@ -289,17 +290,6 @@ class Ledger:
     def close(self) -> None:
         with self._lock:
             self._driver.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _trade(row: Row, legs: tuple[TradeLeg, ...]) -> TradeRecord:

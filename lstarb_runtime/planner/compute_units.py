@@ -1,34 +1,30 @@
-"""The compute-unit limit of a plan's transaction: a per-DEX table of what one swap costs,
-plus the executor's envelope (docs/executor.md "The transaction").
+"""The compute-unit limit of a plan's transaction: each leg's swap as its adapter says, plus
+the executor's envelope (docs/executor.md "The transaction").
 
-Why a table and not a simulation per plan: a simulation is a round trip to a node on the hot
-path. The numbers are measured once, on ``solders.litesvm`` with the programs themselves where
-a public repository ships a binary, by ``tests/planner/compute_units/measure.py``; its output,
-``tests/planner/compute_units/measured.json``, names the binary (repository, path, commit,
-sha256), the fixture and the amount of every row, and ``tests/planner/test_compute_units.py``
-holds this table to it. Each entry rounds the largest measured value up; a DEX whose program
-we could not run gets :data:`UNMEASURED_UNITS`, about twice the largest swap measured, so an
-unmeasured program is never under-budgeted (the price is a slightly larger priority fee).
+Why the adapters say: each DEX plugin measures its own program on ``solders.litesvm`` (the
+program oracle, :mod:`lstarb_sdk.testing.program_oracle`) and publishes the fit as
+``PoolAdapter.compute_units``; an adapter whose cost grows with the ticks or bins a swap
+crosses counts them on its own quote walk (``PoolAdapter.swap_compute_units``). A table here
+would be a second copy of those numbers, out of date the day a plugin re-measures. No
+simulation per plan either: that is a round trip to a node on the hot path.
 
-How each number was obtained:
+Fallbacks, for what does not say:
 
-- ``meteora-dlmm``: 53,863-70,487 units over 12 swaps (SOL/USDC, both ways, 10^3 to 10^11
-  in, up to crossing bin arrays), Meteora's production ``lb_clmm`` build
-  (MeteoraAg/dlmm-sdk ``commons/tests/artifacts/lb_clmm_prod.so``) at its mainnet id.
-- ``orca-whirlpool``: 44,759-64,233 units over 36 ``swap_v2`` swaps (bSOL/SOL, JitoSOL/SOL,
-  mSOL/SOL, both ways, 10^3 to 10^11 in), the Whirlpool program built from the deployed
-  source for Orca's immutable deployment (orca-so/whirlpools
-  ``legacy-sdk/whirlpool/tests/external_program/whirlpool_immutable.so``), the pools relocated
-  to that program id. Each swap's ``other_amount_threshold`` was the adapter's quote, so every
-  run also proved the quote exact or under.
-- Raydium AMM V4 / CPMM / CLMM, PumpSwap, the SPL and Sanctum stake pools, Marinade, and a
-  flash-loan pair: not measured (no binary found in a public repository):
-  :data:`UNMEASURED_UNITS` each.
-- Envelope (LiteSVM's built-in System, Compute Budget, SPL Token and ATA programs, 24 random
-  wallets, the largest kept: the ATA program's bump search costs 1,500 units a try, so it
-  varies with the wallet): compute budget pair 300, tip transfer 150, a new token account
-  26,345, an existing one 10,338, opening and wrapping wSOL 31,510, wrapping into it 3,195,
-  closing it 2,915.
+- an adapter that sets no ``compute_units`` inherits the SDK's
+  ``DEFAULT_SWAP_COMPUTE_UNITS`` (200 000, the runtime's default per-instruction limit);
+- an adapter whose ``swap_compute_units`` raises or returns something that is not a positive
+  integer gets :data:`FALLBACK_SWAP_UNITS` (the same 200 000), and the fault is counted;
+- a funding provider whose ``compute_units`` is None gets :data:`FALLBACK_LOAN_UNITS` for the
+  borrow and repay pair.
+
+The envelope is the runtime's own (LiteSVM's built-in System, Compute Budget, SPL Token and
+ATA programs, 24 random wallets, the largest kept: the ATA program's bump search costs 1,500
+units a try, so it varies with the wallet), measured by ``tests/planner/compute_units/
+measure.py`` into ``measured.json`` and held to it by ``tests/planner/test_compute_units.py``:
+compute budget pair 300, tip transfer 150, a new token account 26,345, an existing one 10,338,
+opening and wrapping wSOL 31,510, wrapping into it 3,195, closing it 2,915. The same script
+measured Meteora DLMM and Orca Whirlpool swaps, which the test holds the adapters' own
+estimates to (never under).
 """
 
 from __future__ import annotations
@@ -39,26 +35,16 @@ from typing import Final
 from solders.pubkey import Pubkey
 
 from lstarb_runtime.executor.instructions import MAX_COMPUTE_UNITS
+from lstarb_sdk import FundingProvider, PoolAdapter
 from lstarb_sdk.solana import WSOL_MINT
+from lstarb_sdk.types import DEFAULT_SWAP_COMPUTE_UNITS
 
-UNMEASURED_UNITS: Final = 150_000
-"""A swap (or loan instruction) of a program we could not run: about twice the largest
-measured swap."""
+FALLBACK_SWAP_UNITS: Final = DEFAULT_SWAP_COMPUTE_UNITS.base
+"""A swap whose adapter could not say (it raised, or answered nonsense): 200 000."""
 
-SWAP_UNITS: Final[dict[str, int]] = {
-    "meteora-dlmm": 75_000,  # measured 53,863-70,487
-    "orca-whirlpool": 70_000,  # measured 44,759-64,233
-    "raydium-amm-v4": UNMEASURED_UNITS,
-    "raydium-cpmm": UNMEASURED_UNITS,
-    "raydium-clmm": UNMEASURED_UNITS,
-    "pumpswap": UNMEASURED_UNITS,
-    "spl-stake-pool": UNMEASURED_UNITS,
-    "sanctum-spl": UNMEASURED_UNITS,
-    "sanctum-spl-multi": UNMEASURED_UNITS,
-    "marinade": UNMEASURED_UNITS,
-}
-"""Units one swap of each DEX (``PoolAdapter.dex``) may use; a DEX not listed gets
-:data:`UNMEASURED_UNITS`."""
+FALLBACK_LOAN_UNITS: Final = 300_000
+"""A flash borrow and repay whose provider publishes no ``compute_units``: about twice the
+largest swap measured, each (the loan program was not run here)."""
 
 NATIVE_SOL_DEXES: Final = frozenset(
     {"spl-stake-pool", "sanctum-spl", "sanctum-spl-multi", "marinade"}
@@ -72,28 +58,46 @@ TOKEN_ACCOUNT_HELD_UNITS: Final = 10_338  # ATA CreateIdempotent, the account ex
 WSOL_OPEN_UNITS: Final = 31_510  # CreateIdempotent + transfer + SyncNative
 WSOL_CONVERT_UNITS: Final = 31_510  # around a native-SOL leg: close, or reopen and wrap
 WSOL_CLOSE_UNITS: Final = 2_915  # CloseAccount: the unwrap at the end
-FLASH_LOAN_UNITS: Final = 2 * UNMEASURED_UNITS  # borrow + repay
 
 
-def swap_units(dex: str) -> int:
-    return SWAP_UNITS.get(dex, UNMEASURED_UNITS)
+def swap_units(pool: PoolAdapter, amount: int, input_mint: Pubkey) -> int | None:
+    """What the adapter says a swap of ``amount`` takes now; None when it raised or answered
+    something that is not a positive int (the caller counts it and uses the fallback)."""
+    try:
+        units = pool.swap_compute_units(amount, input_mint)
+    except Exception:  # plugin code: a bug costs a fallback budget, not the plan
+        return None
+    if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+        return None
+    return units
+
+
+def loan_units(provider: FundingProvider | None) -> int:
+    """The borrow and repay pair's units, as the provider says or the fallback."""
+    units = None if provider is None else getattr(provider, "compute_units", None)
+    if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+        return FALLBACK_LOAN_UNITS
+    return units
 
 
 def route_units(
+    swaps: Sequence[int],
     dexes: Sequence[str],
     mints: Iterable[Pubkey],
     *,
     held: frozenset[Pubkey],
-    loan: bool,
+    loan: int,
     tip: bool,
 ) -> int:
     """The units of the whole transaction before the margin.
 
-    ``mints``: every mint the route touches; each one but SOL gets an idempotent token
+    ``swaps``: each leg's units (:func:`swap_units`), ``dexes`` their DEX labels (a
+    native-SOL program converts SOL around its leg), ``loan`` the flash loan's units (0:
+    none). ``mints``: every mint the route touches; each one but SOL gets an idempotent token
     account (``held`` ones exist: cheaper). SOL routes open and close a wSOL account, and a
     leg of a native-SOL program converts once more.
     """
-    units = COMPUTE_BUDGET_UNITS + sum(swap_units(d) for d in dexes)
+    units = COMPUTE_BUDGET_UNITS + sum(swaps)
     sol = False
     for mint in set(mints):
         if mint == WSOL_MINT:
@@ -103,8 +107,7 @@ def route_units(
     if sol:
         units += WSOL_OPEN_UNITS + WSOL_CLOSE_UNITS
         units += WSOL_CONVERT_UNITS * sum(1 for d in dexes if d in NATIVE_SOL_DEXES)
-    if loan:
-        units += FLASH_LOAN_UNITS
+    units += loan
     if tip:
         units += TIP_UNITS
     return units

@@ -346,10 +346,12 @@ class PlanEngine:
         loan_fee_l = value.lamports(funding.fee)
         gross_l = value.lamports(gross)
         dexes = [h.dex for h in hops]
+        swaps = [self._swap_units(leg) for leg in legs]
+        loan = compute_units.loan_units(self._provider(funding.provider)) if funding.loan > 0 else 0
 
         def fees_with(tip: bool) -> tuple[int, int]:
             units = compute_units.route_units(
-                dexes, mints, held=self.held, loan=funding.loan > 0, tip=tip
+                swaps, dexes, mints, held=self.held, loan=loan, tip=tip
             )
             limit = compute_units.compute_unit_limit(units, settings.compute_unit_margin_bps)
             return limit, costs.priority_fee(limit, price)
@@ -429,6 +431,18 @@ class PlanEngine:
             traceparent=traceparent,
         )
         return Planned(plan, reevaluated, net)
+
+    def _swap_units(self, leg: LegEvent) -> int:
+        """The leg's compute units as its adapter says (the fallback, counted, otherwise)."""
+        pool = self.market.book.pools[leg.pool]
+        units = compute_units.swap_units(pool, leg.in_amount, leg.input_mint)
+        if units is None:
+            self.market.faults[f"{pool.dex}.swap_compute_units"] += 1
+            return compute_units.FALLBACK_SWAP_UNITS
+        return units
+
+    def _provider(self, name: str) -> FundingProvider | None:
+        return next((p for p in self.providers if p.name == name), None)
 
     def _leg_problem(self, i: int, leg: LegEvent) -> Rejection | int:
         """The leg's rejection, or its price impact in bps (0 when unknown)."""

@@ -1,94 +1,131 @@
-"""The compute-unit price: from ``[planner] compute_unit_price``, or from recent fees.
+"""The compute-unit price: ``[planner] compute_unit_price``, or a percentile of recent fees.
 
-A recent-fee source is any loaded plugin object (a submitter or a data source) with::
+``priority_fee_source = "recent"``: the first loaded plugin object that is a
+:class:`~lstarb_sdk.fees.PriorityFeeSource` (the rpc plugin's submitter asks its node's
+``getRecentPrioritizationFees``) is read every ``recent_fee_refresh_s`` in the background;
+the price is the ``recent_fee_percentile`` of the slots' fees, at most
+``compute_unit_price_max``. ``"config"``, or no source loaded: ``compute_unit_price``.
 
-    async def recent_prioritization_fees(
-        self, accounts: Sequence[Pubkey] = ()
-    ) -> list[tuple[int, int]]
-
-returning ``(slot, micro-lamports per compute unit)`` of recent slots, as Solana's
-``getRecentPrioritizationFees`` does (the rpc plugin's submitter offers it). The price is the
-configured percentile of those fees, capped by ``compute_unit_price_max``.
-
-Why refreshed in the background: asking a node per plan would put a round trip on the hot
-path; fees move slowly next to that. A replay never asks anything: it prices with the
-configured price, so it plans the same bytes every time.
+Why in the background: asking a node per plan would put a round trip on the hot path, and
+fees move slowly next to that; :attr:`PriorityFees.price` is a plain attribute the engine
+reads. A failed read (the node down, an error object, a reply of the wrong shape) is counted
+and the last good price holds for ``recent_fee_max_age_s``; after that the configured price
+applies until a read succeeds again, so a plan is never priced on fees of long ago. A replay
+never asks anything: it prices with the configured price, so it plans the same bytes every
+time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from solders.pubkey import Pubkey
 
 from lstarb_runtime.planner.settings import PlannerSettings
+from lstarb_sdk.errors import DataSourceError
+from lstarb_sdk.fees import PriorityFeeSource, percentile
 
 log = logging.getLogger("lstarb.planner")
 
-
-@runtime_checkable
-class RecentFeeSource(Protocol):
-    async def recent_prioritization_fees(
-        self, accounts: Sequence[Pubkey] = ()
-    ) -> Sequence[tuple[int, int]]: ...
+__all__ = ["PriorityFeeSource", "PriorityFees", "find_fee_source", "percentile"]
 
 
-def find_fee_source(objects: Sequence[Any]) -> RecentFeeSource | None:
-    """The first object offering ``recent_prioritization_fees`` (None if none does)."""
+def find_fee_source(objects: Sequence[Any]) -> PriorityFeeSource | None:
+    """The first object offering ``recent_priority_fees`` (None if none does)."""
     for obj in objects:
-        if isinstance(obj, RecentFeeSource):
+        if isinstance(obj, PriorityFeeSource):
             return obj
     return None
 
 
-def percentile(values: Sequence[int], pct: int) -> int:
-    """Nearest-rank percentile of ``values`` (0 for none)."""
-    if not values:
-        return 0
-    ordered = sorted(values)
-    rank = max(1, -(-pct * len(ordered) // 100))
-    return ordered[rank - 1]
+def _fees(values: Any) -> list[int]:
+    """The source's answer as a list of fees; DataSourceError naming what is wrong with it."""
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+        raise DataSourceError(f"recent_priority_fees returned {type(values).__name__}, not a list")
+    out = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise DataSourceError(f"recent_priority_fees returned {value!r:.40}, not a fee")
+        out.append(value)
+    return out
 
 
 class PriorityFees:
     """The price every plan uses now; :meth:`refresh` asks the source, if there is one."""
 
-    def __init__(self, settings: PlannerSettings, source: RecentFeeSource | None = None) -> None:
+    def __init__(
+        self,
+        settings: PlannerSettings,
+        source: PriorityFeeSource | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self.source = source if settings.priority_fee_source == "recent" else None
+        self.accounts = [Pubkey.from_string(a) for a in settings.priority_fee_accounts]
         self.price = settings.compute_unit_price
+        self.recent: int | None = None
+        """The last price read from the source (None: none yet, or too old)."""
         self.refreshed = 0
         self.failures = 0
+        self.failed: Counter[str] = Counter()
+        """Failed reads by kind (the exception's class name)."""
         self.last_error = ""
+        self._clock = clock
+        self._read_at = 0.0
 
     @property
     def origin(self) -> str:
         if self.source is None:
             return "config"
+        if self.recent is None:
+            return f"config (recent fees unavailable: {self.failures} failed reads)"
         return f"recent fees (p{self.settings.recent_fee_percentile}, {self.refreshed} reads)"
 
     async def refresh(self) -> int:
-        """Ask the source once; keeps the previous price (and says why) when it fails."""
+        """Ask the source once; on failure the last good price holds until it is
+        ``recent_fee_max_age_s`` old, then the configured one. Returns the price."""
         if self.source is None:
             return self.price
+        settings = self.settings
         try:
-            fees = await self.source.recent_prioritization_fees(())
-        except Exception as exc:  # plugin code: named, counted, the last price stays
-            self.failures += 1
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            if self.failures == 1:
-                log.warning("recent priority fees not read (%s); keeping %d", exc, self.price)
+            values = _fees(await self.source.recent_priority_fees(self.accounts))
+        except Exception as exc:  # plugin code: named, counted, a known price stays
+            self._failed(exc)
             return self.price
-        values = [int(fee) for _, fee in fees]
-        self.price = min(
-            percentile(values, self.settings.recent_fee_percentile),
-            self.settings.compute_unit_price_max,
+        self.recent = min(
+            percentile(values, settings.recent_fee_percentile), settings.compute_unit_price_max
         )
+        self.price = self.recent
+        self._read_at = self._clock()
         self.refreshed += 1
+        if self.failures:
+            log.info("recent priority fees read again: %d micro-lamports/CU", self.price)
+            self.failures = 0
         return self.price
+
+    def _failed(self, exc: Exception) -> None:
+        self.failures += 1
+        self.failed[type(exc).__name__] += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        stale = self.recent is None or (
+            self._clock() - self._read_at > self.settings.recent_fee_max_age_s
+        )
+        if stale:
+            self.recent = None
+            self.price = self.settings.compute_unit_price
+        if self.failures == 1:
+            log.warning(
+                "recent priority fees not read (%s); pricing at %d micro-lamports/CU (%s)",
+                self.last_error,
+                self.price,
+                "configured" if stale else "last read",
+            )
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Refresh every ``recent_fee_refresh_s`` until ``stopping`` is set."""

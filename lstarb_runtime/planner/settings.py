@@ -23,7 +23,7 @@ def _check_mints(values: list[str]) -> None:
         try:
             Pubkey.from_string(value)
         except ValueError:
-            raise ValueError(f"{value!r} is not a base58 mint address") from None
+            raise ValueError(f"{value!r} is not a base58 address") from None
 
 
 class RiskSettings(_Section):
@@ -130,8 +130,24 @@ class PlannerSettings(_Section):
         description="recent: getRecentPrioritizationFees through a loaded plugin that offers it "
         "(the rpc plugin), config otherwise",
     )
-    recent_fee_percentile: int = Field(75, ge=0, le=100)
-    recent_fee_refresh_s: float = Field(2.0, gt=0)
+    recent_fee_percentile: int = Field(
+        75, ge=0, le=100, description="price at this percentile of the recent slots' fees"
+    )
+    recent_fee_refresh_s: float = Field(
+        2.0, gt=0, description="read the recent fees this often (in the background)"
+    )
+    recent_fee_max_age_s: float = Field(
+        10.0,
+        ge=0,
+        description="when reads fail, the last recent price holds this long, then "
+        "compute_unit_price",
+    )
+    priority_fee_accounts: list[str] = Field(
+        default_factory=list,
+        max_length=128,
+        description="ask for the fees of transactions writing these accounts (a route's "
+        "pools); empty: every transaction's",
+    )
     compute_unit_price_max: int = Field(
         2_000_000, ge=0, description="cap on the compute-unit price a recent-fee source gives"
     )
@@ -159,7 +175,7 @@ class PlannerSettings(_Section):
         1.0, gt=0, description="publish the rejection counts on METRICS this often"
     )
 
-    @field_validator("token_accounts")
+    @field_validator("token_accounts", "priority_fee_accounts")
     @classmethod
     def _mints(cls, values: list[str]) -> list[str]:
         _check_mints(values)

@@ -35,6 +35,10 @@ log = logging.getLogger("lstarb.planner")
 
 REJECTED_METRIC: Final = "planner.opportunities_rejected"
 PLANNED_METRIC: Final = "planner.plans"
+FEE_FAILURES_METRIC: Final = "planner.priority_fee_failures"
+"""Failed reads of the recent-fee source, by ``kind`` (the error's class)."""
+FIRST_FEE_READ_S: Final = 1.0
+"""How long start-up waits for the first recent-fee read (then the configured price)."""
 
 
 class MarketTape(Tape):
@@ -67,7 +71,10 @@ class Planner(Service):
         self.market, self.engine, self.fees = parts.market, parts.engine, parts.fees
         self.tape = MarketTape(self.bus, self.market)
         await self.tape.start()
-        await self.fees.refresh()
+        try:  # priced at the configured price until a slow node answers
+            await asyncio.wait_for(self.fees.refresh(), FIRST_FEE_READ_S)
+        except TimeoutError:
+            log.warning("recent priority fees: no answer within %s s at start", FIRST_FEE_READ_S)
         self.rejected: Counter[tuple[str, str]] = Counter()
         self.planned: Counter[str] = Counter()
         self._published: dict[tuple[str, str, str], int] = {}
@@ -147,8 +154,9 @@ class Planner(Service):
             for (s, r), n in self.rejected.items()
         ]
         rows += [(PLANNED_METRIC, {"strategy": s}, n) for s, n in self.planned.items()]
+        rows += [(FEE_FAILURES_METRIC, {"kind": k}, n) for k, n in self.fees.failed.items()]
         for name, labels, count in rows:
-            key = (name, labels["strategy"], labels.get("reason", ""))
+            key = (name, labels.get("strategy", ""), labels.get("reason", labels.get("kind", "")))
             if self._published.get(key) == count:
                 continue
             self._published[key] = count

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from solders.account import Account
@@ -31,7 +31,8 @@ from solders.pubkey import Pubkey
 from lstarb_runtime import metrics
 from lstarb_runtime.bus import BusError
 from lstarb_runtime.market_data import pool_state_event
-from lstarb_runtime.pool_book import BookChange, PoolBook, Version
+from lstarb_runtime.pool_book import BookChange, PoolBook, PoolState, Version
+from lstarb_runtime.pool_premiums import PoolFairValue, PoolPremiums
 from lstarb_runtime.services.base import NothingToDo, Service, ServiceEnv
 from lstarb_sdk import (
     AccountFilter,
@@ -82,6 +83,8 @@ class Scanner(Service):
         self._strategy_wanted: list[Pubkey] = []
         self._published: dict[Pubkey, tuple[object, ...]] = {}
         """The last state published of each pool: an unchanged one is not sent again."""
+        self.premiums = PoolPremiums()
+        """Fair values of LSTs, published with the state of each LST/SOL pool."""
         self._lock = asyncio.Lock()
         self._closed: set[int] = set()
         self._update_latency = metrics.stage("update")
@@ -212,7 +215,7 @@ class Scanner(Service):
         )
         await source.subscribe([*candidates, *self._strategy_wanted, *self.book.accounts])
         updates = 0
-        meters = metrics.data_source(source.name)
+        meters = metrics.data_source(source.name, source)
         async for item in source.stream():
             if isinstance(item, SlotUpdate):
                 self.slot = max(self.slot, item.slot)
@@ -364,27 +367,13 @@ class Scanner(Service):
                     key, account, slot=slot, seq=self.seq, source=source, received_ns=received_ns
                 )
             await self.emit(tape)
-            for state in change.states:
-                seen = (state.summary, state.price, state.decimals_a, state.decimals_b)
-                if self._published.get(state.pool.address) == seen:
-                    continue  # an account the summary does not reflect (a far tick array)
-                self._published[state.pool.address] = seen
-                try:
-                    event = pool_state_event(
-                        state,
-                        slot=slot,
-                        write_version=write_version,
-                        source=source,
-                        received_ns=received_ns,
-                    )
-                except ValueError as exc:
-                    self.count(f"pool states refused: {state.pool.dex}")
-                    log.error(
-                        "%s pool %s: bad summary: %s", state.pool.dex, state.pool.address, exc
-                    )
-                    continue
-                self.count("pool states")
-                await self.emit(event)
+            await self._publish_states(
+                self.premiums.due(self.book, change.states, self.strategies),
+                slot,
+                write_version,
+                source,
+                received_ns,
+            )
             self.observe("publish market data", time.perf_counter_ns() - t1)
             if change.added is not None:
                 self.pools_by_dex[change.added.dex] += 1
@@ -393,9 +382,42 @@ class Scanner(Service):
                 await self._run_strategies(change.changed, slot)
             if key in self._account_readers:
                 change.wanted.extend(await self._strategy_accounts(key, account, slot))
+                # a fair value the strategies keep may have moved: its LST's pools again
+                repriced = self.premiums.due(self.book, (), self.strategies)
+                await self._publish_states(repriced, slot, write_version, source, received_ns)
         if change.wanted:
             await self._follow(change.wanted)
         return change
+
+    async def _publish_states(
+        self,
+        states: Iterable[tuple[PoolState, PoolFairValue | None]],
+        slot: int,
+        write_version: int,
+        source: str,
+        received_ns: int,
+    ) -> None:
+        """Each pool state that differs from the one last published, on MARKET_DATA."""
+        for state, fair in states:
+            seen = (state.summary, state.price, state.decimals_a, state.decimals_b, fair)
+            if self._published.get(state.pool.address) == seen:
+                continue  # an account the summary does not reflect (a far tick array)
+            self._published[state.pool.address] = seen
+            try:
+                event = pool_state_event(
+                    state,
+                    slot=slot,
+                    write_version=write_version,
+                    source=source,
+                    received_ns=received_ns,
+                    fair=fair,
+                )
+            except ValueError as exc:
+                self.count(f"pool states refused: {state.pool.dex}")
+                log.error("%s pool %s: bad summary: %s", state.pool.dex, state.pool.address, exc)
+                continue
+            self.count("pool states")
+            await self.emit(event)
 
     async def _follow(self, wanted: list[Pubkey]) -> None:
         """Subscribe every source to newly wanted accounts; fetch them from one that can."""

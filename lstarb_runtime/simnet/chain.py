@@ -44,6 +44,7 @@ class Chain:
         start_epoch: int,
         genesis_unix_time: int,
         slot_ms: int,
+        priority_fee_median: int = 0,
     ) -> None:
         if epoch_slots < 32:
             raise ValueError(f"epoch_slots must be at least 32, got {epoch_slots}")
@@ -53,6 +54,7 @@ class Chain:
         self.slot = self.start_slot
         self.genesis_unix_time = genesis_unix_time
         self.slot_ms = slot_ms
+        self.priority_fee_median = priority_fee_median
         self.genesis_hash = _hash(seed, "genesis")
         self._blockhashes: deque[tuple[str, int]] = deque(maxlen=MAX_PROCESSING_AGE + 1)
         self._valid: dict[str, int] = {}
@@ -136,6 +138,30 @@ class Chain:
             else:
                 self.priority_fees.append((self.slot, priority_fee_per_cu))
         return status
+
+    def background_fee(self, slot: int) -> int:
+        """The least fee the rest of the network paid in ``slot``: a deterministic spread from
+        0 to twice ``priority_fee_median`` micro-lamports per CU, in quarters (seed and slot
+        decide which), so a recent-fee reader sees a believable, repeatable market."""
+        median = self.priority_fee_median
+        if median <= 0:
+            return 0
+        step = hashlib.sha256(f"lstarb-simnet:{self.seed}:fee:{slot}".encode()).digest()[0] % 9
+        return median * step // 4
+
+    def prioritization_fees(self) -> list[tuple[int, int]]:
+        """(slot, fee) of the last 150 slots, as getRecentPrioritizationFees reports them:
+        the least fee a landed transaction paid, ours or the network's."""
+        ours = dict(self.priority_fees)
+        first = max(self.start_slot, self.slot - 149)
+        out = []
+        for slot in range(first, self.slot + 1):
+            fee = self.background_fee(slot) if self.priority_fee_median > 0 else None
+            own = ours.get(slot)
+            if own is not None:
+                fee = own if fee is None else min(fee, own)
+            out.append((slot, fee or 0))
+        return out
 
     def confirmation(self, status: Status) -> str:
         """The commitment a landed transaction has reached now."""

@@ -37,6 +37,14 @@ if TYPE_CHECKING:
     "--epoch-slots", default=MAINNET_EPOCH_SLOTS, show_default=True, type=click.IntRange(min=32)
 )
 @click.option("--start-epoch", default=DEFAULT_START_EPOCH, show_default=True, type=int)
+@click.option(
+    "--priority-fee",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="median of the network's priority fees getRecentPrioritizationFees reports "
+    "(micro-lamports/CU, a deterministic spread per slot; 0: none)",
+)
 @click.option("--duration", type=float, default=None, help="stop after this many seconds")
 @click.option("--json", "as_json", is_flag=True, help="start-up and summary as JSON lines")
 def simnet(
@@ -48,6 +56,7 @@ def simnet(
     slot_ms: int,
     epoch_slots: int,
     start_epoch: int,
+    priority_fee: int,
     duration: float | None,
     as_json: bool,
 ) -> None:
@@ -68,6 +77,7 @@ def simnet(
         slot_ms=slot_ms,
         epoch_slots=epoch_slots,
         start_epoch=start_epoch,
+        priority_fee_median=priority_fee,
     )
     try:
         net = Simnet(config)

@@ -338,12 +338,9 @@ class RpcMethods:
             raise invalid_params(f"Too many inputs provided; max {MAX_PRIORITIZATION_FEE_ACCOUNTS}")
         for key in keys:
             pubkey_param(key)
-        chain = self.net.chain
-        fees = dict(chain.priority_fees)
-        first = max(chain.start_slot, chain.slot - 149)
         return [
-            {"slot": slot, "prioritizationFee": fees.get(slot, 0)}
-            for slot in range(first, chain.slot + 1)
+            {"slot": slot, "prioritizationFee": fee}
+            for slot, fee in self.net.chain.prioritization_fees()
         ]
 
     # ------------------------------------------------------------ signatures

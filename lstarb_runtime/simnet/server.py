@@ -64,6 +64,9 @@ class SimnetConfig:
     synthesize: bool = True
     """Make up the accounts pools read that no dump holds (Orca vaults, stake pool
     reserves and fee accounts, Marinade's legs), each by a stated rule (``synthesis``)."""
+    priority_fee_median: int = 10_000
+    """The network's priority fees getRecentPrioritizationFees reports beside ours: a
+    deterministic spread of 0 to twice this (micro-lamports per CU) per slot; 0: none."""
     driver: DriverConfig = field(default_factory=DriverConfig)
 
 
@@ -86,6 +89,7 @@ class Simnet:
                 int(time.time()) if config.genesis_unix_time is None else config.genesis_unix_time
             ),
             slot_ms=config.slot_ms,
+            priority_fee_median=config.priority_fee_median,
         )
         dirs = list(config.accounts) or [bundled_market()]
         for entry in load_account_dirs(dirs).values():

@@ -10,14 +10,15 @@ from typing import Final
 
 from lstarb_sdk.events._codec import Field, TableSpec
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """Version every writer of this SDK puts in the ``version`` field of each event.
 
 An absent ``version`` reads as 0 (the schema default): a writer that did not say. 2 added
 ``AccountEvent`` (the market tape) and ``PoolStateEvent.price_human`` ... ``fee_ppm``. 3 added
 ``Leg.min_out``, ``ExecutionPlanEvent.max_loss_lamports`` ... ``traceparent`` (what the
 executor needs from the planner) and ``ExecutionResultEvent.strategy`` ... ``submitted_ns``
-(what the ledger needs without the plan)."""
+(what the ledger needs without the plan). 4 added ``PoolStateEvent.fair_value`` ...
+``premium_bps`` (each LST/SOL pool's premium or discount to its LST's fair value)."""
 
 MAX_LEGS: Final = 64
 """Legs an opportunity or plan may have (a route longer than this is not a trade)."""
@@ -59,6 +60,10 @@ POOL_STATE: Final = TableSpec(
         Field("decimals_a", "u8"),
         Field("decimals_b", "u8"),
         Field("fee_ppm", "u32"),
+        Field("fair_value", "f64"),
+        Field("fair_value_epoch", "u64"),
+        Field("fair_value_stale", "bool"),
+        Field("premium_bps", "f64"),
     ],
     ident=b"LSMD",
 )

@@ -76,6 +76,10 @@ def example_pool_state(slot: int = 312_345_678) -> PoolStateEvent:
         decimals_a=9,
         decimals_b=9,
         fee_ppm=2_500,
+        fair_value=1.200_912_3,
+        fair_value_epoch=812,
+        fair_value_stale=False,
+        premium_bps=1.017_6,
     )
 
 

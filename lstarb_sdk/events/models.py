@@ -382,6 +382,11 @@ class PoolStateEvent(EventModel):
     ``price`` is the raw ratio (mint_b per mint_a in smallest units); ``price_human`` the same
     with decimals applied (mint_b per whole mint_a). Both are summaries for dashboards and
     ``lstarb tail``, never inputs to trading: strategies quote the adapters, exactly.
+
+    ``fair_value`` (schema 4) is SOL per whole LST as the LST's own program pays, for a pool
+    that pairs an LST with SOL (0 when unknown or not such a pool), and ``premium_bps`` how far
+    the pool's price sits above (positive) or below it, so a dashboard shows each pool's
+    premium or discount without pricing stake pools itself.
     """
 
     SPEC = S.POOL_STATE
@@ -405,6 +410,10 @@ class PoolStateEvent(EventModel):
     decimals_a: U8 = 0
     decimals_b: U8 = 0
     fee_ppm: U32 = 0
+    fair_value: float = 0.0
+    fair_value_epoch: U64 = 0
+    fair_value_stale: bool = False
+    premium_bps: float = 0.0
 
 
 class OpportunityEvent(EventModel):

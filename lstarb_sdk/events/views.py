@@ -181,6 +181,10 @@ class PoolStateView(EventView):
     decimals_a = _F[int](S.POOL_STATE, "decimals_a")
     decimals_b = _F[int](S.POOL_STATE, "decimals_b")
     fee_ppm = _F[int](S.POOL_STATE, "fee_ppm")
+    fair_value = _F[float](S.POOL_STATE, "fair_value")
+    fair_value_epoch = _F[int](S.POOL_STATE, "fair_value_epoch")
+    fair_value_stale = _F[bool](S.POOL_STATE, "fair_value_stale")
+    premium_bps = _F[float](S.POOL_STATE, "premium_bps")
 
 
 class AccountView(EventView):

@@ -171,3 +171,43 @@ async def test_publishing_waits_when_max_pending_are_unacknowledged(proxy: Flaky
     assert await bus.flush() == 0
     assert await _messages(bus, "MARKET_DATA") == 3
     await bus.close()
+
+
+async def test_the_run_summary_says_sent_and_acknowledged_when_they_differ(
+    proxy: FlakyProxy,
+) -> None:
+    """Issue 10 item 4: ``lstarb run``'s summary says what the server stored, and when that
+    is not everything handed to the bus, how many were sent, re-sent, refused, unconfirmed."""
+    from lstarb_runtime.services.runner import RunReport, print_summary
+
+    def market_data_row(bus: JetStreamBus) -> str:
+        lines: list[str] = []
+        report = RunReport(plugins=[], roles=["scanner"], not_built=[], bus_url=proxy.url)
+        report.published = {s: c for s, c in bus.stats.streams.items() if c.sent}
+        print_summary(report, lines.append)
+        (row,) = [line for line in lines if line.strip().startswith("market data")]
+        return row.split("market data", 1)[1].strip()
+
+    bus = await JetStreamBus.connect(proxy.url, ack_timeout=0.3)
+    await bus.ensure_streams()
+    await bus.publish(example_pool_state(slot=30))
+    assert market_data_row(bus) == f"1 events on MARKET_DATA (0 de-duplicated) via {proxy.url}"
+
+    proxy.hold_up = True  # the next one leaves the client and is not acknowledged
+    sent = await bus.publish_nowait(example_pool_state(slot=31))
+    await until(lambda: bus.stats["MARKET_DATA"].retried >= 1)
+    retried = bus.stats["MARKET_DATA"].retried
+    row = market_data_row(bus)
+    assert row.startswith("1 events on MARKET_DATA (0 de-duplicated); sent 2, ")
+    assert row.endswith(f", 0 refused, 1 unconfirmed via {proxy.url}")
+    assert f"sent 2, {retried} re-sent" in row or f"sent 2, {retried + 1} re-sent" in row
+
+    proxy.hold_up = False
+    await proxy.drop()
+    await asyncio.wait_for(sent, 20)
+    counts = bus.stats["MARKET_DATA"]
+    assert (counts.sent, counts.acked, counts.pending) == (2, 2, 0)
+    row = market_data_row(bus)  # all stored now, but some had to be sent again: still said
+    assert row.startswith("2 events on MARKET_DATA") and f"sent 2, {counts.retried} re-sent" in row
+    assert row.endswith(f", 0 refused, 0 unconfirmed via {proxy.url}")
+    await bus.close()

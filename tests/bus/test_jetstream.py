@@ -178,3 +178,26 @@ async def test_publish_refused_by_the_server_surfaces_in_flush_once(js_bus: JetS
     with pytest.raises(BusError, match="refused"):
         await js_bus.publish(example_pool_state(slot=78))  # the awaited path raises at once
     await js_bus.flush()  # ... and is not reported a second time
+
+
+@pytest.mark.parametrize("first", ["publish", "publish_nowait"])
+async def test_one_event_by_both_publish_paths_is_stored_once(
+    js_bus: JetStreamBus, first: str
+) -> None:
+    """Issue 10 item 9: ``publish`` and ``publish_nowait`` give an event the same message id,
+    so the server de-duplicates across the two paths (a scanner and a tool, a retry by the
+    other path), whichever comes first."""
+    events = [example_pool_state(slot=91), example_opportunity("both-paths")]
+    for event in events:
+        if first == "publish":
+            stored = await js_bus.publish(event)
+            again = await (await js_bus.publish_nowait(event))
+        else:
+            stored = await (await js_bus.publish_nowait(event))
+            again = await js_bus.publish(event)
+        assert not stored.duplicate and again.duplicate
+        assert (again.stream, again.sequence) == (stored.stream, stored.sequence)
+    for stream in ("MARKET_DATA", "OPPORTUNITIES"):
+        assert (await js_bus.js.stream_info(stream)).state.messages == 1
+        counts = js_bus.stats[stream]
+        assert (counts.sent, counts.acked, counts.duplicates) == (2, 2, 1)

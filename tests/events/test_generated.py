@@ -124,14 +124,14 @@ def test_codec_output_reads_through_generated_code() -> None:
     assert meta == opp.metadata
 
 
-def _build_pool_state_with_official_builder(ev: PoolStateEvent) -> bytes:
+def _build_pool_state_with_official_builder(ev: PoolStateEvent, version: int = 4) -> bytes:
     from lstarb_sdk.events._generated import PoolStateEvent as P
 
     b = flatbuffers.Builder(256)
     dex, source = b.CreateString(ev.dex), b.CreateString(ev.source)
     pool, mint_a, mint_b = (b.CreateByteVector(bytes(k)) for k in (ev.pool, ev.mint_a, ev.mint_b))
     P.Start(b)
-    P.AddVersion(b, SCHEMA_VERSION)
+    P.AddVersion(b, version)
     P.AddPool(b, pool)
     P.AddDex(b, dex)
     P.AddSlot(b, ev.slot)
@@ -149,6 +149,11 @@ def _build_pool_state_with_official_builder(ev: PoolStateEvent) -> bytes:
     P.AddDecimalsA(b, ev.decimals_a)
     P.AddDecimalsB(b, ev.decimals_b)
     P.AddFeePpm(b, ev.fee_ppm)
+    if version >= 4:
+        P.AddFairValue(b, ev.fair_value)
+        P.AddFairValueEpoch(b, ev.fair_value_epoch)
+        P.AddFairValueStale(b, ev.fair_value_stale)
+        P.AddPremiumBps(b, ev.premium_bps)
     b.Finish(P.End(b), file_identifier=b"LSMD")
     return bytes(b.Output())
 
@@ -158,6 +163,40 @@ def test_official_builder_output_decodes_with_codec() -> None:
     buf = _build_pool_state_with_official_builder(ev)
     assert PoolStateEvent.decode(buf) == ev
     assert decode_event(buf) == ev
+
+
+def test_a_version_3_pool_state_reads_no_fair_value() -> None:
+    """A writer from before schema 4 knew no fair value: its events read as 'unknown' (0)."""
+    ev = example_pool_state().model_copy(update={"fair_value_stale": True})
+    old = PoolStateEvent.decode(_build_pool_state_with_official_builder(ev, version=3))
+    assert old.schema_version == 3
+    assert (old.fair_value, old.fair_value_epoch, old.fair_value_stale, old.premium_bps) == (
+        0.0,
+        0,
+        False,
+        0.0,
+    )
+    assert old.model_copy(update={"schema_version": SCHEMA_VERSION}) == ev.model_copy(
+        update={
+            "fair_value": 0.0,
+            "fair_value_epoch": 0,
+            "fair_value_stale": False,
+            "premium_bps": 0.0,
+        }
+    )
+
+
+def test_fair_value_fields_read_through_generated_code() -> None:
+    from lstarb_sdk.events._generated.PoolStateEvent import PoolStateEvent as G
+
+    ev = example_pool_state().model_copy(update={"fair_value_stale": True, "premium_bps": -3.5})
+    g = G.GetRootAs(ev.encode(), 0)
+    assert (g.FairValue(), g.FairValueEpoch(), g.FairValueStale(), g.PremiumBps()) == (
+        ev.fair_value,
+        ev.fair_value_epoch,
+        True,
+        -3.5,
+    )
 
 
 def test_official_builder_defaults_are_omitted_fields() -> None:

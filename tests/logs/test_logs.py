@@ -9,9 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
-import pytest
 from pydantic import BaseModel, SecretStr
 from solders.keypair import Keypair
 from solders.signature import Signature
@@ -20,25 +18,11 @@ from lstarb_runtime import logs
 from lstarb_runtime.bus.tracing import TraceContext, current_trace
 
 
-@pytest.fixture
-def output() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    root = logging.getLogger()
-    level, before = root.level, list(root.handlers)
-    handler = logs.configure_logging("DEBUG", "json", service="auditor", stream=stream)
-    yield stream
-    root.removeHandler(handler)
-    for h in before:
-        if h not in root.handlers:
-            root.addHandler(h)
-    root.setLevel(level)
-
-
 def _lines(stream: io.StringIO) -> list[dict[str, object]]:
     return [json.loads(line) for line in stream.getvalue().splitlines()]
 
 
-def test_a_line_is_json_with_the_trace_of_the_event_being_handled(output: io.StringIO) -> None:
+def test_a_line_is_json_with_the_trace_of_the_event_being_handled(log_output: io.StringIO) -> None:
     log = logging.getLogger("lstarb.auditor")
     log.info("outside any event")
     trace = TraceContext.new()
@@ -47,7 +31,7 @@ def test_a_line_is_json_with_the_trace_of_the_event_being_handled(output: io.Str
         log.warning("recorded plan %s", "plan-1", extra={"plan_id": "plan-1", "slot": 312})
     finally:
         current_trace.reset(token)
-    first, second = _lines(output)
+    first, second = _lines(log_output)
     assert "trace_id" not in first
     assert first["message"] == "outside any event" and first["level"] == "info"
     assert second["trace_id"] == trace.trace_id and second["span_id"] == trace.span_id
@@ -57,7 +41,7 @@ def test_a_line_is_json_with_the_trace_of_the_event_being_handled(output: io.Str
     assert str(second["time"]).endswith("+00:00")
 
 
-def test_no_secret_survives_in_any_form(output: io.StringIO) -> None:
+def test_no_secret_survives_in_any_form(log_output: io.StringIO) -> None:
     log = logging.getLogger("lstarb.test")
     keypair = Keypair()
     raw = bytes(keypair)
@@ -104,8 +88,8 @@ def test_no_secret_survives_in_any_form(output: io.StringIO) -> None:
     except RuntimeError:
         log.exception("submit failed")
 
-    text = output.getvalue()
-    lines = _lines(output)
+    text = log_output.getvalue()
+    lines = _lines(log_output)
     assert len(lines) == 15
     for leaked in (
         token,
@@ -142,9 +126,9 @@ def test_text_format_is_redacted_too() -> None:
     assert " INFO lstarb.x: " in out
 
 
-def test_configuring_twice_keeps_one_handler(output: io.StringIO) -> None:
+def test_configuring_twice_keeps_one_handler(log_output: io.StringIO) -> None:
     root = logging.getLogger()
-    again = logs.configure_logging("INFO", "json", stream=output)
+    again = logs.configure_logging("INFO", "json", stream=log_output)
     try:
         ours = [
             h for h in root.handlers if any(isinstance(f, logs.RedactSecrets) for f in h.filters)

@@ -13,8 +13,13 @@ from __future__ import annotations
 import random
 import sys
 import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Sequence
+
+from solders.pubkey import Pubkey
 
 from lstarb_runtime import metrics as m
+from lstarb_sdk import AccountUpdate, DataSource, EndpointHealth, SlotUpdate
 
 STAGE_MEDIAN_S = {
     "update": 40e-6,
@@ -34,6 +39,44 @@ STREAMS = {
 }
 REASONS = ("below_min_profit", "stale_state", "slippage", "max_loss", "halted")
 WALLET = "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU"
+LST_POOLS = {  # the bundled market's Orca LST/SOL whirlpools
+    "Hp53XEtt4S8SvPCXarsLSdGfZBuUr5mMmZmX2DRNXQKp": "JitoSOL",
+    "HQcY5n2zP6rW74fyFEhWeBd3LnJpBcZechkvJpmdb8cx": "mSOL",
+    "8phK65jxmTPEN158xLgSr4oZvssw9SyTErpNZj3g7px4": "bSOL",
+}
+
+
+class TwoNodes(DataSource):
+    """What an rpc source over two nodes reports of them: one keeps up, one lags and drops."""
+
+    name = "rpc"
+
+    def __init__(self) -> None:
+        self.slot = 0
+        self.counts = {"fast:8899": Counter[str](), "slow:8899": Counter[str]()}
+
+    def tick(self, rng: random.Random, slot: int) -> None:
+        self.slot = slot
+        for name, counts in self.counts.items():
+            counts["updates"] += rng.randrange(5, 30)
+            counts["timeouts" if name == "slow:8899" else "malformed"] += rng.random() < 0.3
+            counts["disconnects"] += rng.random() < 0.05
+
+    def endpoint_health(self) -> Sequence[EndpointHealth]:
+        return [
+            EndpointHealth("fast:8899", True, self.slot, False, dict(self.counts["fast:8899"])),
+            EndpointHealth("slow:8899", False, self.slot - 9, True, dict(self.counts["slow:8899"])),
+        ]
+
+    async def subscribe(self, accounts: Iterable[Pubkey]) -> None:
+        pass
+
+    async def stream(self) -> AsyncIterator[AccountUpdate | SlotUpdate]:
+        return
+        yield
+
+    async def close(self) -> None:
+        pass
 
 
 def main() -> None:
@@ -41,7 +84,8 @@ def main() -> None:
     server = m.serve(0)
     print(server.port, flush=True)
     stages = {s: m.stage(s) for s in m.STAGES}
-    sources = {name: m.data_source(name) for name in ("rpc", "shredstream")}
+    nodes = TwoNodes()
+    sources = {"rpc": m.data_source("rpc", nodes), "shredstream": m.data_source("shredstream")}
     published = {s: m.EVENTS_PUBLISHED.labels(stream=s, type=t) for s, (t, _) in STREAMS.items()}
     consumed = {s: m.EVENTS_CONSUMED.labels(stream=s, consumer=c) for s, (_, c) in STREAMS.items()}
     for service in ("scanner", "planner", "executor", "auditor", "system"):
@@ -52,12 +96,16 @@ def main() -> None:
     m.WALLET_TOKEN_BALANCE.labels(
         wallet=WALLET, mint="J1toso1uCk3RLmjorhTtrVwY9HJ7X8V9yYac6Y7kGCPn"
     ).set(3.2)
+    premiums = {
+        pool: m.POOL_PREMIUM_BPS.labels(pool=pool, lst=lst) for pool, lst in LST_POOLS.items()
+    }
     slot = 312_000_000
     profit = {"paper": 0.0, "live": 0.0}
     tick = 0
     while True:
         tick += 1
         slot += 1
+        nodes.tick(rng, slot)
         for i, source in enumerate(sources.values()):
             for _ in range(rng.randrange(5, 30)):
                 source.updated(slot - 2 * i)
@@ -75,6 +123,8 @@ def main() -> None:
             m.HANDLER_ERRORS.labels(
                 stream="OPPORTUNITIES", consumer="planner", kind="handler"
             ).inc()
+        for gauge in premiums.values():
+            gauge.set(rng.gauss(-3.0, 8.0))  # a few bps either side of fair value
         strategy = rng.choice(("lst-two-hop", "lst-triangle"))
         m.OPPORTUNITIES_DETECTED.labels(strategy=strategy).inc(3)
         stages["detect"].observe(rng.lognormvariate(0, 0.5) * STAGE_MEDIAN_S["detect"])

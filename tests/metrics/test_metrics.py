@@ -117,3 +117,18 @@ def test_kill_switch_state() -> None:
     assert _value("lstarb_kill_switch_engaged") == 0
     assert _value("lstarb_kill_switch_changed_timestamp_seconds") > 1.7e9
     assert m.mode_label(True) == "paper" and m.mode_label(False) == "live"
+
+
+def test_endpoint_labels_never_carry_a_urls_secrets() -> None:
+    from lstarb_runtime.logs import register_secret
+
+    label = m.endpoint_label
+    assert label("https://user:pw@rpc.example.com:8443/KEY123?api-key=abc") == (
+        "rpc.example.com:8443"
+    )
+    assert label("wss://rpc.example.com/v1/KEY123") == "rpc.example.com"
+    assert label("user:pw@node.example.com:8899/KEY123?x=1") == "node.example.com:8899"
+    assert label("127.0.0.1:8899") == "127.0.0.1:8899" and label("fast") == "fast"
+    register_secret("k3y-in-a-hostname")
+    assert label("k3y-in-a-hostname.rpc.example.com") == "********.rpc.example.com"
+    assert label("") == "?"

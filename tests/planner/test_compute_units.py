@@ -1,7 +1,8 @@
-"""The compute-unit table holds what was measured on LiteSVM (``compute_units/measured.json``,
-written by ``compute_units/measure.py`` with program binaries that are not committed): every
-swap and envelope instruction measured fits its entry, and every DEX a first-party plugin
-trades has an entry."""
+"""Compute units: the envelope's constants hold what was measured on LiteSVM
+(``compute_units/measured.json``, written by ``compute_units/measure.py`` with program binaries
+that are not committed), every swap measured there fits what its adapter now says
+(``PoolAdapter.swap_compute_units``, the plugin's own measurement), and the fallbacks apply
+only to what does not say."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from solders.pubkey import Pubkey
+
+from lstarb_runtime.builtin.replay import bundled_market, clock_account, load_market
 from lstarb_runtime.planner import compute_units as cu
+from lstarb_runtime.pool_book import PoolBook
+from lstarb_sdk import PoolAdapter
+from lstarb_sdk.solana import SYSVAR_CLOCK_ID
+from lstarb_sdk.types import DEFAULT_SWAP_COMPUTE_UNITS
 
 from .planner_testlib import FIRST_PARTY
 
@@ -32,15 +40,55 @@ def measured() -> dict[str, Any]:
     return doc
 
 
-def test_every_measured_swap_fits_its_entry() -> None:
-    by_dex: defaultdict[str, list[int]] = defaultdict(list)
+def _books() -> dict[str, PoolBook]:
+    """The fixture pools the swaps were measured on, by fixture (the measuring clock)."""
+    clock = clock_account(410_400_000, 1_783_355_400)
+    adapters = [cls for _, module in FIRST_PARTY for cls in _adapters(module)]
+    books = {}
+    for row in measured()["swaps"]:
+        fixture = row["fixture"]
+        if fixture not in books:
+            accounts = load_market(bundled_market().parent.parent / fixture)
+            accounts[SYSVAR_CLOCK_ID] = clock
+            book = PoolBook(adapters, keep_unwanted=True)
+            for key, account in accounts.items():
+                book.apply(key, account)
+            books[fixture] = book
+    return books
+
+
+def _adapters(module: object) -> list[type[PoolAdapter]]:
+    hook = getattr(module, "lstarb_dex_adapters", None)
+    return list(hook()) if hook is not None else []
+
+
+def test_every_measured_swap_fits_its_adapters_estimate() -> None:
+    """The planner's own LiteSVM runs (an older build of each program, other amounts) never
+    exceed what the adapter says for the same swap on the same state."""
+    books = _books()
+    by_dex: defaultdict[str, int] = defaultdict(int)
     for row in measured()["swaps"]:
         assert row["program"]["sha256"] and row["program"]["repository"] and row["fixture"]
-        by_dex[row["dex"]].append(row["units"])
+        pool = books[row["fixture"]].pools[Pubkey.from_string(row["pool"])]
+        assert pool.dex == row["dex"]
+        said = pool.swap_compute_units(int(row["amount"]), Pubkey.from_string(row["input_mint"]))
+        assert row["units"] <= said, row
+        by_dex[row["dex"]] += 1
     assert set(by_dex) == {"meteora-dlmm", "orca-whirlpool"}
-    for dex, units in by_dex.items():
-        assert len(units) >= 12
-        assert max(units) <= cu.SWAP_UNITS[dex] <= max(units) * 1.15, dex
+    assert all(n >= 12 for n in by_dex.values()), by_dex
+
+
+def test_crossing_adapters_count_their_own_walk() -> None:
+    """A swap crossing more ticks or bins is budgeted more; a tiny one is budgeted the fit's
+    base, far under the largest swap measured (what a per-DEX constant would charge)."""
+    books = _books()
+    for row in measured()["swaps"]:
+        pool = books[row["fixture"]].pools[Pubkey.from_string(row["pool"])]
+        mint = Pubkey.from_string(row["input_mint"])
+        fit = type(pool).compute_units
+        small = pool.swap_compute_units(1_000, mint)
+        assert fit.base <= small < fit.estimate(None)
+        assert pool.swap_compute_units(int(row["amount"]), mint) >= small
 
 
 def test_every_measured_envelope_instruction_fits() -> None:
@@ -52,18 +100,32 @@ def test_every_measured_envelope_instruction_fits() -> None:
     assert rows["token account: create"]["max"] == cu.TOKEN_ACCOUNT_NEW_UNITS
 
 
-def test_unmeasured_programs_get_twice_the_largest_measured_swap() -> None:
-    largest = max(r["units"] for r in measured()["swaps"])
-    assert 2 * largest <= cu.UNMEASURED_UNITS
-
-
-def test_every_first_party_dex_has_an_entry() -> None:
-    dexes = set()
+def test_every_first_party_adapter_publishes_a_measurement_or_the_sdk_default() -> None:
+    """No DEX is budgeted by a table here: each adapter class says, or inherits the SDK's
+    documented 200,000 (what the planner's fallback also is)."""
     for _, module in FIRST_PARTY:
-        hook = getattr(module, "lstarb_dex_adapters", None)
-        if hook is not None:
-            dexes.update(cls.dex for cls in hook())
-    assert dexes <= cu.SWAP_UNITS.keys(), dexes - cu.SWAP_UNITS.keys()
+        for cls in _adapters(module):
+            units = cls.compute_units
+            assert units.base > 0, cls
+            if units is not DEFAULT_SWAP_COMPUTE_UNITS:
+                assert units.source != "unmeasured" and units.measured_max, cls
+    assert cu.FALLBACK_SWAP_UNITS == DEFAULT_SWAP_COMPUTE_UNITS.base == 200_000
+
+
+def test_a_provider_without_a_measurement_gets_the_loan_fallback() -> None:
+    class Unmeasured:
+        compute_units = None
+
+    class Measured:
+        compute_units = 61_000
+
+    class Nonsense:
+        compute_units = "a lot"
+
+    assert cu.loan_units(Unmeasured()) == cu.FALLBACK_LOAN_UNITS  # type: ignore[arg-type]
+    assert cu.loan_units(Nonsense()) == cu.FALLBACK_LOAN_UNITS  # type: ignore[arg-type]
+    assert cu.loan_units(Measured()) == 61_000  # type: ignore[arg-type]
+    assert cu.loan_units(None) == cu.FALLBACK_LOAN_UNITS
 
 
 def test_the_limit_adds_the_margin_and_stays_under_the_maximum() -> None:

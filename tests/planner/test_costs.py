@@ -9,8 +9,12 @@ from typing import Any
 
 import pytest
 
+from lstarb_kamino.provider import KaminoFunding
+from lstarb_raydium.amm_v4.pool import AmmV4Pool
+from lstarb_raydium.clmm.pool import ClmmPool
 from lstarb_rpc.submitter import RpcSubmitter
 from lstarb_runtime.planner.core import Planned
+from lstarb_sdk import ComputeUnits
 from lstarb_sdk.events import key_of
 from lstarb_sdk.solana import WSOL_MINT
 
@@ -35,24 +39,39 @@ def plan_of(route: tuple[str, ...] = TWO_HOP, **kwargs: Any) -> Planned:
     return decision
 
 
-# Documented table (lstarb_runtime/planner/compute_units.py): two unmeasured Raydium swaps
-# (150,000 each), the compute budget pair (300), a new USDC token account (26,345), opening and
-# wrapping wSOL (31,510) and closing it (2,915).
-TWO_HOP_UNITS = 300 + 150_000 + 150_000 + 26_345 + 31_510 + 2_915
+# Each leg's units are its adapter's (PoolAdapter.swap_compute_units): the Raydium CLMM leg's
+# measured fit at the ticks it crosses, counted here on the pool's own walk, and AMM V4's SDK
+# default (unmeasured: 200,000). The envelope: the compute budget pair (300), a new USDC
+# token account (26,345), opening and wrapping wSOL (31,510) and closing it (2,915).
+ENVELOPE_UNITS = 300 + 26_345 + 31_510 + 2_915
+
+
+def _clmm_units() -> int:
+    opp = by_route(*TWO_HOP)
+    leg = opp.legs[0]
+    pool = fresh_market().book.pools[leg.pool]
+    assert isinstance(pool, ClmmPool)
+    crossed = pool.swap_amounts(leg.in_amount, leg.input_mint == pool.mints[0], True)[4]
+    return 82_867 + 15_097 * crossed
+
+
+TWO_HOP_UNITS = _clmm_units() + 200_000 + ENVELOPE_UNITS
 
 
 def test_fees_rent_and_net_are_exact() -> None:
     planned = plan_of(planner={"signatures": 2, "compute_unit_price": 12_345})
     plan = planned.plan
     assert plan.base_fee_lamports == 10_000
-    assert plan.compute_unit_limit == -(-TWO_HOP_UNITS * 11_000 // 10_000) == 397_177
+    assert plan.compute_unit_limit == -(-TWO_HOP_UNITS * 11_000 // 10_000)
     assert plan.compute_unit_price == 12_345
-    assert plan.priority_fee_lamports == -(-397_177 * 12_345 // 1_000_000) == 4_904
+    assert plan.priority_fee_lamports == -(-plan.compute_unit_limit * 12_345 // 1_000_000)
     assert plan.rent_lamports == 2_039_280  # the USDC account the trade creates and keeps
     assert plan.tip_lamports == 0 and plan.submitter == "" and plan.loan_fee == 0
     assert plan.gross_profit == plan.legs[-1].out_amount - plan.amount_in > 0
-    assert planned.net_profit_lamports == plan.gross_profit - 10_000 - 4_904 - 2_039_280
-    assert plan.expected_profit == plan.gross_profit - 10_000 - 4_904
+    assert planned.net_profit_lamports == (
+        plan.gross_profit - 10_000 - plan.priority_fee_lamports - 2_039_280
+    )
+    assert plan.expected_profit == plan.gross_profit - 10_000 - plan.priority_fee_lamports
 
 
 def test_held_token_accounts_cost_no_rent_and_fewer_units() -> None:
@@ -138,9 +157,48 @@ def test_flash_loan_fee_is_the_providers() -> None:
         plan.gross_profit - plan.loan_fee - plan.base_fee_lamports - plan.priority_fee_lamports
     )
     without = plan_of(capital={WSOL_MINT: 10**15}).plan
-    flash = 2 * 150_000  # borrow + repay, unmeasured
-    assert plan.compute_unit_limit == -(-(TWO_HOP_UNITS + flash) * 11_000 // 10_000)
+    flash = 300_000  # borrow + repay: Kamino publishes no measurement, the planner's fallback
+    assert plan.compute_unit_limit == _limit(TWO_HOP_UNITS + flash)
     assert without.compute_unit_limit == -(-TWO_HOP_UNITS * 11_000 // 10_000)
+
+
+def _limit(units: int) -> int:
+    return -(-units * 11_000 // 10_000)
+
+
+def test_the_limit_is_what_each_legs_adapter_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Change an adapter's published measurement and the plan's limit follows it exactly."""
+    assert plan_of().plan.compute_unit_limit == _limit(TWO_HOP_UNITS)
+    monkeypatch.setattr(AmmV4Pool, "compute_units", ComputeUnits(base=77_777, measured_max=77_777))
+    assert plan_of().plan.compute_unit_limit == _limit(TWO_HOP_UNITS - 200_000 + 77_777)
+
+
+def test_an_adapter_that_cannot_say_gets_the_fallback_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(self: AmmV4Pool, amount: int, input_mint: object) -> int:
+        raise RuntimeError("plugin bug")
+
+    monkeypatch.setattr(AmmV4Pool, "compute_units", ComputeUnits(base=77_777, measured_max=77_777))
+    monkeypatch.setattr(AmmV4Pool, "swap_compute_units", broken)
+    market = fresh_market()
+    opp = by_route(*TWO_HOP)
+    decision = engine(market).decide(opp, now_ns=opp.detected_ns)
+    assert isinstance(decision, Planned), decision
+    assert decision.plan.compute_unit_limit == _limit(TWO_HOP_UNITS)  # 200,000: the fallback
+    assert market.faults["raydium-amm-v4.swap_compute_units"] == 1
+
+
+def test_a_provider_that_publishes_its_units_is_budgeted_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(KaminoFunding, "compute_units", 55_555)
+    e, _ = _kamino_engine(None)
+    opp = by_route(*TWO_HOP)
+    decision = e.decide(opp, now_ns=opp.detected_ns)
+    assert isinstance(decision, Planned), decision
+    assert decision.plan.loan_amount > 0
+    assert decision.plan.compute_unit_limit == _limit(TWO_HOP_UNITS + 55_555)
 
 
 def test_the_wallet_pays_what_it_can_and_borrows_the_rest() -> None:

@@ -138,7 +138,9 @@ async def test_a_duplicated_opportunity_is_one_plan(bus: Bus) -> None:
 
 def _newer_version(opp: OpportunityEvent) -> bytes:
     fields = {name: getattr(opp, name) for name in type(opp).model_fields}
-    return encode_root(schema.OPPORTUNITY, SimpleNamespace(**fields, version=4))
+    return encode_root(
+        schema.OPPORTUNITY, SimpleNamespace(**fields, version=schema.SCHEMA_VERSION + 1)
+    )
 
 
 async def test_malformed_and_unknown_version_are_counted_and_skipped(bus: Bus) -> None:

@@ -20,7 +20,7 @@ from lstarb_runtime.planner import core
 from lstarb_runtime.planner.core import Decision, PlanEngine, Planned, Rejection
 from lstarb_runtime.planner.market import Market
 from lstarb_runtime.planner.quotes import BPS, impact_bps
-from lstarb_sdk.events import OpportunityEvent
+from lstarb_sdk.events import SCHEMA_VERSION, OpportunityEvent
 from lstarb_sdk.solana import WSOL_MINT
 
 from .planner_testlib import (
@@ -82,7 +82,7 @@ def halted() -> tuple[Side, Side]:
 
 def unknown_version() -> tuple[Side, Side]:
     opp = by_route(*TWO_HOP)
-    return Side(opp.model_copy(update={"schema_version": 4})), Side(opp)
+    return Side(opp.model_copy(update={"schema_version": SCHEMA_VERSION + 1})), Side(opp)
 
 
 def malformed() -> tuple[Side, Side]:

@@ -220,7 +220,8 @@ async def test_prioritization_fees_and_min_context_slot(net: Simnet) -> None:
                 },
             )
         ).json()
-    assert fees == [{"slot": net.chain.slot, "prioritizationFee": 0}]
+    slot = net.chain.slot
+    assert fees == [{"slot": slot, "prioritizationFee": net.chain.background_fee(slot)}]
     assert ahead["error"] == {
         "code": -32016,
         "message": "Minimum context slot has not been reached",

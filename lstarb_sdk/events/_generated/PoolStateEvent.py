@@ -214,8 +214,36 @@ class PoolStateEvent(object):
             return self._tab.Get(flatbuffers.number_types.Uint32Flags, o + self._tab.Pos)
         return 0
 
+    # PoolStateEvent
+    def FairValue(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(40))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Float64Flags, o + self._tab.Pos)
+        return 0.0
+
+    # PoolStateEvent
+    def FairValueEpoch(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(42))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
+        return 0
+
+    # PoolStateEvent
+    def FairValueStale(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(44))
+        if o != 0:
+            return bool(self._tab.Get(flatbuffers.number_types.BoolFlags, o + self._tab.Pos))
+        return False
+
+    # PoolStateEvent
+    def PremiumBps(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(46))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Float64Flags, o + self._tab.Pos)
+        return 0.0
+
 def PoolStateEventStart(builder):
-    builder.StartObject(18)
+    builder.StartObject(22)
 
 def Start(builder):
     PoolStateEventStart(builder)
@@ -345,6 +373,30 @@ def PoolStateEventAddFeePpm(builder, feePpm):
 
 def AddFeePpm(builder, feePpm):
     PoolStateEventAddFeePpm(builder, feePpm)
+
+def PoolStateEventAddFairValue(builder, fairValue):
+    builder.PrependFloat64Slot(18, fairValue, 0.0)
+
+def AddFairValue(builder, fairValue):
+    PoolStateEventAddFairValue(builder, fairValue)
+
+def PoolStateEventAddFairValueEpoch(builder, fairValueEpoch):
+    builder.PrependUint64Slot(19, fairValueEpoch, 0)
+
+def AddFairValueEpoch(builder, fairValueEpoch):
+    PoolStateEventAddFairValueEpoch(builder, fairValueEpoch)
+
+def PoolStateEventAddFairValueStale(builder, fairValueStale):
+    builder.PrependBoolSlot(20, fairValueStale, 0)
+
+def AddFairValueStale(builder, fairValueStale):
+    PoolStateEventAddFairValueStale(builder, fairValueStale)
+
+def PoolStateEventAddPremiumBps(builder, premiumBps):
+    builder.PrependFloat64Slot(21, premiumBps, 0.0)
+
+def AddPremiumBps(builder, premiumBps):
+    PoolStateEventAddPremiumBps(builder, premiumBps)
 
 def PoolStateEventEnd(builder):
     return builder.EndObject()

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from solders.pubkey import Pubkey
 
 from lstarb_sdk import PluginConfig
+from lstarb_sdk.redact import mask_url
 
 #: Jito's published tip accounts (getTipAccounts has returned these since launch); refreshed
 #: from the block engine when live.
@@ -38,10 +39,13 @@ class Endpoint(BaseModel):
     @classmethod
     def _http(cls, value: str) -> str:
         if not value.startswith(("https://", "http://")):
-            raise ValueError(f"endpoint url must start with https:// or http://, got {value!r}")
+            raise ValueError(
+                f"endpoint url must start with https:// or http://, got {mask_url(value)!r}"
+            )
         if "?" in value:
             raise ValueError(
-                f"endpoint url must not carry a query (put the uuid in auth_uuid): {value!r}"
+                "endpoint url must not carry a query (put the uuid in auth_uuid): "
+                f"{mask_url(value)!r}"
             )
         return value.rstrip("/")
 

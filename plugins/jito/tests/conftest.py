@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-_HERE = str(Path(__file__).parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-from block_engine import BlockEngine  # noqa: E402
-from jito_testlib import Sleeps  # noqa: E402
+from block_engine import BlockEngine
+from jito_testlib import Sleeps
 
 
 @pytest.fixture

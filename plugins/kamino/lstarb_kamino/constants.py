@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from solders.pubkey import Pubkey
 
+from lstarb_sdk.amounts import U64_MAX
+
 KLEND_PROGRAM_ID = Pubkey.from_string("KLend2g3cP87fffoy8q1mQqGKjrxjC8boSyAYavgmjD")
 SYSVAR_INSTRUCTIONS_ID = Pubkey.from_string("Sysvar1nstructions1111111111111111111111111")
 
@@ -18,7 +20,7 @@ FLASH_REPAY_DISCRIMINATOR = bytes.fromhex("b97500cb60f5b4ba")
 #: klend's ``PROGRAM_VERSION``: a reserve of another version is refused (ReserveDeprecated).
 PROGRAM_VERSION = 1
 #: ``flash_loan_fee_sf == u64::MAX`` is the program's "flash loans disabled" sentinel.
-FLASH_LOANS_DISABLED_SF = (1 << 64) - 1
+FLASH_LOANS_DISABLED_SF = U64_MAX
 #: Borsh's u8: the repay names the borrow's index in one byte.
 MAX_INSTRUCTION_INDEX = 255
 

@@ -24,12 +24,12 @@ Plain ints only: this runs on the executor's hot path.
 
 from __future__ import annotations
 
+from lstarb_sdk.amounts import BPS_DENOMINATOR
 from lstarb_sdk.errors import FundingError
 
 FRACTION_BITS = 60
 _ONE = 1 << FRACTION_BITS
 _HALF = 1 << (FRACTION_BITS - 1)
-BPS_DENOMINATOR = 10_000
 
 
 def flash_loan_fee_split(

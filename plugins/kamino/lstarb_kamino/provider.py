@@ -29,9 +29,8 @@ from lstarb_kamino.fees import flash_loan_fee
 from lstarb_kamino.instructions import ReserveMetas, flash_borrow, flash_repay
 from lstarb_kamino.state import STATUS_OBSOLETE, LendingMarket, Reserve
 from lstarb_sdk import FundedInstructions, FundingProvider
+from lstarb_sdk.amounts import U64_MAX
 from lstarb_sdk.errors import DecodeError, FundingError
-
-U64_MAX = (1 << 64) - 1
 
 
 def _metas_key(r: Reserve) -> tuple[Pubkey, ...]:

@@ -13,6 +13,7 @@ from solders.pubkey import Pubkey
 
 from lstarb_kamino.constants import KLEND_PROGRAM_ID
 from lstarb_sdk.errors import DecodeError
+from lstarb_sdk.layout import pubkey_at, u16, u64
 
 RESERVE_DISCRIMINATOR = bytes.fromhex("2bf2ccca1af73b7f")
 RESERVE_LEN = 8624
@@ -23,14 +24,6 @@ LENDING_MARKET_LEN = 4664
 STATUS_OBSOLETE = 1
 #: ``config.emergency_mode`` (klend >= 1.22; a reserved byte before): config byte 8.
 RESERVE_EMERGENCY_MODE_OFFSET = 4864
-
-
-def _u64(data: bytes, off: int) -> int:
-    return int.from_bytes(data[off : off + 8], "little")
-
-
-def _key(data: bytes, off: int) -> Pubkey:
-    return Pubkey.from_bytes(data[off : off + 32])
 
 
 def _check(data: bytes, owner: Pubkey, disc: bytes, size: int, kind: str) -> None:
@@ -64,18 +57,18 @@ class Reserve:
         """Raises :class:`DecodeError` for a wrong owner, size or discriminator."""
         _check(data, owner, RESERVE_DISCRIMINATOR, RESERVE_LEN, "klend Reserve")
         return cls(
-            version=_u64(data, 8),
-            last_update_slot=_u64(data, 16),
-            lending_market=_key(data, 32),
-            liquidity_mint=_key(data, 128),
-            supply_vault=_key(data, 160),
-            fee_vault=_key(data, 192),
-            available_amount=_u64(data, 224),
-            mint_decimals=_u64(data, 272),
-            token_program=_key(data, 408),
+            version=u64(data, 8),
+            last_update_slot=u64(data, 16),
+            lending_market=pubkey_at(data, 32),
+            liquidity_mint=pubkey_at(data, 128),
+            supply_vault=pubkey_at(data, 160),
+            fee_vault=pubkey_at(data, 192),
+            available_amount=u64(data, 224),
+            mint_decimals=u64(data, 272),
+            token_program=pubkey_at(data, 408),
             status=data[4856],
             emergency_mode=data[RESERVE_EMERGENCY_MODE_OFFSET],
-            flash_loan_fee_sf=_u64(data, 4904),
+            flash_loan_fee_sf=u64(data, 4904),
         )
 
 
@@ -93,8 +86,8 @@ class LendingMarket:
         """Raises :class:`DecodeError` for a wrong owner, size or discriminator."""
         _check(data, owner, LENDING_MARKET_DISCRIMINATOR, LENDING_MARKET_LEN, "klend LendingMarket")
         return cls(
-            version=_u64(data, 8),
-            bump_seed=_u64(data, 16),
-            referral_fee_bps=int.from_bytes(data[120:122], "little"),
+            version=u64(data, 8),
+            bump_seed=u64(data, 16),
+            referral_fee_bps=u16(data, 120),
             emergency_mode=data[122],
         )

@@ -16,9 +16,9 @@ from typing import ClassVar
 
 from solders.pubkey import Pubkey
 
-from lstarb_lst.constants import U64_MAX
 from lstarb_lst.search import Probe, least_input
 from lstarb_sdk import PoolAdapter
+from lstarb_sdk.amounts import U64_MAX
 from lstarb_sdk.errors import QuoteError
 from lstarb_sdk.fair_value import FairValue
 from lstarb_sdk.solana import WSOL_MINT

@@ -23,7 +23,7 @@ from solders.pubkey import Pubkey
 
 from lstarb_lst import marinade_ix as ix
 from lstarb_lst.base import LiquidStakingPool, Refusal
-from lstarb_lst.constants import MARINADE_PROGRAM_ID, U64_MAX
+from lstarb_lst.constants import MARINADE_PROGRAM_ID
 from lstarb_lst.marinade_math import (
     BASIS_POINTS,
     MarinadeRefusal,
@@ -34,6 +34,7 @@ from lstarb_lst.marinade_math import (
 )
 from lstarb_lst.marinade_state import STATE_DISCRIMINATOR, MarinadeState, decode_marinade_state
 from lstarb_lst.search import Probe, least_input
+from lstarb_sdk.amounts import U64_MAX
 from lstarb_sdk.errors import DecodeError, QuoteError
 from lstarb_sdk.fair_value import FairValue
 from lstarb_sdk.solana import SYSTEM_PROGRAM_ID, TOKEN_PROGRAMS, WSOL_MINT, token_account_amount

@@ -11,10 +11,10 @@ below ``lp_liquidity_target``.
 
 from __future__ import annotations
 
-from lstarb_lst.constants import U64_MAX
 from lstarb_lst.marinade_state import MarinadeState
+from lstarb_sdk.amounts import BPS_DENOMINATOR, U64_MAX
 
-BASIS_POINTS = 10_000
+BASIS_POINTS = BPS_DENOMINATOR
 BP_CENTS = 1_000_000
 
 

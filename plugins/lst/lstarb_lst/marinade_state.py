@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from solders.pubkey import Pubkey
 
 from lstarb_sdk.errors import DecodeError
+from lstarb_sdk.layout import pubkey_at, u32, u64
 
 STATE_DISCRIMINATOR = bytes.fromhex("d8926b5e684bb6b1")
 STATE_MIN_LEN = 639
@@ -68,10 +69,6 @@ class MarinadeState:
         return max(self.total_lamports_under_control - self.circulating_ticket_balance, 0)
 
 
-def _u64(data: bytes, off: int) -> int:
-    return int.from_bytes(data[off : off + 8], "little")
-
-
 def decode_marinade_state(data: bytes) -> MarinadeState:
     """Decode the State account; DecodeError names what is wrong."""
     if len(data) < STATE_MIN_LEN:
@@ -82,9 +79,7 @@ def decode_marinade_state(data: bytes) -> MarinadeState:
     if tag >= len(_UPGRADER_LEN):
         raise DecodeError(f"Marinade State: delinquent_upgrader has variant {tag}, not 0..2")
     fee_at = 638 + _UPGRADER_LEN[tag]
-    deposit_fee = (
-        int.from_bytes(data[fee_at : fee_at + 4], "little") if len(data) >= fee_at + 4 else 0
-    )
+    deposit_fee = u32(data, fee_at) if len(data) >= fee_at + 4 else 0
     if deposit_fee > 1_000_000:
         raise DecodeError(f"Marinade State: deposit_sol_fee {deposit_fee} bp cents is above 100%")
     (_lp_mint, _lp_bump, sol_bump, msol_auth_bump, msol_leg, target, max_fee, min_fee, cut) = (
@@ -94,13 +89,13 @@ def decode_marinade_state(data: bytes) -> MarinadeState:
         _TOTALS.unpack_from(data, 496)
     )
     return MarinadeState(
-        msol_mint=Pubkey.from_bytes(data[8:40]),
-        treasury_msol_account=Pubkey.from_bytes(data[104:136]),
+        msol_mint=pubkey_at(data, 8),
+        treasury_msol_account=pubkey_at(data, 104),
         reserve_bump_seed=data[136],
         msol_mint_authority_bump_seed=data[137],
-        rent_exempt_for_token_acc=_u64(data, 138),
-        delayed_unstake_cooling_down=_u64(data, 226),
-        total_active_balance=_u64(data, 376),
+        rent_exempt_for_token_acc=u64(data, 138),
+        delayed_unstake_cooling_down=u64(data, 226),
+        total_active_balance=u64(data, 376),
         sol_leg_bump_seed=sol_bump,
         msol_leg_authority_bump_seed=msol_auth_bump,
         msol_leg=Pubkey.from_bytes(msol_leg),

@@ -1,7 +1,8 @@
 """Fair value of every LST from its pricing account, for LSTs with or without a pool adapter.
 
 Reads the token table shipped with the plugin (``lst_tokens.json``: mint,
-pricing program and pricing account of each LST, from the Sanctum LST list)
+pricing program and pricing account of each LST, from the Sanctum LST list; the
+tokens themselves are :mod:`lstarb_sdk.tokens`')
 and decodes each pricing account the way its program prices the token:
 
 - SPL stake pools (three deployments): ``total_lamports / pool_token_supply``,
@@ -30,7 +31,9 @@ from lstarb_lst.marinade_state import decode_marinade_state
 from lstarb_lst.stake_pool_state import decode_stake_pool
 from lstarb_sdk.errors import DecodeError
 from lstarb_sdk.fair_value import FairValue, FairValueBook
+from lstarb_sdk.layout import pubkey_at, u64
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID, Clock, Mint
+from lstarb_sdk.tokens import token_by_mint
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,18 +46,29 @@ class LstToken:
 
 
 def lst_tokens() -> list[LstToken]:
-    """The LSTs the plugin prices (the table shipped with it)."""
+    """The LSTs the plugin prices (the table shipped with it).
+
+    The table holds only how each LST is priced; what the token is (symbol, decimals) is
+    the SDK's :mod:`lstarb_sdk.tokens`, so the two cannot drift apart: a mint the SDK does not
+    list as an LST is refused here.
+    """
     doc = json.loads((resources.files("lstarb_lst") / "lst_tokens.json").read_text())
-    return [
-        LstToken(
-            t["symbol"],
-            Pubkey.from_string(t["mint"]),
-            t["pool_kind"],
-            Pubkey.from_string(t["pool_program"]),
-            Pubkey.from_string(t["stake_pool"]),
+    out = []
+    for t in doc["tokens"]:
+        mint = Pubkey.from_string(t["mint"])
+        token = token_by_mint(mint)
+        if token is None or not token.liquid_staking:
+            raise DecodeError(f"lst_tokens.json: {mint} is not an LST of lstarb_sdk.tokens")
+        out.append(
+            LstToken(
+                token.symbol,
+                mint,
+                t["pool_kind"],
+                Pubkey.from_string(t["pool_program"]),
+                Pubkey.from_string(t["stake_pool"]),
+            )
         )
-        for t in doc["tokens"]
-    ]
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,15 +84,15 @@ def decode_infinity_pool_state(data: bytes) -> InfinityState:
     if len(data) < 176:
         raise DecodeError(f"Infinity PoolState: {len(data)} bytes, at least 176 expected")
     version = data[12]
-    total = int.from_bytes(data[0:8], "little")
-    mint = Pubkey.from_bytes(data[144:176])
+    total = u64(data, 0)
+    mint = pubkey_at(data, 144)
     if version == 1:
         return InfinityState(total, mint)
     if version == 2:
         if len(data) < 240:
             raise DecodeError(f"Infinity PoolState v2: {len(data)} bytes, 240 expected")
-        withheld = int.from_bytes(data[216:224], "little")
-        protocol = int.from_bytes(data[224:232], "little")
+        withheld = u64(data, 216)
+        protocol = u64(data, 224)
         return InfinityState(max(total - withheld - protocol, 0), mint)
     raise DecodeError(f"Infinity PoolState: unknown version {version}")
 

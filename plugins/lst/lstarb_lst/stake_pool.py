@@ -43,8 +43,10 @@ from lstarb_lst.stake_pool_math import (
     withdraw_sol,
 )
 from lstarb_lst.stake_pool_state import ACCOUNT_TYPE_STAKE_POOL, StakePool, decode_stake_pool
+from lstarb_sdk.amounts import PPM_DENOMINATOR, ceil_div
 from lstarb_sdk.errors import DecodeError, QuoteError
 from lstarb_sdk.fair_value import FairValue
+from lstarb_sdk.layout import u32, u64
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_ACCOUNT_LEN, WSOL_MINT, Clock
 from lstarb_sdk.types import AccountFilter, ComputeUnits, PoolSummary, SwapInstructions, SwapParams
 
@@ -52,7 +54,6 @@ from lstarb_sdk.types import AccountFilter, ComputeUnits, PoolSummary, SwapInstr
 STAKE_POOL_ACCOUNT_LEN = 611
 #: Size of a stake account (StakeStateV2).
 STAKE_STATE_LEN = 200
-_PPM = 1_000_000
 #: Refusals a larger amount cannot cure.
 _HIGH = frozenset({"SolWithdrawalTooLarge", "CalculationFailure", "WrongStakeStake"})
 
@@ -73,10 +74,10 @@ class Reserve:
         data = bytes(account.data)
         if len(data) != STAKE_STATE_LEN:
             raise DecodeError(f"{name}: {len(data)} bytes, a stake account has {STAKE_STATE_LEN}")
-        tag = int.from_bytes(data[0:4], "little")
+        tag = u32(data, 0)
         if tag > 3:
             raise DecodeError(f"{name}: stake state {tag} is none of StakeStateV2's")
-        rent = int.from_bytes(data[4:12], "little")
+        rent = u64(data, 4)
         return cls(account.lamports, rent, tag == 1)
 
 
@@ -348,7 +349,7 @@ class StakePoolAdapter(LiquidStakingPool):
 
 
 def _ppm(numerator: int, denominator: int) -> int:
-    return 0 if denominator == 0 else -(-numerator * _PPM // denominator)
+    return 0 if denominator == 0 else ceil_div(numerator * PPM_DENOMINATOR, denominator)
 
 
 class SanctumSplStakePool(StakePoolAdapter):

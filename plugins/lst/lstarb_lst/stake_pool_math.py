@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lstarb_lst.constants import U64_MAX
 from lstarb_lst.stake_pool_state import StakePool
+from lstarb_sdk.amounts import U64_MAX
 
 # StakePoolError custom codes (program/src/error.rs)
 INVALID_STATE = 2

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 from solders.pubkey import Pubkey
 
+from lstarb_sdk.amounts import ceil_div
 from lstarb_sdk.errors import DecodeError
+from lstarb_sdk.layout import pubkey_at, u64
 
 ACCOUNT_TYPE_STAKE_POOL = 1
 STAKE_POOL_MIN_LEN = 435
@@ -31,9 +33,7 @@ class Fee:
     def apply(self, amount: int) -> int:
         """``ceil(amount * numerator / denominator)``, 0 for a zero denominator."""
         den = self.denominator
-        if den == 0:
-            return 0
-        return (amount * self.numerator + den - 1) // den
+        return 0 if den == 0 else ceil_div(amount * self.numerator, den)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +102,6 @@ class _Cursor:
             self.fee(what)
 
 
-def _pk(data: bytes, off: int) -> Pubkey:
-    return Pubkey.from_bytes(data[off : off + 32])
-
-
 def decode_stake_pool(data: bytes) -> StakePool:
     """Decode a StakePool account; DecodeError names what is wrong."""
     if len(data) < STAKE_POOL_MIN_LEN:
@@ -130,16 +126,16 @@ def decode_stake_pool(data: bytes) -> StakePool:
     c.u64("last_epoch_pool_token_supply")
     c.u64("last_epoch_total_lamports")
     return StakePool(
-        manager=_pk(data, 1),
+        manager=pubkey_at(data, 1),
         stake_withdraw_bump_seed=data[97],
-        validator_list=_pk(data, 98),
-        reserve_stake=_pk(data, 130),
-        pool_mint=_pk(data, 162),
-        manager_fee_account=_pk(data, 194),
-        token_program_id=_pk(data, 226),
-        total_lamports=int.from_bytes(data[258:266], "little"),
-        pool_token_supply=int.from_bytes(data[266:274], "little"),
-        last_update_epoch=int.from_bytes(data[274:282], "little"),
+        validator_list=pubkey_at(data, 98),
+        reserve_stake=pubkey_at(data, 130),
+        pool_mint=pubkey_at(data, 162),
+        manager_fee_account=pubkey_at(data, 194),
+        token_program_id=pubkey_at(data, 226),
+        total_lamports=u64(data, 258),
+        pool_token_supply=u64(data, 266),
+        last_update_epoch=u64(data, 274),
         epoch_fee=epoch_fee,
         sol_deposit_authority=sol_deposit_authority,
         sol_deposit_fee=sol_deposit_fee,

@@ -42,7 +42,7 @@ from lstarb_sdk import PoolAdapter, Quote, SwapInstructions, SwapParams
 from lstarb_sdk.amounts import U64_MAX, check_amount
 from lstarb_sdk.errors import DecodeError, QuoteError
 from lstarb_sdk.layout import check_owner
-from lstarb_sdk.pool import account_unavailable
+from lstarb_sdk.pool import account_unavailable, raise_if_absent
 from lstarb_sdk.solana import SYSTEM_PROGRAM_ID, SYSVAR_CLOCK_ID, Clock, vault_amount
 from lstarb_sdk.token2022 import TokenMint, TransferFee, amount_received
 from lstarb_sdk.types import AccountFilter, ComputeUnits, PoolSummary
@@ -117,11 +117,12 @@ class WhirlpoolPool(PoolAdapter):
     @classmethod
     def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
         """Whirlpools holding any of ``mints`` on either side: size, discriminator, mint."""
-        return [
-            AccountFilter(WHIRLPOOL_LEN, ((0, WHIRLPOOL_DISCRIMINATOR), (offset, bytes(mint))))
-            for mint in dict.fromkeys(mints)
-            for offset in (MINT_A_OFFSET, MINT_B_OFFSET)
-        ]
+        return AccountFilter.by_mint(
+            mints,
+            (MINT_A_OFFSET, MINT_B_OFFSET),
+            data_size=WHIRLPOOL_LEN,
+            discriminator=WHIRLPOOL_DISCRIMINATOR,
+        )
 
     @property
     def address(self) -> Pubkey:
@@ -321,13 +322,12 @@ class WhirlpoolPool(PoolAdapter):
     def _check_missing(self) -> None:
         """The pool or a vault the chain says does not exist: no swap can run."""
         pool = self._pool
-        for what, key in (
+        named = (
             ("pool account", self._address),
             ("vault A", pool.token_vault_a),
             ("vault B", pool.token_vault_b),
-        ):
-            if key in self._missing:
-                raise self._unavailable(what, key)
+        )
+        raise_if_absent(self._tag, named, self._missing)
 
     def _fee_manager(self, a_to_b: bool) -> StaticFee | AdaptiveFee:
         pool = self._pool
@@ -379,6 +379,20 @@ class WhirlpoolPool(PoolAdapter):
             a_to_b,
             exact_in,
         )
+
+    def swap_compute_units(self, amount: int, input_mint: Pubkey) -> int:
+        """The measured fit at the initialized ticks this swap crosses (the count the program
+        oracle fitted). ``amount`` is taken before any transfer fee: at least what the pool
+        receives, so the count is never under. The largest measured when it cannot quote."""
+        units = type(self).compute_units
+        pool = self._pool
+        if input_mint not in (pool.token_mint_a, pool.token_mint_b):
+            return units.estimate(None)
+        try:
+            crossed = self.swap(amount, input_mint == pool.token_mint_a, True).ticks_crossed
+        except QuoteError:
+            return units.estimate(None)
+        return units.estimate(crossed)
 
     def quote(self, amount: int, input_mint: Pubkey, *, exact_in: bool = True) -> Quote:
         """Exact quote; transfer fees are off both sides, ``fee_amount`` is the pool's fee."""

@@ -56,7 +56,7 @@ from lstarb_sdk.errors import DecodeError, QuoteError
 from lstarb_sdk.layout import account_data
 from lstarb_sdk.pool import account_unavailable
 from lstarb_sdk.solana import TOKEN_2022_PROGRAM_ID, vault_amount
-from lstarb_sdk.token2022 import TokenMint
+from lstarb_sdk.token2022 import TokenMint, refuse_transfer_hooks
 from lstarb_sdk.types import AccountFilter, PoolSummary, Quote, SwapInstructions, SwapParams
 
 #: Pools shorter than this get an ``extend_account`` before the swap, as in the SDK.
@@ -125,11 +125,9 @@ class PumpSwapPool(PoolAdapter):
         No data size: pools written before a field was appended are shorter
         (211 to 300 bytes), and all of them trade.
         """
-        return [
-            AccountFilter(None, ((0, POOL_DISCRIMINATOR), (offset, bytes(mint))))
-            for mint in mints
-            for offset in (BASE_MINT_OFFSET, QUOTE_MINT_OFFSET)
-        ]
+        return AccountFilter.by_mint(
+            mints, (BASE_MINT_OFFSET, QUOTE_MINT_OFFSET), discriminator=POOL_DISCRIMINATOR
+        )
 
     @property
     def address(self) -> Pubkey:
@@ -448,12 +446,7 @@ class PumpSwapPool(PoolAdapter):
         pool = self._pool
         is_buy = params.input_mint == pool.quote_mint
         quote = self.quote(params.amount, params.input_mint, exact_in=params.exact_in)
-        for mint in self._mint:
-            if mint is not None and mint.transfer_hook is not None:
-                raise QuoteError(
-                    f"{self._tag}: mint {mint.address} has transfer hook {mint.transfer_hook} "
-                    "(its extra accounts are not passed)"
-                )
+        refuse_transfer_hooks(self._tag, self._mint)
         g = self._global
         assert g is not None and self._base_program is not None and self._quote_program is not None
         if pool.is_mayhem_mode:

@@ -3,8 +3,9 @@
 Bad input is counted under a kind (``malformed``, ``rpc_errors``, ...) and logged the first
 time that kind happens on an endpoint, with what was wrong; later ones are counted and
 logged at debug level only, so a peer that sends garbage a thousand times a second
-cannot flood the log. :meth:`RpcSource.counters` exposes the numbers (the metrics
-service turns them into Prometheus series).
+cannot flood the log. :meth:`RpcSource.counters` exposes the numbers, and
+:meth:`RpcSource.endpoint_health` hands them to the runtime, which serves them to Prometheus
+as ``lstarb_data_source_endpoint_*`` series.
 """
 
 from __future__ import annotations

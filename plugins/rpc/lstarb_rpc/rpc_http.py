@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -54,9 +55,11 @@ from solders.transaction import VersionedTransaction
 from solders.transaction_status import TransactionStatus
 
 from lstarb_rpc.health import EndpointHealth
-from lstarb_rpc.wire import MalformedReply, RpcReplyError, reply
+from lstarb_rpc.wire import MalformedReply, RpcReplyError, prioritization_fees, reply
 from lstarb_sdk import AccountFilter
 from lstarb_sdk.errors import DataSourceError
+from lstarb_sdk.fees import MAX_FEE_ACCOUNTS
+from lstarb_sdk.redact import mask_urls
 
 T = TypeVar("T")
 
@@ -149,7 +152,21 @@ class RpcHttp:
     # ------------------------------------------------------------ plumbing
     async def call(self, build: Callable[[int], Any], cls: type[T], what: str) -> T:
         """Send ``build(id)``, return the reply parsed as ``cls``; failures counted, raised."""
-        body = build(next(self._ids))
+        text = await self._send(build(next(self._ids)), what)
+        return self._checked(lambda: reply(cls, text, what), what)
+
+    def _checked(self, parse: Callable[[], T], what: str) -> T:
+        try:
+            return parse()
+        except RpcReplyError as exc:
+            self.health.problem("rpc_errors", f"{what}: {exc}")
+            raise
+        except MalformedReply as exc:
+            self.health.problem("malformed", str(exc))
+            raise
+
+    async def _send(self, body: Any, what: str) -> str:
+        """POST one request body (anything with ``to_json()``); transport failures counted."""
         async with self._limit:
             try:
                 text = await self._provider.make_request_unparsed(body)
@@ -159,14 +176,7 @@ class RpcHttp:
             except httpx.HTTPError as exc:
                 self.health.problem("http_errors", f"{what}: {_describe(exc)}")
                 raise TransportError(f"{what}: {_describe(exc)}") from None
-        try:
-            return reply(cls, text, what)
-        except RpcReplyError as exc:
-            self.health.problem("rpc_errors", f"{what}: {exc}")
-            raise
-        except MalformedReply as exc:
-            self.health.problem("malformed", str(exc))
-            raise
+        return text
 
     def _account_config(self) -> RpcAccountInfoConfig:
         encoding = UiAccountEncoding.Base64Zstd if self.zstd else UiAccountEncoding.Base64
@@ -268,6 +278,22 @@ class RpcHttp:
         )
         return resp.value
 
+    async def recent_prioritization_fees(self, accounts: Sequence[Pubkey] = ()) -> list[int]:
+        """getRecentPrioritizationFees: the fee of each recent slot, oldest first."""
+        if len(accounts) > MAX_FEE_ACCOUNTS:
+            raise ValueError(f"at most {MAX_FEE_ACCOUNTS} accounts per call")
+        what = "getRecentPrioritizationFees"
+        body = _JsonBody(
+            {
+                "jsonrpc": "2.0",
+                "id": next(self._ids),
+                "method": what,
+                "params": [[str(a) for a in accounts]],
+            }
+        )
+        text = await self._send(body, what)
+        return self._checked(lambda: prioritization_fees(text, what), what)
+
     async def signature_statuses(
         self, signatures: Sequence[Signature]
     ) -> list[TransactionStatus | None]:
@@ -282,7 +308,19 @@ class RpcHttp:
         return list(resp.value)
 
 
+class _JsonBody:
+    """A request solders has no type for, as the provider sends bodies: ``to_json()``."""
+
+    __slots__ = ("doc",)
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+
+    def to_json(self) -> str:
+        return json.dumps(self.doc, separators=(",", ":"))
+
+
 def _describe(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.HTTPStatusError):
         return f"HTTP {exc.response.status_code} {exc.response.reason_phrase}"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return f"{type(exc).__name__}: {mask_urls(str(exc))}" if str(exc) else type(exc).__name__

@@ -6,7 +6,8 @@ Each endpoint (``[plugins.rpc] url`` and any ``endpoints``) runs its own session
 write order, so the freshest endpoint wins and a lagging one only adds duplicates (counted).
 A slot tick is emitted whenever any endpoint reports a slot newer than all before; an
 endpoint ``lag_slots`` behind the freshest is named in the log and flagged in
-:meth:`RpcSource.counters` until it catches up.
+:meth:`RpcSource.counters` and :meth:`RpcSource.endpoint_health` (hence in Prometheus,
+``lstarb_data_source_endpoint_lagging``) until it catches up.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from solders.pubkey import Pubkey
 
 from lstarb_rpc.config import RpcConfig
 from lstarb_rpc.endpoint import Endpoint, ProgramFilter
+from lstarb_rpc.health import COUNTERS, PROBLEMS
 from lstarb_rpc.ordering import BACKWARDS, CLOSED, STALE, Lane, Mark, UpdateOrder
 from lstarb_rpc.urls import endpoint_name, ws_url_for
-from lstarb_sdk import AccountFilter, AccountUpdate, DataSource, SlotUpdate
+from lstarb_sdk import AccountFilter, AccountUpdate, DataSource, EndpointHealth, SlotUpdate
 from lstarb_sdk.errors import DataSourceError
 
 log = logging.getLogger("lstarb.plugin.rpc")
@@ -153,6 +155,22 @@ class RpcSource(DataSource):
         """
         return {e.name: e.health.snapshot() for e in self.endpoints}
 
+    def endpoint_health(self) -> list[EndpointHealth]:
+        """Each endpoint for the runtime's metrics (``lstarb_data_source_endpoint_*``).
+
+        Names are those of the log and :meth:`counters`: ``host:port`` or the configured
+        name, never the URL's path or query where providers put API keys.
+        """
+        out = []
+        for endpoint in self.endpoints:
+            health = endpoint.health
+            counts = dict.fromkeys((*COUNTERS, *PROBLEMS), 0)
+            counts.update(health.counts)
+            out.append(
+                EndpointHealth(endpoint.name, health.connected, health.slot, health.lagging, counts)
+            )
+        return out
+
     def lagging(self) -> list[str]:
         """Names of the endpoints now flagged as lagging."""
         return [e.name for e in self.endpoints if e.health.lagging]
@@ -183,19 +201,8 @@ class RpcSource(DataSource):
         executable = account.executable
         write_version = self.order.admit(lane, key, slot, (lamports, owner, executable, data))
         if write_version > 0:
-            health.counts["updates"] += 1
-            self._queue.put_nowait(
-                AccountUpdate(
-                    key,
-                    slot,
-                    owner,
-                    lamports,
-                    data,
-                    executable,
-                    write_version,
-                    endpoint.label,
-                    received_ns,
-                )
+            self._emit(
+                endpoint, key, slot, (lamports, owner, executable, data), write_version, received_ns
             )
         elif write_version == STALE:
             health.counts["stale"] += 1
@@ -225,8 +232,22 @@ class RpcSource(DataSource):
             executable, data = account.executable, account.data
             state = (lamports, owner, executable, data)
             write_version = self.order.admit_fetched(key, slot, state, mark)
-        if write_version <= 0:
-            return
+        if write_version > 0:
+            self._emit(
+                endpoint, key, slot, (lamports, owner, executable, data), write_version, received_ns
+            )
+
+    def _emit(
+        self,
+        endpoint: Endpoint,
+        key: Pubkey,
+        slot: int,
+        state: tuple[int, Pubkey, bool, bytes],
+        write_version: int,
+        received_ns: int,
+    ) -> None:
+        """One admitted state onto the queue, counted as an update of ``endpoint``."""
+        lamports, owner, executable, data = state
         endpoint.health.counts["updates"] += 1
         self._queue.put_nowait(
             AccountUpdate(

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from solders.hash import Hash
+from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
@@ -202,6 +203,12 @@ class RpcSubmitter(Submitter):
         return SubmissionResult(
             result.signature, True, STATUS_FAILED, slot=slot, error=render_error(err)
         )
+
+    async def recent_priority_fees(self, accounts: Sequence[Pubkey] = ()) -> list[int]:
+        """The main endpoint's getRecentPrioritizationFees (the SDK's PriorityFeeSource):
+        the planner reads it in the background, never per plan. Reading is not sending, so
+        paper runs read too (their plans are priced as live ones would be)."""
+        return await self.http.recent_prioritization_fees(accounts)
 
     async def close(self) -> None:
         await self.signatures.close()

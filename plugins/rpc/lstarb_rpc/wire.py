@@ -93,3 +93,33 @@ def reply(cls: type[T], text: str, what: str) -> T:
     if not isinstance(parsed, cls):  # an error object the screen did not see
         raise MalformedReply(f"{what}: {parsed!r:.120} instead of a {cls.__name__}")
     return parsed
+
+
+def prioritization_fees(text: str, what: str = "getRecentPrioritizationFees") -> list[int]:
+    """The fees of a getRecentPrioritizationFees reply (oldest slot first), checked by hand.
+
+    Why by hand: neither solders 0.26 nor solana-py 0.36 has a type for this method. The
+    reply must be ``{"result": [{"slot": u64, "prioritizationFee": u64}, ...]}``; an error
+    object raises RpcReplyError, anything else MalformedReply naming what was wrong.
+    """
+    screen(text)
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise MalformedReply(f"{what}: not JSON ({exc}): {excerpt(text)}") from None
+    result = doc.get("result") if isinstance(doc, dict) else None
+    if not isinstance(result, list):
+        raise MalformedReply(f"{what}: result is not a list in {excerpt(text)}")
+    rows = []
+    for row in result:
+        slot = row.get("slot") if isinstance(row, dict) else None
+        fee = row.get("prioritizationFee") if isinstance(row, dict) else None
+        if not (_u64(slot) and _u64(fee)):
+            raise MalformedReply(f"{what}: {row!r:.80} is not a slot and a fee")
+        rows.append((slot, fee))
+    rows.sort()
+    return [fee for _, fee in rows]
+
+
+def _u64(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**64

@@ -13,7 +13,7 @@ from lstarb_meteora.dlmm.constants import (
     ONE_Q64,
     SCALE_OFFSET,
 )
-from lstarb_sdk.amounts import BPS_DENOMINATOR, U128_MAX
+from lstarb_sdk.amounts import BPS_DENOMINATOR, U128_MAX, ceil_div
 
 
 def q64_pow(base: int, exp: int) -> int:
@@ -57,5 +57,5 @@ def price_from_id(bin_id: int, bin_step: int) -> int:
 def amount_in_up(amount_out: int, price: int, swap_for_y: bool) -> int:
     """Input that buys ``amount_out`` at one bin's price, rounded up."""
     if swap_for_y:
-        return -(-(amount_out << SCALE_OFFSET) // price)
-    return -(-(amount_out * price) >> SCALE_OFFSET)
+        return ceil_div(amount_out << SCALE_OFFSET, price)
+    return -(-(amount_out * price) >> SCALE_OFFSET)  # ceil_div by 2**64, as a shift

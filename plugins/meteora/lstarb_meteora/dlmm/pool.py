@@ -34,7 +34,7 @@ from lstarb_meteora.dlmm.swap import SwapResult, swap_exact_in, swap_exact_out
 from lstarb_sdk import PoolAdapter, Quote, SwapInstructions, SwapParams
 from lstarb_sdk.amounts import PPM_DENOMINATOR, ceil_div
 from lstarb_sdk.errors import DecodeError, QuoteError
-from lstarb_sdk.pool import account_unavailable
+from lstarb_sdk.pool import account_unavailable, raise_if_absent
 from lstarb_sdk.solana import (
     SYSVAR_CLOCK_ID,
     TOKEN_2022_PROGRAM_ID,
@@ -138,11 +138,12 @@ class DlmmPool(PoolAdapter):
     @classmethod
     def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
         """Pairs trading any of ``mints`` as X or Y: size, discriminator, mint."""
-        return [
-            AccountFilter(LB_PAIR_LEN, ((0, LB_PAIR_DISCRIMINATOR), (offset, bytes(mint))))
-            for mint in dict.fromkeys(mints)
-            for offset in (TOKEN_X_MINT_OFFSET, TOKEN_Y_MINT_OFFSET)
-        ]
+        return AccountFilter.by_mint(
+            mints,
+            (TOKEN_X_MINT_OFFSET, TOKEN_Y_MINT_OFFSET),
+            data_size=LB_PAIR_LEN,
+            discriminator=LB_PAIR_DISCRIMINATOR,
+        )
 
     @property
     def address(self) -> Pubkey:
@@ -344,13 +345,12 @@ class DlmmPool(PoolAdapter):
     def _check_missing(self) -> None:
         """The pair or a reserve the chain says does not exist: no swap can run."""
         pair = self._pair
-        for what, key in (
+        named = (
             ("pair account", self._address),
             ("reserve X", pair.reserve_x),
             ("reserve Y", pair.reserve_y),
-        ):
-            if key in self._missing:
-                raise self._unavailable(what, key)
+        )
+        raise_if_absent(self._tag, named, self._missing)
 
     def _transfer_fee(self, mint: Pubkey, flag: int, clock: Clock) -> TransferFee | None:
         if flag != 1:
@@ -463,6 +463,18 @@ class DlmmPool(PoolAdapter):
 
     def quote(self, amount: int, input_mint: Pubkey, *, exact_in: bool = True) -> Quote:
         return self.quote_detailed(amount, input_mint, exact_in=exact_in).quote
+
+    def swap_compute_units(self, amount: int, input_mint: Pubkey) -> int:
+        """The measured fit at the bins this swap moves the active bin by (what the program
+        oracle counted); the largest measured when the quote is refused."""
+        units = type(self).compute_units
+        try:
+            end = self.quote_detailed(amount, input_mint).swap.end_bin
+        except QuoteError:
+            return units.estimate(None)
+        if end is None:
+            return units.estimate(None)
+        return units.estimate(abs(end - self._pair.active_id))
 
     def summary(self) -> PoolSummary | None:
         """Reserve balances, the active bin's liquidity and the fee rate a swap would pay in

@@ -28,7 +28,7 @@ from lstarb_meteora.dlmm.constants import (
 )
 from lstarb_meteora.dlmm.fees import VolatilityState, base_fee_rate, split_fee
 from lstarb_meteora.dlmm.state import BinArray, BinArrayBitmapExtension, LbPair
-from lstarb_sdk.amounts import BPS_DENOMINATOR, U64_MAX
+from lstarb_sdk.amounts import BPS_DENOMINATOR, U64_MAX, ceil_div
 from lstarb_sdk.errors import QuoteError
 
 # One bin as the swap sees it: amount_x, amount_y, price, open_order_amount,
@@ -58,6 +58,8 @@ class SwapResult:
     bins_crossed: int
     bin_arrays: list[int] = field(default_factory=list)
     excess_out: int = 0
+    end_bin: int | None = None
+    """The active bin the swap leaves the pair at (None where a caller built the result)."""
 
 
 def fee_on_input(pair: LbPair, swap_for_y: bool) -> bool:
@@ -74,11 +76,11 @@ def _fill(amount: int, max_out: int, price: int, swap_for_y: bool) -> tuple[int,
     is rounded down.
     """
     if swap_for_y:
-        max_in = -(-(max_out << SCALE_OFFSET) // price)
+        max_in = ceil_div(max_out << SCALE_OFFSET, price)
         if amount >= max_in:
             return max_in, amount - max_in, max_out
         return amount, 0, (amount * price) >> SCALE_OFFSET
-    max_in = -(-(max_out * price) >> SCALE_OFFSET)
+    max_in = -(-(max_out * price) >> SCALE_OFFSET)  # ceil_div by 2**64, as a shift
     if amount >= max_in:
         return max_in, amount - max_in, max_out
     return amount, 0, (amount << SCALE_OFFSET) // price
@@ -106,7 +108,7 @@ def _exact_in_at_bin(
     fee = 0
     excluded = amount
     if on_input:
-        fee = (amount * rate + FEE_PRECISION - 1) // FEE_PRECISION
+        fee = ceil_div(amount * rate, FEE_PRECISION)
         excluded = amount - fee
     mm_in, left, out = _fill(excluded, view[1] if swap_for_y else view[0], price, swap_for_y)
     total_in = mm_in
@@ -124,12 +126,12 @@ def _exact_in_at_bin(
         excluded -= left
         if on_input:
             denominator = FEE_PRECISION - rate
-            included = (excluded * FEE_PRECISION + denominator - 1) // denominator
+            included = ceil_div(excluded * FEE_PRECISION, denominator)
             fee = included - excluded
         else:
             included = excluded
     if not on_input:
-        fee = (out * rate + FEE_PRECISION - 1) // FEE_PRECISION
+        fee = ceil_div(out * rate, FEE_PRECISION)
         out -= fee
     if total_in == mm_in and total_in:  # no limit orders filled: the split, simplified
         protocol = fee * share // BPS_DENOMINATOR
@@ -154,13 +156,13 @@ def _exact_out_at_bin(
         included_out = out
     else:
         denominator = FEE_PRECISION - rate
-        included_out = (out * FEE_PRECISION + denominator - 1) // denominator
+        included_out = ceil_div(out * FEE_PRECISION, denominator)
     if included_out >= _max_out(view, swap_for_y):
         return _exact_in_at_bin(view, rate, share, U64_MAX, swap_for_y, on_input), 0
     need = amount_in_up(included_out, view[2], swap_for_y)
     if on_input:
         denominator = FEE_PRECISION - rate
-        need = (need * FEE_PRECISION + denominator - 1) // denominator
+        need = ceil_div(need * FEE_PRECISION, denominator)
     amount_in, got, lp_fee, protocol_fee = _exact_in_at_bin(
         view, rate, share, need, swap_for_y, on_input
     )
@@ -260,7 +262,9 @@ def _walk(
                 raise QuoteError(f"meteora-dlmm pair: insufficient liquidity at bin {active}")
     if not crossed:
         raise QuoteError("meteora-dlmm pair: insufficient liquidity (nothing fills)")
-    return SwapResult(total_in, total_out, lp_fee, protocol_fee, on_input, crossed, used, excess)
+    return SwapResult(
+        total_in, total_out, lp_fee, protocol_fee, on_input, crossed, used, excess, active
+    )
 
 
 def swap_exact_in(

@@ -35,7 +35,7 @@ from lstarb_raydium.amm_v4.state import (
     AmmInfo,
 )
 from lstarb_sdk import PoolAdapter
-from lstarb_sdk.amounts import U64_MAX, ceil_div, check_amount
+from lstarb_sdk.amounts import PPM_DENOMINATOR, U64_MAX, ceil_div, check_amount
 from lstarb_sdk.errors import DecodeError, QuoteError
 from lstarb_sdk.pool import account_unavailable
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_PROGRAM_ID, Clock, vault_amount
@@ -97,11 +97,9 @@ class AmmV4Pool(PoolAdapter):
     @classmethod
     def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
         """AmmInfo accounts (752 bytes; the program has no discriminator) by coin or pc mint."""
-        return [
-            AccountFilter(AMM_INFO_LEN, ((offset, bytes(mint)),))
-            for mint in mints
-            for offset in (COIN_MINT_OFFSET, PC_MINT_OFFSET)
-        ]
+        return AccountFilter.by_mint(
+            mints, (COIN_MINT_OFFSET, PC_MINT_OFFSET), data_size=AMM_INFO_LEN
+        )
 
     @property
     def address(self) -> Pubkey:
@@ -246,7 +244,7 @@ class AmmV4Pool(PoolAdapter):
         except QuoteError:
             return None
         info = self._info
-        fee_ppm = ceil_div(info.swap_fee_numerator * 1_000_000, info.swap_fee_denominator)
+        fee_ppm = ceil_div(info.swap_fee_numerator * PPM_DENOMINATOR, info.swap_fee_denominator)
         return PoolSummary(coin, pc, 0, fee_ppm)
 
     def quote(self, amount: int, input_mint: Pubkey, *, exact_in: bool = True) -> Quote:

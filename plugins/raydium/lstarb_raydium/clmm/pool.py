@@ -50,7 +50,7 @@ from lstarb_sdk import PoolAdapter
 from lstarb_sdk.amounts import U64_MAX, check_amount
 from lstarb_sdk.errors import DecodeError, QuoteError
 from lstarb_sdk.layout import account_data
-from lstarb_sdk.pool import account_unavailable
+from lstarb_sdk.pool import account_unavailable, updated_account
 from lstarb_sdk.solana import (
     MEMO_PROGRAM_ID,
     MINT_LEN,
@@ -60,7 +60,13 @@ from lstarb_sdk.solana import (
     Clock,
     vault_amount,
 )
-from lstarb_sdk.token2022 import TokenMint, TransferFee, amount_received, amount_to_send
+from lstarb_sdk.token2022 import (
+    TokenMint,
+    TransferFee,
+    amount_received,
+    amount_to_send,
+    refuse_transfer_hooks,
+)
 from lstarb_sdk.types import (
     AccountFilter,
     ComputeUnits,
@@ -144,11 +150,12 @@ class ClmmPool(PoolAdapter):
     @classmethod
     def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
         """PoolState accounts (size and discriminator) with the mint as token 0 or token 1."""
-        return [
-            AccountFilter(POOL_STATE_LEN, ((0, POOL_STATE_DISCRIMINATOR), (offset, bytes(mint))))
-            for mint in mints
-            for offset in (MINT_0_OFFSET, MINT_1_OFFSET)
-        ]
+        return AccountFilter.by_mint(
+            mints,
+            (MINT_0_OFFSET, MINT_1_OFFSET),
+            data_size=POOL_STATE_LEN,
+            discriminator=POOL_STATE_DISCRIMINATOR,
+        )
 
     @property
     def address(self) -> Pubkey:
@@ -269,7 +276,7 @@ class ClmmPool(PoolAdapter):
             absent.append(self._address)
         p = new_pool or pool
         new_config = None
-        acc = accounts.get(p.amm_config)
+        acc = updated_account(accounts, p.amm_config, absent)
         if acc is not None:
             data = account_data(
                 acc,
@@ -279,8 +286,6 @@ class ClmmPool(PoolAdapter):
                 discriminator=AMM_CONFIG_DISCRIMINATOR,
             )
             new_config = AmmConfig.decode(data)
-        elif p.amm_config in accounts:
-            absent.append(p.amm_config)
         config = new_config or self._config
         if config is not None and config.tick_spacing != p.tick_spacing:
             raise DecodeError(
@@ -290,10 +295,8 @@ class ClmmPool(PoolAdapter):
         mints = (p.token_mint_0, p.token_mint_1)
         vaults: list[tuple[int, int, Pubkey]] = []
         for i, key in enumerate((p.token_vault_0, p.token_vault_1)):
-            acc = accounts.get(key)
+            acc = updated_account(accounts, key, absent)
             if acc is None:
-                if key in accounts:
-                    absent.append(key)
                 continue
             vaults.append((i, vault_amount(acc, self._vault_names[i], mints[i]), acc.owner))
         new_mints: list[tuple[int, TokenMint]] = []
@@ -301,10 +304,8 @@ class ClmmPool(PoolAdapter):
         for i, _, program in vaults:
             programs[i] = program
         for i, key in enumerate(mints):
-            acc = accounts.get(key)
+            acc = updated_account(accounts, key, absent)
             if acc is None:
-                if key in accounts:
-                    absent.append(key)
                 continue
             if programs[i] == TOKEN_PROGRAM_ID:  # a quote reads nothing of an SPL mint
                 account_data(acc, self._mint_names[i], owner=TOKEN_PROGRAM_ID, size=MINT_LEN)
@@ -334,12 +335,8 @@ class ClmmPool(PoolAdapter):
                 )
         elif self._ext_key in accounts:
             absent.append(self._ext_key)
-        new_clock = None
-        acc = accounts.get(SYSVAR_CLOCK_ID)
-        if acc is not None:
-            new_clock = Clock.from_account(acc)
-        elif SYSVAR_CLOCK_ID in accounts:
-            absent.append(SYSVAR_CLOCK_ID)
+        acc = updated_account(accounts, SYSVAR_CLOCK_ID, absent)
+        new_clock = None if acc is None else Clock.from_account(acc)
         arrays = self._decode_arrays(accounts, p, absent)
 
         # commit
@@ -635,6 +632,17 @@ class ClmmPool(PoolAdapter):
     def quote(self, amount: int, input_mint: Pubkey, *, exact_in: bool = True) -> Quote:
         return self._quote_path(amount, self._direction(input_mint), exact_in)[0]
 
+    def swap_compute_units(self, amount: int, input_mint: Pubkey) -> int:
+        """The measured fit at the initialized ticks this swap crosses (the count the program
+        oracle fitted). ``amount`` is taken before any transfer fee: at least what the pool
+        receives, so the count is never under. The largest measured when it cannot quote."""
+        units = type(self).compute_units
+        try:
+            crossed = self.swap_amounts(amount, self._direction(input_mint), True)[4]
+        except QuoteError:
+            return units.estimate(None)
+        return units.estimate(crossed)
+
     def _quote_path(
         self, amount: int, zero_for_one: bool, exact_in: bool
     ) -> tuple[Quote, list[int]]:
@@ -691,12 +699,7 @@ class ClmmPool(PoolAdapter):
         pool = self._pool
         zero_for_one = self._direction(params.input_mint)
         _, used = self._quote_path(params.amount, zero_for_one, params.exact_in)
-        for mint in self._mint:
-            if mint is not None and mint.transfer_hook is not None:
-                raise QuoteError(
-                    f"{self._tag}: mint {mint.address} has transfer hook {mint.transfer_hook} "
-                    "(its extra accounts are not passed)"
-                )
+        refuse_transfer_hooks(self._tag, self._mint)
         i_in, i_out = (0, 1) if zero_for_one else (1, 0)
         vaults = (pool.token_vault_0, pool.token_vault_1)
         mints = (pool.token_mint_0, pool.token_mint_1)

@@ -19,7 +19,7 @@ from solders.pubkey import Pubkey
 from lstarb_raydium.clmm.tick_math import MAX_SQRT_PRICE_X64, MAX_TICK, MIN_SQRT_PRICE_X64, MIN_TICK
 from lstarb_sdk.amounts import PPM_DENOMINATOR
 from lstarb_sdk.errors import DecodeError
-from lstarb_sdk.layout import check_data
+from lstarb_sdk.layout import check_data, i32, i128, u64, u128
 
 POOL_STATE_DISCRIMINATOR = bytes.fromhex("f7ede3f5d7c3de46")
 AMM_CONFIG_DISCRIMINATOR = bytes.fromhex("daf42168cbcb2b6f")
@@ -338,7 +338,7 @@ class TickArray:
         return cls(
             bytes(data),
             Pubkey.from_bytes(data[8:40]),
-            int.from_bytes(data[40:44], "little", signed=True),
+            i32(data, 40),
         )
 
     @property
@@ -347,27 +347,23 @@ class TickArray:
 
     @property
     def recent_epoch(self) -> int:
-        return int.from_bytes(self.data[10125:10133], "little")
+        return u64(self.data, 10125)
 
     def tick(self, i: int) -> Tick:
         """Tick record ``i`` (0..59), every field."""
         d = self.data
         p = TICKS_OFFSET + TICK_LEN * i
-
-        def u(a: int, n: int, signed: bool = False) -> int:
-            return int.from_bytes(d[p + a : p + a + n], "little", signed=signed)
-
         return Tick(
-            u(0, 4, True),
-            u(4, 16, True),
-            u(20, 16),
-            u(36, 16),
-            u(52, 16),
-            (u(68, 16), u(84, 16), u(100, 16)),
-            u(116, 8),
-            u(124, 8),
-            u(132, 8),
-            u(140, 16),
+            i32(d, p),
+            i128(d, p + 4),
+            u128(d, p + 20),
+            u128(d, p + 36),
+            u128(d, p + 52),
+            (u128(d, p + 68), u128(d, p + 84), u128(d, p + 100)),
+            u64(d, p + 116),
+            u64(d, p + 124),
+            u64(d, p + 132),
+            u128(d, p + 140),
         )
 
     @cached_property
@@ -389,7 +385,7 @@ class TickArray:
             if gross != z or order != z:
                 offsets.append(i)
                 p = TICKS_OFFSET + TICK_LEN * i + 4
-                nets.append(int.from_bytes(d[p : p + 16], "little", signed=True))
+                nets.append(i128(d, p))
                 if order != z:
                     orders.add(i)
         return offsets, nets, frozenset(orders)
@@ -420,10 +416,4 @@ class BitmapExtension:
         """The ``[[u64; 8]; 14]`` view the IDL shows."""
         base = EXT_NEGATIVE_OFFSET if negative else EXT_POSITIVE_OFFSET
         d = self.raw
-        return [
-            [
-                int.from_bytes(d[base + 64 * g + 8 * w : base + 64 * g + 8 * w + 8], "little")
-                for w in range(8)
-            ]
-            for g in range(EXT_BITMAP_GROUPS)
-        ]
+        return [[u64(d, base + 64 * g + 8 * w) for w in range(8)] for g in range(EXT_BITMAP_GROUPS)]

@@ -8,9 +8,9 @@ price is moved by the amount instead).
 
 from __future__ import annotations
 
-FEE_RATE_DENOMINATOR = 1_000_000
-U64_MAX = (1 << 64) - 1
-_Q64 = 1 << 64
+from lstarb_sdk.amounts import PPM_DENOMINATOR, U64_MAX, ceil_div
+
+FEE_RATE_DENOMINATOR = PPM_DENOMINATOR
 
 
 class SwapMathError(ArithmeticError):
@@ -23,8 +23,7 @@ def delta_amount_0(sqrt_a: int, sqrt_b: int, liquidity: int, round_up: bool) -> 
         sqrt_a, sqrt_b = sqrt_b, sqrt_a
     num = (liquidity << 64) * (sqrt_b - sqrt_a)
     if round_up:
-        q = -(-num // sqrt_b)
-        return -(-q // sqrt_a)
+        return ceil_div(ceil_div(num, sqrt_b), sqrt_a)
     return num // sqrt_b // sqrt_a
 
 
@@ -34,7 +33,7 @@ def delta_amount_1(sqrt_a: int, sqrt_b: int, liquidity: int, round_up: bool) -> 
         sqrt_a, sqrt_b = sqrt_b, sqrt_a
     num = liquidity * (sqrt_b - sqrt_a)
     if round_up:
-        return -(-num >> 64)
+        return -(-num >> 64)  # ceil_div(num, 2**64), as a shift
     return num >> 64
 
 
@@ -47,7 +46,7 @@ def next_sqrt_price_from_input(
     if zero_for_one:
         numerator = liquidity << 64
         denominator = numerator + amount * sqrt_price
-        return -(-(numerator * sqrt_price) // denominator)
+        return ceil_div(numerator * sqrt_price, denominator)
     return sqrt_price + (amount << 64) // liquidity
 
 
@@ -58,7 +57,7 @@ def next_sqrt_price_from_output(
     if amount == 0:
         return sqrt_price
     if zero_for_one:
-        quotient = -(-(amount << 64) // liquidity)
+        quotient = ceil_div(amount << 64, liquidity)
         if sqrt_price <= quotient:
             raise SwapMathError("liquidity cannot cover the token1 output")
         return sqrt_price - quotient
@@ -66,7 +65,7 @@ def next_sqrt_price_from_output(
     product = amount * sqrt_price
     if numerator <= product:
         raise SwapMathError("liquidity cannot cover the token0 output")
-    return -(-(numerator * sqrt_price) // (numerator - product))
+    return ceil_div(numerator * sqrt_price, numerator - product)
 
 
 def compute_swap_step(
@@ -110,7 +109,7 @@ def compute_swap_step(
         if fee_on_input:
             for_price = amount_remaining
         else:
-            for_price = -(-amount_remaining * denom // (denom - fee_rate))
+            for_price = ceil_div(amount_remaining * denom, denom - fee_rate)
         if zero_for_one:
             out_range = delta_amount_1(sqrt_target, sqrt_current, liquidity, False)
         else:
@@ -147,9 +146,9 @@ def compute_swap_step(
             if not reached:
                 fee = amount_remaining - amount_in
             else:
-                fee = -(-amount_in * fee_rate // (denom - fee_rate))
+                fee = ceil_div(amount_in * fee_rate, denom - fee_rate)
         else:
-            fee = -(-amount_out * fee_rate // denom)
+            fee = ceil_div(amount_out * fee_rate, denom)
             amount_out -= fee
             if not reached:
                 amount_in = amount_remaining
@@ -157,9 +156,9 @@ def compute_swap_step(
         if fee_on_input:
             if amount_out > amount_remaining:
                 amount_out = amount_remaining
-            fee = -(-amount_in * fee_rate // (denom - fee_rate))
+            fee = ceil_div(amount_in * fee_rate, denom - fee_rate)
         else:
-            fee = -(-amount_out * fee_rate // denom)
+            fee = ceil_div(amount_out * fee_rate, denom)
             net = amount_out - fee
             if net > amount_remaining:
                 fee = amount_out - amount_remaining

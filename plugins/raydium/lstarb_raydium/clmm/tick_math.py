@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from lstarb_sdk.amounts import U128_MAX
+
 MIN_TICK = -443636
 MAX_TICK = 443636
 MIN_SQRT_PRICE_X64 = 4295048016
 MAX_SQRT_PRICE_X64 = 79226673521066979257578248091
 
 _Q64 = 1 << 64
-_U128_MAX = (1 << 128) - 1
 _LOG_B_2_X32 = 59543866431248
 _LOG_B_P_ERR_MARGIN_LOWER_X64 = 184467440737095516
 _LOG_B_P_ERR_MARGIN_UPPER_X64 = 15793534762490258745
@@ -62,7 +63,7 @@ def sqrt_price_at_tick(tick: int) -> int:
             ratio = (ratio * factor) >> 64
         bit += 1
     if tick > 0:
-        ratio = _U128_MAX // ratio
+        ratio = U128_MAX // ratio
     return ratio
 
 

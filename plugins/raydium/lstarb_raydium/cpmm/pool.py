@@ -35,9 +35,15 @@ from lstarb_sdk import PoolAdapter
 from lstarb_sdk.amounts import PPM_DENOMINATOR, U64_MAX, ceil_div, check_amount
 from lstarb_sdk.errors import DecodeError, QuoteError
 from lstarb_sdk.layout import account_data
-from lstarb_sdk.pool import account_unavailable
+from lstarb_sdk.pool import account_unavailable, updated_account
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID, TOKEN_2022_PROGRAM_ID, Clock, vault_amount
-from lstarb_sdk.token2022 import TokenMint, TransferFee, amount_received, amount_to_send
+from lstarb_sdk.token2022 import (
+    TokenMint,
+    TransferFee,
+    amount_received,
+    amount_to_send,
+    refuse_transfer_hooks,
+)
 from lstarb_sdk.types import (
     AccountFilter,
     ComputeUnits,
@@ -163,11 +169,12 @@ class CpmmPool(PoolAdapter):
     @classmethod
     def discovery_filters(cls, mints: Collection[Pubkey]) -> Sequence[AccountFilter]:
         """PoolState accounts (size and discriminator) with the mint as token 0 or token 1."""
-        return [
-            AccountFilter(POOL_STATE_LEN, ((0, POOL_STATE_DISCRIMINATOR), (offset, bytes(mint))))
-            for mint in mints
-            for offset in (TOKEN_0_MINT_OFFSET, TOKEN_1_MINT_OFFSET)
-        ]
+        return AccountFilter.by_mint(
+            mints,
+            (TOKEN_0_MINT_OFFSET, TOKEN_1_MINT_OFFSET),
+            data_size=POOL_STATE_LEN,
+            discriminator=POOL_STATE_DISCRIMINATOR,
+        )
 
     @property
     def address(self) -> Pubkey:
@@ -219,7 +226,7 @@ class CpmmPool(PoolAdapter):
             absent.append(self._address)
         p = new_pool or self._pool
         new_config = None
-        acc = accounts.get(p.amm_config)
+        acc = updated_account(accounts, p.amm_config, absent)
         if acc is not None:
             data = account_data(
                 acc,
@@ -229,16 +236,12 @@ class CpmmPool(PoolAdapter):
                 discriminator=AMM_CONFIG_DISCRIMINATOR,
             )
             new_config = AmmConfig.decode(data)
-        elif p.amm_config in accounts:
-            absent.append(p.amm_config)
         programs = (p.token_0_program, p.token_1_program)
         mints = (p.token_0_mint, p.token_1_mint)
         vaults: list[tuple[int, int]] = []
         for i, key in enumerate((p.token_0_vault, p.token_1_vault)):
-            acc = accounts.get(key)
+            acc = updated_account(accounts, key, absent)
             if acc is None:
-                if key in accounts:
-                    absent.append(key)
                 continue
             name = self._vault_names[i]
             if acc.owner != programs[i]:
@@ -248,10 +251,8 @@ class CpmmPool(PoolAdapter):
         for i, key in enumerate(mints):
             if programs[i] != TOKEN_2022_PROGRAM_ID:
                 continue  # an SPL Token mint has nothing a quote reads
-            acc = accounts.get(key)
+            acc = updated_account(accounts, key, absent)
             if acc is None:
-                if key in accounts:
-                    absent.append(key)
                 continue
             mint = TokenMint.from_account(key, acc, self._mint[i])
             if mint.program != programs[i]:
@@ -259,12 +260,8 @@ class CpmmPool(PoolAdapter):
                     f"{self.dex} mint {key}: owner {mint.program} is not {programs[i]}"
                 )
             new_mints.append((i, mint))
-        new_clock = None
-        acc = accounts.get(SYSVAR_CLOCK_ID)
-        if acc is not None:
-            new_clock = Clock.from_account(acc)
-        elif SYSVAR_CLOCK_ID in accounts:
-            absent.append(SYSVAR_CLOCK_ID)
+        acc = updated_account(accounts, SYSVAR_CLOCK_ID, absent)
+        new_clock = None if acc is None else Clock.from_account(acc)
 
         # commit
         if new_pool is not None:
@@ -414,12 +411,7 @@ class CpmmPool(PoolAdapter):
         else:
             raise QuoteError(f"{self._tag}: mint {params.input_mint} is not one of its mints")
         self._ready()
-        for mint in self._mint:
-            if mint is not None and mint.transfer_hook is not None:
-                raise QuoteError(
-                    f"{self._tag}: mint {mint.address} has transfer hook {mint.transfer_hook} "
-                    "(its extra accounts are not passed)"
-                )
+        refuse_transfer_hooks(self._tag, self._mint)
         vaults = (p.token_0_vault, p.token_1_vault)
         programs = (p.token_0_program, p.token_1_program)
         mints = (p.token_0_mint, p.token_1_mint)

@@ -15,7 +15,7 @@ from solders.pubkey import Pubkey
 
 from lstarb_sdk.amounts import PPM_DENOMINATOR
 from lstarb_sdk.errors import DecodeError
-from lstarb_sdk.layout import check_data, pubkey_at, u64
+from lstarb_sdk.layout import check_data, pubkey_at, u16, u64
 from lstarb_sdk.solana import TOKEN_PROGRAMS
 
 POOL_STATE_DISCRIMINATOR = bytes.fromhex("f7ede3f5d7c3de46")
@@ -167,7 +167,7 @@ class AmmConfig:
         config = cls(
             bump=d[8],
             disable_create_pool=d[9] != 0,
-            index=int.from_bytes(d[10:12], "little"),
+            index=u16(d, 10),
             trade_fee_rate=u64(d, 12),
             protocol_fee_rate=u64(d, 20),
             fund_fee_rate=u64(d, 28),
