@@ -157,6 +157,7 @@ def _print_sections(doc: dict[str, Any], sources: dict[str, str], prefix: str = 
 )
 @click.option("--metrics-port", type=int, help="serve Prometheus metrics on PORT (127.0.0.1)")
 @click.option("--seed", type=int, help="seed of the embedded local peer's market ([simnet] seed)")
+@click.option("--control-port", type=int, help="serve the control API on PORT (127.0.0.1, token)")
 @click.option(
     "--summary-json",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -175,6 +176,7 @@ def run_cmd(
     confirm_network: str | None,
     metrics_port: int | None,
     seed: int | None,
+    control_port: int | None,
     summary_json: Path | None,
 ) -> None:
     """Run the services (paper trading unless --live)."""
@@ -193,6 +195,7 @@ def run_cmd(
             "run.confirm_network": confirm_network,
             "run.metrics_port": metrics_port,
             "simnet.seed": seed,
+            "control.port": control_port,
         },
     )
     settings = loaded.settings
@@ -233,8 +236,11 @@ def _register_extensions(group: click.Group) -> None:
         group.add_command(tail)
         group.add_command(nats_cmd)
         group.add_command(record)
+    from lstarb_runtime.control.cli import kill, resume
     from lstarb_runtime.ledger.cli import pnl
 
+    group.add_command(kill)
+    group.add_command(resume)
     group.add_command(pnl)
     from lstarb_runtime.inspect.cli import explain, status
 

@@ -32,6 +32,7 @@ from typing import Any, Final, TypeVar
 from lstarb_runtime import metrics
 from lstarb_runtime.bus import Bus, BusError, PublishCounts, connect_bus
 from lstarb_runtime.config import Settings
+from lstarb_runtime.control.api import start_control_api
 from lstarb_runtime.embedded.peer import EmbeddedPeer
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.services.auditor import Auditor
@@ -55,6 +56,7 @@ from lstarb_runtime.services.summary import (
     pipeline_text,
     strategy_text,
 )
+from lstarb_runtime.services.system import SystemManager
 from lstarb_sdk import PluginContext
 
 log = logging.getLogger("lstarb.run")
@@ -66,6 +68,7 @@ ROLE_SERVICES: Final[dict[str, type[Service]]] = {
     "planner": Planner,
     "executor": Executor,
     "auditor": Auditor,
+    "system": SystemManager,
 }
 """The roles built so far; a new service registers its class here."""
 
@@ -314,7 +317,9 @@ async def _run(
     halt = HaltSwitch()
     env = ServiceEnv(bus, plan.host, plan.context, plan.settings, halt, plan.echo)
     await halt.follow(bus)
+    api = None
     try:
+        api = await start_control_api(plan.settings, halt, bus, lambda: report.services, plan.echo)
         report.services = [ROLE_SERVICES[role](env) for role in report.roles]
         started: list[Service] = []
         for service in report.services:
@@ -342,6 +347,8 @@ async def _run(
     except BusError as exc:
         report.fail(f"event bus: {exc}")
     finally:
+        if api is not None:
+            await api.close()
         await halt.stop()
         report.published = {s: c for s, c in bus.stats.streams.items() if c.sent}
 

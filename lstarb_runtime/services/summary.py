@@ -226,6 +226,7 @@ def next_steps(roles: Sequence[str], metrics_url: str | None) -> list[str]:
         steps.append("lstarb pnl                  P&L from the ledger (by day, strategy, route)")
     if "planner" in roles or "executor" in roles:
         steps.append("lstarb explain ID           one opportunity's path: plan, outcome, reasons")
+    steps.append("lstarb status               every service, the kill switch, the streams")
     steps.append("lstarb streams / lstarb tail EXECUTED   what is on the six streams")
     if metrics_url:
         steps.append(f"{metrics_url}   Prometheus metrics (dashboards/: Grafana)")
