@@ -19,11 +19,12 @@ strategy that raises is named, counted and skipped; an adapter bug quarantines i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from typing import ClassVar
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import ClassVar, TypeVar
 
 from solders.account import Account
 from solders.pubkey import Pubkey
@@ -45,12 +46,16 @@ from lstarb_sdk import (
     SlotUpdate,
     Strategy,
 )
-from lstarb_sdk.errors import DecodeError, LstarbError
+from lstarb_sdk.errors import DataSourceError, DecodeError, LstarbError
 from lstarb_sdk.events import AccountEvent, OpportunityEvent
 from lstarb_sdk.tokens import MINTS_OF_INTEREST
 
 log = logging.getLogger("lstarb.scanner")
 
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 10.0
+"""Back-off of start-up reads (discovery, snapshot) while the data source's node is down."""
+_T = TypeVar("_T")
 RECEIVED_TO_TAPE = "update received -> on the tape"
 """From a data source receiving a streamed account update to it and the pool states it
 changed being on their way to MARKET_DATA (wall clock, the update's ``received_ns``)."""
@@ -226,6 +231,8 @@ class Scanner(Service):
         except NothingToDo:
             raise
         except Exception as exc:
+            if isinstance(exc, DataSourceError) and self.stopping.is_set():
+                return  # stopped while waiting for the node at start-up: nothing failed
             self.source_faults[plugin] += 1
             metrics.SOURCE_ERRORS.labels(source=source.name).inc()
             log.error("data source %s (plugin %s) failed", source.name, plugin, exc_info=exc)
@@ -277,7 +284,7 @@ class Scanner(Service):
         if not candidates:
             return 0
         try:
-            snapshot = await source.fetch(candidates)
+            snapshot = await self._until_answered(source, lambda: source.fetch(candidates))
         except NotImplementedError:
             return 0  # a streaming-only source: the states arrive once subscribed
         self.slot = max(self.slot, source.newest_slot())  # the slot the snapshot was read at
@@ -322,12 +329,34 @@ class Scanner(Service):
     async def _check_named(self, source: DataSource) -> None:
         """Say which of the pools named in ``[scanner] pools`` the chain does not have."""
         try:
-            snapshot = await source.fetch(self._pools)
+            snapshot = await self._until_answered(source, lambda: source.fetch(self._pools))
         except NotImplementedError:
             return  # a streaming-only source: the pools arrive as updates once subscribed
         for key in self._pools:
             if snapshot.get(key) is None:
                 self.env.echo(f"{source.name}: pool {key} (from [scanner] pools): no such account")
+
+    async def _until_answered(self, source: DataSource, call: Callable[[], Awaitable[_T]]) -> _T:
+        """``call`` again, with back-off, while the source cannot reach its node.
+
+        Why: a scanner may start before its RPC node does (a Procfile, a reboot); it waits
+        for it, as the source's own subscriptions do, instead of exiting. Said once.
+        """
+        delay = RETRY_FIRST_S
+        told = False
+        while True:
+            try:
+                return await call()
+            except DataSourceError as exc:
+                if self.stopping.is_set():
+                    raise
+                if not told:
+                    told = True
+                    self.env.echo(f"{source.name}: {exc}; retrying until it answers")
+                self.count("start-up reads retried")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), delay)
+                delay = min(delay * 2, RETRY_MAX_S)
 
     async def _discover(
         self,
@@ -342,7 +371,9 @@ class Scanner(Service):
         search, by running the same filters over the accounts it holds.
         """
         try:
-            found = dict(await source.discover(cls.program_id, filters))
+            found = dict(
+                await self._until_answered(source, lambda: source.discover(cls.program_id, filters))
+            )
         except NotImplementedError:
             known = list(source.known_accounts())
             if not known:
