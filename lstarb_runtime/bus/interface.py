@@ -170,7 +170,7 @@ class StreamState:
     messages: int
     bytes: int
     consumers: dict[str, int]
-    """durable name -> messages pending (not yet delivered, plus delivered but unacked)."""
+    """consumer name -> messages pending (not yet delivered, plus delivered but unacked)."""
     exists: bool = True
 
 
@@ -211,7 +211,8 @@ class Consumer(ABC):
 
 
 class Bus(ABC):
-    """Publish events to the six streams and consume them with durable consumers."""
+    """Publish events to the six streams; consume them in service groups (durables) or read
+    them whole in one process (ephemeral readers)."""
 
     stats: BusStats
     """Publish counters per stream and the connection's history (read them any time)."""
