@@ -30,7 +30,7 @@ from lstarb_orca.state import (
     decode_tick_array_state,
     decode_whirlpool,
 )
-from lstarb_orca.swap_math import SwapResult, compute_swap
+from lstarb_orca.swap_math import ExactInPath, SwapResult, compute_swap
 from lstarb_orca.tick_arrays import (
     SWAP_WINDOW,
     TickSequence,
@@ -107,6 +107,7 @@ class WhirlpoolPool(PoolAdapter):
         self._oracle_loaded = False
         self._clock: Clock | None = None
         self._sequences: dict[bool, TickSequence] = {}
+        self._paths: dict[bool, ExactInPath] = {}  # by a_to_b, dropped with the sequences
 
     # -- construction and state -------------------------------------------------------------
 
@@ -249,6 +250,7 @@ class WhirlpoolPool(PoolAdapter):
         if clock is not None:
             self._clock = clock
         self._sequences.clear()
+        self._paths.clear()
 
     def _decode_oracle(self, account: Account | None, tick_spacing: int) -> Oracle | None:
         if _uninitialized(account):
@@ -367,8 +369,27 @@ class WhirlpoolPool(PoolAdapter):
         return info.transfer_fee_at(self._clock, self._tag)
 
     def swap(self, amount: int, a_to_b: bool, exact_in: bool) -> SwapResult:
-        """The raw swap (no transfer fees): specified ``amount`` in or out."""
+        """The raw swap (no transfer fees): specified ``amount`` in or out.
+
+        Exact in goes through the state's :class:`ExactInPath`: quotes of one state at
+        many sizes (a sizing search) then share the steps they have in common.
+        """
         pool = self._pool
+        if exact_in:
+            path = self._paths.get(a_to_b)
+            if path is None:
+                path = ExactInPath(
+                    pool.sqrt_price,
+                    pool.tick_current_index,
+                    pool.liquidity,
+                    self._sequence(a_to_b),
+                    self._fee_manager(a_to_b),
+                    a_to_b,
+                )
+                self._paths[a_to_b] = path
+            res = path.swap(amount)
+            if res is not None:
+                return res
         return compute_swap(
             amount,
             pool.sqrt_price,
