@@ -10,6 +10,7 @@ from meteora_testlib import LABELS, accounts, load_pool, pair_address
 from lstarb_meteora.dlmm import DlmmPool
 from lstarb_meteora.dlmm.state import BinArray
 from lstarb_meteora.dlmm.swap import ExactInPath, SwapResult, swap_exact_in
+from lstarb_sdk import Quote
 from lstarb_sdk.errors import QuoteError
 from lstarb_sdk.testing import with_data
 
@@ -74,10 +75,13 @@ def test_the_pool_walks_anew_after_an_update() -> None:
     pool = load_pool("sol-usdc-bs4")
     x, _ = pool.mints
     assert pool.quote(10**12, x) == _quote_walked(pool, 10**12)
-    assert pool._paths
+    assert pool._paths == {True: None}  # one swap: walked, not kept
+    assert pool.quote(10**12, x) == _quote_walked(pool, 10**12)
+    assert pool._paths[True] is not None
     for pair, array in _the_first_bins_emptied(pool):
         pool.update({pair[0]: pair[1], array[0]: array[1]})
         assert not pool._paths
+        pool.quote(10**12, x)
         assert pool.quote(10**12, x) == _quote_walked(pool, 10**12)
 
 
@@ -97,4 +101,4 @@ def _quote_walked(pool: DlmmPool, amount: int) -> Any:
     res = _walked(pool, True, amount)
     assert isinstance(res, SwapResult)
     x, _ = pool.mints
-    return type(pool.quote(amount, x))(amount, res.amount_out, res.fee + res.protocol_fee, x)
+    return Quote(amount, res.amount_out, res.fee + res.protocol_fee, x)

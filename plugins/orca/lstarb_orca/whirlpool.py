@@ -107,7 +107,8 @@ class WhirlpoolPool(PoolAdapter):
         self._oracle_loaded = False
         self._clock: Clock | None = None
         self._sequences: dict[bool, TickSequence] = {}
-        self._paths: dict[bool, ExactInPath] = {}  # by a_to_b, dropped with the sequences
+        self._paths: dict[bool, ExactInPath | None] = {}
+        """Exact-in steps by a_to_b (None: swapped once); dropped when the swap could change."""
 
     # -- construction and state -------------------------------------------------------------
 
@@ -249,8 +250,13 @@ class WhirlpoolPool(PoolAdapter):
             self._oracle_loaded = True
         if clock is not None:
             self._clock = clock
-        self._sequences.clear()
-        self._paths.clear()
+        # The swap reads the pool, its tick arrays and (fees) the Oracle and Clock; a vault or
+        # a mint alone (most updates) leaves the tick sequences and the kept steps as they are.
+        if self._address in accounts or arrays:
+            self._sequences.clear()
+            self._paths.clear()
+        elif oracle is not None or SYSVAR_CLOCK_ID in accounts:
+            self._paths.clear()
 
     def _decode_oracle(self, account: Account | None, tick_spacing: int) -> Oracle | None:
         if _uninitialized(account):
@@ -375,8 +381,8 @@ class WhirlpoolPool(PoolAdapter):
         many sizes (a sizing search) then share the steps they have in common.
         """
         pool = self._pool
-        if exact_in:
-            path = self._paths.get(a_to_b)
+        if exact_in and a_to_b in self._paths:  # a second swap on this state: keep its steps
+            path = self._paths[a_to_b]
             if path is None:
                 path = ExactInPath(
                     pool.sqrt_price,
@@ -390,6 +396,8 @@ class WhirlpoolPool(PoolAdapter):
             res = path.swap(amount)
             if res is not None:
                 return res
+        elif exact_in:
+            self._paths[a_to_b] = None  # one swap (the book's probe) is cheaper walked
         return compute_swap(
             amount,
             pool.sqrt_price,

@@ -6,10 +6,11 @@ import contextlib
 from typing import Any
 
 import pytest
-from orca_testlib import expected, variant_pool
+from orca_testlib import expected, pool_feed, variant_pool
 
 from lstarb_orca.swap_math import ExactInPath, compute_swap
 from lstarb_orca.whirlpool import WhirlpoolPool
+from lstarb_sdk import Quote
 from lstarb_sdk.errors import QuoteError
 
 VARIANTS = [
@@ -82,12 +83,27 @@ def test_every_amount_swaps_as_the_whole_loop_does(label: str, index: int, a_to_
     assert edges > 0 or len(path._steps) <= 2
 
 
-def test_an_update_drops_the_steps() -> None:
+def test_the_steps_last_while_the_swap_reads_the_same_state() -> None:
+    """A mint's account (as a vault's) keeps them: the swap does not read it; the pool drops
+    them."""
     label, index = VARIANTS[0]
-    variant = expected()["pools"][label]["variants"][index]
-    pool = variant_pool(label, variant)
+    pool = variant_pool(label, expected()["pools"][label]["variants"][index])
+    feed = pool_feed(label)[1]
     a, _ = pool.mints
-    pool.quote(10**9, a)
-    assert pool._paths
-    pool.update({})
+    first = pool.quote(10**9, a)
+    assert pool._paths == {True: None}  # one swap: walked, not kept
+    assert pool.quote(10**9, a) == first
+    kept = pool._paths[True]
+    assert kept is not None
+    mint = pool._pool.token_mint_b
+    pool.update({mint: feed[mint]})
+    assert pool._paths[True] is kept
+    assert pool.quote(10**9 + 1, a) == _quote_looped(pool, 10**9 + 1, a)
+    pool.update({pool.address: feed[pool.address]})
     assert not pool._paths
+    assert pool.quote(10**9, a) == first
+
+
+def _quote_looped(pool: WhirlpoolPool, amount: int, mint: Any) -> Any:
+    res = _looped(pool, amount, True)
+    return Quote(res.amount_in, res.amount_out, res.trade_fee, mint)

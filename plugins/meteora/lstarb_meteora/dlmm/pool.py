@@ -30,7 +30,7 @@ from lstarb_meteora.dlmm.constants import (
 )
 from lstarb_meteora.dlmm.fees import VolatilityState, total_fee_rate
 from lstarb_meteora.dlmm.state import BinArray, BinArrayBitmapExtension, LbPair
-from lstarb_meteora.dlmm.swap import ExactInPath, SwapResult, swap_exact_out
+from lstarb_meteora.dlmm.swap import ExactInPath, SwapResult, swap_exact_in, swap_exact_out
 from lstarb_sdk import PoolAdapter, Quote, SwapInstructions, SwapParams
 from lstarb_sdk.amounts import PPM_DENOMINATOR, ceil_div
 from lstarb_sdk.errors import DecodeError, QuoteError
@@ -128,8 +128,9 @@ class DlmmPool(PoolAdapter):
         pay out more than the reserve holds (the token transfer fails)."""
         self._missing: set[Pubkey] = set()
         """Pair, Clock, mints or reserves the chain reported as not existing."""
-        self._paths: dict[bool, ExactInPath] = {}
-        """The exact-in walk of this state, by ``swap_for_y`` (dropped by every update)."""
+        self._paths: dict[bool, ExactInPath | None] = {}
+        """The exact-in walk of this state by ``swap_for_y`` (None: swapped once); every
+        update drops it."""
 
     # -- construction -------------------------------------------------
 
@@ -431,12 +432,18 @@ class DlmmPool(PoolAdapter):
         )
         if exact_in:
             pool_in = amount_received(amount, fee_in)
-            path = self._paths.get(swap_for_y)
-            if path is None or path.now != now:
-                path = self._paths[swap_for_y] = ExactInPath(
-                    pair, arrays, unavailable, exhausted, extension, swap_for_y, now
+            if swap_for_y in self._paths:  # a second swap on this state: keep its walk
+                path = self._paths[swap_for_y]
+                if path is None or path.now != now:
+                    path = self._paths[swap_for_y] = ExactInPath(
+                        pair, arrays, unavailable, exhausted, extension, swap_for_y, now
+                    )
+                res = path.swap(pool_in)
+            else:  # one swap (the book's probe) is cheaper walked
+                self._paths[swap_for_y] = None
+                res = swap_exact_in(
+                    pair, arrays, unavailable, exhausted, extension, swap_for_y, now, pool_in
                 )
-            res = path.swap(pool_in)
             q_in = amount
             q_out = amount_received(res.amount_out, fee_out)
             if not q_out:
