@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from functools import cached_property
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from solders.account import Account
 from solders.pubkey import Pubkey
@@ -107,6 +107,8 @@ class WhirlpoolPool(PoolAdapter):
         self._oracle_loaded = False
         self._clock: Clock | None = None
         self._sequences: dict[bool, TickSequence] = {}
+        self._wanted: tuple[tuple[Any, ...], tuple[Pubkey, ...]] | None = None
+        """accounts_to_update() and what it depends on (tick, spacing, fee kind, Clock, keys)."""
         self._paths: dict[bool, ExactInPath | None] = {}
         """Exact-in steps by a_to_b (None: swapped once); dropped when the swap could change."""
 
@@ -170,6 +172,19 @@ class WhirlpoolPool(PoolAdapter):
         """Pool, mints, vaults, the tick arrays both directions may walk, Oracle and Clock
         when used."""
         pool = self._pool
+        clock = pool.is_adaptive or any(m.needs_clock for m in self._mints.values())
+        shape = (
+            pool.tick_current_index,
+            pool.tick_spacing,
+            pool.is_adaptive,
+            clock,
+            pool.token_mint_a,
+            pool.token_mint_b,
+            pool.token_vault_a,
+            pool.token_vault_b,
+        )
+        if self._wanted is not None and self._wanted[0] == shape:
+            return list(self._wanted[1])  # most updates leave the tick windows where they were
         keys = [
             self._address,
             pool.token_mint_a,
@@ -183,8 +198,9 @@ class WhirlpoolPool(PoolAdapter):
                     keys.append(pda)
         if pool.is_adaptive:
             keys.append(self._oracle_pda)
-        if pool.is_adaptive or any(m.needs_clock for m in self._mints.values()):
+        if clock:
             keys.append(SYSVAR_CLOCK_ID)
+        self._wanted = (shape, tuple(keys))
         return keys
 
     def update(self, accounts: Mapping[Pubkey, Account | None]) -> None:
