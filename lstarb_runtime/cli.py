@@ -147,6 +147,7 @@ def _print_sections(doc: dict[str, Any], sources: dict[str, str], prefix: str = 
 @click.option("--live", is_flag=True, default=None, help="send real transactions (needs --keypair)")
 @click.option("--keypair", type=click.Path(path_type=Path), help="signing keypair file (live only)")
 @click.option("--metrics-port", type=int, help="serve Prometheus metrics on PORT (127.0.0.1)")
+@click.option("--control-port", type=int, help="serve the control API on PORT (127.0.0.1, token)")
 @click.option(
     "--summary-json",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -163,6 +164,7 @@ def run_cmd(
     live: bool | None,
     keypair: Path | None,
     metrics_port: int | None,
+    control_port: int | None,
     summary_json: Path | None,
 ) -> None:
     """Run the services (paper trading unless --live)."""
@@ -179,6 +181,7 @@ def run_cmd(
             "run.live": live,
             "run.keypair": str(keypair) if keypair else None,
             "run.metrics_port": metrics_port,
+            "control.port": control_port,
         },
     )
     settings = loaded.settings
@@ -219,9 +222,16 @@ def _register_extensions(group: click.Group) -> None:
         group.add_command(tail)
         group.add_command(nats_cmd)
         group.add_command(record)
+    from lstarb_runtime.control.cli import kill, resume
     from lstarb_runtime.ledger.cli import pnl
 
+    group.add_command(kill)
+    group.add_command(resume)
     group.add_command(pnl)
+    from lstarb_runtime.inspect.cli import explain, status
+
+    group.add_command(status)
+    group.add_command(explain)
     if any(arg in ("-V", "--version") for arg in sys.argv[1:2]):
         return
     host = _host()

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from solders.pubkey import Pubkey
 
+from lstarb_runtime.control.settings import BreakerSettings, ControlSettings
 from lstarb_runtime.executor.settings import ExecutorSettings
 from lstarb_runtime.planner.settings import PlannerSettings, RiskSettings
 from lstarb_sdk.errors import ConfigError
@@ -126,6 +127,8 @@ class Settings(_Section):
     risk: RiskSettings = RiskSettings()
     auditor: AuditorSettings = AuditorSettings()
     executor: ExecutorSettings = ExecutorSettings()
+    control: ControlSettings = ControlSettings()
+    breakers: BreakerSettings = BreakerSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     log_format: Literal["text", "json"] = "text"
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)

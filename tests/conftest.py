@@ -27,6 +27,7 @@ def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
         monkeypatch.delenv(var)
     monkeypatch.setenv("LSTARB_NATS__URL", free_local_url())
     monkeypatch.setenv("LSTARB_NATS__DATA_DIR", str(tmp_path / "nats"))
+    monkeypatch.setenv("LSTARB_AUDITOR__LEDGER_PATH", str(tmp_path / "ledger.sqlite"))
     monkeypatch.setattr(cli_module, "_HOST", None)
     return CliRunner()
 

@@ -17,15 +17,19 @@ import asyncio
 import logging
 import time
 from datetime import UTC, datetime
+from typing import Literal
 
 from lstarb_runtime import metrics
 from lstarb_sdk.events import ExecutionPlanEvent, ExecutionResultEvent
 
 from .errors import InvalidTrade
-from .record import trade_from_result
+from .record import SOL_MINT, trade_from_result
 from .store import Ledger
 
 log = logging.getLogger("lstarb.auditor")
+
+Recorded = Literal["recorded", "duplicate", "invalid"]
+"""What :meth:`TradeRecorder.record_one` did with a result."""
 
 
 def start_of_day_ns(now_ns: int) -> int:
@@ -44,6 +48,10 @@ class TradeRecorder:
         self._invalid = metrics.HANDLER_ERRORS.labels(
             stream="EXECUTED", consumer=consumer, kind="invalid"
         )
+        self._sums: dict[bool, tuple[int, int, int]] = {}
+        """paper -> (total, today, start of today) in lamports, as of the last refresh plus
+        what this recorder wrote since: a write adds its profit instead of summing the whole
+        ledger again (which grows with every trade)."""
 
     async def record(
         self,
@@ -53,6 +61,16 @@ class TradeRecorder:
         plan: ExecutionPlanEvent | None = None,
     ) -> bool:
         """Record ``result`` unless the ledger has it; True if it was written now."""
+        return await self.record_one(result, stream_seq=stream_seq, plan=plan) == "recorded"
+
+    async def record_one(
+        self,
+        result: ExecutionResultEvent,
+        *,
+        stream_seq: int,
+        plan: ExecutionPlanEvent | None = None,
+    ) -> Recorded:
+        """Like :meth:`record`, saying why nothing was written (the auditor counts both)."""
         try:
             trade = trade_from_result(result, stream_seq=stream_seq, plan=plan)
         except InvalidTrade as exc:
@@ -64,24 +82,47 @@ class TradeRecorder:
                 exc,
                 extra={"plan_id": result.plan_id, "stream_seq": stream_seq},
             )
-            return False
+            return "invalid"
         stored = await asyncio.to_thread(self.ledger.record, trade)
         if not stored:
             metrics.LEDGER_DUPLICATES.inc()
-            return False
+            return "duplicate"
         mode = metrics.mode_label(trade.paper)
         metrics.TRADES_RECORDED.labels(outcome=trade.outcome, mode=mode).inc()
-        await asyncio.to_thread(self.refresh, trade.paper)
+        if not self._add(trade.paper, trade.base_mint, trade.realized_profit, trade.completed_ns):
+            await asyncio.to_thread(self.refresh, trade.paper)
+        return "recorded"
+
+    def _add(self, paper: bool, base_mint: str, profit: int, completed_ns: int) -> bool:
+        """Move the gauges by one trade just written; False when the sums must be read from
+        the ledger instead (not known yet, or the day turned)."""
+        day = start_of_day_ns(time.time_ns())
+        known = self._sums.get(paper)
+        if known is None or known[2] != day:
+            return False
+        if base_mint != SOL_MINT:
+            return True
+        total, today, _ = known
+        total += profit
+        if completed_ns >= day:
+            today += profit
+        self._set(paper, total, today, day)
         return True
 
     def refresh(self, paper: bool) -> None:
         """Set ``profit_realized_sol`` and today's P&L of one mode from the ledger's rows.
 
-        The auditor calls it for both modes when it starts (and may call it at midnight, UTC,
-        when today's P&L starts again from zero); :meth:`record` calls it after each write.
+        The auditor calls it for both modes when it starts and every minute (other auditors
+        may write the same ledger; today's P&L starts again from zero at midnight, UTC);
+        :meth:`record` adds each trade it writes to the sums of the last refresh.
         """
-        mode = metrics.mode_label(paper)
+        day = start_of_day_ns(time.time_ns())
         total = self.ledger.realized_lamports(paper=paper)
-        today = self.ledger.realized_lamports(paper=paper, since_ns=start_of_day_ns(time.time_ns()))
+        today = self.ledger.realized_lamports(paper=paper, since_ns=day)
+        self._set(paper, total, today, day)
+
+    def _set(self, paper: bool, total: int, today: int, day: int) -> None:
+        self._sums[paper] = (total, today, day)
+        mode = metrics.mode_label(paper)
         metrics.PROFIT_REALIZED_SOL.labels(mode=mode).set(total / 1e9)
         metrics.PROFIT_TODAY_SOL.labels(mode=mode).set(today / 1e9)

@@ -88,12 +88,13 @@ _INSERT_LEG: Final = _insert("trade_legs", _LEG_COLUMNS)
 @dataclass(frozen=True)
 class TradeFilter:
     """Which trades: completed in [since_ns, until_ns), paper or live (None: both), of one
-    base mint (None: any)."""
+    base mint (None: any), of some plans (None: any; ``lstarb explain`` asks for one)."""
 
     since_ns: int | None = None
     until_ns: int | None = None
     paper: bool | None = None
     base_mint: str | None = None
+    plan_ids: tuple[str, ...] | None = None
 
     def sql(self, alias: str = "") -> tuple[str, list[Any]]:
         """A ``WHERE`` clause (or "") and its parameters."""
@@ -112,6 +113,12 @@ class TradeFilter:
         if self.base_mint is not None:
             terms.append(f"{prefix}base_mint = ?")
             params.append(self.base_mint)
+        if self.plan_ids is not None:
+            if not self.plan_ids:
+                terms.append("1 = 0")
+            else:
+                terms.append(f"{prefix}plan_id IN ({', '.join('?' * len(self.plan_ids))})")
+                params.extend(self.plan_ids)
         return (" WHERE " + " AND ".join(terms) if terms else ""), params
 
 

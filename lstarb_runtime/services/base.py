@@ -306,9 +306,11 @@ class Service:
         if self._consumers_stopped:
             return
         self._consumers_stopped = True
-        for consumer in self.consumers:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
+        # All at once: each stop waits out its pull (about a second), and an executor has one
+        # consumer per wallet, so stopping them one after another made shutdown crawl.
+        await asyncio.gather(
+            *(consumer.stop() for consumer in self.consumers), return_exceptions=True
+        )
 
     def degrade(self, reason: str) -> None:
         """Keep working, impaired: the reason is logged, shown in health and the summary."""

@@ -35,6 +35,9 @@ log = logging.getLogger("lstarb.planner")
 
 REJECTED_METRIC: Final = "planner.opportunities_rejected"
 PLANNED_METRIC: Final = "planner.plans"
+REJECTION_METRIC: Final = "planner.rejection"
+"""One per rejected opportunity, on METRICS: labels ``opportunity_id``, ``reason``, ``detail``
+(what ``lstarb explain`` reads; the counts above are for dashboards)."""
 FEE_FAILURES_METRIC: Final = "planner.priority_fee_failures"
 """Failed reads of the recent-fee source, by ``kind`` (the error's class)."""
 FIRST_FEE_READ_S: Final = 1.0
@@ -118,6 +121,20 @@ class Planner(Service):
             metrics.OPPORTUNITIES_VALIDATED.labels(strategy=opp.strategy).inc()
             return
         self.rejected[(opp.strategy, decision.reason)] += 1
+        await self.emit(
+            MetricEvent(
+                name=REJECTION_METRIC,
+                value=1.0,
+                labels={
+                    "service": "planner",
+                    "strategy": opp.strategy,
+                    "reason": decision.reason,
+                    "opportunity_id": opp.id,
+                    "detail": decision.detail[:500],
+                },
+                time_ns=time.time_ns(),
+            )
+        )
         self.count(f"rejected: {decision.reason}")
         metrics.OPPORTUNITIES_REJECTED.labels(strategy=opp.strategy, reason=decision.reason).inc()
         log.info("opportunity %s rejected (%s): %s", opp.id, decision.reason, decision.detail)

@@ -31,7 +31,9 @@ from typing import Any, Final, TypeVar
 from lstarb_runtime import metrics
 from lstarb_runtime.bus import Bus, BusError, PublishCounts, connect_bus
 from lstarb_runtime.config import Settings
+from lstarb_runtime.control.api import start_control_api
 from lstarb_runtime.plugin_host import PluginHost
+from lstarb_runtime.services.auditor import Auditor
 from lstarb_runtime.services.base import (
     NothingToDo,
     Service,
@@ -43,6 +45,7 @@ from lstarb_runtime.services.executor import Executor
 from lstarb_runtime.services.halt import HaltSwitch
 from lstarb_runtime.services.planner import Planner
 from lstarb_runtime.services.scanner import Scanner
+from lstarb_runtime.services.system import SystemManager
 from lstarb_sdk import PluginContext
 
 log = logging.getLogger("lstarb.run")
@@ -53,6 +56,8 @@ ROLE_SERVICES: Final[dict[str, type[Service]]] = {
     "scanner": Scanner,
     "planner": Planner,
     "executor": Executor,
+    "auditor": Auditor,
+    "system": SystemManager,
 }
 """The roles built so far; a new service registers its class here."""
 
@@ -240,7 +245,9 @@ async def _run(bus: Bus, plan: RunPlan, report: RunReport, stopper: Stopper) -> 
     halt = HaltSwitch()
     env = ServiceEnv(bus, plan.host, plan.context, plan.settings, halt, plan.echo)
     await halt.follow(bus)
+    api = None
     try:
+        api = await start_control_api(plan.settings, halt, bus, lambda: report.services, plan.echo)
         report.services = [ROLE_SERVICES[role](env) for role in report.roles]
         started: list[Service] = []
         for service in report.services:
@@ -263,6 +270,8 @@ async def _run(bus: Bus, plan: RunPlan, report: RunReport, stopper: Stopper) -> 
     except BusError as exc:
         report.fail(f"event bus: {exc}")
     finally:
+        if api is not None:
+            await api.close()
         await halt.stop()
         report.published = {s: c for s, c in bus.stats.streams.items() if c.sent}
 

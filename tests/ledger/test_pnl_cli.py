@@ -151,7 +151,10 @@ def test_table_shows_exact_sol_and_totals(
     assert lines[-1].split()[:5] == ["TOTAL", "live", "SOL", "2", "1.500000000"]
 
 
-def test_no_ledger_yet_is_said_plainly(runner: CliRunner, tmp_path: Path) -> None:
+def test_no_ledger_yet_is_said_plainly(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LSTARB_AUDITOR__LEDGER_PATH")  # the file's setting, not the fixture's
     path = tmp_path / "data" / "ledger.sqlite"
     config = tmp_path / "lstarb.toml"
     config.write_text(f'[auditor]\nledger_path = "{path}"\n')

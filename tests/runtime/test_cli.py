@@ -120,7 +120,12 @@ def test_run_with_no_dex_adapter_says_why_and_exits_2(runner: CliRunner) -> None
     assert {"meteora,", "orca,", "pumpswap,"} <= set(installed)
 
 
-def test_run_of_a_role_not_built_says_so_and_exits_1(runner: CliRunner) -> None:
+def test_run_of_a_role_not_built_says_so_and_exits_1(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lstarb_runtime.services import runner as runner_module
+
+    monkeypatch.delitem(runner_module.ROLE_SERVICES, "auditor")
     result = runner.invoke(cli, ["run", "--plugins", "orca", "--role", "auditor"])
     assert result.exit_code == 1, result.output
     assert "nothing to do: the auditor service is not built yet" in result.output

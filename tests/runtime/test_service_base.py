@@ -1,5 +1,5 @@
 """The service base: one life cycle for every service, the consume/ack policy, the kill switch
-fed by SYSTEM, draining, and publish counts that are what the server acknowledged.
+fed by the control bucket, draining, and publish counts that are what the server acknowledged.
 
 The services here are small real services (a consumer of OPPORTUNITIES that publishes plans),
 run on both buses: the base is what the planner, executor and auditor are built on.
@@ -16,6 +16,7 @@ from solders.pubkey import Pubkey
 
 from lstarb_runtime.bus import Bus, Delivery, EmbeddedNats, JetStreamBus, MemoryBus
 from lstarb_runtime.config import Settings
+from lstarb_runtime.control import state as control
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.services.base import (
     LifecycleError,
@@ -141,22 +142,22 @@ async def test_handled_events_are_acked_failures_redelivered_and_plans_confirmed
     assert report["published"]["EXECUTION"] == 5
 
 
-async def test_kill_switch_from_system_gates_new_work_until_resumed(bus: Bus) -> None:
+async def test_kill_switch_from_the_control_bucket_gates_new_work_until_resumed(
+    bus: Bus,
+) -> None:
     env = _env(bus)
     service = Planish(env)
     await env.halt.follow(bus)
     await service.start()
     running = asyncio.create_task(service.run())
-    await bus.publish(
-        SystemCommandEvent(id="k1", command=Command.KILL_SWITCH, reason="drill", triggered_by="ops")
-    )
+    await control.command(bus, halted=True, reason="drill", by="ops")
     await _until(lambda: service.halted)
     assert service.halts == ["kill switch (by ops): drill"]
     await bus.publish(_opportunity(1))
     await service.drain()
     assert service.handled == []
     assert service.stats.counters["OPPORTUNITIES: skipped while halted"] == 1
-    await bus.publish(SystemCommandEvent(id="r1", command=Command.RESUME, reason="drill over"))
+    await control.command(bus, halted=False, reason="drill over", by="ops")
     await _until(lambda: not service.halted)
     await bus.publish(_opportunity(2))
     await service.drain()
@@ -166,13 +167,27 @@ async def test_kill_switch_from_system_gates_new_work_until_resumed(bus: Bus) ->
     await env.halt.stop()
 
 
-async def test_a_new_process_reads_the_halted_state_from_system(bus: Bus) -> None:
-    await bus.publish(SystemCommandEvent(id="k2", command=Command.KILL_SWITCH, reason="held"))
+async def test_a_new_process_starts_in_the_halted_state_of_the_bucket(bus: Bus) -> None:
+    await control.command(bus, halted=True, reason="held", by="ops")
     halt = HaltSwitch()
     await halt.follow(bus)
-    await _until(lambda: halt.halted)
-    assert "held" in halt.reason
+    assert halt.halted and "held" in halt.reason  # before follow returned: no service misses it
     await halt.stop()
+
+
+async def test_the_command_is_audited_on_system(bus: Bus) -> None:
+    seen: list[SystemCommandEvent] = []
+
+    async def audit(delivery: Delivery) -> None:
+        assert isinstance(delivery.event, SystemCommandEvent)
+        seen.append(delivery.event)
+
+    _, after = await control.command(bus, halted=True, reason="held", by="ops")
+    consumer = await bus.consume("SYSTEM", "audit", audit)
+    await _until(lambda: len(seen) == 1)
+    await consumer.stop()
+    assert seen[0].command is Command.KILL_SWITCH and seen[0].id == after.command_id
+    assert (seen[0].reason, seen[0].triggered_by) == ("held", "ops")
 
 
 async def test_a_service_that_fails_to_start_is_faulted_with_the_reason(bus: Bus) -> None:
