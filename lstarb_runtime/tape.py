@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
-import socket
 import time
 from typing import Final
 
@@ -33,9 +30,9 @@ TAPE_SUBJECTS: Final = "md.account.>"
 class Tape:
     """Keeps ``book`` equal to the scanner's by applying the tape's account events in order.
 
-    Every reader needs the whole tape, so each :class:`Tape` reads through a durable consumer
-    of its own (never a shared consumer group, never resumed by a later reader), from the
-    stream's start.
+    Every reader needs the whole tape, so each :class:`Tape` reads from the stream's start
+    through a reader of its own (:meth:`Bus.follow`: never a shared consumer group, gone from
+    the server when the tape stops or its process dies).
     """
 
     def __init__(self, bus: Bus, book: PoolBook) -> None:
@@ -44,8 +41,6 @@ class Tape:
         self.applied = 0
         """Account events the book took (the rest were unchanged or older states)."""
         self.read = 0
-        token = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-        self.durable = f"tape-{token}".replace(".", "_")
         self._consumer: Consumer | None = None
 
     async def _handle(self, delivery: Delivery) -> None:
@@ -61,13 +56,13 @@ class Tape:
 
         Raises :class:`BusError` when the tape cannot be read up to now within ``timeout``.
         """
-        self._consumer = await self.bus.consume(
-            "MARKET_DATA", self.durable, self._handle, filter_subject=TAPE_SUBJECTS
+        self._consumer = consumer = await self.bus.follow(
+            "MARKET_DATA", "tape", self._handle, filter_subject=TAPE_SUBJECTS
         )
         deadline = time.monotonic() + timeout
         while True:
             states = {s.name: s for s in await self.bus.stream_states()}
-            pending = states["MARKET_DATA"].consumers.get(self.durable)
+            pending = states["MARKET_DATA"].consumers.get(consumer.durable)
             if pending == 0:
                 return
             if time.monotonic() >= deadline:

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
+import secrets
+import socket
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +33,25 @@ log = logging.getLogger("lstarb.bus")
 MSG_ID: Final = "Nats-Msg-Id"
 MAX_DELIVER: Final = 5
 """A handler that raises gets the message again, at most this many deliveries in all."""
+FOLLOWER_INACTIVE_S: Final = 30.0
+"""Seconds a per-process reader (:meth:`Bus.follow`) may go without fetching before the server
+deletes it: its process is gone. Long enough for a server restart or a busy moment (a reader
+deleted while alive is re-created where it was); short enough that none pile up."""
+
+_KIND: Final = re.compile(r"^[a-z]+(?:-[a-z]+)*$")
+_UNSAFE_NAME: Final = re.compile(r"[^A-Za-z0-9_\-]")
+
+
+def follower_name(kind: str) -> str:
+    """``<kind>-<host>-<pid>-<6 hex>``: never shared, never taken over by a later process.
+
+    ``lstarb status`` tells these from service groups by that shape (``kind`` is lower-case
+    words joined by ``-``, e.g. ``tape``, ``auditor-plans``).
+    """
+    if not _KIND.match(kind):
+        raise ValueError(f"reader kind {kind!r} must be lower-case words joined by '-'")
+    host = _UNSAFE_NAME.sub("_", socket.gethostname())[:40] or "host"
+    return f"{kind}-{host}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 class BusError(LstarbError):
@@ -147,7 +170,7 @@ class StreamState:
     messages: int
     bytes: int
     consumers: dict[str, int]
-    """durable name -> messages pending (not yet delivered, plus delivered but unacked)."""
+    """consumer name -> messages pending (not yet delivered, plus delivered but unacked)."""
     exists: bool = True
 
 
@@ -168,22 +191,28 @@ def decode_for(stream: str, data: bytes) -> EventModel:
 
 
 class Consumer(ABC):
-    """A running durable consumer; :meth:`stop` leaves its position on the server."""
+    """A running consumer: a durable of a service group (:meth:`Bus.consume`), whose
+    :meth:`stop` leaves its position on the server, or a reader of this process alone
+    (:meth:`Bus.follow`, ``ephemeral``), whose :meth:`stop` deletes it."""
 
-    def __init__(self, stream: str, durable: str) -> None:
+    def __init__(self, stream: str, durable: str, *, ephemeral: bool = False) -> None:
         if stream not in STREAM_BY_NAME:
             raise BusError(f"unknown stream {stream!r}; streams: {', '.join(STREAM_BY_NAME)}")
         self.stream = stream
         self.durable = durable
+        """The consumer's name on the server (a reader's is ephemeral, despite the field)."""
+        self.ephemeral = ephemeral
         self.stats = ConsumerStats()
 
     @abstractmethod
     async def stop(self) -> None:
-        """Stop fetching; the durable keeps its place so a restart resumes where it stopped."""
+        """Stop fetching. A durable keeps its place so a restart resumes where it stopped; an
+        ephemeral reader is deleted at once."""
 
 
 class Bus(ABC):
-    """Publish events to the six streams and consume them with durable consumers."""
+    """Publish events to the six streams; consume them in service groups (durables) or read
+    them whole in one process (ephemeral readers)."""
 
     stats: BusStats
     """Publish counters per stream and the connection's history (read them any time)."""
@@ -264,6 +293,27 @@ class Bus(ABC):
         A handler that raises gets the event again (up to :data:`MAX_DELIVER` deliveries); a
         message that is not a valid event of the stream is counted in ``stats.malformed``,
         logged and terminated (never redelivered), and the consumer carries on.
+        """
+
+    @abstractmethod
+    async def follow(
+        self,
+        stream: str,
+        kind: str,
+        handler: Handler,
+        *,
+        filter_subject: str | None = None,
+    ) -> Consumer:
+        """Start a reader of this process alone: every event of ``stream`` from its start (as
+        :meth:`consume` delivers them), through an ephemeral consumer named
+        :func:`follower_name` (``kind``).
+
+        Why not a durable: a process that needs the whole stream for itself (a tape, an index)
+        must leave nothing on the server when it dies. The server deletes the reader once it
+        has not fetched for the bus's inactivity threshold (:data:`FOLLOWER_INACTIVE_S`), a
+        clean :meth:`Consumer.stop` deletes it at once, and a reader the server lost (a
+        restart, or deleted while its process was blocked) is re-created after the last
+        event it handled (from the start, if the stream itself was re-created empty).
         """
 
     @abstractmethod

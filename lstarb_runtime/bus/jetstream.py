@@ -1,4 +1,4 @@
-"""The production bus: NATS JetStream through nats-py, with durable pull consumers.
+"""The production bus: NATS JetStream through nats-py, with pull consumers.
 
 Why pull consumers: a service fetches in batches at its own pace (back-pressure), several
 processes with the same durable name share the work (``lstarb run --role planner`` twice), and
@@ -6,6 +6,10 @@ a consumer that was down resumes from its acknowledged position. The client reco
 after every reconnect the bus re-asserts its streams, consumers and key-value buckets (a server
 that restarted has lost its memory streams) and re-sends what was not acknowledged
 (:mod:`~lstarb_runtime.bus.publisher`); a fetch interrupted by a reconnect is simply retried.
+
+Two kinds of consumer: the durables of service groups (:meth:`JetStreamBus.consume`), which
+outlive their processes on purpose, and readers of one process (:meth:`JetStreamBus.follow`),
+ephemeral with an inactivity threshold so the server removes them once their process is gone.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime
 from typing import Any, Final
 
 import nats.errors
@@ -32,6 +37,7 @@ from nats.js.api import (
 
 from lstarb_runtime.bus.connection import RECONNECT_WAIT, ConnectionMonitor, connect_nats
 from lstarb_runtime.bus.interface import (
+    FOLLOWER_INACTIVE_S,
     MAX_DELIVER,
     MSG_ID,
     Bus,
@@ -44,6 +50,7 @@ from lstarb_runtime.bus.interface import (
     PublishAck,
     StreamState,
     decode_for,
+    follower_name,
 )
 from lstarb_runtime.bus.kv import JetStreamKeyValue, bucket_spec, ensure_buckets
 from lstarb_runtime.bus.publisher import ACK_TIMEOUT, FLUSH_TIMEOUT, MAX_PENDING, Publisher
@@ -88,7 +95,12 @@ def _differs(have: StreamConfig, want: StreamConfig) -> bool:
 
 
 class JetStreamConsumer(Consumer):
-    """A durable pull consumer fetching in batches, one task per consumer."""
+    """A pull consumer fetching in batches, one task per consumer.
+
+    A durable of a service group, or (``ephemeral``) a reader of this process alone, which
+    :meth:`ensure` re-creates after the last event it handled when the server lost it, and
+    :meth:`stop` deletes.
+    """
 
     def __init__(
         self,
@@ -100,8 +112,11 @@ class JetStreamConsumer(Consumer):
         handler: Handler,
         batch: int,
         fetch_timeout: float,
+        *,
+        ephemeral: bool = False,
+        stream_created: datetime | None = None,
     ) -> None:
-        super().__init__(stream, durable)
+        super().__init__(stream, durable, ephemeral=ephemeral)
         self.config = config
         self._bus = bus
         self._sub = sub
@@ -109,6 +124,10 @@ class JetStreamConsumer(Consumer):
         self._batch = batch
         self._fetch_timeout = fetch_timeout
         self._stopping = False
+        self._last_seq = 0
+        """The stream sequence of the last message handled (acknowledged or terminated)."""
+        self._stream_created = stream_created
+        self._ensuring = asyncio.Lock()
         self._task = asyncio.create_task(self._run(), name=f"lstarb-consumer-{durable}")
 
     async def _run(self) -> None:
@@ -123,9 +142,50 @@ class JetStreamConsumer(Consumer):
             except Exception as exc:  # a reconnect can surface as other client errors
                 log.warning("%s/%s: fetch failed (%r); retrying", self.stream, self.durable, exc)
                 await asyncio.sleep(RECONNECT_WAIT)
+                if self.ephemeral and not self._stopping and self._bus.nc.is_connected:
+                    # no responders: the server lost this reader (restart, inactivity)
+                    await self._ensure_quietly()
                 continue
             for msg in msgs:
                 await self._handle(msg)
+
+    async def _ensure_quietly(self) -> None:
+        try:
+            done = await self.ensure()
+        except Exception as exc:  # the stream may not be back yet: the next failure retries
+            log.warning("%s/%s: not re-created yet (%r)", self.stream, self.durable, exc)
+            return
+        if done:
+            log.warning("%s", done)
+
+    async def ensure(self) -> str | None:
+        """Re-create this consumer if the server no longer has it; say so (None: it had it).
+
+        A durable comes back as it was configured (its group resumes from the stream's start,
+        as a new group would). A reader comes back after the last event it handled, or from
+        the start when the stream was re-created since (a memory stream after a restart).
+        """
+        js = self._bus.js
+        async with self._ensuring:
+            try:
+                await js.consumer_info(self.stream, self.durable)
+                return None
+            except nats.js.errors.NotFoundError:
+                pass
+            if not self.ephemeral:
+                await js.add_consumer(self.stream, self.config)
+                return f"re-created consumer {self.stream}/{self.durable}"
+            info = await js.stream_info(self.stream)
+            same = info.created == self._stream_created and info.state.last_seq >= self._last_seq
+            if not same:
+                self._last_seq = 0
+            self.config = self._bus.follower_config(
+                self.durable, self.config.filter_subject or "", self._last_seq + 1
+            )
+            await js.add_consumer(self.stream, self.config)
+            self._stream_created = info.created
+            where = f"after {self._last_seq}" if self._last_seq else "from the stream's start"
+            return f"re-created reader {self.stream}/{self.durable} {where}"
 
     async def _handle(self, msg: Msg) -> None:
         meta = msg.metadata
@@ -141,6 +201,7 @@ class JetStreamConsumer(Consumer):
                 exc,
             )
             await _quietly(msg.term())
+            self._last_seq = max(self._last_seq, meta.sequence.stream)
             return
         headers = dict(msg.headers or {})
         delivery = Delivery(
@@ -172,16 +233,25 @@ class JetStreamConsumer(Consumer):
             current_trace.reset(token)
         self.stats.handled += 1
         await _quietly(msg.ack())
+        self._last_seq = max(self._last_seq, meta.sequence.stream)
 
     async def stop(self) -> None:
         """Let the fetch in flight finish (at most ``fetch_timeout``), so no pull request is
-        left on the server to swallow messages meant for the next run, then unsubscribe."""
+        left on the server to swallow messages meant for the next run, then unsubscribe; a
+        reader is deleted from the server (nothing of this process stays behind)."""
         self._stopping = True
         with contextlib.suppress(Exception):
             await self._task
         with contextlib.suppress(Exception):
             await self._sub.unsubscribe()
         self._bus._consumers.discard(self)
+        if self.ephemeral and self._bus.nc.is_connected:
+            try:
+                await self._bus.js.delete_consumer(self.stream, self.durable)
+            except nats.js.errors.NotFoundError:
+                pass
+            except Exception as exc:  # the server deletes it after its inactivity threshold
+                log.info("%s/%s: not deleted (%r)", self.stream, self.durable, exc)
 
 
 def _enum_str(value: Any) -> str:
@@ -202,8 +272,9 @@ class JetStreamBus(Bus):
 
     ``ack_timeout``: seconds without an acknowledgement before a publish is sent again;
     ``flush_timeout``: what :meth:`flush` waits at most; ``max_pending``: unacknowledged
-    publishes before publishing waits. Pass ``monitor`` (as :meth:`connect` does) to re-assert
-    streams and re-send after every reconnect.
+    publishes before publishing waits; ``follower_inactive``: seconds a reader of
+    :meth:`follow` may go without fetching before the server deletes it. Pass ``monitor`` (as
+    :meth:`connect` does) to re-assert streams and re-send after every reconnect.
     """
 
     def __init__(
@@ -217,13 +288,17 @@ class JetStreamBus(Bus):
         ack_timeout: float = ACK_TIMEOUT,
         flush_timeout: float = FLUSH_TIMEOUT,
         max_pending: int = MAX_PENDING,
+        follower_inactive: float = FOLLOWER_INACTIVE_S,
         monitor: ConnectionMonitor | None = None,
     ) -> None:
+        if follower_inactive <= 0:
+            raise BusError(f"follower_inactive must be above 0 seconds, not {follower_inactive}")
         self.nc = nc
         self.js = nc.jetstream()
         self._batch = batch
         self._fetch_timeout = fetch_timeout
         self._ack_wait = ack_wait
+        self.follower_inactive = follower_inactive
         self._own = own_connection
         self._consumers: set[JetStreamConsumer] = set()
         self.stats = BusStats()
@@ -289,14 +364,12 @@ class JetStreamBus(Bus):
         return done
 
     async def _ensure_consumers(self) -> list[str]:
-        """Re-create the durable consumers this bus runs that the server no longer has."""
+        """Re-create the consumers this bus runs that the server no longer has."""
         done = []
         for consumer in list(self._consumers):
-            try:
-                await self.js.consumer_info(consumer.stream, consumer.durable)
-            except nats.js.errors.NotFoundError:
-                await self.js.add_consumer(consumer.stream, consumer.config)
-                done.append(f"re-created consumer {consumer.stream}/{consumer.durable}")
+            said = await consumer.ensure()
+            if said:
+                done.append(said)
         return done
 
     async def _assert_all(self) -> list[str]:
@@ -447,6 +520,62 @@ class JetStreamBus(Bus):
         config.filter_subject = subject
         consumer = JetStreamConsumer(
             self, sub, config, stream, durable, handler, batch or self._batch, self._fetch_timeout
+        )
+        self._consumers.add(consumer)
+        return consumer
+
+    def follower_config(self, name: str, subject: str, start_seq: int = 1) -> ConsumerConfig:
+        """The one configuration of a reader of one process (see :meth:`follow`).
+
+        No durable name and an inactivity threshold: the server deletes it on its own once no
+        process fetches from it. Acknowledged like a durable, so a failed handler gets the
+        event again and the pending count says when the reader has caught up.
+        """
+        config = ConsumerConfig(
+            name=name,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self._ack_wait,
+            max_deliver=MAX_DELIVER,
+            max_ack_pending=10 * self._batch,
+            inactive_threshold=self.follower_inactive,
+            filter_subject=subject,
+        )
+        if start_seq > 1:
+            config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
+            config.opt_start_seq = start_seq
+        return config
+
+    async def follow(
+        self,
+        stream: str,
+        kind: str,
+        handler: Handler,
+        *,
+        filter_subject: str | None = None,
+    ) -> Consumer:
+        spec = STREAM_BY_NAME.get(stream)
+        if spec is None:
+            raise BusError(f"unknown stream {stream!r}; streams: {', '.join(STREAM_BY_NAME)}")
+        name = follower_name(kind)
+        try:
+            info = await self.js.stream_info(stream)
+        except nats.js.errors.NotFoundError:
+            raise BusError(f"stream {stream} does not exist; call ensure_streams() first") from None
+        config = self.follower_config(name, filter_subject or spec.subjects[0])
+        await self.js.add_consumer(stream, config)
+        sub = await self.js.pull_subscribe_bind(consumer=name, stream=stream)
+        consumer = JetStreamConsumer(
+            self,
+            sub,
+            config,
+            stream,
+            name,
+            handler,
+            self._batch,
+            self._fetch_timeout,
+            ephemeral=True,
+            stream_created=info.created,
         )
         self._consumers.add(consumer)
         return consumer

@@ -25,6 +25,7 @@ from lstarb_runtime.bus.interface import (
     PublishAck,
     StreamState,
     decode_for,
+    follower_name,
 )
 from lstarb_runtime.bus.kv import MemoryKeyValue, bucket_spec
 from lstarb_runtime.bus.streams import (
@@ -61,12 +62,19 @@ class _Stream:
 
 
 class MemoryConsumer(Consumer):
-    """A durable consumer of a :class:`MemoryBus` stream, running as one task."""
+    """A consumer of a :class:`MemoryBus` stream, running as one task (``ephemeral``: a reader
+    of :meth:`MemoryBus.follow`, forgotten when stopped)."""
 
     def __init__(
-        self, stream: _Stream, durable: str, handler: Handler, filter_subject: str | None
+        self,
+        stream: _Stream,
+        durable: str,
+        handler: Handler,
+        filter_subject: str | None,
+        *,
+        ephemeral: bool = False,
     ) -> None:
-        super().__init__(stream.spec.name, durable)
+        super().__init__(stream.spec.name, durable, ephemeral=ephemeral)
         self._stream = stream
         self._handler = handler
         self._filter = filter_subject
@@ -129,6 +137,8 @@ class MemoryConsumer(Consumer):
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._stream.wakeups.discard(self._wake)
+        if self.ephemeral:
+            self._stream.durables.pop(self.durable, None)
 
 
 class MemoryBus(Bus):
@@ -232,6 +242,22 @@ class MemoryBus(Bus):
         if stream not in STREAM_BY_NAME:
             raise BusError(f"unknown stream {stream!r}; streams: {', '.join(STREAM_BY_NAME)}")
         consumer = MemoryConsumer(self._stream(stream), durable, handler, filter_subject)
+        self._consumers.append(consumer)
+        return consumer
+
+    async def follow(
+        self,
+        stream: str,
+        kind: str,
+        handler: Handler,
+        *,
+        filter_subject: str | None = None,
+    ) -> Consumer:
+        if stream not in STREAM_BY_NAME:
+            raise BusError(f"unknown stream {stream!r}; streams: {', '.join(STREAM_BY_NAME)}")
+        consumer = MemoryConsumer(
+            self._stream(stream), follower_name(kind), handler, filter_subject, ephemeral=True
+        )
         self._consumers.append(consumer)
         return consumer
 

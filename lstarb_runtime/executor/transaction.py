@@ -34,7 +34,7 @@ from solders.address_lookup_table_account import AddressLookupTableAccount
 from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair
-from solders.message import MessageV0
+from solders.message import MessageV0, to_bytes_versioned
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
@@ -373,7 +373,7 @@ class TransactionBuilder:
 
     def sign(self, message: MessageV0, keypair: Keypair, assembly: Assembly) -> BuiltTransaction:
         """Sign; BuildError when the transaction is larger than a validator accepts."""
-        tx = VersionedTransaction(message, [keypair])
+        tx = signed(message, keypair)
         size = len(bytes(tx))
         if size > MAX_TRANSACTION_BYTES:
             raise BuildError(
@@ -398,3 +398,18 @@ class TransactionBuilder:
         payer = keypair.pubkey()
         assembly = self.assemble(plan, payer, tip=tip, tip_lamports=tip_lamports, existing=existing)
         return self.sign(self.compile(assembly, payer, blockhash), keypair, assembly)
+
+
+def signed(message: MessageV0, keypair: Keypair) -> VersionedTransaction:
+    """``VersionedTransaction(message, [keypair])`` at half its cost.
+
+    A message whose one signer is ``keypair`` (the executor's, paying) is signed directly
+    and the transaction put together from the signature: the same bytes (ed25519 is
+    deterministic) without the constructor's second pass over the message (about 30 us of
+    its 60). Any other message goes through the constructor, which checks the signers.
+    """
+    if message.header.num_required_signatures != 1 or message.account_keys[0] != keypair.pubkey():
+        return VersionedTransaction(message, [keypair])
+    return VersionedTransaction.populate(
+        message, [keypair.sign_message(to_bytes_versioned(message))]
+    )

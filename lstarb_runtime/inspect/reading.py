@@ -113,6 +113,8 @@ class ConsumerLag:
     waiting: int
     """Pull requests waiting on the server: above 0, a process is fetching now."""
     last_active_ns: int | None
+    ephemeral: bool = False
+    """No durable name: the server deletes it once nobody fetches (a per-process reader)."""
 
     @property
     def lag(self) -> int:
@@ -138,6 +140,7 @@ async def consumer_lags(nc: Client) -> list[ConsumerLag]:
                     c.num_redelivered or 0,
                     c.num_waiting or 0,
                     int(active.timestamp() * 1e9) if active else None,
+                    not (c.config and c.config.durable_name),
                 )
             )
     return out

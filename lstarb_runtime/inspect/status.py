@@ -5,8 +5,10 @@ What it answers, and where from:
 - each service's lag: every durable consumer on every stream (JetStream consumer info:
   ``num_pending`` not yet delivered, ``num_ack_pending`` delivered and not acknowledged).
   Consumers of a service group (``planner``, ``executor``, ``auditor``) are listed one by one;
-  the per-process readers (``tape-*``, ``halt-*``, ``auditor-plans-*``: each process reads the
-  whole stream through one of its own) are summarised per kind;
+  the per-process readers (``tape-*``, ``auditor-plans-*``: each process reads the whole stream
+  through an ephemeral consumer of its own, which the server deletes soon after the process is
+  gone) are summarised per kind, with the durable ones older versions left behind counted
+  apart (the server never deletes those);
 - the kill switch: the ``control`` bucket's ``halted`` key (any key naming a halt is shown),
   else the last KILL_SWITCH/RESUME command on SYSTEM, else "never thrown";
 - how fresh each data source is: the last account updates on the MARKET_DATA tape, grouped by
@@ -60,7 +62,10 @@ class FollowerGroup:
     count: int = 0
     active: int = 0
     max_lag: int = 0
-    """The largest lag among the active readers (a stale reader's lag only grows)."""
+    """The largest lag among the active readers (an idle reader's lag only grows)."""
+    leftover: int = 0
+    """Idle durables of this shape, from versions whose readers were durable: they stay until
+    deleted by hand (ephemeral readers idle now are gone within their threshold)."""
 
 
 @dataclass
@@ -142,6 +147,8 @@ async def gather(
         if lag.waiting > 0:
             group.active += 1
             group.max_lag = max(group.max_lag, lag.lag)
+        elif not lag.ephemeral:
+            group.leftover += 1
     status.followers = sorted(groups.values(), key=lambda g: (g.stream, g.kind))
     status.kill_switch = await kill_switch(nc, infos["SYSTEM"].last_seq)
     market = infos["MARKET_DATA"]
@@ -335,10 +342,16 @@ def render(status: Status) -> list[str]:
             f"{c.ack_pending:>8}  {active}"
         )
     for g in status.followers:
+        idle = g.count - g.active - g.leftover
+        left = (
+            f"; {g.leftover} durable left by an older version (nats consumer rm {g.stream})"
+            if g.leftover
+            else ""
+        )
         out.append(
             f"              {g.stream:<14} {g.kind + '-*':<12} {g.max_lag:>6}  "
             f"({g.active} per-process readers fetching, the largest lag;"
-            f" {g.count - g.active} stale, of processes gone)"
+            f" {idle} idle, deleted by the server soon after their process is gone{left})"
         )
 
     out += ["", f"data sources  (the last {status.sources_window} tape updates)"]

@@ -93,12 +93,22 @@ def chain(
 def gross_of(book: PoolBook, hops: Sequence[Hop], slippage_bps: int) -> Callable[[int], int | None]:
     """Gross profit (last leg's out - size) of the chained route at a size; None if refused."""
 
+    keep = BPS - slippage_bps
+    quote = book.quote
+
     def gross(size: int) -> int | None:
-        try:
-            legs = chain(book, hops, size, slippage_bps)
-        except RouteError:
-            return None
-        return legs[-1].out_amount - size
+        # chain()'s amounts without its legs: a search asks for dozens of sizes
+        amount = size
+        out = 0
+        for hop in hops:
+            try:
+                out = quote(hop.pool, amount, hop.input_mint).out_amount
+            except LstarbError:
+                return None
+            amount = out * keep // BPS
+            if amount <= 0:
+                return None
+        return out - size
 
     return gross
 

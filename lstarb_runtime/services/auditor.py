@@ -26,15 +26,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
-import socket
 import sqlite3
 import time
 from collections import Counter, OrderedDict
 from typing import Any, ClassVar, Final
 
-from lstarb_runtime.bus import Bus, BusError, Consumer, Delivery, JetStreamBus
+from lstarb_runtime.bus import Bus, BusError, Consumer, Delivery
 from lstarb_runtime.ledger import Ledger, LedgerError, ledger_url
 from lstarb_runtime.ledger.recorder import TradeRecorder, start_of_day_ns
 from lstarb_runtime.services.base import STOP_GRACE, Service
@@ -63,18 +60,17 @@ def ledger_url_of(settings: Any) -> str:
 
 
 class PlanIndex:
-    """Plans by id, from EXECUTION: a durable consumer of its own, read from the stream's start.
+    """Plans by id, from EXECUTION: a reader of its own (:meth:`Bus.follow`), read from the
+    stream's start.
 
-    Each auditor process needs every plan, so the durable is never shared (host, pid, a random
-    part) and is deleted when the auditor stops.
+    Each auditor process needs every plan, so the reader is never shared, and it is gone from
+    the server when the auditor stops or dies.
     """
 
     def __init__(self, bus: Bus, size: int = PLAN_INDEX_SIZE) -> None:
         self.bus = bus
         self.size = size
         self.plans: OrderedDict[str, ExecutionPlanEvent] = OrderedDict()
-        token = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-        self.durable = f"auditor-plans-{token}".replace(".", "_")
         self._consumer: Consumer | None = None
         self._added = asyncio.Event()
 
@@ -91,11 +87,13 @@ class PlanIndex:
     async def start(self, *, timeout: float = 10.0, poll: float = 0.05) -> None:
         """Follow EXECUTION; return once what it holds now is indexed (or ``timeout`` passed:
         the index keeps filling, and results carry what the ledger needs anyway)."""
-        self._consumer = await self.bus.consume("EXECUTION", self.durable, self._handle)
+        self._consumer = consumer = await self.bus.follow(
+            "EXECUTION", "auditor-plans", self._handle
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             states = {s.name: s for s in await self.bus.stream_states()}
-            if states["EXECUTION"].consumers.get(self.durable, 0) == 0:
+            if states["EXECUTION"].consumers.get(consumer.durable, 0) == 0:
                 return
             await asyncio.sleep(poll)
         log.warning("auditor: EXECUTION not fully indexed within %gs; continuing", timeout)
@@ -115,11 +113,8 @@ class PlanIndex:
     async def stop(self) -> None:
         if self._consumer is None:
             return
-        await self._consumer.stop()
+        await self._consumer.stop()  # a reader: deleted from the server
         self._consumer = None
-        if isinstance(self.bus, JetStreamBus):  # a durable of one process: leave nothing behind
-            with contextlib.suppress(Exception):
-                await self.bus.js.delete_consumer("EXECUTION", self.durable)
 
 
 class Auditor(Service):

@@ -65,6 +65,10 @@ async def _fill(url: str, ledger: str, *, halt_key: bool) -> dict[str, int]:
         (msg,) = await sub.fetch(1, timeout=5)
         assert msg.metadata.sequence.stream == 1
         await js.add_consumer("MARKET_DATA", ConsumerConfig(durable_name="tape-gone-4242-abcdef"))
+        # a reader of a process just gone: ephemeral, the server deletes it within a minute
+        await js.add_consumer(
+            "MARKET_DATA", ConsumerConfig(name="tape-gone-4343-abcdef", inactive_threshold=60)
+        )
         await bus.publish(
             SystemCommandEvent(
                 id="cmd-1", command=Command.KILL_SWITCH, reason="from SYSTEM", time_ns=now - 10**9
@@ -104,7 +108,8 @@ def test_status_shows_lag_halt_sources_and_todays_pnl(
     assert planner["stream"] == "OPPORTUNITIES"
     assert (planner["pending"], planner["ack_pending"], planner["lag"]) == (3, 1, 4)
     assert [f["kind"] for f in doc["followers"]] == ["tape"]
-    assert doc["followers"][0]["count"] == 1 and doc["followers"][0]["active"] == 0
+    (tape,) = doc["followers"]
+    assert (tape["count"], tape["active"], tape["leftover"]) == (2, 0, 1)
 
     ks = doc["kill_switch"]
     assert (ks["halted"], ks["reason"], ks["by"]) == (True, "drill", "ops")
@@ -126,6 +131,8 @@ def test_status_shows_lag_halt_sources_and_todays_pnl(
     text = _status(runner, nats, ledger)
     assert "HALTED since" in text and "by ops: drill" in text
     assert "OPPORTUNITIES  planner" in text
+    assert "0 per-process readers fetching, the largest lag; 1 idle," in text
+    assert "1 durable left by an older version (nats consumer rm MARKET_DATA)" in text
     assert "+0.000293000 SOL  2 trades (1 failed, 1 landed)" in text
 
 

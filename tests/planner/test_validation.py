@@ -19,7 +19,7 @@ from solders.pubkey import Pubkey
 from lstarb_runtime.planner import core
 from lstarb_runtime.planner.core import Decision, PlanEngine, Planned, Rejection
 from lstarb_runtime.planner.market import Market
-from lstarb_runtime.planner.quotes import BPS, impact_bps
+from lstarb_runtime.planner.quotes import BPS, Hop, RouteError, chain, gross_of, impact_bps
 from lstarb_sdk.events import SCHEMA_VERSION, OpportunityEvent
 from lstarb_sdk.solana import WSOL_MINT
 
@@ -345,3 +345,30 @@ def test_the_market_gives_cases_of_every_kind() -> None:
         decision = planned(Side(by_route(*route)))
         assert decision.plan.gross_profit > 0
         assert not decision.reevaluated
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        ("raydium-clmm", "raydium-amm-v4"),
+        ("meteora-dlmm", "raydium-amm-v4"),
+        ("raydium-amm-v4", "orca-whirlpool", "orca-whirlpool"),
+    ],
+)
+def test_the_sizing_search_reads_the_chained_legs_gross(route: tuple[str, ...]) -> None:
+    """gross_of (amounts only, for the search) is the chain's last out less the size, or
+    None where the chain refuses (a leg refuses or guarantees nothing), at every size."""
+    opp = by_route(*route)
+    book = fresh_market().book
+    hops = [Hop(x.pool, x.dex, x.input_mint, x.output_mint) for x in opp.legs]
+    gross = gross_of(book, hops, 50)
+    refused = 0
+    for size in [1, 2, 10, 10**3, 10**6, *(3**k for k in range(14, 44)), 2**64 - 1]:
+        try:
+            legs = chain(book, hops, size, 50)
+            want: int | None = legs[-1].out_amount - size
+        except RouteError:
+            want = None
+            refused += 1
+        assert gross(size) == want, size
+    assert 0 < refused < 40

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from solders.account import Account
 from solders.pubkey import Pubkey
@@ -26,6 +26,10 @@ from lstarb_lst.sizing import Sized, best_rung
 from lstarb_sdk import Opportunity, PoolAdapter, Quote, Strategy
 from lstarb_sdk.errors import LstarbError
 from lstarb_sdk.fair_value import FairValueBook
+
+#: Quotes taken during one evaluation: (pool, input mint) -> amount -> quote (None: refused).
+_Memo = dict[tuple[Pubkey, Pubkey], dict[int, Quote | None]]
+_UNQUOTED: Any = object()
 
 
 class CycleStrategy(Strategy):
@@ -110,10 +114,11 @@ class CycleStrategy(Strategy):
         gained: set[str] = set()
         last = self._gained
         self.counts.touched += len(cycles)
+        memo: _Memo = {}  # no pool changes during one evaluation: each quote taken once
         for cycle in sorted(cycles, key=lambda c: c.key not in last):
             if cycle.reverse in gained:
                 continue
-            sized = self.size(cycle, pools)
+            sized = self.size(cycle, pools, memo)
             if sized is None:
                 continue
             gained.add(cycle.key)
@@ -127,20 +132,37 @@ class CycleStrategy(Strategy):
         found.sort(key=lambda o: (-o.expected_profit, o.id))
         return found
 
-    def size(self, cycle: Cycle, pools: Mapping[Pubkey, PoolAdapter]) -> Sized | None:
-        """The best size of ``cycle`` on the ladder, or None when it does not gain at the probe."""
+    def size(
+        self, cycle: Cycle, pools: Mapping[Pubkey, PoolAdapter], memo: _Memo | None = None
+    ) -> Sized | None:
+        """The best size of ``cycle`` on the ladder, or None when it does not gain at the probe.
+
+        ``memo`` keeps the quotes (None: refused) of each pool and input mint by amount while
+        no pool changes, so cycles sharing a leg (the changed pool first, the probe and the
+        ladder's rungs) quote it once; the quotes are the adapters' own, so nothing differs.
+        """
+        if memo is None:
+            memo = {}
         try:
-            legs = [(pools[h.pool], h.input_mint) for h in cycle.hops]
+            legs = [
+                (pools[h.pool], h.input_mint, memo.setdefault((h.pool, h.input_mint), {}))
+                for h in cycle.hops
+            ]
         except KeyError:
             return None  # a pool left the book (quarantined)
 
         def run(x: int) -> list[Quote] | None:
             quotes = []
             amount = x
-            for pool, mint in legs:
-                try:
-                    q = pool.quote(amount, mint)
-                except LstarbError:
+            for pool, mint, taken in legs:
+                q = taken.get(amount, _UNQUOTED)
+                if q is _UNQUOTED:
+                    try:
+                        q = pool.quote(amount, mint)
+                    except LstarbError:
+                        q = None
+                    taken[amount] = q
+                if q is None:
                     return None
                 amount = q.out_amount
                 if amount <= 0:

@@ -244,3 +244,45 @@ def test_confidence_is_the_documented_product() -> None:
         got = int(opp.metadata["confidence_ppm"])
         assert 0 <= got <= 1_000_000
         assert abs(Fraction(got, 1_000_000) - want) <= Fraction(8, 1_000_000), (key, got, want)
+
+
+class _Unshared(TriangularStrategy):
+    """Sizes each cycle with its own quotes, as before quotes were shared within an update."""
+
+    def size(self, cycle: Cycle, pools: Any, memo: Any = None) -> Any:
+        return super().size(cycle, pools, None)
+
+
+class _Counted:
+    """A pool whose quotes are written down (everything else is the pool's own)."""
+
+    def __init__(self, pool: Any, calls: list[tuple[Pubkey, Pubkey, int]]) -> None:
+        self._pool, self._calls = pool, calls
+
+    def quote(self, amount: int, mint: Pubkey, *, exact_in: bool = True) -> Quote:
+        self._calls.append((self._pool.address, mint, amount))
+        return self._pool.quote(amount, mint, exact_in=exact_in)  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+
+def test_an_update_quotes_each_leg_amount_once_and_finds_the_same() -> None:
+    """Cycles through the changed pool share its quotes; what they report does not change."""
+    calls: list[tuple[Pubkey, Pubkey, int]] = []
+    counted = {address: _Counted(pool, calls) for address, pool in pools().items()}
+    shared, unshared = TriangularStrategy(CONFIG), _Unshared(CONFIG)
+    repeated = reported = 0
+    for slot, pool in enumerate(pools().values(), start=1000):
+        calls.clear()
+        got = shared.on_pool_update(pool, counted, slot)
+        assert len(calls) == len(set(calls))  # each (pool, mint, amount) once per update
+        calls.clear()
+        want = unshared.on_pool_update(pool, counted, slot)
+        repeated += len(calls) - len(set(calls))
+        reported += len(got)
+        assert [(o.id, o.legs, o.expected_profit) for o in got] == [
+            (o.id, o.legs, o.expected_profit) for o in want
+        ]
+    assert reported > 0
+    assert repeated > 0  # without sharing, cycles through a changed pool quote it again

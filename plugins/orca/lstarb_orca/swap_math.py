@@ -9,7 +9,9 @@ program would overflow raises instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from lstarb_orca.adaptive_fee import AdaptiveFee, StaticFee
 from lstarb_orca.tick_arrays import TickSequence
@@ -240,3 +242,176 @@ def compute_swap(
     if exact_in:
         return SwapResult(amount - remaining, calculated, trade_fee, remaining, cur, crossed)
     return SwapResult(calculated, amount - remaining, trade_fee, remaining, cur, crossed)
+
+
+class ExactInPath:
+    """The steps an exact-in swap takes on one state, worked out once and shared by its quotes.
+
+    A step that reaches its target price is the same whatever input is left, as long as
+    enough is (its input, output and fee are the liquidity's between two prices), and so
+    is everything after it: the fee manager's state, the ticks crossed. Each step is
+    recorded the first time a swap reaches it, with the least input that completes it;
+    a quote adds completed steps and computes only its last one with :func:`swap_step`,
+    as :func:`compute_swap` does. Whatever this cannot answer the same way (a zero
+    amount, a last step that lands on its target after all) :meth:`swap` leaves to
+    :func:`compute_swap` by returning None. Built for one pool state and direction
+    (its tick sequence and a fresh fee manager): the pool drops it on every update.
+    """
+
+    __slots__ = ("_a_to_b", "_start", "_steps", "_walk")
+
+    def __init__(
+        self,
+        sqrt_price: int,
+        tick_current_index: int,
+        liquidity: int,
+        sequence: TickSequence,
+        fee: StaticFee | AdaptiveFee,
+        a_to_b: bool,
+    ) -> None:
+        self._a_to_b = a_to_b
+        self._start = sqrt_price
+        # ("step" | "fails", rate, liquidity, cur, target, least input that completes it,
+        #  (in, out, fee) completed, ticks crossed after, price after, error when completed);
+        # ("last", rate, liquidity, cur, target): never completed; ("error", error); ("limit",)
+        self._steps: list[tuple[Any, ...]] = []
+        self._walk = self._record(sqrt_price, tick_current_index, liquidity, sequence, fee)
+
+    def _record(
+        self,
+        cur: int,
+        tick: int,
+        liquidity: int,
+        sequence: TickSequence,
+        fee: StaticFee | AdaptiveFee,
+    ) -> Iterator[tuple[Any, ...]]:
+        """compute_swap's loop with input never running out, one step at a time."""
+        a_to_b = self._a_to_b
+        limit = MIN_SQRT_PRICE if a_to_b else MAX_SQRT_PRICE
+        tick_stale = False
+        crossed = 0
+        while cur != limit:
+            if tick_stale:
+                tick = tick_at_sqrt_price(cur)
+                tick_stale = False
+            try:
+                if a_to_b:
+                    next_tick, net = sequence.prev_initialized(tick)
+                else:
+                    next_tick, net = sequence.next_initialized(tick)
+            except QuoteError as exc:
+                yield ("error", _again(exc))
+                return
+            tick_price = sqrt_price_at_tick(next_tick)
+            if a_to_b:
+                target = tick_price if tick_price > limit else limit
+            else:
+                target = tick_price if tick_price < limit else limit
+            while True:
+                fee.update_volatility_accumulator()
+                rate = fee.total_fee_rate()
+                bounded, skipped = fee.bounded_target(target, liquidity)
+                initial = _fixed_delta(cur, bounded, liquidity, a_to_b, True)
+                if initial == _EXCEEDS:  # no input within u64 completes it
+                    yield ("last", rate, liquidity, cur, bounded)
+                    return
+                least = -(-initial * FEE_RATE_DENOMINATOR // (FEE_RATE_DENOMINATOR - rate))
+                while least > 0 and apply_swap_fee(least - 1, rate) >= initial:
+                    least -= 1
+                while apply_swap_fee(least, rate) < initial:
+                    least += 1
+                before = (rate, liquidity, cur, bounded, least)
+                try:
+                    amount_in, amount_out, nxt, step_fee = swap_step(
+                        least, rate, liquidity, cur, bounded, a_to_b, True
+                    )
+                except QuoteError as exc:
+                    yield ("fails", *before, None, crossed, cur, _again(exc))
+                    return
+                if nxt != bounded or amount_in + step_fee != least:
+                    yield ("last", rate, liquidity, cur, bounded)  # not as expected: compute
+                    return
+                error = None
+                if nxt == tick_price:
+                    if net is not None:
+                        liquidity = liquidity - net if a_to_b else liquidity + net
+                        if not 0 <= liquidity <= U128_MAX:
+                            error = _again(
+                                _err(f"liquidity out of range after crossing tick {next_tick}")
+                            )
+                        crossed += 1
+                    tick = next_tick - 1 if a_to_b else next_tick
+                    tick_stale = False
+                elif nxt != cur:
+                    tick_stale = True
+                yield ("step", *before, (amount_in, amount_out, step_fee), crossed, nxt, error)
+                if error is not None:
+                    return
+                cur = nxt
+                if skipped:
+                    fee.advance_tick_group_after_skip(cur, tick_price, next_tick)
+                else:
+                    fee.advance_tick_group()
+                if cur == target:
+                    break
+        yield ("limit",)
+
+    def _step(self, i: int) -> tuple[Any, ...]:
+        steps = self._steps
+        while i >= len(steps):
+            steps.append(next(self._walk))
+        return steps[i]
+
+    def swap(self, amount: int) -> SwapResult | None:
+        """What ``compute_swap(amount, ..., exact_in=True)`` gives (None: ask it)."""
+        if amount <= 0:
+            return None
+        a_to_b = self._a_to_b
+        remaining = amount
+        calculated = trade_fee = crossed = 0
+        cur = self._start
+        i = 0
+        while remaining > 0:
+            step = self._step(i)
+            kind = step[0]
+            if kind == "limit":
+                break
+            if kind == "error":
+                raise step[1]()
+            rate, liquidity, start, target = step[1:5]
+            if kind == "fails" and remaining >= step[5]:
+                raise step[9]()  # completing the step fails whatever the input
+            if kind == "step" and remaining >= step[5]:
+                amount_in, amount_out, step_fee = step[6]
+                trade_fee += step_fee
+                remaining -= amount_in + step_fee
+                calculated += amount_out
+                if calculated > U64_MAX:
+                    raise _err("arithmetic overflow: amount exceeds u64")
+                if step[9] is not None:
+                    raise step[9]()
+                crossed = step[7]
+                cur = step[8]
+                i += 1
+                continue
+            amount_in, amount_out, nxt, step_fee = swap_step(
+                remaining, rate, liquidity, start, target, a_to_b, True
+            )
+            if nxt == target:
+                return None  # the last step completes after all: the full loop goes on
+            trade_fee += step_fee
+            remaining -= amount_in + step_fee
+            if remaining < 0:
+                raise _err("arithmetic overflow")
+            calculated += amount_out
+            if calculated > U64_MAX:
+                raise _err("arithmetic overflow: amount exceeds u64")
+            cur = nxt
+            break
+        return SwapResult(amount - remaining, calculated, trade_fee, remaining, cur, crossed)
+
+
+def _again(exc: QuoteError) -> Callable[[], QuoteError]:
+    """A fresh copy of ``exc`` each time it is raised."""
+    message = str(exc)
+    return lambda: QuoteError(message)

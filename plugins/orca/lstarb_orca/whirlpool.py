@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from functools import cached_property
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from solders.account import Account
 from solders.pubkey import Pubkey
@@ -30,7 +30,7 @@ from lstarb_orca.state import (
     decode_tick_array_state,
     decode_whirlpool,
 )
-from lstarb_orca.swap_math import SwapResult, compute_swap
+from lstarb_orca.swap_math import ExactInPath, SwapResult, compute_swap
 from lstarb_orca.tick_arrays import (
     SWAP_WINDOW,
     TickSequence,
@@ -107,6 +107,10 @@ class WhirlpoolPool(PoolAdapter):
         self._oracle_loaded = False
         self._clock: Clock | None = None
         self._sequences: dict[bool, TickSequence] = {}
+        self._wanted: tuple[tuple[Any, ...], tuple[Pubkey, ...]] | None = None
+        """accounts_to_update() and what it depends on (tick, spacing, fee kind, Clock, keys)."""
+        self._paths: dict[bool, ExactInPath | None] = {}
+        """Exact-in steps by a_to_b (None: swapped once); dropped when the swap could change."""
 
     # -- construction and state -------------------------------------------------------------
 
@@ -168,6 +172,19 @@ class WhirlpoolPool(PoolAdapter):
         """Pool, mints, vaults, the tick arrays both directions may walk, Oracle and Clock
         when used."""
         pool = self._pool
+        clock = pool.is_adaptive or any(m.needs_clock for m in self._mints.values())
+        shape = (
+            pool.tick_current_index,
+            pool.tick_spacing,
+            pool.is_adaptive,
+            clock,
+            pool.token_mint_a,
+            pool.token_mint_b,
+            pool.token_vault_a,
+            pool.token_vault_b,
+        )
+        if self._wanted is not None and self._wanted[0] == shape:
+            return list(self._wanted[1])  # most updates leave the tick windows where they were
         keys = [
             self._address,
             pool.token_mint_a,
@@ -181,8 +198,9 @@ class WhirlpoolPool(PoolAdapter):
                     keys.append(pda)
         if pool.is_adaptive:
             keys.append(self._oracle_pda)
-        if pool.is_adaptive or any(m.needs_clock for m in self._mints.values()):
+        if clock:
             keys.append(SYSVAR_CLOCK_ID)
+        self._wanted = (shape, tuple(keys))
         return keys
 
     def update(self, accounts: Mapping[Pubkey, Account | None]) -> None:
@@ -248,7 +266,13 @@ class WhirlpoolPool(PoolAdapter):
             self._oracle_loaded = True
         if clock is not None:
             self._clock = clock
-        self._sequences.clear()
+        # The swap reads the pool, its tick arrays and (fees) the Oracle and Clock; a vault or
+        # a mint alone (most updates) leaves the tick sequences and the kept steps as they are.
+        if self._address in accounts or arrays:
+            self._sequences.clear()
+            self._paths.clear()
+        elif oracle is not None or SYSVAR_CLOCK_ID in accounts:
+            self._paths.clear()
 
     def _decode_oracle(self, account: Account | None, tick_spacing: int) -> Oracle | None:
         if _uninitialized(account):
@@ -367,8 +391,29 @@ class WhirlpoolPool(PoolAdapter):
         return info.transfer_fee_at(self._clock, self._tag)
 
     def swap(self, amount: int, a_to_b: bool, exact_in: bool) -> SwapResult:
-        """The raw swap (no transfer fees): specified ``amount`` in or out."""
+        """The raw swap (no transfer fees): specified ``amount`` in or out.
+
+        Exact in goes through the state's :class:`ExactInPath`: quotes of one state at
+        many sizes (a sizing search) then share the steps they have in common.
+        """
         pool = self._pool
+        if exact_in and a_to_b in self._paths:  # a second swap on this state: keep its steps
+            path = self._paths[a_to_b]
+            if path is None:
+                path = ExactInPath(
+                    pool.sqrt_price,
+                    pool.tick_current_index,
+                    pool.liquidity,
+                    self._sequence(a_to_b),
+                    self._fee_manager(a_to_b),
+                    a_to_b,
+                )
+                self._paths[a_to_b] = path
+            res = path.swap(amount)
+            if res is not None:
+                return res
+        elif exact_in:
+            self._paths[a_to_b] = None  # one swap (the book's probe) is cheaper walked
         return compute_swap(
             amount,
             pool.sqrt_price,

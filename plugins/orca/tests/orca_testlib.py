@@ -69,6 +69,22 @@ def load_pool(
     )[0]
 
 
+def variant_pool(label: str, variant: dict[str, Any]) -> WhirlpoolPool:
+    """The pool of one variant of the oracle's expected quotes (plain, transfer fee, moved,
+    adaptive)."""
+    name = variant["name"]
+    if name == "plain":
+        return load_pool(label)
+    if name == "transfer_fee":
+        return load_pool(label, transfer_fee=variant["transfer_fee"])
+    if name.startswith("moved@"):
+        return load_pool(label, whirlpool_file=variant["whirlpool_file"])
+    assert name.startswith("adaptive@")
+    return load_pool(
+        label, adaptive_seed=variant["fee_tier_index_seed"], timestamp=int(variant["timestamp"])
+    )
+
+
 def pool_feed(
     label: str,
     *,

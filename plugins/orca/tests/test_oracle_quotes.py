@@ -17,7 +17,7 @@ uninitialized arrays).
 from __future__ import annotations
 
 import pytest
-from orca_testlib import expected, load_pool
+from orca_testlib import expected, variant_pool
 
 from lstarb_orca.tick_math import tick_at_sqrt_price
 from lstarb_sdk.errors import QuoteError
@@ -29,24 +29,10 @@ CASES = [
 ]
 
 
-def _pool(label: str, variant: dict):
-    name = variant["name"]
-    if name == "plain":
-        return load_pool(label)
-    if name == "transfer_fee":
-        return load_pool(label, transfer_fee=variant["transfer_fee"])
-    if name.startswith("moved@"):
-        return load_pool(label, whirlpool_file=variant["whirlpool_file"])
-    assert name.startswith("adaptive@")
-    return load_pool(
-        label, adaptive_seed=variant["fee_tier_index_seed"], timestamp=int(variant["timestamp"])
-    )
-
-
 @pytest.mark.parametrize(("label", "index"), CASES, ids=[f"{a}-{b}" for a, b in CASES])
 def test_quotes_match_orca_core(label: str, index: int) -> None:
     variant = expected()["pools"][label]["variants"][index]
-    pool = _pool(label, variant)
+    pool = variant_pool(label, variant)
     mint_a, mint_b = pool.mints
     mismatches = []
     for case in variant["cases"]:
@@ -78,7 +64,7 @@ def test_sparse_cases_cross_arrays_that_did_not_exist() -> None:
     crossed = {d for v in moved for d, arrays in v["absent_arrays_in_window"].items() if arrays}
     assert crossed == {"a_to_b", "b_to_a"}
     for v in moved:
-        pool = _pool("jitosol-sol-ts1", v)
+        pool = variant_pool("jitosol-sol-ts1", v)
         for direction, absent in v["absent_arrays_in_window"].items():
             if not absent:
                 continue

@@ -208,3 +208,37 @@ def test_an_account_the_chain_lacks_is_named(which: str) -> None:
     assert pool.summary() is None
     pool.update({key: accounts[key]})
     assert pool.quote(10**6, pool.mints[0]) == before
+
+
+@pytest.mark.parametrize("creator", ["off", "on input", "on token 1"])
+def test_cpmm_exact_in_terms_kept_per_update_quote_what_the_full_path_does(creator: str) -> None:
+    """The exact-in terms worked out once per state give every quote the full sequence gives."""
+    acc = CP_ACC[CP_KEY]
+    data = {
+        "off": acc,
+        "on input": patched(acc, 390, bytes([1])),
+        "on token 1": patched(patched(acc, 390, bytes([1])), 389, bytes([2])),
+    }[creator]
+    pool = _cp({**CP_ACC, CP_KEY: data})
+    s = pool.pool_state
+    amounts = [1, 2, 3, 401, 10**6, 10**9 + 7, 3**30, 2**63, 2**64 - 1]
+    for vault_amount in (None, 10**12, 5, 0):
+        if vault_amount is not None:  # a trade moves vault 0: the next quote sees it
+            vault = patched(CP_ACC[s.token_0_vault], 64, vault_amount.to_bytes(8, "little"))
+            pool.update({s.token_0_vault: vault})
+        for mint in pool.mints:
+            for amount in amounts:
+                try:
+                    want: object = pool._quote(amount, mint, True)
+                except QuoteError as exc:
+                    want = str(exc)
+                try:
+                    got: object = pool.quote(amount, mint)
+                except QuoteError as exc:
+                    got = str(exc)
+                assert got == want, (vault_amount, mint, amount)
+    pool.update({SYSVAR_CLOCK_ID: clock_account(s.open_time - 1)})
+    with pytest.raises(QuoteError, match="not open"):
+        pool.quote(10**6, pool.mints[0])
+    with pytest.raises(QuoteError, match="not one of its mints"):
+        _cp().quote(10**6, SYSVAR_CLOCK_ID)

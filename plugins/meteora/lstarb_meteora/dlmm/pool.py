@@ -30,7 +30,7 @@ from lstarb_meteora.dlmm.constants import (
 )
 from lstarb_meteora.dlmm.fees import VolatilityState, total_fee_rate
 from lstarb_meteora.dlmm.state import BinArray, BinArrayBitmapExtension, LbPair
-from lstarb_meteora.dlmm.swap import SwapResult, swap_exact_in, swap_exact_out
+from lstarb_meteora.dlmm.swap import ExactInPath, SwapResult, swap_exact_in, swap_exact_out
 from lstarb_sdk import PoolAdapter, Quote, SwapInstructions, SwapParams
 from lstarb_sdk.amounts import PPM_DENOMINATOR, ceil_div
 from lstarb_sdk.errors import DecodeError, QuoteError
@@ -128,6 +128,9 @@ class DlmmPool(PoolAdapter):
         pay out more than the reserve holds (the token transfer fails)."""
         self._missing: set[Pubkey] = set()
         """Pair, Clock, mints or reserves the chain reported as not existing."""
+        self._paths: dict[bool, ExactInPath | None] = {}
+        """The exact-in walk of this state by ``swap_for_y`` (None: swapped once); every
+        update drops it."""
 
     # -- construction -------------------------------------------------
 
@@ -297,6 +300,7 @@ class DlmmPool(PoolAdapter):
                 arr = self._decode_bin_array(key, account)
                 arrays[arr.index] = arr
         # Everything decoded: commit.
+        self._paths = {}
         self._pair = pair
         self._reward_updated = _reward_updated(pair)
         for key, exists in seen.items():
@@ -428,9 +432,18 @@ class DlmmPool(PoolAdapter):
         )
         if exact_in:
             pool_in = amount_received(amount, fee_in)
-            res = swap_exact_in(
-                pair, arrays, unavailable, exhausted, extension, swap_for_y, now, pool_in
-            )
+            if swap_for_y in self._paths:  # a second swap on this state: keep its walk
+                path = self._paths[swap_for_y]
+                if path is None or path.now != now:
+                    path = self._paths[swap_for_y] = ExactInPath(
+                        pair, arrays, unavailable, exhausted, extension, swap_for_y, now
+                    )
+                res = path.swap(pool_in)
+            else:  # one swap (the book's probe) is cheaper walked
+                self._paths[swap_for_y] = None
+                res = swap_exact_in(
+                    pair, arrays, unavailable, exhausted, extension, swap_for_y, now, pool_in
+                )
             q_in = amount
             q_out = amount_received(res.amount_out, fee_out)
             if not q_out:

@@ -12,6 +12,7 @@ the SDK's ``swapExactInQuoteAtBin`` / ``swapExactOutQuoteAtBin`` step by step.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -298,3 +299,205 @@ def swap_exact_out(
 ) -> SwapResult:
     """Swap for exactly ``amount_out`` (as the pool sends it)."""
     return _walk(pair, arrays, missing, exhausted, extension, swap_for_y, now, amount_out, False)
+
+
+class ExactInPath:
+    """The bins an exact-in swap walks on one state, worked out once and shared by its quotes.
+
+    A bin the swap leaves with input to spare is filled whole, and a whole fill does not
+    depend on how much input was left (what it takes, pays and charges is the bin's
+    liquidity at its fee rate), so the walk of any amount is the same sequence of whole
+    bins up to the one where its input runs out. Each bin is recorded the first time a
+    swap reaches it: its view and fee rate, its whole fill and the least input that fills
+    it whole with some to spare (checked on the bin's own arithmetic). A quote then adds
+    whole fills and computes only its last bin, the one the walk of :func:`swap_exact_in`
+    computes the same way. Built for one pair state, clock time and direction: the
+    pool drops it when any of them changes.
+    """
+
+    __slots__ = (
+        "_active",
+        "_array",
+        "_bins",
+        "_ctx",
+        "_end",
+        "_lower",
+        "_upper",
+        "_used",
+        "now",
+    )
+
+    def __init__(
+        self,
+        pair: LbPair,
+        arrays: Mapping[int, BinArray],
+        missing: Callable[[int], QuoteError],
+        exhausted: Callable[[bool, int], QuoteError],
+        extension: BinArrayBitmapExtension | None,
+        swap_for_y: bool,
+        now: int,
+    ) -> None:
+        sp = pair.parameters
+        self.now = now
+        vol = VolatilityState.at(pair.v_parameters, sp, pair.active_id, now)
+        self._ctx = (
+            pair,
+            arrays,
+            missing,
+            exhausted,
+            extension,
+            swap_for_y,
+            sp.protocol_share,
+            fee_on_input(pair, swap_for_y),
+            pair.supports_limit_orders,
+            vol.volatility_reference,
+            vol.index_reference,
+            sp.max_volatility_accumulator,
+            sp.variable_fee_control,
+            base_fee_rate(pair.bin_step, sp),
+        )
+        # (view, rate, bin id, arrays used so far, least input filled whole with some left,
+        #  the whole fill)
+        self._bins: list[tuple[BinView, int, int, int, int, Fill]] = []
+        self._end: Callable[[], QuoteError] | None = None  # why the walk cannot go on
+        self._used: list[int] = []
+        self._active = pair.active_id
+        self._array: BinArray | None = None
+        self._lower = self._upper = 0
+
+    def _extend(self) -> bool:
+        """Record the next bin with liquidity out; False when the walk cannot go on."""
+        if self._end is not None:
+            return False
+        (
+            pair,
+            arrays,
+            missing,
+            exhausted,
+            extension,
+            swap_for_y,
+            share,
+            on_input,
+            limit_orders,
+            vol_ref,
+            idx_ref,
+            max_vol,
+            vfc,
+            base_rate,
+        ) = self._ctx
+        bin_step = pair.bin_step
+        active = self._active
+        if self._bins:  # the last bin was filled whole: the walk moves on
+            active += -1 if swap_for_y else 1
+            if not MIN_BIN_ID <= active <= MAX_BIN_ID:
+                self._end = _error(f"meteora-dlmm pair: insufficient liquidity at bin {active}")
+                return False
+        while True:
+            array = self._array
+            if array is None or not self._lower <= active <= self._upper:
+                index = next_bin_array_index(swap_for_y, active, pair.bin_array_bitmap, extension)
+                if index is None:
+                    self._end = functools.partial(exhausted, swap_for_y, active)
+                    return False
+                array = arrays.get(index)
+                if array is None:
+                    self._end = functools.partial(missing, index)
+                    return False
+                self._used.append(index)
+                self._array = array
+                self._lower = index * MAX_BIN_PER_ARRAY
+                self._upper = self._lower + MAX_BIN_PER_ARRAY - 1
+                if not self._lower <= active <= self._upper:
+                    active = self._upper if swap_for_y else self._lower
+            view = array.swap_view(active - self._lower, limit_orders)
+            ax, ay, _, open_amt, processed, ask = view
+            if swap_for_y:
+                has_out = ay or (not ask and (open_amt or processed))
+            else:
+                has_out = ax or (ask and (open_amt or processed))
+            if has_out:
+                break
+            active += -1 if swap_for_y else 1
+            if not MIN_BIN_ID <= active <= MAX_BIN_ID:
+                self._end = _error(f"meteora-dlmm pair: insufficient liquidity at bin {active}")
+                return False
+        self._active = active
+        if not view[2]:
+            price = price_from_id(active, bin_step)
+            if not price:
+                self._end = _error(f"meteora-dlmm pair: bin {active} has no price (overflow)")
+                return False
+            view = (view[0], view[1], price, *view[3:])
+        acc = vol_ref + abs(idx_ref - active) * BPS_DENOMINATOR
+        if acc > max_vol:
+            acc = max_vol
+        rate = base_rate
+        if vfc:
+            rate += (vfc * (acc * bin_step) ** 2 + 99_999_999_999) // 100_000_000_000
+        if rate > MAX_FEE_RATE:
+            rate = MAX_FEE_RATE
+        # Every layer's input when filled whole, then the least input the bin leaves over.
+        need = 0
+        layers = [view[1] if swap_for_y else view[0]]
+        if view[3] or view[4]:
+            open_out, processed_out = _orders_for(view, swap_for_y)
+            layers += [processed_out, open_out]
+        for max_out in layers:
+            need += _fill(1 << 256, max_out, view[2], swap_for_y)[0]
+        least = need + 1
+        if on_input:
+            least = ceil_div(least * FEE_PRECISION, FEE_PRECISION - rate)
+
+        def spare(x: int) -> bool:
+            return _exact_in_at_bin(view, rate, share, x, swap_for_y, on_input)[0] < x
+
+        while least > 1 and spare(least - 1):  # the bin's own arithmetic decides
+            least -= 1
+        while not spare(least):
+            least += 1
+        whole = _exact_in_at_bin(view, rate, share, least, swap_for_y, on_input)
+        self._bins.append((view, rate, active, len(self._used), least, whole))
+        return True
+
+    def swap(self, amount: int) -> SwapResult:
+        """What :func:`swap_exact_in` gives for ``amount`` (as the pool receives it)."""
+        ctx = self._ctx
+        if amount <= 0:  # the walk's own answer (nothing fills)
+            return _walk(*ctx[:5], ctx[5], self.now, amount, True)
+        share, on_input, swap_for_y = ctx[6], ctx[7], ctx[5]
+        bins = self._bins
+        left = amount
+        total_in = total_out = lp_fee = protocol_fee = crossed = 0
+        i = 0
+        while True:
+            if i == len(bins) and not self._extend():
+                assert self._end is not None
+                raise self._end()
+            view, rate, active, used, least, fill = bins[i]
+            if left < least:
+                fill = _exact_in_at_bin(view, rate, share, left, swap_for_y, on_input)
+            left -= fill[0]
+            if fill[0]:
+                total_in += fill[0]
+                total_out += fill[1]
+                lp_fee += fill[2]
+                protocol_fee += fill[3]
+                crossed += 1
+            if not left:
+                break
+            i += 1
+        return SwapResult(
+            total_in,
+            total_out,
+            lp_fee,
+            protocol_fee,
+            on_input,
+            crossed,
+            self._used[:used],
+            0,
+            active,
+        )
+
+
+def _error(message: str) -> Callable[[], QuoteError]:
+    return lambda: QuoteError(message)

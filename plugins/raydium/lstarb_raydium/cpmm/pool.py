@@ -17,7 +17,7 @@ its ``CurveCalculator``:
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
@@ -124,6 +124,19 @@ def swap_base_output(
     return with_fee, vault_out, with_fee - swapped, vault_out - amount_out
 
 
+class _ExactIn(NamedTuple):
+    """The terms of exact-in quotes on one state (SPL Token mints, every check passed)."""
+
+    mint_0: Pubkey
+    mint_1: Pubkey
+    r0: int
+    r1: int
+    trade_rate: int
+    creator_rate: int
+    on_input_0: bool  # creator fee on the input, token 0 in
+    on_input_1: bool  # the same, token 1 in
+
+
 class CpmmPool(PoolAdapter):
     """A Raydium constant-product pool (program ``CPMMoo8L...``), SPL and Token-2022 mints."""
 
@@ -152,6 +165,7 @@ class CpmmPool(PoolAdapter):
         self._mint: list[TokenMint | None] = [None, None]
         self._clock: Clock | None = None
         self._absent: set[Pubkey] = set()
+        self._exact_in: _ExactIn | bool | None = None  # see _exact_in_terms
         # Names for errors, built once (the pool's keys never change: update refuses it).
         self._config_name = f"{self.dex} amm_config {pool.amm_config}"
         self._vault_names = tuple(
@@ -278,10 +292,12 @@ class CpmmPool(PoolAdapter):
         self._absent.difference_update(accounts)
         for key in absent:
             self._forget(key)
+        self._exact_in = None
 
     def _forget(self, key: Pubkey) -> None:
         """The chain has no account ``key``: drop what it said."""
         self._absent.add(key)
+        self._exact_in = None
         p = self._pool
         if key == self._address:
             self._pool_absent = True
@@ -345,7 +361,66 @@ class CpmmPool(PoolAdapter):
         creator = config.creator_fee_rate if self._pool.enable_creator_fee else 0
         return PoolSummary(r0, r1, 0, config.trade_fee_rate + creator)
 
+    def _exact_in_terms(self) -> _ExactIn | bool:
+        """What an exact-in quote reads of this state, worked out once per update.
+
+        Strategies quote the same state dozens of times between two updates; the
+        checks and the reserves do not change in between. Only a state where every
+        check passes and neither mint is Token-2022 (no transfer fee, no clock
+        dependence of it) takes this path: False sends every quote through
+        :meth:`quote`'s full sequence, which names whatever is wrong.
+        """
+        p = self._pool
+        try:
+            config = self._ready()
+            r0, r1 = self.reserves()
+        except QuoteError:
+            return False
+        if self._is_2022(0) or self._is_2022(1):
+            return False
+        creator_rate = config.creator_fee_rate if p.enable_creator_fee else 0
+        trade_rate = config.trade_fee_rate
+        if trade_rate + creator_rate >= FEE_RATE_DENOMINATOR:
+            return False
+        return _ExactIn(
+            p.token_0_mint,
+            p.token_1_mint,
+            r0,
+            r1,
+            trade_rate,
+            creator_rate,
+            p.creator_fee_on_input(True),
+            p.creator_fee_on_input(False),
+        )
+
     def quote(self, amount: int, input_mint: Pubkey, *, exact_in: bool = True) -> Quote:
+        terms = self._exact_in
+        if terms is None:
+            terms = self._exact_in = self._exact_in_terms()
+        if exact_in and terms and 0 < amount <= U64_MAX:
+            assert isinstance(terms, _ExactIn)
+            if input_mint == terms.mint_0:
+                r_in, r_out, on_input = terms.r0, terms.r1, terms.on_input_0
+            elif input_mint == terms.mint_1:
+                r_in, r_out, on_input = terms.r1, terms.r0, terms.on_input_1
+            else:
+                return self._quote(amount, input_mint, exact_in)
+            if terms.creator_rate:
+                out, fee, creator_fee = swap_base_input(
+                    amount, r_in, r_out, terms.trade_rate, terms.creator_rate, on_input
+                )
+                if on_input:
+                    fee += creator_fee
+            else:  # swap_base_input without a creator fee, inline
+                fee = -(-amount * terms.trade_rate // FEE_RATE_DENOMINATOR)
+                x = amount - fee
+                out = x * r_out // (r_in + x)
+            if out <= 0:
+                raise QuoteError(f"{self._tag}: too small input (output is 0)")
+            return Quote(amount, out, fee, input_mint)
+        return self._quote(amount, input_mint, exact_in)
+
+    def _quote(self, amount: int, input_mint: Pubkey, exact_in: bool) -> Quote:
         p = self._pool
         if input_mint == p.token_0_mint:
             zero_for_one = True
