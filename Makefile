@@ -17,7 +17,7 @@ $(STAMP): $(PYPROJECTS) scripts/dev-setup.sh
 	touch $@
 
 run: $(STAMP)
-	$(BIN)/lstarb run --plugins raydium,meteora
+	$(BIN)/lstarb run
 
 test: $(STAMP)
 	$(MAKE) lint typecheck imports pytest docs wheels
@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python plugins/lst/benchmarks/bench_strategy_latency.py
 	$(BIN)/python benchmarks/executor_build.py
 	$(BIN)/python benchmarks/planner_latency.py
+	$(BIN)/python benchmarks/e2e_latency.py 20
 
 clean:
 	rm -rf $(VENV) build dist site .lstarb

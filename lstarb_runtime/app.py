@@ -9,6 +9,7 @@ live data source or a submitter that sends), instead of running and doing nothin
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -17,8 +18,9 @@ from types import FrameType
 from pydantic import BaseModel
 
 from lstarb_runtime.config import LoadedConfig
-from lstarb_runtime.keypair import load_keypair
-from lstarb_runtime.logs import register_keypair, register_settings
+from lstarb_runtime.embedded.peer import RPC_PLUGIN, EmbeddedPeer, peer_wanted
+from lstarb_runtime.live_guard import check_live
+from lstarb_runtime.logs import register_settings
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.services.base import NothingToDo
 from lstarb_runtime.services.runner import (
@@ -47,24 +49,81 @@ def run(
     settings = loaded.settings
     selected, context = prepare(host, loaded, echo=echo)
     paper = context.paper
-    echo(
-        f"lstarb: plugins {', '.join(selected)}; {'PAPER' if paper else 'LIVE'} trading; "
-        f"role {settings.run.role}"
-    )
-    plan = RunPlan(host, context, settings, selected, echo, summary_json)
+    peer: EmbeddedPeer | None = None
+    if peer_wanted(settings, selected):
+        peer, context = start_peer(loaded, context, echo)
+    elif RPC_PLUGIN in selected and not _rpc_configured(loaded):
+        echo(
+            f"rpc: no [plugins.rpc] url set: reading {_url(context)} "
+            "(start a local peer there with: lstarb simnet --drive)"
+        )
+    try:
+        echo(
+            f"lstarb: plugins {', '.join(selected)}; {'PAPER' if paper else 'LIVE'} trading; "
+            f"role {settings.run.role}"
+        )
+        plan = RunPlan(host, context, settings, selected, echo, summary_json, peer=peer)
+        return _run_plan(host, plan)
+    finally:
+        if peer is not None:
+            peer.stop()
+
+
+def _run_plan(host: PluginHost, plan: RunPlan) -> RunReport:
     previous = signal.signal(signal.SIGTERM, _terminate)  # before the loop handles it
     try:
-        host.call_strict("lstarb_startup", context=context)
+        host.call_strict("lstarb_startup", context=plan.context)
         return asyncio.run(run_services(plan))
     except KeyboardInterrupt as exc:  # a signal before the runner took over its handling
         name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
-        echo(f"{name}: stopped before the services started")
+        plan.echo(f"{name}: stopped before the services started")
         plan.call_shutdown()
-        report = RunReport(plugins=selected, roles=[], not_built=[], ended_by=name)
+        report = RunReport(plugins=plan.plugins, roles=[], not_built=[], ended_by=name)
         report.exit_code = 0 if isinstance(exc, Terminated) else EXIT_SIGINT
         return report
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _rpc_configured(loaded: LoadedConfig) -> bool:
+    raw = loaded.settings.plugins.get(RPC_PLUGIN, {})
+    return bool(raw.get("url") or raw.get("endpoints"))
+
+
+def _url(context: PluginContext) -> str:
+    return str(getattr(context.config(RPC_PLUGIN), "url", "?"))
+
+
+def start_peer(
+    loaded: LoadedConfig, context: PluginContext, echo: Callable[[str], None]
+) -> tuple[EmbeddedPeer, PluginContext]:
+    """Start the local peer and point the rpc plugin at it (the embedded default).
+
+    The executor's landing simulator waits by the peer's slot length unless
+    ``[executor] slot_ms`` is set.
+    """
+    settings = loaded.settings
+    peer = EmbeddedPeer(settings.simnet.seed, settings.simnet.slot_ms, settings.simnet.port)
+    try:
+        info = peer.start()
+    except OSError as exc:
+        peer.stop()
+        raise ConfigError(f"the embedded simnet cannot listen: {exc}") from None
+    except BaseException:
+        peer.stop()
+        raise
+    raw = {**settings.plugins.get(RPC_PLUGIN, {}), "url": info.http_url, "ws_url": info.ws_url}
+    model = loaded.plugin_models.get(RPC_PLUGIN)
+    if model is not None:
+        loaded.plugin_models[RPC_PLUGIN] = type(model).model_validate(raw)
+    if "executor.slot_ms" not in loaded.sources:
+        settings.executor.slot_ms = float(info.slot_ms)
+    echo(
+        f"market: the embedded local RPC peer (lstarb simnet --drive) at {info.http_url}: "
+        f"{info.accounts} bundled mainnet accounts, seed {info.seed}, {info.slot_ms} ms slots; "
+        f"{info.trading_pools} pools trade, {info.stake_pools} stake pools crank"
+    )
+    return peer, dataclasses.replace(context, plugin_configs=dict(loaded.plugin_models))
 
 
 def prepare(
@@ -94,10 +153,7 @@ def prepare(
             "(add --live to trade with it)"
         )
     if not paper:
-        if settings.run.keypair is None:
-            raise ConfigError("config key 'run.keypair': --live needs a keypair file")
-        register_keypair(load_keypair(settings.run.keypair))  # never printed, in any form
-        _check_live(host)
+        check_live(host, loaded, selected)
     _check_work(host, settings.run.role, settings.run.plugins)
     context = PluginContext(
         paper=paper,
@@ -135,27 +191,3 @@ def _check_work(host: PluginHost, role: str, asked: list[str] | None) -> None:
     raise NothingToDo(
         f"{chosen} provide no DEX adapter, so the scanner has nothing to scan{hint}", usage=True
     )
-
-
-def _check_live(host: PluginHost) -> None:
-    """``--live`` only when something can trade live; name every missing piece."""
-    active = set(host.active())
-
-    def provides(hook: str) -> list[str]:
-        return sorted(
-            n for n, r in host.records.items() if n in active and not r.builtin and hook in r.hooks
-        )
-
-    missing = []
-    if not provides("lstarb_data_sources"):
-        missing.append(
-            "a live data source (only the built-in replay of a recording is selected; "
-            "select a data-source plugin such as rpc)"
-        )
-    if not provides("lstarb_submitters"):
-        missing.append(
-            "a submitter that sends transactions (only the built-in paper submitter is "
-            "selected; select one such as jito or rpc)"
-        )
-    if missing:
-        raise ConfigError("--live cannot trade: missing " + "; ".join(missing))

@@ -83,6 +83,7 @@ def plugins_cmd(as_json: bool) -> None:
             "sdk_api": r.sdk_api,
             "hooks": r.hooks,
             "error": r.error,
+            "opt_in": r.opt_in,
         }
         for r in sorted(host.records.values(), key=lambda r: r.name)
     ]
@@ -95,6 +96,8 @@ def plugins_cmd(as_json: bool) -> None:
     width = max(len(r["name"] or "") for r in rows)
     for row in rows:
         status = "" if row["error"] is None else "  [NOT LOADED]"
+        if row["opt_in"] and row["error"] is None:
+            status = "  (opt-in: used only when named in --plugins)"
         dist = f"{row['distribution'] or '?'} {row['version'] or '?'}"
         api = f"  SDK API {row['sdk_api'] or '?'}"
         click.echo(
@@ -146,7 +149,14 @@ def _print_sections(doc: dict[str, Any], sources: dict[str, str], prefix: str = 
 @click.option("--duration", type=float, help="stop by itself after SECONDS")
 @click.option("--live", is_flag=True, default=None, help="send real transactions (needs --keypair)")
 @click.option("--keypair", type=click.Path(path_type=Path), help="signing keypair file (live only)")
+@click.option(
+    "--confirm-network",
+    metavar="CLUSTER|GENESIS_HASH",
+    help="live only: mainnet-beta, devnet, testnet or a private chain's genesis hash; "
+    "must be what the RPC endpoint serves",
+)
 @click.option("--metrics-port", type=int, help="serve Prometheus metrics on PORT (127.0.0.1)")
+@click.option("--seed", type=int, help="seed of the embedded local peer's market ([simnet] seed)")
 @click.option("--control-port", type=int, help="serve the control API on PORT (127.0.0.1, token)")
 @click.option(
     "--summary-json",
@@ -163,7 +173,9 @@ def run_cmd(
     duration: float | None,
     live: bool | None,
     keypair: Path | None,
+    confirm_network: str | None,
     metrics_port: int | None,
+    seed: int | None,
     control_port: int | None,
     summary_json: Path | None,
 ) -> None:
@@ -180,7 +192,9 @@ def run_cmd(
             "run.duration": duration,
             "run.live": live,
             "run.keypair": str(keypair) if keypair else None,
+            "run.confirm_network": confirm_network,
             "run.metrics_port": metrics_port,
+            "simnet.seed": seed,
             "control.port": control_port,
         },
     )

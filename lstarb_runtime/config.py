@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from solders.pubkey import Pubkey
 
 from lstarb_runtime.control.settings import BreakerSettings, ControlSettings
+from lstarb_runtime.embedded.settings import SimnetSettings
 from lstarb_runtime.executor.settings import ExecutorSettings
 from lstarb_runtime.planner.settings import PlannerSettings, RiskSettings
 from lstarb_sdk.errors import ConfigError
@@ -39,6 +40,13 @@ class NatsSettings(_Section):
         True, description="start our own nats-server when none answers (never when live)"
     )
     data_dir: Path = Path(".lstarb/nats")
+    ack_wait_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="an event a process took and did not acknowledge (it died) goes to another "
+        "process of its consumer group after this long; set when the group's consumer is created",
+    )
 
     @field_validator("url")
     @classmethod
@@ -69,10 +77,32 @@ class RunSettings(_Section):
     role: Role = "all"
     live: bool = False
     keypair: Path | None = None
+    confirm_network: str | None = Field(
+        None,
+        description="--live: the cluster you mean to trade on (mainnet-beta, devnet, testnet, "
+        "or a private chain's genesis hash), checked against the RPC endpoint's genesis hash",
+    )
     duration: float | None = Field(None, gt=0)
     metrics_port: int | None = Field(
         None, ge=0, le=65535, description="serve Prometheus metrics on this port (0: any free)"
     )
+
+    @field_validator("confirm_network")
+    @classmethod
+    def _network(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from solders.pubkey import Pubkey
+
+        if value in ("mainnet-beta", "devnet", "testnet"):
+            return value
+        try:
+            Pubkey.from_string(value)
+        except ValueError:
+            raise ValueError(
+                "not a cluster (mainnet-beta, devnet, testnet) nor a genesis hash"
+            ) from None
+        return value
 
     @field_validator("plugins", mode="before")
     @classmethod
@@ -127,6 +157,7 @@ class Settings(_Section):
     risk: RiskSettings = RiskSettings()
     auditor: AuditorSettings = AuditorSettings()
     executor: ExecutorSettings = ExecutorSettings()
+    simnet: SimnetSettings = SimnetSettings()
     control: ControlSettings = ControlSettings()
     breakers: BreakerSettings = BreakerSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"

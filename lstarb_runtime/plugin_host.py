@@ -31,6 +31,8 @@ from lstarb_sdk.version import SDK_API_VERSION, api_compatible
 log = logging.getLogger("lstarb.plugins")
 
 SDK_API_ATTRIBUTE = "LSTARB_SDK_API"
+OPT_IN_ATTRIBUTE = "LSTARB_OPT_IN"
+"""A plugin module setting this True is used only when named in ``--plugins`` (the template)."""
 
 _STRICT: ContextVar[bool] = ContextVar("lstarb_hook_strict", default=False)
 """Inside :meth:`PluginHost.call_strict`: a raising implementation stops the call."""
@@ -50,6 +52,8 @@ class PluginRecord:
     sdk_api: str | None = None
     hooks: list[str] = field(default_factory=list)
     error: str | None = None
+    opt_in: bool = False
+    """Left out of the default selection (no ``--plugins``): used only when named."""
 
     @property
     def loaded(self) -> bool:
@@ -107,6 +111,7 @@ class PluginHost:
 
     def _register(self, record: PluginRecord, obj: object) -> None:
         api = getattr(obj, SDK_API_ATTRIBUTE, None)
+        record.opt_in = getattr(obj, OPT_IN_ATTRIBUTE, False) is True
         record.sdk_api = api if isinstance(api, str) else None
         if record.sdk_api is None:
             record.error = (
@@ -231,10 +236,10 @@ class PluginHost:
 
         Raises PluginError for a name that is not installed (listing those
         that are) or a selected plugin that failed to load (with the reason).
-        ``None`` selects every plugin that loaded.
+        ``None`` selects every plugin that loaded, except opt-in ones (``LSTARB_OPT_IN``).
         """
         if names is None:
-            return [n for n, r in sorted(self.records.items()) if r.loaded]
+            names = [n for n, r in sorted(self.records.items()) if r.loaded and not r.opt_in]
         wanted = [n.strip() for n in names if n.strip()]
         unknown = [n for n in wanted if n not in self.records]
         if unknown:

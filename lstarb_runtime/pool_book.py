@@ -140,6 +140,8 @@ class PoolBook:
         self._reads: dict[Pubkey, frozenset[Pubkey]] = {}
         self._followed: set[Pubkey] = set()
         """Every account the book has asked for; updates of these are always taken."""
+        self._probed: set[Pubkey] = set()
+        """Followed accounts already tried as pools (an account is a pool or not for good)."""
         self._mint_pools: defaultdict[Pubkey, set[Pubkey]] = defaultdict(set)
         self._decimals: dict[Pubkey, int] = {}
 
@@ -183,6 +185,12 @@ class PoolBook:
             if first and self.decimals_of(key) is not None:  # its pools may publish now
                 ready |= self._mint_pools[key]
             self._states(ready, change)
+            if account is not None and key not in self.pools and key not in self._probed:
+                # followed before it was seen (a stake pool a strategy reads): a pool too?
+                self._probed.add(key)
+                pool = self._try_add(key, account)
+                if pool is not None:
+                    self._added(pool, change)
             return change
         pool = self._try_add(key, account) if account is not None else None
         if pool is None:
@@ -191,12 +199,15 @@ class PoolBook:
             self._store(key, account, version)
             return change
         self._store(key, account, version)
+        self._added(pool, change)
+        return change
+
+    def _added(self, pool: PoolAdapter, change: BookChange) -> None:
         change.added = pool
         self._follow(pool.address, change)
         if self._refresh(pool.address, change):
             change.changed.append(pool.address)
         self._states({pool.address}, change)
-        return change
 
     def _store(self, key: Pubkey, account: Account | None, version: Version) -> None:
         self.accounts[key] = account

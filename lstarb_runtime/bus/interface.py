@@ -281,9 +281,14 @@ class Bus(ABC):
         handler: Handler,
         *,
         filter_subject: str | None = None,
+        batch: int | None = None,
     ) -> Consumer:
         """Start a durable consumer: every event of ``stream`` (not yet acknowledged by
         ``durable``) is handed to ``handler`` in order, and acknowledged when it returns.
+
+        ``batch``: events one pull takes at most (default: the bus's). A consumer whose
+        handler holds an event long (the executor following a trade) takes one at a time,
+        so events are never held in one pull behind others while another process is free.
 
         A handler that raises gets the event again (up to :data:`MAX_DELIVER` deliveries); a
         message that is not a valid event of the stream is counted in ``stats.malformed``,

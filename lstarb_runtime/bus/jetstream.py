@@ -502,6 +502,7 @@ class JetStreamBus(Bus):
         handler: Handler,
         *,
         filter_subject: str | None = None,
+        batch: int | None = None,
     ) -> Consumer:
         spec = STREAM_BY_NAME.get(stream)
         if spec is None:
@@ -518,7 +519,7 @@ class JetStreamBus(Bus):
         sub = await self.js.pull_subscribe(subject, durable=durable, stream=stream, config=config)
         config.filter_subject = subject
         consumer = JetStreamConsumer(
-            self, sub, config, stream, durable, handler, self._batch, self._fetch_timeout
+            self, sub, config, stream, durable, handler, batch or self._batch, self._fetch_timeout
         )
         self._consumers.add(consumer)
         return consumer

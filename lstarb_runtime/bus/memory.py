@@ -237,6 +237,7 @@ class MemoryBus(Bus):
         handler: Handler,
         *,
         filter_subject: str | None = None,
+        batch: int | None = None,
     ) -> Consumer:
         if stream not in STREAM_BY_NAME:
             raise BusError(f"unknown stream {stream!r}; streams: {', '.join(STREAM_BY_NAME)}")

@@ -38,6 +38,7 @@ from typing import Any, ClassVar, Final
 from lstarb_runtime import metrics
 from lstarb_runtime.bus import Bus, BusError, Consumer, Delivery, PublishAck
 from lstarb_runtime.bus.streams import stream_of
+from lstarb_runtime.bus.tracing import TraceContext
 from lstarb_runtime.config import Settings
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.services.halt import HaltSwitch
@@ -357,6 +358,7 @@ class Service:
         durable: str | None = None,
         filter_subject: str | None = None,
         gated: bool = True,
+        batch: int | None = None,
     ) -> Consumer:
         """Hand every event of ``stream`` to ``handler``; acknowledged once it returns.
 
@@ -383,7 +385,9 @@ class Service:
                 raise  # the bus redelivers it (up to MAX_DELIVER)
             self.stats.timer.add(label, time.perf_counter_ns() - t0)
 
-        consumer = await self.bus.consume(stream, name, handle, filter_subject=filter_subject)
+        consumer = await self.bus.consume(
+            stream, name, handle, filter_subject=filter_subject, batch=batch
+        )
         self.consumers.append(consumer)
         return consumer
 
@@ -404,7 +408,7 @@ class Service:
             await asyncio.sleep(poll)
 
     # ------------------------------------------------------------------ publishing
-    async def emit(self, event: EventModel) -> None:
+    async def emit(self, event: EventModel, trace: TraceContext | None = None) -> None:
         """Publish without waiting for the acknowledgement (the hot path).
 
         The bus keeps the publish until the server acknowledges it (re-sending it with its
@@ -412,7 +416,7 @@ class Service:
         a refused or unconfirmed publish degrades it within a bounded number of events.
         """
         self._sent(event)
-        sent = await self.bus.publish_nowait(event)
+        sent = await self.bus.publish_nowait(event, trace=trace)
         sent.add_done_callback(_seen)
         self._since_flush += 1
         if self._since_flush >= FLUSH_EVERY:

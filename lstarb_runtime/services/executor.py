@@ -74,6 +74,12 @@ from lstarb_sdk.submitter import (
 log = logging.getLogger("lstarb.executor")
 
 DURABLE: Final = "executor"
+PLAN_TO_TAKEN: Final = "plan created -> taken"
+"""From the planner making the plan (``created_ns``) to this executor handling it: the
+EXECUTION stream's share of the latency (publish, store, deliver), in any process."""
+RECEIVED_TO_SIGNED: Final = "update received -> signed"
+"""From the account update that set the plan's opportunity off (the trace's origin) to its
+transaction signed and ready to send: the pipeline's end-to-end latency, across processes."""
 PAPER_SUBMITTER: Final = "paper"
 """The built-in paper submitter: plans naming it (or none) are simulated as one transaction."""
 PAPER_BLOCKHASH: Final = Hash.hash(b"lstarb paper blockhash")
@@ -89,6 +95,29 @@ def _check(kind: type[Any]) -> Any:
         return None
 
     return check
+
+
+REASON_KINDS: Final = (
+    ("below its min_out", "price moved past min_out"),
+    ("expired", "expired before sending"),
+    ("halted", "kill switch"),
+    ("flash repay", "loan not repaid"),
+    ("may lose", "above max_loss_lamports"),
+    ("wallet", "no free wallet"),
+    ("is not loaded", "submitter not loaded"),
+    ("bytes, above", "transaction too large"),
+)
+"""Counted kinds of the reasons a plan did not land (the summary's "not landed" row)."""
+
+
+def reason_kind(error: str | None) -> str:
+    """A reason's kind for counting; an unknown reason counts under its first clause."""
+    if not error:
+        return "no reason given"
+    for needle, kind in REASON_KINDS:
+        if needle in error:
+            return kind
+    return error.split(":", 1)[0][:60]
 
 
 def _instance_name(configured: str) -> str:
@@ -107,6 +136,10 @@ class Executor(Service):
         super().__init__(*args, **kwargs)
         self.outcomes: Counter[str] = Counter()
         self.pnl = 0
+        self.pnl_by_strategy: Counter[str] = Counter()
+        """Realized (paper: simulated) profit of landed and failed trades, by strategy."""
+        self.refusals: Counter[str] = Counter()
+        """Why plans were not sent or did not land (rejected, failed, dropped), by kind."""
         self._active: dict[str, asyncio.Future[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._released = False
@@ -153,7 +186,8 @@ class Executor(Service):
         await self._recover()
         consumers = len(self.wallets) if isinstance(self.bus, JetStreamBus) else 1
         for _ in range(consumers):  # one plan per wallet at a time, the group shares the rest
-            await self.consume("EXECUTION", self.handle, durable=DURABLE, gated=False)
+            # one plan a pull: a plan never waits in a pull behind another one's landing
+            await self.consume("EXECUTION", self.handle, durable=DURABLE, gated=False, batch=1)
         self._spawn(self._refresh_loop(), "refresh")
 
     def _load_wallets(self) -> list[Wallet]:
@@ -258,6 +292,8 @@ class Executor(Service):
         if not isinstance(plan, ExecutionPlanEvent):
             return
         consumed_ns = time.perf_counter_ns()
+        if plan.created_ns:
+            self.observe(PLAN_TO_TAKEN, time.time_ns() - plan.created_ns)
         running = self._active.get(plan.id)
         if running is not None:  # the same plan, delivered twice to this process
             self.count("duplicate plan messages")
@@ -383,6 +419,10 @@ class Executor(Service):
             return
         self._stage("build", built_ns - consumed_ns)
         self._stage("sign", signed_ns - built_ns)
+        trace = TraceContext.parse(plan.traceparent)
+        origin = trace.origin_ns() if trace is not None else None
+        if origin is not None:
+            self.observe(RECEIVED_TO_SIGNED, time.time_ns() - origin)
         problem = problem or self._stale(plan)
         if problem is None and self.halted:
             problem = f"halted: {self.env.halt.reason or 'kill switch'}"
@@ -652,6 +692,9 @@ class Executor(Service):
             log.info("plan %s rejected: %s", plan.id, outcome.error)
         if outcome.status in (STATUS_LANDED, STATUS_FAILED):
             self.pnl += outcome.realized_profit
+            self.pnl_by_strategy[plan.strategy] += outcome.realized_profit
+        if outcome.status != STATUS_LANDED:
+            self.refusals[f"{outcome.status}: {reason_kind(outcome.error)}"] += 1
         metrics.EXECUTIONS.labels(
             outcome=outcome.status, submitter=result.submitter, mode=self.mode
         ).inc()

@@ -33,6 +33,9 @@ from lstarb_sdk.events import AccountEvent, MetricEvent, OpportunityEvent
 
 log = logging.getLogger("lstarb.planner")
 
+RECEIVED_TO_PLAN: Final = "update received -> plan stored"
+"""From the account update that set the opportunity off (its trace's origin) to the plan
+acknowledged on EXECUTION, in any process on one clock."""
 REJECTED_METRIC: Final = "planner.opportunities_rejected"
 PLANNED_METRIC: Final = "planner.plans"
 REJECTION_METRIC: Final = "planner.rejection"
@@ -113,6 +116,9 @@ class Planner(Service):
             await acked  # stored before the opportunity is acknowledged (a failure: redelivery)
             self.observe("opportunity -> plan published", sent)
             self.observe("opportunity -> plan stored (acked)", time.perf_counter_ns() - t0)
+            origin = delivery.trace.origin_ns() if delivery.trace is not None else None
+            if origin is not None:
+                self.observe(RECEIVED_TO_PLAN, time.time_ns() - origin)
             self._stage.observe(sent / 1e9)
             self.planned[opp.strategy] += 1
             self.count("plans")

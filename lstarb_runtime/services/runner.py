@@ -23,6 +23,7 @@ import json
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from lstarb_runtime import metrics
 from lstarb_runtime.bus import Bus, BusError, PublishCounts, connect_bus
 from lstarb_runtime.config import Settings
 from lstarb_runtime.control.api import start_control_api
+from lstarb_runtime.embedded.peer import EmbeddedPeer
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.services.auditor import Auditor
 from lstarb_runtime.services.base import (
@@ -44,7 +46,16 @@ from lstarb_runtime.services.base import (
 from lstarb_runtime.services.executor import Executor
 from lstarb_runtime.services.halt import HaltSwitch
 from lstarb_runtime.services.planner import Planner
+from lstarb_runtime.services.progress import Progress, Tally, sol, tally
 from lstarb_runtime.services.scanner import Scanner
+from lstarb_runtime.services.summary import (
+    by_strategy,
+    latency_rows,
+    ledger_summary,
+    next_steps,
+    pipeline_text,
+    strategy_text,
+)
 from lstarb_runtime.services.system import SystemManager
 from lstarb_sdk import PluginContext
 
@@ -85,7 +96,12 @@ class RunPlan:
     plugins: list[str]
     echo: Callable[[str], None]
     summary_json: Path | None = None
+    peer: EmbeddedPeer | None = None
+    """The embedded local RPC peer, when this run started one."""
+    tty: bool | None = None
+    """Redraw one status line in place (None: when stdout is a terminal)."""
     shutdown_called: bool = False
+    started_ns: int = field(default_factory=time.time_ns)
 
     def call_shutdown(self) -> None:
         """``lstarb_shutdown`` once per run, even after an error (plugins may hold resources)."""
@@ -109,6 +125,16 @@ class RunReport:
     hook_errors: dict[str, int] = field(default_factory=dict)
     published: dict[str, PublishCounts] = field(default_factory=dict)
     """What the server made of this run's publishes, per stream (the bus's counts)."""
+    tally: Tally = field(default_factory=Tally)
+    refusals: dict[str, int] = field(default_factory=dict)
+    """Why plans did not land (the executor's reasons, by kind)."""
+    by_strategy: dict[str, dict[str, int]] = field(default_factory=dict)
+    latency: list[dict[str, Any]] = field(default_factory=list)
+    ledger: dict[str, Any] | None = None
+    peer: dict[str, int] = field(default_factory=dict)
+    metrics_url: str | None = None
+    next: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
     def fail(self, problem: str, code: int = EXIT_FAILED) -> None:
         if not self.problem:
@@ -126,7 +152,43 @@ class RunReport:
             "hook_errors": self.hook_errors,
             "published": {stream: asdict(c) for stream, c in self.published.items()},
             "services": {s.role: s.report() for s in self.services},
+            "seconds": round(self.seconds, 3),
+            "pipeline": self.tally.to_json(),
+            "rejected": self._planner_rejections(),
+            "not_landed": self.refusals,
+            "by_strategy": self.by_strategy,
+            "pnl_lamports": self.tally.pnl_lamports,
+            "ledger": self.ledger,
+            "latency": self.latency,
+            "peer": self.peer,
+            "next": self.next,
         }
+
+    def _planner_rejections(self) -> dict[str, int]:
+        reasons: dict[str, int] = {}
+        for service in self.services:
+            for (_, reason), n in getattr(service, "rejected", {}).items():
+                reasons[reason] = reasons.get(reason, 0) + n
+        return dict(sorted(reasons.items(), key=lambda kv: -kv[1]))
+
+    def collect(self, plan: RunPlan) -> None:
+        """The cross-service parts of the summary, once the services have stopped."""
+        self.seconds = (time.time_ns() - plan.started_ns) / 1e9
+        self.tally = tally(self.services)
+        opportunities = self.published.get("OPPORTUNITIES")
+        if opportunities is not None and self.tally.opportunities is not None:
+            self.tally.distinct_opportunities = opportunities.acked - opportunities.duplicates
+        self.by_strategy = by_strategy(self.services)
+        self.latency = latency_rows(self.services)
+        for service in self.services:
+            self.refusals.update(getattr(service, "refusals", {}))
+        if "auditor" in self.roles and any(s.role == "auditor" for s in self.services):
+            self.ledger = ledger_summary(
+                plan.settings, since_ns=plan.started_ns, paper=plan.context.paper
+            )
+        if plan.peer is not None:
+            self.peer = plan.peer.report()
+        self.next = next_steps(self.roles, self.metrics_url)
 
 
 class Stopper:
@@ -199,11 +261,14 @@ async def run_services(plan: RunPlan) -> RunReport:
         not_built=[r for r in roles if r not in ROLE_SERVICES],
     )
     loop = asyncio.get_running_loop()
+    progress = Progress(plan.echo, tty=plan.tty)
+    plan.echo = progress.echo  # messages clear the status line before they print
     stopper = Stopper(plan.echo)
     stopper.install(loop)
     try:
         if plan.settings.run.metrics_port is not None:
             server = metrics.serve(plan.settings.run.metrics_port)
+            report.metrics_url = server.url
             plan.echo(f"metrics: {server.url}")
         if not report.roles:
             report.fail(f"nothing to do: the {', '.join(roles)} service is not built yet")
@@ -215,11 +280,12 @@ async def run_services(plan: RunPlan) -> RunReport:
                 embedded=nats.embedded,
                 live=not plan.context.paper,
                 store_dir=nats.data_dir,
+                ack_wait=nats.ack_wait_s,
             ) as bus:
                 report.bus_url = nats.url
                 plan.echo(f"bus: {nats.url} (six streams ready)")
                 try:
-                    await _run(bus, plan, report, stopper)
+                    await _run(bus, plan, report, stopper, progress)
                 finally:
                     await _finish(plan, report)
         except BusError as exc:
@@ -236,12 +302,18 @@ async def _finish(plan: RunPlan, report: RunReport) -> None:
         return
     await in_thread(plan.call_shutdown)
     report.hook_errors = dict(plan.host.hook_errors)
+    try:
+        report.collect(plan)
+    except Exception:  # the summary must still print what it has
+        log.exception("collecting the summary failed")
     print_summary(report, plan.echo)
     if plan.summary_json is not None:
         plan.summary_json.write_text(json.dumps(report.to_json(), indent=2, default=str) + "\n")
 
 
-async def _run(bus: Bus, plan: RunPlan, report: RunReport, stopper: Stopper) -> None:
+async def _run(
+    bus: Bus, plan: RunPlan, report: RunReport, stopper: Stopper, progress: Progress
+) -> None:
     halt = HaltSwitch()
     env = ServiceEnv(bus, plan.host, plan.context, plan.settings, halt, plan.echo)
     await halt.follow(bus)
@@ -257,7 +329,12 @@ async def _run(bus: Bus, plan: RunPlan, report: RunReport, stopper: Stopper) -> 
                 break
             started.append(service)
         if len(started) == len(report.services):
-            await _until_end(report, plan, stopper)
+            drawing = asyncio.create_task(progress.run(report.services), name="lstarb-progress")
+            try:
+                await _until_end(report, plan, stopper)
+            finally:
+                drawing.cancel()
+                await asyncio.gather(drawing, return_exceptions=True)
         for service in report.services:
             if (
                 service.stream_driven
@@ -364,7 +441,62 @@ def print_summary(report: RunReport, echo: Callable[[str], None]) -> None:
             ", ".join(f"{p} {n}" for p, n in sorted(report.hook_errors.items())),
         )
     if report.ended_by:
-        row("ended by", report.ended_by)
+        row("ended by", f"{report.ended_by} after {report.seconds:.1f}s")
+    _print_pipeline(report, row)
+    _print_latency(report, echo)
+    if report.services and report.next:
+        echo("  next")
+        for step in report.next:
+            echo(f"    {step}")
+    if report.problem:
+        echo("")
+        echo(report.problem)
+
+
+def _print_pipeline(report: RunReport, row: Callable[[str, str], None]) -> None:
+    """Counts per stage, why plans were refused, P&L by strategy, the ledger, the peer."""
+    flow = pipeline_text(report.tally)
+    if flow:
+        row("pipeline", flow)
+    rejected = report._planner_rejections()
+    if rejected:
+        row("planner rejected", ", ".join(f"{r} {n}" for r, n in rejected.items()))
+    if report.refusals:
+        refusals = sorted(report.refusals.items(), key=lambda kv: -kv[1])
+        row("not landed", ", ".join(f"{r} {n}" for r, n in refusals))
+    for i, line in enumerate(strategy_text(report.by_strategy)):
+        row("by strategy" if i == 0 else "", line)
+    if report.tally.pnl_lamports is not None:
+        row("paper P&L" if "executor" in report.roles else "P&L", sol(report.tally.pnl_lamports))
+    ledger = report.ledger
+    if ledger is not None:
+        if "error" in ledger:
+            row("ledger", f"not read: {ledger['error']}")
+        else:
+            row(
+                "ledger",
+                f"{ledger['trades']} trades recorded by this run, P&L "
+                f"{sol(ledger['pnl_lamports'])} ({ledger['where']})",
+            )
+    if report.peer:
+        peer = report.peer
+        row(
+            "local peer",
+            f"{peer.get('slots', 0)} slots, {peer.get('trades', 0)} market trades, "
+            f"{peer.get('notifications', 0)} notifications, {peer.get('requests', 0)} requests",
+        )
+
+
+def _print_latency(report: RunReport, echo: Callable[[str], None]) -> None:
+    """The seed's budget beside what we measured, then every stage we timed (microseconds)."""
+    if report.latency:
+        echo("  latency against the seed's budget      count    p50 ms    p99 ms  budget")
+        for r in report.latency:
+            mark = "" if r["within"] is None else ("  ok" if r["within"] else "  OVER")
+            echo(
+                f"    {r['stage']:<34} {r['count']:>6} {r['p50_ms']:>9.3f} {r['p99_ms']:>9.3f}"
+                f"  {r['budget']}{mark}"
+            )
     timer = StageTimer()
     for service in report.services:
         for stage, samples in service.stats.timer.samples.items():
@@ -372,7 +504,4 @@ def print_summary(report: RunReport, echo: Callable[[str], None]) -> None:
     if timer.samples:
         echo("  latency per stage  (count, p50 us, p99 us)")
         for stage, count, p50, p99 in timer.table():
-            echo(f"    {stage:<34} {count:>6} {p50:>9.1f} {p99:>9.1f}")
-    if report.problem:
-        echo("")
-        echo(report.problem)
+            echo(f"    {stage:<44} {count:>6} {p50:>9.1f} {p99:>9.1f}")

@@ -19,17 +19,19 @@ strategy that raises is named, counted and skipped; an adapter bug quarantines i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from typing import ClassVar
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import ClassVar, TypeVar
 
 from solders.account import Account
 from solders.pubkey import Pubkey
 
 from lstarb_runtime import metrics
 from lstarb_runtime.bus import BusError
+from lstarb_runtime.bus.tracing import TraceContext
 from lstarb_runtime.market_data import pool_state_event
 from lstarb_runtime.pool_book import BookChange, PoolBook, PoolState, Version
 from lstarb_runtime.pool_premiums import PoolFairValue, PoolPremiums
@@ -38,19 +40,38 @@ from lstarb_sdk import (
     AccountFilter,
     AccountUpdate,
     DataSource,
+    FundingProvider,
     Opportunity,
     PoolAdapter,
     SlotUpdate,
     Strategy,
 )
-from lstarb_sdk.errors import DecodeError, LstarbError
+from lstarb_sdk.errors import DataSourceError, DecodeError, LstarbError
 from lstarb_sdk.events import AccountEvent, OpportunityEvent
+from lstarb_sdk.tokens import MINTS_OF_INTEREST
 
 log = logging.getLogger("lstarb.scanner")
+
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 10.0
+"""Back-off of start-up reads (discovery, snapshot) while the data source's node is down."""
+_T = TypeVar("_T")
+RECEIVED_TO_TAPE = "update received -> on the tape"
+"""From a data source receiving a streamed account update to it and the pool states it
+changed being on their way to MARKET_DATA (wall clock, the update's ``received_ns``)."""
+RECEIVED_TO_OPPORTUNITY = "update received -> opportunity published"
+"""The stage from a data source receiving an account update to an opportunity it set off
+being on its way to OPPORTUNITIES (wall clock, the update's ``received_ns``)."""
 
 
 def _check_source(item: object) -> str | None:
     return None if isinstance(item, DataSource) else f"{item!r} is not a DataSource"
+
+
+def _check_provider(item: object) -> str | None:
+    if not isinstance(item, FundingProvider):
+        return f"{item!r} is not a FundingProvider"
+    return None if getattr(item, "name", "") else f"{item!r} does not set name"
 
 
 def _check_strategy(item: object) -> str | None:
@@ -71,6 +92,8 @@ class Scanner(Service):
         self.strategies: list[tuple[str, Strategy]] = []
         self.pools_by_dex: Counter[str] = Counter()
         self.strategy_faults: Counter[str] = Counter()
+        self.by_strategy: Counter[str] = Counter()
+        """Opportunities published, by strategy."""
         self.source_faults: Counter[str] = Counter()
         self.seq = 0
         """The tape's apply order: one more for every account the book took."""
@@ -111,10 +134,30 @@ class Scanner(Service):
                 f"no data source{hint}: select a data-source plugin (rpc, shredstream, ...)"
             )
         self.strategies = host.collect("lstarb_strategies", _check_strategy, context=context)
+        self.funding_accounts = self._funding_accounts()
+
+    def _funding_accounts(self) -> list[Pubkey]:
+        """What the funding providers read (Kamino's reserves and markets): the scanner puts
+        them on the tape, so the planner prices a loan on exactly the state the tape holds."""
+        keys: list[Pubkey] = []
+        context = self.env.context
+        for plugin, provider in self.env.host.collect(
+            "lstarb_funding_providers", _check_provider, context=context
+        ):
+            try:
+                keys.extend(provider.accounts_to_update())
+            except Exception as exc:
+                log.error(
+                    "funding provider %s (plugin %s): accounts_to_update raised; not followed",
+                    provider.name,
+                    plugin,
+                    exc_info=exc,
+                )
+        return list(dict.fromkeys(keys))
 
     # ------------------------------------------------------------------ the work
     async def on_run(self) -> None:
-        self._strategy_wanted = self._ask_strategies()
+        self._strategy_wanted = self._ask_strategies() + self.book.follow(self.funding_accounts)
         retaping = asyncio.create_task(self._retape_every(self.env.settings.scanner.retape_seconds))
         try:
             await asyncio.gather(*(self._guarded(p, s) for p, s in self.sources))
@@ -188,6 +231,8 @@ class Scanner(Service):
         except NothingToDo:
             raise
         except Exception as exc:
+            if isinstance(exc, DataSourceError) and self.stopping.is_set():
+                return  # stopped while waiting for the node at start-up: nothing failed
             self.source_faults[plugin] += 1
             metrics.SOURCE_ERRORS.labels(source=source.name).inc()
             log.error("data source %s (plugin %s) failed", source.name, plugin, exc_info=exc)
@@ -238,11 +283,11 @@ class Scanner(Service):
         """
         if not candidates:
             return 0
-        self.slot = max(self.slot, source.newest_slot())
         try:
-            snapshot = await source.fetch(candidates)
+            snapshot = await self._until_answered(source, lambda: source.fetch(candidates))
         except NotImplementedError:
             return 0  # a streaming-only source: the states arrive once subscribed
+        self.slot = max(self.slot, source.newest_slot())  # the slot the snapshot was read at
         for key, account in snapshot.items():
             if account is not None and not self.book.follows(key):
                 await self.take(key, account, source=source.name)
@@ -256,31 +301,69 @@ class Scanner(Service):
         return not (self._pools or self._mints) or key in self._wanted_pools
 
     async def _candidates(self, source: DataSource) -> list[Pubkey]:
-        """The accounts that may be pools: configured, discovered, or a recording's own."""
-        if not (self._pools or self._mints):
+        """The accounts that may be pools: configured, discovered, or a recording's own.
+
+        With nothing configured, a source that holds accounts (a recording) offers them all;
+        one that holds none (a live node) is searched for the pools between two of the SDK's
+        mints of interest (SOL, USDC, USDT, the LSTs).
+        """
+        mints = self._mints
+        if not (self._pools or mints):
             known = list(source.known_accounts())
-            self.count("accounts offered", len(known))
-            return known
+            if known:
+                self.count("accounts offered", len(known))
+                return known
+            mints = list(MINTS_OF_INTEREST)
+            self.env.echo(
+                f"{source.name}: no pools or mints configured: discovering the pools between "
+                f"two of {len(mints)} mints of interest (SOL, USDC, USDT, LSTs)"
+            )
         if self._pools:
             await self._check_named(source)
-        for cls in self.book.adapter_classes if self._mints else ():
-            filters = cls.discovery_filters(self._mints)
+        for cls in self.book.adapter_classes if mints else ():
+            filters = cls.discovery_filters(mints)
             if filters:
-                self._wanted_pools.update(await self._discover(source, cls, filters))
+                self._wanted_pools.update(await self._discover(source, cls, filters, mints))
         return sorted(self._wanted_pools, key=str)
 
     async def _check_named(self, source: DataSource) -> None:
         """Say which of the pools named in ``[scanner] pools`` the chain does not have."""
         try:
-            snapshot = await source.fetch(self._pools)
+            snapshot = await self._until_answered(source, lambda: source.fetch(self._pools))
         except NotImplementedError:
             return  # a streaming-only source: the pools arrive as updates once subscribed
         for key in self._pools:
             if snapshot.get(key) is None:
                 self.env.echo(f"{source.name}: pool {key} (from [scanner] pools): no such account")
 
+    async def _until_answered(self, source: DataSource, call: Callable[[], Awaitable[_T]]) -> _T:
+        """``call`` again, with back-off, while the source cannot reach its node.
+
+        Why: a scanner may start before its RPC node does (a Procfile, a reboot); it waits
+        for it, as the source's own subscriptions do, instead of exiting. Said once.
+        """
+        delay = RETRY_FIRST_S
+        told = False
+        while True:
+            try:
+                return await call()
+            except DataSourceError as exc:
+                if self.stopping.is_set():
+                    raise
+                if not told:
+                    told = True
+                    self.env.echo(f"{source.name}: {exc}; retrying until it answers")
+                self.count("start-up reads retried")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+
     async def _discover(
-        self, source: DataSource, cls: type[PoolAdapter], filters: Sequence[AccountFilter]
+        self,
+        source: DataSource,
+        cls: type[PoolAdapter],
+        filters: Sequence[AccountFilter],
+        mints: Sequence[Pubkey],
     ) -> list[Pubkey]:
         """Pools of ``cls`` between two of the mints of interest.
 
@@ -288,7 +371,9 @@ class Scanner(Service):
         search, by running the same filters over the accounts it holds.
         """
         try:
-            found = dict(await source.discover(cls.program_id, filters))
+            found = dict(
+                await self._until_answered(source, lambda: source.discover(cls.program_id, filters))
+            )
         except NotImplementedError:
             known = list(source.known_accounts())
             if not known:
@@ -302,7 +387,7 @@ class Scanner(Service):
                 and a.owner == cls.program_id
                 and any(f.matches(bytes(a.data)) for f in filters)
             }
-        wanted = set(self._mints)
+        wanted = set(mints)
         kept = []
         for key, account in found.items():
             try:
@@ -375,13 +460,15 @@ class Scanner(Service):
                 received_ns,
             )
             self.observe("publish market data", time.perf_counter_ns() - t1)
+            if update is not None:
+                self.observe(RECEIVED_TO_TAPE, time.time_ns() - received_ns)
             if change.added is not None:
                 self.pools_by_dex[change.added.dex] += 1
                 self._watch_pools()
             if change.changed:
-                await self._run_strategies(change.changed, slot)
+                await self._run_strategies(change.changed, slot, received_ns)
             if key in self._account_readers:
-                change.wanted.extend(await self._strategy_accounts(key, account, slot))
+                change.wanted.extend(await self._strategy_accounts(key, account, slot, received_ns))
                 # a fair value the strategies keep may have moved: its LST's pools again
                 repriced = self.premiums.due(self.book, (), self.strategies)
                 await self._publish_states(repriced, slot, write_version, source, received_ns)
@@ -432,6 +519,7 @@ class Scanner(Service):
                 snapshot = await source.fetch(wanted)
             except NotImplementedError:
                 continue
+            self.slot = max(self.slot, source.newest_slot())
             for key in wanted:
                 if key in snapshot:
                     await self.take(key, snapshot[key], source=source.name)
@@ -464,7 +552,7 @@ class Scanner(Service):
         return self.book.follow(readers)
 
     async def _strategy_accounts(
-        self, key: Pubkey, account: Account | None, slot: int
+        self, key: Pubkey, account: Account | None, slot: int, received_ns: int
     ) -> list[Pubkey]:
         """Hand a new state of a strategy's account to it; returns accounts newly wanted."""
         if self.halted:
@@ -475,10 +563,10 @@ class Scanner(Service):
                 found.append((plugin, strategy, list(strategy.on_accounts({key: account}, slot))))
             except Exception as exc:
                 self._strategy_fault(plugin, strategy, "on_accounts", exc)
-        await self._publish_opportunities(found)
+        await self._publish_opportunities(found, received_ns)
         return self._ask_strategies()
 
-    async def _run_strategies(self, changed: list[Pubkey], slot: int) -> None:
+    async def _run_strategies(self, changed: list[Pubkey], slot: int, received_ns: int) -> None:
         """Every strategy watching a changed pool, once per changed pool."""
         if not self.strategies:
             return
@@ -503,12 +591,17 @@ class Scanner(Service):
         spent = time.perf_counter_ns() - t0
         self.observe("strategies", spent)
         self._detect_latency.observe(spent / 1e9)
-        await self._publish_opportunities(found)
+        await self._publish_opportunities(found, received_ns)
 
     async def _publish_opportunities(
-        self, found: list[tuple[str, Strategy, list[Opportunity]]]
+        self, found: list[tuple[str, Strategy, list[Opportunity]]], received_ns: int
     ) -> None:
-        """On OPPORTUNITIES (message id: the opportunity's id), then to the observers."""
+        """On OPPORTUNITIES (message id: the opportunity's id), then to the observers.
+
+        Each starts a trace stamped with when the update that set it off was received
+        (:meth:`TraceContext.starting_at`): the planner and the executor measure their stage
+        of the path from that moment, in any process.
+        """
         for plugin, strategy, opportunities in found:
             for opportunity in opportunities:
                 try:
@@ -516,8 +609,10 @@ class Scanner(Service):
                 except (ValueError, TypeError, AttributeError) as exc:
                     self._strategy_fault(plugin, strategy, "an invalid opportunity", exc)
                     continue
-                await self.emit(event)
+                await self.emit(event, TraceContext.starting_at(received_ns))
+                self.observe(RECEIVED_TO_OPPORTUNITY, time.time_ns() - received_ns)
                 self.count("opportunities")
+                self.by_strategy[strategy.name] += 1
                 metrics.OPPORTUNITIES_DETECTED.labels(strategy=strategy.name).inc()
                 self.env.host.call_each("lstarb_on_opportunity", opportunity=opportunity)
 

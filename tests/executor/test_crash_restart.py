@@ -116,9 +116,10 @@ status_poll_s = 0.2
 
 
 def _start(
-    config: Path, keypair: Path, log: Path, summary: Path | None = None
+    config: Path, keypair: Path, log: Path, genesis: str, summary: Path | None = None
 ) -> subprocess.Popen[bytes]:
     extra = ["--summary-json", str(summary)] if summary else []
+    extra += ["--confirm-network", genesis]  # the peer is a private chain: named by its hash
     return subprocess.Popen(
         [
             LSTARB,
@@ -173,7 +174,7 @@ async def test_a_restarted_executor_follows_what_it_sent_and_never_sends_again(
             )
             await bus.publish(plan)
             config = _config(tmp_path, nats.url, proxy.url, net.ws_url)
-            first = _start(config, keypair, log)
+            first = _start(config, keypair, log, net.chain.genesis_hash)
             proxy.victim = first
             deadline = time.monotonic() + 90
             while first.poll() is None and time.monotonic() < deadline:
@@ -186,7 +187,7 @@ async def test_a_restarted_executor_follows_what_it_sent_and_never_sends_again(
             assert await bus.kv("inflight").keys(), "the signed plan is listed in flight"
 
             summary = tmp_path / "second.json"
-            second = _start(config, keypair, log, summary)
+            second = _start(config, keypair, log, net.chain.genesis_hash, summary)
             try:
                 (result,) = await results_of(bus, 1, timeout=60)
             finally:

@@ -75,7 +75,7 @@ def test_run_invalid_plugin_setting_exits_2(runner: CliRunner, tmp_path: Path) -
 def test_run_live_without_keypair_is_refused(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["run", "--plugins", "example", "--live"])
     assert result.exit_code == 2
-    assert "--live needs a keypair" in result.output
+    assert "--live refused; missing: a keypair file" in result.output
 
 
 def _keypair(tmp_path: Path) -> Path:
@@ -92,7 +92,7 @@ def test_run_live_on_a_replayed_market_refuses_naming_what_is_missing(
     result = runner.invoke(cli, args)
     assert result.exit_code == 2, result.output
     assert "LIVE trading" not in result.output
-    assert "--live cannot trade: missing a live data source" in result.output
+    assert "--live refused; missing: a live data source" in result.output
     assert "a submitter that sends transactions" in result.output
     assert "executor" not in result.output  # built: not among what is missing
 

@@ -278,3 +278,20 @@ def test_a_raising_implementation_leaves_the_others_and_the_wrappers_running() -
     assert seen == [[["ok"]]] and host.hook_errors["raises"] == 1
     with pytest.raises(PluginError, match="plugin 'raises' failed in lstarb_dex_adapters"):
         host.call_strict("lstarb_dex_adapters")
+
+
+def test_an_opt_in_plugin_runs_only_when_named(plugin_dir: Path) -> None:
+    opt_in = GOOD + "\n    LSTARB_OPT_IN = True\n"
+    eps = [
+        _module(plugin_dir, "lstarbtest_good", GOOD),
+        _module(plugin_dir, "lstarbtest_demo", opt_in),
+    ]
+    host = PluginHost()
+    host.discover(eps)
+    assert host.records["demo"].opt_in and not host.records["good"].opt_in
+    assert host.select(None) == ["good"]  # the default leaves it out ...
+    assert "demo" not in host.active()
+    named = PluginHost()
+    named.discover(eps)
+    assert named.select(["good", "demo"]) == ["demo", "good"]  # ... naming it uses it
+    assert "demo" in named.active()

@@ -18,6 +18,9 @@ from lstarb_sdk import Opportunity, PluginConfig, PoolAdapter, hookimpl
 # The SDK API version this plugin was written for: lstarb refuses to load it
 # on a runtime with another major version (1.1: update() may map an account to None).
 LSTARB_SDK_API = "1.1"
+# An example, not a market: lstarb uses it only when it is named (`--plugins example,...`),
+# never by default. Delete this line in a plugin of your own that should run by default.
+LSTARB_OPT_IN = True
 
 
 class ExampleConfig(PluginConfig):

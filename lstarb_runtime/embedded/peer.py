@@ -1,0 +1,143 @@
+"""The local RPC peer of the embedded default, on a thread of the run's own process.
+
+Why a thread with its own event loop and not a task on the run's loop: the peer is the
+*outside world* to the pipeline (a Solana node). On its own loop its work (a slot's trades,
+serialising notifications) never sits in the pipeline's queue of callbacks, the pipeline
+reaches it only through its sockets as it would reach a real node, and it can start before
+the run's loop exists, so the rpc plugin is configured with its address before any plugin
+is built.
+
+Why only for ``--role all``: every process that started a peer of its own would follow a
+different market. Split roles share one peer: ``lstarb simnet --drive`` (docs/deploy.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lstarb_runtime.config import Settings
+from lstarb_sdk.errors import ConfigError
+
+if TYPE_CHECKING:
+    from lstarb_runtime.simnet import Simnet
+
+log = logging.getLogger("lstarb.embedded")
+
+RPC_PLUGIN = "rpc"
+START_TIMEOUT_S = 60.0
+
+
+def peer_wanted(settings: Settings, selected: list[str]) -> bool:
+    """Whether this run starts the local peer (see ``[simnet] embedded``).
+
+    Raises ConfigError for ``embedded = "on"`` where it cannot work (no rpc plugin, live).
+    """
+    mode = settings.simnet.embedded
+    if mode == "off":
+        return False
+    has_rpc = RPC_PLUGIN in selected
+    if mode == "on":
+        if not has_rpc:
+            raise ConfigError(
+                "config key 'simnet.embedded' is 'on' but the rpc plugin is not selected "
+                "(add rpc to --plugins: it is how the pipeline reads the peer)"
+            )
+        if settings.run.live:
+            raise ConfigError(
+                "config key 'simnet.embedded' is 'on' with --live: a live run never trades "
+                "on the local peer"
+            )
+        return True
+    configured = settings.plugins.get(RPC_PLUGIN, {})
+    return (
+        has_rpc
+        and not settings.run.live
+        and settings.run.role == "all"
+        and not configured.get("url")
+        and not configured.get("endpoints")
+    )
+
+
+@dataclass(frozen=True)
+class PeerInfo:
+    """What the run tells the user about the peer it started."""
+
+    http_url: str
+    ws_url: str
+    accounts: int
+    trading_pools: int
+    stake_pools: int
+    seed: int
+    slot_ms: int
+
+
+class EmbeddedPeer:
+    """``lstarb simnet --drive`` on a daemon thread: :meth:`start`, then :meth:`stop` once."""
+
+    def __init__(self, seed: int, slot_ms: int, port: int = 0) -> None:
+        self.seed = seed
+        self.slot_ms = slot_ms
+        self.port = port
+        self.net: Simnet | None = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="lstarb-simnet", daemon=True
+        )
+        self._first_slot = 0
+
+    def _call(self, coro: Any, timeout: float) -> Any:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return future.result(timeout)
+
+    def start(self) -> PeerInfo:
+        """Build the peer over the bundled market and listen on a free port pair."""
+        self._thread.start()
+        net = self.net = self._call(self._open(), START_TIMEOUT_S)
+        self._first_slot = net.chain.slot
+        market = net.driver.market if net.driver is not None else None
+        alignment = net.alignment
+        return PeerInfo(
+            http_url=net.http_url,
+            ws_url=net.ws_url,
+            accounts=len(net.store),
+            trading_pools=len(market.cp) + len(market.clmm) if market is not None else 0,
+            stake_pools=len(alignment.rates) if alignment is not None else 0,
+            seed=self.seed,
+            slot_ms=self.slot_ms,
+        )
+
+    async def _open(self) -> Simnet:
+        from lstarb_runtime.simnet import Simnet, SimnetConfig  # heavy: only when it runs
+
+        net = Simnet(SimnetConfig(port=self.port, drive=True, seed=self.seed, slot_ms=self.slot_ms))
+        await net.start()
+        return net
+
+    def stop(self) -> None:
+        """Stop listening and the thread; safe to call twice or after a failed start."""
+        if not self._thread.is_alive():
+            return
+        if self.net is not None:
+            try:
+                self._call(self.net.stop(), 10.0)
+            except Exception:
+                log.exception("embedded simnet: stopping failed")
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def report(self) -> dict[str, int]:
+        """What the peer did over the run (read after :meth:`stop`, or approximately during)."""
+        net = self.net
+        if net is None:
+            return {}
+        return {
+            "slots": net.chain.slot - self._first_slot,
+            "trades": net.driver.trades if net.driver is not None else 0,
+            "notifications": net.pubsub.notifications,
+            "requests": net.http.requests,
+        }
