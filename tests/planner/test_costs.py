@@ -223,15 +223,22 @@ def test_size_stays_within_what_can_be_funded() -> None:
     assert decision.plan.loan_amount == 100 * 10**9
 
 
+@pytest.mark.parametrize("intermediate", [0, 20])
 @pytest.mark.parametrize("bundled", [True, False])
-def test_max_loss_is_landing_at_every_minimum_or_failing(bundled: bool) -> None:
+def test_max_loss_is_landing_at_every_minimum_or_failing(bundled: bool, intermediate: int) -> None:
+    """The last leg's minimum bounds the loss whatever the intermediate slippage: leg i+1
+    swaps exactly leg i's minimum, so an intermediate leg paying more leaves a surplus and
+    one paying less fails the whole transaction."""
     submitters = [jito_submitter()] if bundled else [RpcSubmitter(paper=True)]
-    plan = plan_of(submitters=submitters, risk={"max_slippage_bps": 30}).plan
+    risk = {"max_slippage_bps": 30, "intermediate_slippage_bps": intermediate}
+    plan = plan_of(submitters=submitters, risk=risk).plan
     fees = plan.base_fee_lamports + plan.priority_fee_lamports
     slip = max(0, plan.amount_in + plan.loan_fee - plan.legs[-1].min_out)
     assert plan.slippage_bps == 30
+    last = len(plan.legs) - 1
     for i, leg in enumerate(plan.legs):
-        assert leg.min_out == leg.out_amount * 9_970 // 10_000
+        bps = 30 if i == last else intermediate
+        assert leg.min_out == leg.out_amount * (10_000 - bps) // 10_000
         if i:
             assert leg.in_amount == plan.legs[i - 1].min_out
     assert plan.max_loss_lamports == fees + plan.tip_lamports + slip
