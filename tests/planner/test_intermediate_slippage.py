@@ -19,7 +19,7 @@ from lstarb_runtime.planner.market import Market
 from lstarb_runtime.planner.quotes import BPS
 from lstarb_sdk.events import AccountEvent, ExecutionPlanEvent, OpportunityEvent
 
-from .planner_testlib import by_route, engine, fresh_market, requoted, scanned, traded
+from .planner_testlib import USDC, by_route, engine, fresh_market, requoted, scanned, traded
 
 TWO_HOP = ("raydium-clmm", "raydium-amm-v4")
 SIZE = 10 * 10**9
@@ -69,7 +69,8 @@ def _decide(intermediate: int) -> Planned | Rejection:
     market = fresh_market()
     market.apply_all(swap)
     risk = {**COSTS, "intermediate_slippage_bps": intermediate}
-    e = engine(market, risk=risk, planner={"token_accounts": []})
+    # the wallet holds its USDC account: the gap pays fees and the 10,000 minimum, not rent
+    e = engine(market, risk=risk, planner={"token_accounts": [str(USDC)]})
     return e.decide(opp, now_ns=opp.detected_ns)
 
 
