@@ -17,7 +17,9 @@ The checks, in order (each rejection names one reason of :data:`REASONS`):
    through that slot, so a caller that can wait does. Otherwise the state is newer, and the
    opportunity is re-evaluated (re-sized on the book), never trusted;
 4. the freshness of every pool of the route, the size (within ``[risk]`` trade bounds and
-   what the wallet plus a flash loan can fund), the legs chained at that size with slippage,
+   what the wallet plus a flash loan can fund), the legs chained at that size (each
+   intermediate leg's minimum at ``intermediate_slippage_bps``, the last's at
+   ``max_slippage_bps``),
    each leg's depth, price impact and distance from fair value;
 5. funding, every cost, the submitter, the minimum net profit, the maximum loss, the
    strategy's confidence and the risk score.
@@ -26,7 +28,7 @@ The checks, in order (each rejection names one reason of :data:`REASONS`):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -177,7 +179,11 @@ class PlanEngine:
         submitters: Sequence[Submitter] = (),
         providers: Sequence[FundingProvider] = (),
         capital: Mapping[Pubkey, int] | None = None,
+        held: Collection[Pubkey] | None = None,
     ) -> None:
+        """``held``: the mints whose token accounts the wallets hold (no rent); None: the
+        configured ``token_accounts`` (:func:`~lstarb_runtime.planner.settings.held_token_mints`
+        gives a paper run's default)."""
         self.market = market
         self.settings = settings
         self.risk = risk
@@ -185,7 +191,11 @@ class PlanEngine:
         self.route = Route.of(submitters)
         self.providers = list(providers)
         self.capital = dict(capital or {})
-        self.held = frozenset(Pubkey.from_string(m) for m in settings.token_accounts)
+        self.held = frozenset(
+            held
+            if held is not None
+            else (Pubkey.from_string(m) for m in settings.token_accounts or ())
+        )
 
     # ------------------------------------------------------------------ the decision
     def decide(
@@ -291,7 +301,7 @@ class PlanEngine:
         market, risk, settings = self.market, self.risk, self.settings
         book = market.book
         base = opp.base_mint
-        slippage = risk.max_slippage_bps
+        slippage, intermediate = risk.max_slippage_bps, risk.intermediate_slippage_bps
         min_trade = max(1, value.units(risk.min_trade_lamports))
         max_trade = value.units(risk.max_trade_lamports)
         own = min(self.capital.get(base, 0), max_trade)
@@ -308,7 +318,10 @@ class PlanEngine:
         reevaluated = not same or size > cap
         if not same:
             found = best_size(
-                gross_of(book, hops, slippage), min_trade, cap, tolerance=max(1, cap >> 13)
+                gross_of(book, hops, slippage, intermediate_bps=intermediate),
+                min_trade,
+                cap,
+                tolerance=max(1, cap >> 13),
             )
             if found is None:
                 return Rejection(BELOW_MIN_PROFIT, "re-evaluated on the newer state: no size gains")
@@ -321,7 +334,7 @@ class PlanEngine:
             )
         first = requoted[0] if requoted and size == opp.legs[0].in_amount else None
         try:
-            legs = chain(book, hops, size, slippage, first)
+            legs = chain(book, hops, size, slippage, first, intermediate_bps=intermediate)
         except RouteError as exc:
             return Rejection(REQUOTE_FAILED, str(exc))
 

@@ -12,6 +12,7 @@ from lstarb_runtime.config import Settings
 from lstarb_runtime.planner.core import PlanEngine
 from lstarb_runtime.planner.fees import PriorityFees, find_fee_source
 from lstarb_runtime.planner.market import Market
+from lstarb_runtime.planner.settings import held_token_mints
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.pool_book import PoolBook
 from lstarb_runtime.services.base import NothingToDo
@@ -82,5 +83,6 @@ def assemble(
         submitters=submitters,
         providers=providers,
         capital=capital_of(settings, context.paper),
+        held=held_token_mints(settings.planner, context.paper),
     )
     return PlannerParts(market, engine, fees, submitters)

@@ -6,6 +6,13 @@ Why chained at the guaranteed amounts: the executor swaps exactly ``legs[i].in_a
 requires it to be at most ``legs[i-1].min_out`` (docs/executor.md), so each leg after the
 first is quoted at what the one before guarantees; what a leg pays above its minimum stays in
 the wallet and is not counted as profit.
+
+Why two slippages: only the last leg's minimum protects the trade's result; an intermediate
+leg's minimum is the next leg's input, so any slippage allowed there is bought back as a
+smaller input and priced as a loss on every plan. ``intermediate_bps`` (``[risk]
+intermediate_slippage_bps``, 0 by default) is every leg's but the last: at 0 an intermediate
+leg must pay at least its quote, and if the price moves against it the whole transaction
+fails atomically (docs/planner.md, "Slippage").
 """
 
 from __future__ import annotations
@@ -54,14 +61,18 @@ def chain(
     size: int,
     slippage_bps: int,
     first: tuple[int, int] | None = None,
+    *,
+    intermediate_bps: int,
 ) -> list[LegEvent]:
     """The plan's legs: ``size`` into the first, each next one fed the one before's min_out.
 
-    ``first``: the first leg's (out, fee) at ``size``, when already quoted on this state.
+    ``slippage_bps`` protects the last leg, ``intermediate_bps`` every other (see the
+    module). ``first``: the first leg's (out, fee) at ``size``, when already quoted on this
+    state.
     """
     legs = []
     amount = size
-    keep = BPS - slippage_bps
+    last = len(hops) - 1
     for i, hop in enumerate(hops):
         if i == 0 and first is not None:
             out, fee = first
@@ -71,6 +82,7 @@ def chain(
             except LstarbError as exc:
                 raise RouteError(f"leg {i} ({hop.dex} {hop.pool}): {exc}") from None
             out, fee = q.out_amount, q.fee_amount
+        keep = BPS - (slippage_bps if i == last else intermediate_bps)
         min_out = out * keep // BPS
         if min_out <= 0:
             raise RouteError(f"leg {i} ({hop.dex} {hop.pool}): {amount} in gives nothing out")
@@ -90,22 +102,28 @@ def chain(
     return legs
 
 
-def gross_of(book: PoolBook, hops: Sequence[Hop], slippage_bps: int) -> Callable[[int], int | None]:
-    """Gross profit (last leg's out - size) of the chained route at a size; None if refused."""
+def gross_of(
+    book: PoolBook, hops: Sequence[Hop], slippage_bps: int, *, intermediate_bps: int
+) -> Callable[[int], int | None]:
+    """Gross profit (last leg's out - size) of the chained route at a size; None where
+    :func:`chain` refuses. Only ``intermediate_bps`` moves the amounts: the last leg's minimum
+    protects the result and feeds nothing."""
 
-    keep = BPS - slippage_bps
+    keep = BPS - intermediate_bps
+    keep_last = BPS - slippage_bps
     quote = book.quote
+    last = len(hops) - 1
 
     def gross(size: int) -> int | None:
         # chain()'s amounts without its legs: a search asks for dozens of sizes
         amount = size
         out = 0
-        for hop in hops:
+        for i, hop in enumerate(hops):
             try:
                 out = quote(hop.pool, amount, hop.input_mint).out_amount
             except LstarbError:
                 return None
-            amount = out * keep // BPS
+            amount = out * (keep_last if i == last else keep) // BPS
             if amount <= 0:
                 return None
         return out - size

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from solders.pubkey import Pubkey
 
+from lstarb_sdk.tokens import MINTS_OF_INTEREST
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -41,7 +43,17 @@ class RiskSettings(_Section):
     max_trade_lamports: int = Field(10 * 10**9, gt=0, description="largest trade (its SOL value)")
     min_trade_lamports: int = Field(1_000, ge=1, description="smallest trade (its SOL value)")
     max_slippage_bps: int = Field(
-        5, ge=0, le=10_000, description="each leg's min_out is its quote less this share"
+        5,
+        ge=0,
+        le=10_000,
+        description="the last leg's min_out is its quote less this share (the trade's result)",
+    )
+    intermediate_slippage_bps: int = Field(
+        0,
+        ge=0,
+        le=10_000,
+        description="every other leg's min_out (the next leg's input) is its quote less this "
+        "share; 0: a leg paying less than its quote fails the whole transaction",
     )
     max_age_slots: int = Field(
         10, ge=0, description="refuse an opportunity this many slots older than the tape"
@@ -117,9 +129,11 @@ class PlannerSettings(_Section):
         "loan. Unset: paper runs use the executor's paper_balance_lamports of SOL, live runs "
         "none",
     )
-    token_accounts: list[str] = Field(
-        default_factory=list,
-        description="mints whose token accounts the wallets hold already (no rent, cheaper CU)",
+    token_accounts: list[str] | None = Field(
+        None,
+        description="mints whose token accounts the wallets hold already (no rent, cheaper CU). "
+        "Unset: paper wallets hold those of the SDK's mints of interest (a prepared trading "
+        "wallet), live wallets none",
     )
     signatures: int = Field(1, ge=1, description="signatures per transaction (5,000 lamports each)")
     compute_unit_price: int = Field(
@@ -177,8 +191,9 @@ class PlannerSettings(_Section):
 
     @field_validator("token_accounts", "priority_fee_accounts")
     @classmethod
-    def _mints(cls, values: list[str]) -> list[str]:
-        _check_mints(values)
+    def _mints(cls, values: list[str] | None) -> list[str] | None:
+        if values is not None:
+            _check_mints(values)
         return values
 
     @field_validator("capital")
@@ -199,3 +214,16 @@ class PlannerSettings(_Section):
                 f"{self.tip_max_lamports}"
             )
         return self
+
+
+def held_token_mints(settings: PlannerSettings, paper: bool) -> frozenset[Pubkey]:
+    """The mints whose token accounts the wallets hold before any trade (no rent for them).
+
+    ``token_accounts`` when configured. Unset, a paper run's wallets are taken to be prepared
+    trading wallets holding the accounts of :data:`~lstarb_sdk.tokens.MINTS_OF_INTEREST` (the
+    executor's paper wallets start with them, so the planner's rent and the simulated
+    balances agree); a live run assumes none, since it cannot know, and pays rent until told.
+    """
+    if settings.token_accounts is not None:
+        return frozenset(Pubkey.from_string(m) for m in settings.token_accounts)
+    return frozenset(MINTS_OF_INTEREST) if paper else frozenset()

@@ -56,6 +56,7 @@ from lstarb_runtime.executor.wallets import (
     load_wallets,
     paper_wallets,
 )
+from lstarb_runtime.planner.settings import held_token_mints
 from lstarb_runtime.pool_book import PoolBook
 from lstarb_runtime.services.base import STOP_GRACE, Service
 from lstarb_sdk import DataSource, FundingProvider, SubmissionResult, Submitter
@@ -150,6 +151,9 @@ class Executor(Service):
         self.config = cfg = env.settings.executor
         self.paper = env.context.paper
         self.mode = metrics.mode_label(self.paper)
+        self.prepared = held_token_mints(env.settings.planner, True) if self.paper else frozenset()
+        """Paper: mints whose token accounts the wallets hold from the start, as the planner
+        assumes (a prepared trading wallet; no creation, no rent)."""
         self.submitters: dict[str, Submitter] = {
             s.name: s
             for _, s in env.host.collect(
@@ -399,6 +403,8 @@ class Executor(Service):
         consumed_ns: int,
     ) -> None:
         try:
+            if self.prepared:
+                self._prepare(wallet, plan)
             tip = self._tip(submitter, plan, wallet)
             assembly = self.builder.assemble(
                 plan,
@@ -703,6 +709,13 @@ class Executor(Service):
         if wallet is not None:
             self._settle_wallet(wallet, outcome, record)
         self.env.host.call_each("lstarb_on_execution_result", result=result.to_result())
+
+    def _prepare(self, wallet: Wallet, plan: ExecutionPlanEvent) -> None:
+        """The paper wallet's accounts of the route's prepared mints (known to exist)."""
+        for leg in plan.legs:
+            for mint in (leg.input_mint, leg.output_mint):
+                if mint != WSOL_MINT and mint in self.prepared:
+                    wallet.token_accounts.add(self.builder.ata(wallet.pubkey, mint))
 
     def _settle_wallet(self, wallet: Wallet, outcome: Outcome, record: PlanRecord) -> None:
         """What the trade did to the wallet (paper: the simulated balance; live: until the next

@@ -193,6 +193,18 @@ class Planner(Service):
             )
 
     # ------------------------------------------------------------------ reporting
+    def _held(self) -> str:
+        """Whose rent the plans were spared, and on what assumption."""
+        n = len(self.engine.held)
+        if self.settings.token_accounts is not None:
+            return f"{n} mints configured as held (token_accounts): no rent for them"
+        if self.env.context.paper:
+            return (
+                f"paper wallets assumed prepared with the {n} mints of interest "
+                "(lstarb_sdk.tokens): no rent for them"
+            )
+        return "none configured (token_accounts): rent for every route mint but SOL"
+
     def summary(self) -> list[tuple[str, str]]:
         if not hasattr(self, "engine"):
             return []
@@ -209,6 +221,7 @@ class Planner(Service):
             ),
             ("rejected", f"{sum(by_reason.values())} ({rejected})"),
             ("priority fee", f"{self.fees.price} micro-lamports/CU ({self.fees.origin})"),
+            ("token accounts", self._held()),
             (
                 "planner market",
                 f"{len(self.market.book.pools)} pools, "

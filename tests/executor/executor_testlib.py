@@ -36,6 +36,7 @@ from lstarb_runtime.executor.fingerprint import state_fingerprint
 from lstarb_runtime.executor.lookup_tables import LOOKUP_TABLE_PROGRAM_ID
 from lstarb_runtime.executor.settings import ExecutorSettings
 from lstarb_runtime.executor.transaction import TransactionBuilder
+from lstarb_runtime.planner.settings import PlannerSettings
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.pool_book import PoolBook
 from lstarb_runtime.services.base import ServiceEnv
@@ -320,9 +321,13 @@ async def publish_market(bus: Bus, accounts: dict[Pubkey, Account], slot: int = 
         )
 
 
-def settings(*, keypair: Path | None = None, **executor: Any) -> Settings:
+def settings(
+    *, keypair: Path | None = None, planner: dict[str, Any] | None = None, **executor: Any
+) -> Settings:
     return Settings(
-        executor=ExecutorSettings(**executor), run=RunSettings(keypair=keypair, live=bool(keypair))
+        executor=ExecutorSettings(**executor),
+        run=RunSettings(keypair=keypair, live=bool(keypair)),
+        planner=PlannerSettings(**(planner or {})),
     )
 
 

@@ -83,9 +83,14 @@ async def _executor(bus: Bus, observer: Observer | None = None, **config: object
     return executor
 
 
-async def test_a_paper_plan_lands_once_with_what_the_market_gives(bus: Bus) -> None:
+@pytest.mark.parametrize("prepared", [False, True])
+async def test_a_paper_plan_lands_once_with_what_the_market_gives(bus: Bus, prepared: bool) -> None:
+    """``prepared``: ``[planner] token_accounts`` unset, the paper wallets hold the accounts
+    of the mints of interest (USDC and bSOL among them) as the planner assumes; configured
+    empty, the trade creates both and the wallet pays their rent."""
     observer = Observer()
-    executor = await _executor(bus, observer)
+    planner = {} if prepared else {"token_accounts": []}
+    executor = await _executor(bus, observer, planner=planner)
     plan = make_plan(market_book(), TRIANGLE)
     await bus.publish(plan)
     (result,) = await results_of(bus, 1)
@@ -103,9 +108,12 @@ async def test_a_paper_plan_lands_once_with_what_the_market_gives(bus: Bus) -> N
     assert [r.plan_id for r in observer.results] == [plan.id]
     wallet = executor.wallets.by_key(Pubkey.from_bytes(result.wallet))
     assert wallet is not None and wallet.trades == 1 and not wallet.busy
-    # the simulated balance: the profit, less the rent of the two token accounts it keeps
-    assert wallet.lamports == 100 * 10**9 + result.realized_profit - 2 * TOKEN_ACCOUNT_RENT
-    assert len(wallet.token_accounts) == 2
+    # the simulated balance: the profit, less the rent of the token accounts it created
+    created = 0 if prepared else 2
+    assert wallet.lamports == 100 * 10**9 + result.realized_profit - created * TOKEN_ACCOUNT_RENT
+    assert len(wallet.token_accounts) == 2  # the route's USDC and bSOL accounts, either way
+    record_of = await PlanStore(bus, "x").get(plan.id)
+    assert record_of is not None and len(record_of.created_accounts) == created
     record = await PlanStore(bus, "x").get(plan.id)
     assert record is not None and record.state == "done" and record.status == "landed"
     assert record.signature == result.signature

@@ -8,21 +8,28 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from solders.pubkey import Pubkey
 
 from lstarb_kamino.provider import KaminoFunding
 from lstarb_raydium.amm_v4.pool import AmmV4Pool
 from lstarb_raydium.clmm.pool import ClmmPool
 from lstarb_rpc.submitter import RpcSubmitter
+from lstarb_runtime.config import Settings
 from lstarb_runtime.planner.core import Planned
-from lstarb_sdk import ComputeUnits
+from lstarb_runtime.planner.parts import assemble
+from lstarb_runtime.planner.settings import RiskSettings, held_token_mints
+from lstarb_sdk import ComputeUnits, PluginContext
 from lstarb_sdk.events import key_of
 from lstarb_sdk.solana import WSOL_MINT
+from lstarb_sdk.tokens import MINTS_OF_INTEREST
 
 from .planner_testlib import (
+    LOOSE_RISK,
     USDC,
     by_route,
     engine,
     fresh_market,
+    host_for,
     jito_submitter,
     kamino_provider,
     kamino_tape,
@@ -79,6 +86,37 @@ def test_held_token_accounts_cost_no_rent_and_fewer_units() -> None:
     assert plan.rent_lamports == 0
     units = TWO_HOP_UNITS - 26_345 + 10_338
     assert plan.compute_unit_limit == -(-units * 11_000 // 10_000)
+
+
+@pytest.mark.parametrize(
+    ("paper", "configured", "rent"),
+    [
+        (True, None, 0),  # a prepared paper wallet holds the mints of interest (USDC too)
+        (False, None, 2_039_280),  # live: nothing assumed
+        (True, [], 2_039_280),  # configured, even empty, is what the wallets hold
+        (False, [str(USDC)], 0),
+    ],
+)
+def test_paper_runs_assume_wallets_prepared_with_the_mints_of_interest(
+    paper: bool, configured: list[str] | None, rent: int
+) -> None:
+    settings = Settings.model_validate(
+        {"planner": {} if configured is None else {"token_accounts": configured}}
+    )
+    held = held_token_mints(settings.planner, paper)
+    if configured is None:
+        assert held == (frozenset(MINTS_OF_INTEREST) if paper else frozenset())
+    else:
+        assert held == {Pubkey.from_string(m) for m in configured}
+    parts = assemble(host_for(), PluginContext(paper=paper), settings, recent_fees=False)
+    assert parts.engine.held == held
+    parts.engine.market = fresh_market()
+    parts.engine.risk = RiskSettings.model_validate(LOOSE_RISK)
+    parts.engine.capital = {WSOL_MINT: 10**15}
+    opp = by_route(*TWO_HOP)
+    decision = parts.engine.decide(opp, now_ns=opp.detected_ns)
+    assert isinstance(decision, Planned), decision
+    assert decision.plan.rent_lamports == rent
 
 
 def test_tip_is_a_share_of_the_profit_within_minimum_and_cap() -> None:
@@ -223,15 +261,22 @@ def test_size_stays_within_what_can_be_funded() -> None:
     assert decision.plan.loan_amount == 100 * 10**9
 
 
+@pytest.mark.parametrize("intermediate", [0, 20])
 @pytest.mark.parametrize("bundled", [True, False])
-def test_max_loss_is_landing_at_every_minimum_or_failing(bundled: bool) -> None:
+def test_max_loss_is_landing_at_every_minimum_or_failing(bundled: bool, intermediate: int) -> None:
+    """The last leg's minimum bounds the loss whatever the intermediate slippage: leg i+1
+    swaps exactly leg i's minimum, so an intermediate leg paying more leaves a surplus and
+    one paying less fails the whole transaction."""
     submitters = [jito_submitter()] if bundled else [RpcSubmitter(paper=True)]
-    plan = plan_of(submitters=submitters, risk={"max_slippage_bps": 30}).plan
+    risk = {"max_slippage_bps": 30, "intermediate_slippage_bps": intermediate}
+    plan = plan_of(submitters=submitters, risk=risk).plan
     fees = plan.base_fee_lamports + plan.priority_fee_lamports
     slip = max(0, plan.amount_in + plan.loan_fee - plan.legs[-1].min_out)
     assert plan.slippage_bps == 30
+    last = len(plan.legs) - 1
     for i, leg in enumerate(plan.legs):
-        assert leg.min_out == leg.out_amount * 9_970 // 10_000
+        bps = 30 if i == last else intermediate
+        assert leg.min_out == leg.out_amount * (10_000 - bps) // 10_000
         if i:
             assert leg.in_amount == plan.legs[i - 1].min_out
     assert plan.max_loss_lamports == fees + plan.tip_lamports + slip

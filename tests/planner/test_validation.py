@@ -355,17 +355,20 @@ def test_the_market_gives_cases_of_every_kind() -> None:
         ("raydium-amm-v4", "orca-whirlpool", "orca-whirlpool"),
     ],
 )
-def test_the_sizing_search_reads_the_chained_legs_gross(route: tuple[str, ...]) -> None:
+@pytest.mark.parametrize("intermediate", [0, 50])
+def test_the_sizing_search_reads_the_chained_legs_gross(
+    route: tuple[str, ...], intermediate: int
+) -> None:
     """gross_of (amounts only, for the search) is the chain's last out less the size, or
     None where the chain refuses (a leg refuses or guarantees nothing), at every size."""
     opp = by_route(*route)
     book = fresh_market().book
     hops = [Hop(x.pool, x.dex, x.input_mint, x.output_mint) for x in opp.legs]
-    gross = gross_of(book, hops, 50)
+    gross = gross_of(book, hops, 50, intermediate_bps=intermediate)
     refused = 0
     for size in [1, 2, 10, 10**3, 10**6, *(3**k for k in range(14, 44)), 2**64 - 1]:
         try:
-            legs = chain(book, hops, size, 50)
+            legs = chain(book, hops, size, 50, intermediate_bps=intermediate)
             want: int | None = legs[-1].out_amount - size
         except RouteError:
             want = None
