@@ -59,6 +59,8 @@ class SimnetConfig:
     """Slot length; 0: slots advance only through :meth:`Simnet.step`."""
     epoch_slots: int = MAINNET_EPOCH_SLOTS
     start_epoch: int = DEFAULT_START_EPOCH
+    start_slot: int | None = None
+    """First slot (the epoch follows from it); None: the first slot of ``start_epoch``."""
     genesis_unix_time: int | None = None
     """Clock unix_timestamp of the first slot (default: now)."""
     synthesize: bool = True
@@ -90,6 +92,7 @@ class Simnet:
             ),
             slot_ms=config.slot_ms,
             priority_fee_median=config.priority_fee_median,
+            start_slot=config.start_slot,
         )
         dirs = list(config.accounts) or [bundled_market()]
         for entry in load_account_dirs(dirs).values():
