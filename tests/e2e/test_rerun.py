@@ -1,6 +1,6 @@
 """``make run`` twice on the same NATS server: the second run plans as the first did.
 
-Two consecutive embedded runs (no seed given, 50 ms slots, 20 s each) against one real
+Two consecutive embedded runs (no seed given, 50 ms slots, 25 s then 15 s) against one real
 nats-server that outlives them, as the server at 127.0.0.1:4222 outlives ``make run``. The
 streams keep the first run's market tape and opportunities, so the second run must trade
 another market (a drawn seed) on a chain that starts after the tape's last slot.
@@ -25,7 +25,9 @@ from lstarb_runtime.bus import EmbeddedNats, free_local_url
 from lstarb_runtime.cli import cli
 from lstarb_runtime.embedded.tape_slot import last_tape_slot
 
-DURATION_S = 20
+FIRST_S, SECOND_S = 25, 15
+"""The second run is shorter: a chain that started at the first run's first slot again would
+not reach the end of its tape (so every opportunity would be too old) before it ends."""
 
 
 @dataclass
@@ -37,11 +39,11 @@ class Run:
     """The last slot on the market tape when the run ended."""
 
 
-def _run(tmp: Path, name: str) -> Run:
+def _run(tmp: Path, name: str, duration: int) -> Run:
     config = tmp / "lstarb.toml"
     config.write_text(f'[simnet]\nslot_ms = 50\n[auditor]\nledger_path = "{tmp / "ledger"}"\n')
     summary = tmp / f"{name}.json"
-    args = ["run", "--config", str(config), "--duration", str(DURATION_S)]
+    args = ["run", "--config", str(config), "--duration", str(duration)]
     result = CliRunner().invoke(cli, [*args, "--summary-json", str(summary)])
     doc = json.loads(summary.read_text()) if summary.exists() else {}
     return Run(result.exit_code, result.output, doc)
@@ -58,9 +60,9 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Ru
             mp.delenv(var)
         mp.setenv("LSTARB_NATS__URL", server.url)
         mp.setattr(cli_module, "_HOST", None)
-        first = _run(tmp, "first")
+        first = _run(tmp, "first", FIRST_S)
         first.tape_slot = asyncio.run(last_tape_slot(server.url))
-        second = _run(tmp, "second")
+        second = _run(tmp, "second", SECOND_S)
     yield first, second
 
 
