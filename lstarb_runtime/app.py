@@ -101,8 +101,10 @@ def start_peer(
     """Start the local peer and point the rpc plugin at it (the embedded default).
 
     The executor's landing simulator waits by the peer's slot length unless
-    ``[executor] slot_ms`` is set. A NATS server that already answers keeps the market tape
-    of earlier runs: the chain starts after its last slot, so this run's accounts are newer.
+    ``[executor] slot_ms`` is set, and compiles with the peer's lookup table over its market
+    unless ``[executor] lookup_tables`` is set. A NATS server that already answers keeps the
+    market tape of earlier runs: the chain starts after its last slot, so this run's accounts
+    are newer.
     """
     settings = loaded.settings
     tape_slot = asyncio.run(last_tape_slot(settings.nats.url))
@@ -126,6 +128,8 @@ def start_peer(
         loaded.plugin_models[RPC_PLUGIN] = type(model).model_validate(raw)
     if "executor.slot_ms" not in loaded.sources:
         settings.executor.slot_ms = float(info.slot_ms)
+    if info.lookup_table is not None and "executor.lookup_tables" not in loaded.sources:
+        settings.executor.lookup_tables = [info.lookup_table]  # as a trader on it would
     echo(
         f"market: the embedded local RPC peer (lstarb simnet --drive) at {info.http_url}: "
         f"{info.accounts} bundled mainnet accounts, seed {info.seed}, {info.slot_ms} ms slots; "

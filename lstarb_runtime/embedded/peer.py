@@ -87,6 +87,8 @@ class PeerInfo:
     seed_drawn: bool
     """True when no seed was given and this run drew one."""
     start_slot: int
+    lookup_table: str | None
+    """The address lookup table the peer holds over its market (``[executor] lookup_tables``)."""
 
 
 class EmbeddedPeer:
@@ -135,6 +137,7 @@ class EmbeddedPeer:
             slot_ms=self.slot_ms,
             seed_drawn=self.seed_drawn,
             start_slot=self._first_slot,
+            lookup_table=net.lookup_table,
         )
 
     async def _open(self) -> Simnet:
@@ -146,6 +149,7 @@ class EmbeddedPeer:
             seed=self.seed,
             slot_ms=self.slot_ms,
             start_slot=self.start_slot,
+            lookup_table=True,
         )
         net = Simnet(config)
         await net.start()
