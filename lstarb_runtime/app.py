@@ -18,7 +18,8 @@ from types import FrameType
 from pydantic import BaseModel
 
 from lstarb_runtime.config import LoadedConfig
-from lstarb_runtime.embedded.peer import RPC_PLUGIN, EmbeddedPeer, peer_wanted
+from lstarb_runtime.embedded.peer import RPC_PLUGIN, EmbeddedPeer, peer_wanted, start_slot_after
+from lstarb_runtime.embedded.tape_slot import last_tape_slot
 from lstarb_runtime.live_guard import check_live
 from lstarb_runtime.logs import register_settings
 from lstarb_runtime.plugin_host import PluginHost
@@ -100,10 +101,19 @@ def start_peer(
     """Start the local peer and point the rpc plugin at it (the embedded default).
 
     The executor's landing simulator waits by the peer's slot length unless
-    ``[executor] slot_ms`` is set.
+    ``[executor] slot_ms`` is set, and compiles with the peer's lookup table over its market
+    unless ``[executor] lookup_tables`` is set. A NATS server that already answers keeps the
+    market tape of earlier runs: the chain starts after its last slot, so this run's accounts
+    are newer.
     """
     settings = loaded.settings
-    peer = EmbeddedPeer(settings.simnet.seed, settings.simnet.slot_ms, settings.simnet.port)
+    tape_slot = asyncio.run(last_tape_slot(settings.nats.url))
+    peer = EmbeddedPeer(
+        settings.simnet.seed,
+        settings.simnet.slot_ms,
+        settings.simnet.port,
+        start_slot=start_slot_after(tape_slot),
+    )
     try:
         info = peer.start()
     except OSError as exc:
@@ -118,12 +128,27 @@ def start_peer(
         loaded.plugin_models[RPC_PLUGIN] = type(model).model_validate(raw)
     if "executor.slot_ms" not in loaded.sources:
         settings.executor.slot_ms = float(info.slot_ms)
+    if info.lookup_table is not None and "executor.lookup_tables" not in loaded.sources:
+        settings.executor.lookup_tables = [info.lookup_table]  # as a trader on it would
     echo(
         f"market: the embedded local RPC peer (lstarb simnet --drive) at {info.http_url}: "
         f"{info.accounts} bundled mainnet accounts, seed {info.seed}, {info.slot_ms} ms slots; "
         f"{info.trading_pools} pools trade, {info.stake_pools} stake pools crank"
     )
+    echo(seed_line(info.seed, info.seed_drawn))
+    if tape_slot is not None:
+        echo(
+            f"chain: from slot {info.start_slot}, after the last slot on the market tape "
+            f"({tape_slot}): this run's accounts are newer than earlier runs'"
+        )
     return peer, dataclasses.replace(context, plugin_configs=dict(loaded.plugin_models))
+
+
+def seed_line(seed: int, drawn: bool) -> str:
+    """The start banner's and the summary's word on the seed: how to get this market again."""
+    if drawn:
+        return f"seed: {seed}, drawn for this run (repeat this market: lstarb run --seed {seed})"
+    return f"seed: {seed}, as given (the same seed, the same market)"
 
 
 def prepare(

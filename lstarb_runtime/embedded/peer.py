@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -30,6 +31,15 @@ log = logging.getLogger("lstarb.embedded")
 
 RPC_PLUGIN = "rpc"
 START_TIMEOUT_S = 60.0
+SEED_RANGE = 1_000_000
+"""Drawn seeds stay short enough to retype (``--seed 482913``)."""
+
+
+def draw_seed() -> int:
+    """A fresh market for a run given no seed: the same seed replays the same prices, so
+    the opportunities of a second run would repeat the first's (the stream keeps an id
+    once) and it would plan nothing."""
+    return random.SystemRandom().randrange(1, SEED_RANGE)
 
 
 def peer_wanted(settings: Settings, selected: list[str]) -> bool:
@@ -74,15 +84,31 @@ class PeerInfo:
     stake_pools: int
     seed: int
     slot_ms: int
+    seed_drawn: bool
+    """True when no seed was given and this run drew one."""
+    start_slot: int
+    lookup_table: str | None
+    """The address lookup table the peer holds over its market (``[executor] lookup_tables``)."""
 
 
 class EmbeddedPeer:
     """``lstarb simnet --drive`` on a daemon thread: :meth:`start`, then :meth:`stop` once."""
 
-    def __init__(self, seed: int, slot_ms: int, port: int = 0) -> None:
-        self.seed = seed
+    def __init__(
+        self,
+        seed: int | None,
+        slot_ms: int,
+        port: int = 0,
+        *,
+        start_slot: int | None = None,
+    ) -> None:
+        """``seed`` None: draw one (:func:`draw_seed`); ``start_slot`` None: the simnet's
+        default first slot (see :func:`start_slot_after`)."""
+        self.seed_drawn = seed is None
+        self.seed = draw_seed() if seed is None else seed
         self.slot_ms = slot_ms
         self.port = port
+        self.start_slot = start_slot
         self.net: Simnet | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -109,12 +135,23 @@ class EmbeddedPeer:
             stake_pools=len(alignment.rates) if alignment is not None else 0,
             seed=self.seed,
             slot_ms=self.slot_ms,
+            seed_drawn=self.seed_drawn,
+            start_slot=self._first_slot,
+            lookup_table=net.lookup_table,
         )
 
     async def _open(self) -> Simnet:
         from lstarb_runtime.simnet import Simnet, SimnetConfig  # heavy: only when it runs
 
-        net = Simnet(SimnetConfig(port=self.port, drive=True, seed=self.seed, slot_ms=self.slot_ms))
+        config = SimnetConfig(
+            port=self.port,
+            drive=True,
+            seed=self.seed,
+            slot_ms=self.slot_ms,
+            start_slot=self.start_slot,
+            lookup_table=True,
+        )
+        net = Simnet(config)
         await net.start()
         return net
 
@@ -136,8 +173,21 @@ class EmbeddedPeer:
         if net is None:
             return {}
         return {
+            "seed": self.seed,
+            "seed_drawn": int(self.seed_drawn),
+            "start_slot": self._first_slot,
             "slots": net.chain.slot - self._first_slot,
             "trades": net.driver.trades if net.driver is not None else 0,
             "notifications": net.pubsub.notifications,
             "requests": net.http.requests,
         }
+
+
+def start_slot_after(tape_slot: int | None) -> int | None:
+    """Where the chain starts so it never goes back in time: after the last slot on the
+    market tape, never before the simnet's default; None (the default) with no tape."""
+    if tape_slot is None:
+        return None
+    from lstarb_runtime.simnet.chain import DEFAULT_START_EPOCH, MAINNET_EPOCH_SLOTS
+
+    return max(tape_slot + 1, DEFAULT_START_EPOCH * MAINNET_EPOCH_SLOTS)

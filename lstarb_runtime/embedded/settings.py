@@ -22,7 +22,12 @@ class SimnetSettings(BaseModel):
         "the rpc plugin and no [plugins.rpc] url or endpoints are set; on: always (it replaces "
         "any rpc url); off: never",
     )
-    seed: int = Field(0, description="seed of the market driver (the same seed, the same market)")
+    seed: int | None = Field(
+        None,
+        ge=0,
+        description="seed of the market driver (the same seed, the same market); unset: each "
+        "run draws a fresh one and prints it (--seed N repeats that market)",
+    )
     slot_ms: int = Field(400, ge=1, le=10_000, description="slot length of the peer's chain")
     port: int = Field(
         0, ge=0, le=65534, description="HTTP JSON-RPC port (PubSub: port + 1); 0: a free pair"

@@ -480,9 +480,12 @@ def _print_pipeline(report: RunReport, row: Callable[[str, str], None]) -> None:
             )
     if report.peer:
         peer = report.peer
+        seed = peer.get("seed")
+        repeat = f" (repeat: lstarb run --seed {seed})" if peer.get("seed_drawn") else ""
         row(
             "local peer",
-            f"{peer.get('slots', 0)} slots, {peer.get('trades', 0)} market trades, "
+            (f"seed {seed}{repeat}, " if seed is not None else "")
+            + f"{peer.get('slots', 0)} slots, {peer.get('trades', 0)} market trades, "
             f"{peer.get('notifications', 0)} notifications, {peer.get('requests', 0)} requests",
         )
 

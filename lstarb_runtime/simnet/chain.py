@@ -45,12 +45,18 @@ class Chain:
         genesis_unix_time: int,
         slot_ms: int,
         priority_fee_median: int = 0,
+        start_slot: int | None = None,
     ) -> None:
+        """``start_slot``: the first slot, anywhere in an epoch (default: the first slot of
+        ``start_epoch``); the epoch follows from it. A peer restarted after the last slot a
+        consumer saw never looks older than what it served before."""
         if epoch_slots < 32:
             raise ValueError(f"epoch_slots must be at least 32, got {epoch_slots}")
+        if start_slot is not None and start_slot < 0:
+            raise ValueError(f"start_slot must be at least 0, got {start_slot}")
         self.seed = seed
         self.epoch_slots = epoch_slots
-        self.start_slot = start_epoch * epoch_slots
+        self.start_slot = start_epoch * epoch_slots if start_slot is None else start_slot
         self.slot = self.start_slot
         self.genesis_unix_time = genesis_unix_time
         self.slot_ms = slot_ms

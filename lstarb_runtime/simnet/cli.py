@@ -38,6 +38,12 @@ if TYPE_CHECKING:
 )
 @click.option("--start-epoch", default=DEFAULT_START_EPOCH, show_default=True, type=int)
 @click.option(
+    "--start-slot",
+    type=click.IntRange(min=0),
+    default=None,
+    help="first slot, anywhere in an epoch (overrides --start-epoch; the epoch follows)",
+)
+@click.option(
     "--priority-fee",
     default=10_000,
     show_default=True,
@@ -56,6 +62,7 @@ def simnet(
     slot_ms: int,
     epoch_slots: int,
     start_epoch: int,
+    start_slot: int | None,
     priority_fee: int,
     duration: float | None,
     as_json: bool,
@@ -77,6 +84,7 @@ def simnet(
         slot_ms=slot_ms,
         epoch_slots=epoch_slots,
         start_epoch=start_epoch,
+        start_slot=start_slot,
         priority_fee_median=priority_fee,
     )
     try:

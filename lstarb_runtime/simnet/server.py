@@ -30,6 +30,7 @@ from lstarb_runtime.simnet.bank import Bank
 from lstarb_runtime.simnet.chain import DEFAULT_START_EPOCH, MAINNET_EPOCH_SLOTS, Chain
 from lstarb_runtime.simnet.driver import Driver, DriverConfig
 from lstarb_runtime.simnet.http_server import HttpServer
+from lstarb_runtime.simnet.lookup_table import add_lookup_table
 from lstarb_runtime.simnet.market import Alignment, Market
 from lstarb_runtime.simnet.methods import RpcMethods
 from lstarb_runtime.simnet.pubsub import PubSub
@@ -59,6 +60,8 @@ class SimnetConfig:
     """Slot length; 0: slots advance only through :meth:`Simnet.step`."""
     epoch_slots: int = MAINNET_EPOCH_SLOTS
     start_epoch: int = DEFAULT_START_EPOCH
+    start_slot: int | None = None
+    """First slot (the epoch follows from it); None: the first slot of ``start_epoch``."""
     genesis_unix_time: int | None = None
     """Clock unix_timestamp of the first slot (default: now)."""
     synthesize: bool = True
@@ -67,6 +70,9 @@ class SimnetConfig:
     priority_fee_median: int = 10_000
     """The network's priority fees getRecentPrioritizationFees reports beside ours: a
     deterministic spread of 0 to twice this (micro-lamports per CU) per slot; 0: none."""
+    lookup_table: bool = False
+    """Add one address lookup table over the served market (``lookup_table``); its address
+    is :attr:`Simnet.lookup_table`."""
     driver: DriverConfig = field(default_factory=DriverConfig)
 
 
@@ -90,11 +96,15 @@ class Simnet:
             ),
             slot_ms=config.slot_ms,
             priority_fee_median=config.priority_fee_median,
+            start_slot=config.start_slot,
         )
         dirs = list(config.accounts) or [bundled_market()]
         for entry in load_account_dirs(dirs).values():
             self.store.load(entry)
         self.synthetic: list[Synthetic] = synthesize(self.store) if config.synthesize else []
+        self.lookup_table: str | None = None
+        if config.lookup_table:
+            self.lookup_table = add_lookup_table(self.store, config.seed, self.chain.slot).key
         self._write_clock()
         self.bank = Bank(self.store, self.chain)
         self.identity = str(Keypair.from_seed(bytes([config.seed % 256]) * 32).pubkey())

@@ -54,3 +54,19 @@ def test_command_serves_and_reports() -> None:
     stopped = json.loads(out.strip().splitlines()[-1])
     assert stopped["event"] == "stopped" and stopped["requests"] == 2 and stopped["slots"] > 0
     assert proc.returncode == 0, err
+
+
+def test_start_slot_sets_the_first_slot_and_the_epoch() -> None:
+    from click.testing import CliRunner
+
+    from lstarb_runtime.simnet.cli import simnet
+
+    args = ["--port", "0", "--slot-ms", "10000", "--duration", "0.2", "--json"]
+    result = CliRunner().invoke(simnet, [*args, "--start-slot", str(432_000 * 951 + 17)])
+    assert result.exit_code == 0, result.output
+    started = json.loads(result.output.splitlines()[0])
+    assert started["slot"] == 432_000 * 951 + 17
+    default = CliRunner().invoke(simnet, args)
+    assert json.loads(default.output.splitlines()[0])["slot"] == 432_000 * 950
+    refused = CliRunner().invoke(simnet, [*args, "--start-slot", "-1"])
+    assert refused.exit_code == 2 and "--start-slot" in refused.output

@@ -227,3 +227,30 @@ def test_vault_amounts_are_what_the_adapter_reads(driven: Simnet) -> None:
         x, _ = market.reserves(pool)
         assert x == token_amount(vault.data) - pool.held_back_a
         assert not math.isnan(market.mid_price(pool.address) or math.nan)
+
+
+def test_a_chain_started_mid_epoch_follows_its_slot_and_still_cranks() -> None:
+    """The embedded run starts after the last slot on the tape, anywhere in an epoch: the
+    epoch, the Clock and the stake pools follow from that slot, and the next boundary cranks."""
+    start = 64 * 7_000 + 61  # three slots before epoch 7_001 begins
+    net = Simnet(manual(drive=True, seed=5, epoch_slots=64, start_slot=start))
+    chain = net.chain
+    assert (chain.slot, chain.epoch, chain.slot_index) == (start, 7_000, 61)
+    clock = Clock.decode(net.store.get(str(SYSVAR_CLOCK_ID)).data)  # type: ignore[union-attr]
+    assert (clock.slot, clock.epoch) == (start, 7_000)
+    assert u64(net.store.get(JITO_POOL).data, 274) == 7_000  # type: ignore[union-attr]
+    total = u64(net.store.get(JITO_POOL).data, 258)  # type: ignore[union-attr]
+    for _ in range(3):
+        net.step()
+    assert (chain.epoch, chain.slot_index) == (7_001, 0)
+    assert u64(net.store.get(JITO_POOL).data, 274) == 7_000  # type: ignore[union-attr]
+    for _ in range(8):
+        net.step()
+    data = net.store.get(JITO_POOL).data  # type: ignore[union-attr]
+    assert u64(data, 274) == 7_001
+    assert u64(data, 258) > total  # the epoch's rewards
+
+
+def test_a_negative_start_slot_is_refused() -> None:
+    with pytest.raises(ValueError, match="start_slot must be at least 0, got -1"):
+        Simnet(manual(start_slot=-1))
