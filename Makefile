@@ -50,7 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/events_table.py
 	$(BIN)/python benchmarks/bus_latency.py
 	$(BIN)/python benchmarks/scanner_pass.py
-	$(BIN)/python plugins/lst/benchmarks/bench_strategy_latency.py
+	$(BIN)/python benchmarks/bench_strategy_latency.py
 	$(BIN)/python benchmarks/executor_build.py
 	$(BIN)/python benchmarks/planner_latency.py
 	$(BIN)/python benchmarks/e2e_latency.py 20

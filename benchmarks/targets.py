@@ -153,7 +153,7 @@ ROWS = [
     *(
         Row(
             f"lst strategies: update -> opportunities, {market}, {scenario}, p99",
-            "plugins/lst/benchmarks/bench_strategy_latency.py::"
+            "benchmarks/bench_strategy_latency.py::"
             f"test_update_to_opportunities[{ident}-{scenario}]",
             target,
             "p99",

@@ -56,3 +56,22 @@ def test_sdk_imports_no_runtime_or_plugin() -> None:
             if top.startswith("lstarb") and top != "lstarb_sdk":
                 bad.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
     assert not bad, "lstarb_sdk must stand alone:\n" + "\n".join(bad)
+
+
+def _plugin_benchmarks() -> list[Path]:
+    return sorted(p for p in (ROOT / "plugins").glob("*/benchmarks") if p.is_dir())
+
+
+@pytest.mark.parametrize("folder", _plugin_benchmarks(), ids=lambda p: p.parent.name)
+def test_plugin_benchmarks_measure_the_plugin_alone(folder: Path) -> None:
+    """A benchmark that needs the runtime (a scanner, the simnet) lives in benchmarks/ at the root,
+    so a plugin's folder stays importable with lstarb_sdk alone."""
+    own = next(p for p in folder.parent.glob("lstarb_*") if (p / "__init__.py").exists()).name
+    bad = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in folder.rglob("*.py")
+        for line, module in _imports(path)
+        if module.split(".")[0].startswith("lstarb")
+        and module.split(".")[0] not in ("lstarb_sdk", own)
+    ]
+    assert not bad, "move these benchmarks to benchmarks/:\n" + "\n".join(bad)

@@ -1,6 +1,6 @@
 """How many account notifications one rpc source handles, and how fast each gets through.
 
-    python plugins/rpc/benchmarks/rpc_source_throughput.py [N]
+    python benchmarks/rpc_source_throughput.py [N]
 
 The peer is ``lstarb simnet`` in a child process (its own interpreter and core), on free
 loopback ports, slots stepped by hand; the parent runs the rpc source subscribed to 100 of

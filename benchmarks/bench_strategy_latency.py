@@ -1,6 +1,6 @@
 """Update -> opportunities latency of the two-hop and triangular strategies.
 
-    .venv/bin/python plugins/lst/benchmarks/bench_strategy_latency.py [UPDATES] [--cpu]  # table
+    .venv/bin/python benchmarks/bench_strategy_latency.py [UPDATES] [--cpu]  # table
     .venv/bin/pytest plugins/lst/benchmarks --benchmark-enable                       # p50/p99 rows
 
 Markets are generated from the real Raydium CPMM SOL/USDC pool of the bundled

@@ -1,6 +1,6 @@
 """Account notification received -> MARKET_DATA published, through the real scanner.
 
-    python plugins/rpc/benchmarks/rpc_to_market_data.py [SECONDS] [--freeze]
+    python benchmarks/rpc_to_market_data.py [SECONDS] [--freeze]
 
 The peer is ``lstarb simnet`` with its market driver in a child process, stepping a slot
 every 2 ms (constant-product pools trade, vaults move: a few notifications a slot). The
