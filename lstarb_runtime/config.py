@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from solders.pubkey import Pubkey
 
+from lstarb_runtime.addresses import check_addresses
 from lstarb_runtime.control.settings import BreakerSettings, ControlSettings
 from lstarb_runtime.embedded.settings import SimnetSettings
 from lstarb_runtime.executor.settings import ExecutorSettings
@@ -92,7 +93,6 @@ class RunSettings(_Section):
     def _network(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from solders.pubkey import Pubkey
 
         if value in ("mainnet-beta", "devnet", "testnet"):
             return value
@@ -130,11 +130,7 @@ class ScannerSettings(_Section):
     @field_validator("pools", "mints")
     @classmethod
     def _addresses(cls, values: list[str]) -> list[str]:
-        for value in values:
-            try:
-                Pubkey.from_string(value)
-            except ValueError:
-                raise ValueError(f"{value!r} is not a base58 account address") from None
+        check_addresses(values)
         return values
 
 

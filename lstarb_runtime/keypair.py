@@ -16,17 +16,17 @@ from solders.keypair import Keypair
 from lstarb_sdk.errors import ConfigError
 
 
-def check_permissions(path: Path) -> None:
-    """Refuse a key file readable or writable by group or others."""
+def check_permissions(path: Path, what: str = "keypair file") -> None:
+    """Refuse a secret file (a key, tokens) readable or writable by group or others."""
     try:
         mode = path.stat().st_mode
     except OSError as exc:
-        raise ConfigError(f"keypair file {path}: {exc.strerror or exc}") from None
+        raise ConfigError(f"{what} {path}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(mode):
-        raise ConfigError(f"keypair file {path}: not a regular file")
+        raise ConfigError(f"{what} {path}: not a regular file")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
-            f"keypair file {path} is accessible by others (mode {stat.S_IMODE(mode):o}); "
+            f"{what} {path} is accessible by others (mode {stat.S_IMODE(mode):o}); "
             f"run: chmod 600 {path}"
         )
 

@@ -23,17 +23,16 @@ import contextlib
 import hmac
 import json
 import logging
-import stat
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 from lstarb_runtime.bus import Bus, BusError
 from lstarb_runtime.config import Settings
 from lstarb_runtime.control import state as control
 from lstarb_runtime.control.settings import ControlSettings
+from lstarb_runtime.keypair import check_permissions
 from lstarb_runtime.services.base import Health, Service
 from lstarb_runtime.services.halt import HaltSwitch
 from lstarb_sdk.errors import ConfigError, DecodeError
@@ -68,20 +67,6 @@ class Token:
     secret: str = field(repr=False)
 
 
-def _check_file(path: Path) -> None:
-    try:
-        mode = path.stat().st_mode
-    except OSError as exc:
-        raise ConfigError(f"control.token_file {path}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(mode):
-        raise ConfigError(f"control.token_file {path}: not a regular file")
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(
-            f"control.token_file {path} is accessible by others (mode {stat.S_IMODE(mode):o}); "
-            f"run: chmod 600 {path}"
-        )
-
-
 def _token(name: str, secret: str, where: str) -> Token:
     if len(secret) < MIN_TOKEN:
         raise ConfigError(f"{where}: the token is shorter than {MIN_TOKEN} characters")
@@ -98,7 +83,7 @@ def load_tokens(settings: ControlSettings) -> list[Token]:
     Messages name the file and line, never a token."""
     path = settings.token_file
     if path is not None:
-        _check_file(path)
+        check_permissions(path, what="control.token_file")
         tokens: list[Token] = []
         for n, raw in enumerate(path.read_text().splitlines(), 1):
             line = raw.strip()

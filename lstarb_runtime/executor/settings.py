@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from solders.pubkey import Pubkey
+
+from lstarb_runtime.addresses import check_addresses
 
 
 class ExecutorSettings(BaseModel):
@@ -50,9 +51,5 @@ class ExecutorSettings(BaseModel):
     @field_validator("lookup_tables")
     @classmethod
     def _keys(cls, values: list[str]) -> list[str]:
-        for value in values:
-            try:
-                Pubkey.from_string(value)
-            except ValueError:
-                raise ValueError(f"{value!r} is not a base58 account address") from None
+        check_addresses(values)
         return values

@@ -13,19 +13,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from solders.pubkey import Pubkey
 
+from lstarb_runtime.addresses import check_addresses
 from lstarb_sdk.tokens import MINTS_OF_INTEREST
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-def _check_mints(values: list[str]) -> None:
-    for value in values:
-        try:
-            Pubkey.from_string(value)
-        except ValueError:
-            raise ValueError(f"{value!r} is not a base58 address") from None
 
 
 class RiskSettings(_Section):
@@ -193,14 +186,14 @@ class PlannerSettings(_Section):
     @classmethod
     def _mints(cls, values: list[str] | None) -> list[str] | None:
         if values is not None:
-            _check_mints(values)
+            check_addresses(values)
         return values
 
     @field_validator("capital")
     @classmethod
     def _capital(cls, value: dict[str, int] | None) -> dict[str, int] | None:
         if value is not None:
-            _check_mints(list(value))
+            check_addresses(list(value))
             for mint, amount in value.items():
                 if amount < 0:
                     raise ValueError(f"capital of {mint} is negative ({amount})")
