@@ -6,7 +6,9 @@ loses at every larger size (its output is concave in its input), which ends
 the work for most cycles after one quote per leg. A cycle that gains is sized
 by :func:`~lstarb_lst.sizing.best_rung` (the best rung of a fixed ladder of
 sizes, in a handful of exact quotes), and its opportunity is built from the
-quotes taken there.
+quotes taken there. Each cycle keeps where its last search ended (a
+:class:`~lstarb_lst.sizing.Hint`): the next search starts there, which
+changes how many sizes it quotes, never the size it finds.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from lstarb_lst import opportunity
 from lstarb_lst.config import LstConfig
 from lstarb_lst.cycles import Cycle, CycleIndex
 from lstarb_lst.pricing import FairValueTracker
-from lstarb_lst.sizing import Sized, best_rung
+from lstarb_lst.sizing import Hint, Sized, best_rung
 from lstarb_sdk import Opportunity, PoolAdapter, Quote, Strategy
 from lstarb_sdk.errors import LstarbError
 from lstarb_sdk.fair_value import FairValueBook
@@ -54,6 +56,7 @@ class CycleStrategy(Strategy):
         self._last_slot: dict[Pubkey, int] = {}
         self._known: set[Pubkey] = set()
         self._gained: set[str] = set()  # cycles that gained when last sized (not their reverse)
+        self._hints: dict[str, Hint] = {}  # cycle key -> where its last search ended
         self.counts = SizingCounts()
 
     # -- the SDK interface ---------------------------------------------------------------------
@@ -87,6 +90,7 @@ class CycleStrategy(Strategy):
         for address in self._known - pools.keys():
             self._index.remove(address)
             self._known.discard(address)
+            self._hints.clear()  # cycles through it are gone (a hint never changes a result)
         for address, pool in pools.items():
             if address in self._known:
                 continue
@@ -173,13 +177,21 @@ class CycleStrategy(Strategy):
         base = cycle.base
         counts = self.counts
         counts.probed += 1
-        sized = best_rung(run, self._max_size[base], self.config.size_bits, self._probe[base])
+        key = cycle.key
+        sized = best_rung(
+            run,
+            self._max_size[base],
+            self.config.size_bits,
+            self._probe[base],
+            self._hints.get(key),
+        )
         if sized is None:
             counts.quoted += 1
             return None
+        self._hints[key] = sized.hint
         counts.sized += 1
         counts.quoted += sized.evaluations
-        self._gained.add(cycle.key)
+        self._gained.add(key)
         self._gained.discard(cycle.reverse)
         return sized
 

@@ -41,6 +41,17 @@ The resolution needs the coarse ladder's best only when it is small: a
 chord of the concave curve from the probe to any quoted size bounds the
 profit at the coarse rungs between them from below, and once that bound is
 high enough the finest resolution is proven without a coarse search.
+
+A :class:`Hint` (where the same cycle's best rung was last time) only moves
+where the search starts, never what it returns: step 3 holds from any rung
+the climb ends on, so the answer is the same with any hint or none (the
+property tests give random hints). Its size is scaled by how the gain at the
+probe moved (near a peak of small margin ``m`` the best size is about
+proportional to ``m``); the rung nearest that guess replaces the second
+point of step 1, and when the previous search ended where its hint pointed
+(a pool that moved little, or back and forth) the climb starts there
+directly: the guess and its two neighbours, and the sweep, about four
+quotes with the probe.
 """
 
 from __future__ import annotations
@@ -157,6 +168,20 @@ def sharp_enough(bits: int, rounding: int) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class Hint:
+    """Where a cycle's search ended: where the next one starts (it changes the cost only)."""
+
+    size: int  # the best rung then
+    gain: int  # the profit at the probe then
+    bits: int  # the resolution then
+    trusted: bool  # that search ended on the rung its own hint named: start there directly
+
+    def guess(self, gain: int, top: int) -> float:
+        """The best size now, from the gain at the probe now (see the module docstring)."""
+        return min(float(top), max(1.0, self.size * gain / self.gain if self.gain > 0 else 1.0))
+
+
+@dataclass(frozen=True, slots=True)
 class Sized:
     """The best rung of a cycle: its size, exact profit, the quotes of every leg there."""
 
@@ -166,6 +191,7 @@ class Sized:
     probe: tuple[Quote, ...]  # the legs at the probe size: rates at the margin
     bits: int  # resolution of the ladder it was chosen from
     evaluations: int  # sizes quoted to find it
+    hint: Hint  # where the next search of this cycle starts
 
 
 class _Curve:
@@ -201,15 +227,16 @@ class _Curve:
         return pa > pb or (pa == pb and a < b)
 
 
-def best_rung(run: Run, top: int, bits: int, probe: int) -> Sized | None:
+def best_rung(run: Run, top: int, bits: int, probe: int, hint: Hint | None = None) -> Sized | None:
     """The most profitable rung for a cycle, or None if it does not gain at ``probe``.
 
     ``run`` quotes the cycle's legs at a size; ``top`` is the largest size
     allowed, ``bits`` the finest resolution. ``probe`` is the margin check: a
     cycle whose output is concave in its input and does not gain there gains
-    at no larger size, and one that refuses there is not sized. Nothing else
-    decides where the search quotes, so its answer is a function of the pool
-    states alone, whatever a scanner saw before.
+    at no larger size, and one that refuses there is not sized. ``hint``
+    (the previous answer's :attr:`Sized.hint`) only chooses where to start:
+    the answer is a function of the pool states alone, whatever a scanner
+    saw before.
     """
     curve = _Curve(run)
     probe = min(max(probe, 1), top)
@@ -218,8 +245,20 @@ def best_rung(run: Run, top: int, bits: int, probe: int) -> Sized | None:
         return None
     rounding = noise(curve.quotes[probe])
     coarse = ladder(min(COARSE_BITS, bits), top)
-    points = [probe, _second(curve, probe, top)]
     sharp = sharp_enough(bits, rounding)
+    start = 0  # the rung of the fine ladder the hint named (0: none)
+    if hint is not None and hint.bits == bits:
+        fine = ladder(bits, top)
+        start = fine.nearest(hint.guess(gain, top))
+        if curve.at(fine.size(start)) is not None and _proves(
+            curve, coarse, probe, sharp, rounding
+        ):
+            if hint.trusted:
+                k = _argmax(curve, fine, start, 1, rounding)
+            else:
+                k = _argmax(curve, fine, *_fit(curve, fine, [probe, fine.size(start)]), rounding)
+            return _sized(curve, fine, k, probe, gain, start)
+    points = [probe, _second(curve, probe, top)]
     if _proves(curve, coarse, probe, sharp, rounding):
         fine = ladder(bits, top)
     else:
@@ -233,6 +272,11 @@ def best_rung(run: Run, top: int, bits: int, probe: int) -> Sized | None:
             fine = ladder(resolution(best, rounding, bits), top)
             points.append(coarse.size(k))
     k = _argmax(curve, fine, *_fit(curve, fine, points), rounding)
+    return _sized(curve, fine, k, probe, gain, start if fine.bits == bits else 0)
+
+
+def _sized(curve: _Curve, fine: Ladder, k: int, probe: int, gain: int, start: int) -> Sized:
+    """The answer at rung ``k``, and the hint for next time (trusted if ``start`` was ``k``)."""
     size = fine.size(k)
     profit = curve.at(size)
     assert profit is not None
@@ -243,6 +287,7 @@ def best_rung(run: Run, top: int, bits: int, probe: int) -> Sized | None:
         tuple(curve.quotes[probe]),
         fine.bits,
         len(curve.profits),
+        Hint(size, gain, fine.bits, start == k),
     )
 
 
