@@ -211,6 +211,26 @@ def test_sizes_and_ids_do_not_depend_on_what_a_scanner_saw_before() -> None:
     }
 
 
+@pytest.mark.slow  # brute force quotes every rung of every gaining cycle (cached per cycle)
+@pytest.mark.parametrize("cls", [TwoHopStrategy, TriangularStrategy])
+def test_hints_from_earlier_states_leave_every_size_what_brute_force_finds(
+    cls: type[CycleStrategy],
+) -> None:
+    """Each cycle's search starts where its last one ended (a hint from other states, then
+    from these very states, trusted): every size and profit is still the scan's, to the unit."""
+    strategy = cls(CONFIG)
+    shifted = market_pools(epoch=600)  # stake pools stale: other gains, other directions
+    for slot, pool in enumerate(shifted.values(), start=900):
+        strategy.on_pool_update(pool, shifted, slot)
+    by_key = {c.key: c for c in strategy.cycles()}
+    for _ in range(3):  # other states' hints, then this market's own, then trusted ones
+        found = streamed(strategy)
+        assert found
+        for key, opp in found.items():
+            assert (opp.legs[0].in_amount, opp.expected_profit) == brute_force_size(by_key[key])
+    assert any(h.trusted for h in strategy._hints.values())
+
+
 def test_confidence_is_the_documented_product() -> None:
     """Integer confidence against the formula written out with exact fractions."""
     strategy = TriangularStrategy(CONFIG)
