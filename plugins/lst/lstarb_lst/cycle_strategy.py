@@ -9,6 +9,14 @@ sizes, in a handful of exact quotes), and its opportunity is built from the
 quotes taken there. Each cycle keeps where its last search ended (a
 :class:`~lstarb_lst.sizing.Hint`): the next search starts there, which
 changes how many sizes it quotes, never the size it finds.
+
+Quotes are kept across updates per pool, input mint and amount, and a pool's
+are dropped when the scanner says it changed (:meth:`on_pool_update`, called
+after every applied update that changed a pool) or its adapter is not the one
+they were taken on: a quote is a function of the pool's state and the
+amount, so a kept one is the quote the adapter would give again. The legs of
+a cycle before the changed pool, and the probe of each pool that did not
+change, are then not quoted again.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from lstarb_sdk.fair_value import FairValueBook
 #: Quotes taken during one evaluation: (pool, input mint) -> amount -> quote (None: refused).
 _Memo = dict[tuple[Pubkey, Pubkey], dict[int, Quote | None]]
 _UNQUOTED: Any = object()
+_KEPT_PER_LEG = 1024  # amounts kept per pool and input mint at most (a bound on memory)
 
 
 class CycleStrategy(Strategy):
@@ -57,6 +66,8 @@ class CycleStrategy(Strategy):
         self._known: set[Pubkey] = set()
         self._gained: set[str] = set()  # cycles that gained when last sized (not their reverse)
         self._hints: dict[str, Hint] = {}  # cycle key -> where its last search ended
+        self._kept: _Memo = {}  # quotes of pools unchanged since they were taken
+        self._kept_on: dict[Pubkey, PoolAdapter] = {}  # the adapter each pool's were taken on
         self.counts = SizingCounts()
 
     # -- the SDK interface ---------------------------------------------------------------------
@@ -69,7 +80,9 @@ class CycleStrategy(Strategy):
             self.sync(pools)
         self.tracker.book.absorb(changed)
         self._last_slot[address] = slot
-        return self.evaluate(self._index.cycles_through(address), pools, slot)
+        self._forget(address, changed.mints)
+        cycles = self._index.cycles_through(address)
+        return self.evaluate(cycles, pools, slot, self._kept_for(cycles, pools))
 
     def accounts_wanted(self) -> Sequence[Pubkey]:
         return self.tracker.accounts()
@@ -91,6 +104,8 @@ class CycleStrategy(Strategy):
             self._index.remove(address)
             self._known.discard(address)
             self._hints.clear()  # cycles through it are gone (a hint never changes a result)
+            self._kept.clear()
+            self._kept_on.clear()
         for address, pool in pools.items():
             if address in self._known:
                 continue
@@ -104,8 +119,34 @@ class CycleStrategy(Strategy):
     def cycles(self) -> list[Cycle]:
         return self._index.all_cycles()
 
+    def _forget(self, address: Pubkey, mints: Sequence[Pubkey]) -> None:
+        """Drop the quotes kept of a pool (it changed)."""
+        self._kept_on.pop(address, None)
+        for mint in mints:
+            self._kept.pop((address, mint), None)
+
+    def _kept_for(self, cycles: Sequence[Cycle], pools: Mapping[Pubkey, PoolAdapter]) -> _Memo:
+        """The kept quotes, valid for the pools of ``cycles``: a pool whose adapter is not the
+        one they were taken on (replaced in the book) starts afresh; a pool's grown large too."""
+        kept, on = self._kept, self._kept_on
+        for cycle in cycles:
+            for hop in cycle.hops:
+                pool = pools.get(hop.pool)
+                if pool is None:
+                    continue
+                if on.get(hop.pool) is not pool:
+                    self._forget(hop.pool, pool.mints)
+                    on[hop.pool] = pool
+                elif len(kept.get((hop.pool, hop.input_mint), ())) > _KEPT_PER_LEG:
+                    del kept[(hop.pool, hop.input_mint)]
+        return kept
+
     def evaluate(
-        self, cycles: Sequence[Cycle], pools: Mapping[Pubkey, PoolAdapter], slot: int
+        self,
+        cycles: Sequence[Cycle],
+        pools: Mapping[Pubkey, PoolAdapter],
+        slot: int,
+        memo: _Memo | None = None,
     ) -> list[Opportunity]:
         """Size each cycle and report those that clear ``min_profit``, best first.
 
@@ -113,12 +154,14 @@ class CycleStrategy(Strategy):
         pool's round trip loses and quotes never fall as the input grows, so
         both gaining would make one pool's round trip gain), so once one
         gains the other is not quoted; the one that gained last goes first.
+        ``memo``: quotes valid for these pools' states (default: none yet).
         """
         found = []
         gained: set[str] = set()
         last = self._gained
         self.counts.touched += len(cycles)
-        memo: _Memo = {}  # no pool changes during one evaluation: each quote taken once
+        if memo is None:
+            memo = {}  # no pool changes during one evaluation: each quote taken once
         for cycle in sorted(cycles, key=lambda c: c.key not in last):
             if cycle.reverse in gained:
                 continue
