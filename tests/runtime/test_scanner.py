@@ -18,8 +18,8 @@ from lstarb_raydium.cpmm.pool import CpmmPool
 from lstarb_runtime.builtin.replay import ReplaySource, bundled_market, load_market
 from lstarb_runtime.bus import MemoryBus
 from lstarb_runtime.config import Settings, load_config
-from lstarb_runtime.services.base import ServiceState
 from lstarb_runtime.plugin_host import PluginHost
+from lstarb_runtime.services.base import ServiceState
 from lstarb_runtime.services.halt import HaltSwitch
 from lstarb_runtime.services.scanner import Scanner
 from lstarb_sdk import (
