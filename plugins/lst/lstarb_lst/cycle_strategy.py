@@ -40,7 +40,8 @@ from lstarb_sdk.fair_value import FairValueBook
 #: Quotes taken during one evaluation: (pool, input mint) -> amount -> quote (None: refused).
 _Memo = dict[tuple[Pubkey, Pubkey], dict[int, Quote | None]]
 _UNQUOTED: Any = object()
-_KEPT_PER_LEG = 1024  # amounts kept per pool and input mint at most (a bound on memory)
+_KEPT_PER_LEG = 32  # amounts kept per pool and input mint at most, checked every _TRIM_EVERY
+_TRIM_EVERY = 256  # updates
 
 
 class CycleStrategy(Strategy):
@@ -68,6 +69,7 @@ class CycleStrategy(Strategy):
         self._hints: dict[str, Hint] = {}  # cycle key -> where its last search ended
         self._kept: _Memo = {}  # quotes of pools unchanged since they were taken
         self._kept_on: dict[Pubkey, PoolAdapter] = {}  # the adapter each pool's were taken on
+        self._updates = 0
         self.counts = SizingCounts()
 
     # -- the SDK interface ---------------------------------------------------------------------
@@ -81,8 +83,10 @@ class CycleStrategy(Strategy):
         self.tracker.book.absorb(changed)
         self._last_slot[address] = slot
         self._forget(address, changed.mints)
-        cycles = self._index.cycles_through(address)
-        return self.evaluate(cycles, pools, slot, self._kept_for(cycles, pools))
+        self._updates += 1
+        if self._updates % _TRIM_EVERY == 0:
+            self._trim()
+        return self.evaluate(self._index.cycles_through(address), pools, slot, self._kept)
 
     def accounts_wanted(self) -> Sequence[Pubkey]:
         return self.tracker.accounts()
@@ -125,21 +129,11 @@ class CycleStrategy(Strategy):
         for mint in mints:
             self._kept.pop((address, mint), None)
 
-    def _kept_for(self, cycles: Sequence[Cycle], pools: Mapping[Pubkey, PoolAdapter]) -> _Memo:
-        """The kept quotes, valid for the pools of ``cycles``: a pool whose adapter is not the
-        one they were taken on (replaced in the book) starts afresh; a pool's grown large too."""
-        kept, on = self._kept, self._kept_on
-        for cycle in cycles:
-            for hop in cycle.hops:
-                pool = pools.get(hop.pool)
-                if pool is None:
-                    continue
-                if on.get(hop.pool) is not pool:
-                    self._forget(hop.pool, pool.mints)
-                    on[hop.pool] = pool
-                elif len(kept.get((hop.pool, hop.input_mint), ())) > _KEPT_PER_LEG:
-                    del kept[(hop.pool, hop.input_mint)]
-        return kept
+    def _trim(self) -> None:
+        """Drop what is kept of a pool and input mint quoted at many amounts (a bound on memory:
+        those are legs after a pool that keeps changing, whose amounts do not repeat)."""
+        for key in [k for k, taken in self._kept.items() if len(taken) > _KEPT_PER_LEG]:
+            del self._kept[key]
 
     def evaluate(
         self,
@@ -190,13 +184,16 @@ class CycleStrategy(Strategy):
         """
         if memo is None:
             memo = {}
-        try:
-            legs = [
-                (pools[h.pool], h.input_mint, memo.setdefault((h.pool, h.input_mint), {}))
-                for h in cycle.hops
-            ]
-        except KeyError:
-            return None  # a pool left the book (quarantined)
+        kept_on = self._kept_on if memo is self._kept else None
+        legs = []
+        for h in cycle.hops:
+            pool = pools.get(h.pool)
+            if pool is None:
+                return None  # a pool left the book (quarantined)
+            if kept_on is not None and kept_on.get(h.pool) is not pool:
+                self._forget(h.pool, pool.mints)  # kept quotes are of another adapter's state
+                kept_on[h.pool] = pool
+            legs.append((pool, h.input_mint, memo.setdefault((h.pool, h.input_mint), {})))
 
         def run(x: int) -> list[Quote] | None:
             quotes = []
