@@ -90,7 +90,12 @@ class Ladder:
 
     def size(self, i: int) -> int:
         """The size at rung ``i`` (1 ... ``last``)."""
-        return self.top if i >= self.last else self._value(i)
+        if i >= self.last:
+            return self.top
+        bits = self.bits
+        if i < 2 << bits:
+            return i
+        return ((1 << bits) | (i & ((1 << bits) - 1))) << ((i >> bits) - 1)  # as _value
 
     def index(self, size: int) -> int:
         """The highest rung at or below ``size`` (rung 1 for anything smaller)."""
@@ -219,7 +224,9 @@ class _Curve:
 
     def beats(self, a: int, b: int) -> bool:
         """Size ``a`` beats size ``b``: more profit, or as much at a smaller size."""
-        pa, pb = self.at(a), self.at(b)
+        profits = self.profits
+        pa = profits[a] if a in profits else self.at(a)
+        pb = profits[b] if b in profits else self.at(b)
         if pa is None:
             return False
         if pb is None:
