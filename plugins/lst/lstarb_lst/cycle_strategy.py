@@ -40,8 +40,7 @@ from lstarb_sdk.fair_value import FairValueBook
 #: Quotes taken during one evaluation: (pool, input mint) -> amount -> quote (None: refused).
 _Memo = dict[tuple[Pubkey, Pubkey], dict[int, Quote | None]]
 _UNQUOTED: Any = object()
-_KEPT_PER_LEG = 32  # amounts kept per pool and input mint at most, checked every _TRIM_EVERY
-_TRIM_EVERY = 256  # updates
+_KEPT_PER_LEG = 32  # amounts kept per pool and input mint at most (a bound on memory)
 
 
 class CycleStrategy(Strategy):
@@ -69,7 +68,7 @@ class CycleStrategy(Strategy):
         self._hints: dict[str, Hint] = {}  # cycle key -> where its last search ended
         self._kept: _Memo = {}  # quotes of pools unchanged since they were taken
         self._kept_on: dict[Pubkey, PoolAdapter] = {}  # the adapter each pool's were taken on
-        self._updates = 0
+        self._touched: set[tuple[Pubkey, Pubkey]] = set()  # legs quoted in this update
         self.counts = SizingCounts()
 
     # -- the SDK interface ---------------------------------------------------------------------
@@ -83,9 +82,7 @@ class CycleStrategy(Strategy):
         self.tracker.book.absorb(changed)
         self._last_slot[address] = slot
         self._forget(address, changed.mints)
-        self._updates += 1
-        if self._updates % _TRIM_EVERY == 0:
-            self._trim()
+        self._touched.clear()
         return self.evaluate(self._index.cycles_through(address), pools, slot, self._kept)
 
     def accounts_wanted(self) -> Sequence[Pubkey]:
@@ -128,12 +125,6 @@ class CycleStrategy(Strategy):
         self._kept_on.pop(address, None)
         for mint in mints:
             self._kept.pop((address, mint), None)
-
-    def _trim(self) -> None:
-        """Drop what is kept of a pool and input mint quoted at many amounts (a bound on memory:
-        those are legs after a pool that keeps changing, whose amounts do not repeat)."""
-        for key in [k for k, taken in self._kept.items() if len(taken) > _KEPT_PER_LEG]:
-            del self._kept[key]
 
     def evaluate(
         self,
@@ -193,7 +184,13 @@ class CycleStrategy(Strategy):
             if kept_on is not None and kept_on.get(h.pool) is not pool:
                 self._forget(h.pool, pool.mints)  # kept quotes are of another adapter's state
                 kept_on[h.pool] = pool
-            legs.append((pool, h.input_mint, memo.setdefault((h.pool, h.input_mint), {})))
+            key = (h.pool, h.input_mint)
+            taken = memo.setdefault(key, {})
+            if kept_on is not None and key not in self._touched:
+                self._touched.add(key)  # once an update: quotes shared within it stay
+                if len(taken) > _KEPT_PER_LEG:  # a leg after pools that keep changing
+                    taken = memo[key] = {}
+            legs.append((pool, h.input_mint, taken))
 
         def run(x: int) -> list[Quote] | None:
             quotes = []

@@ -47,11 +47,12 @@ where the search starts, never what it returns: step 3 holds from any rung
 the climb ends on, so the answer is the same with any hint or none (the
 property tests give random hints). Its size is scaled by how the gain at the
 probe moved (near a peak of small margin ``m`` the best size is about
-proportional to ``m``); the rung nearest that guess replaces the second
-point of step 1, and when the previous search ended where its hint pointed
-(a pool that moved little, or back and forth) the climb starts there
-directly: the guess and its two neighbours, and the sweep, about four
-quotes with the probe.
+proportional to ``m``). When the previous search ended on the rung its own
+hint named (a pool that moved little, or back and forth) the hint is trusted
+and the climb starts at the rung nearest the guess: the guess and its two
+neighbours, and the sweep, about four quotes with the probe. Otherwise the
+search runs as above (a guess that is not trusted costs nothing) and the
+hint it leaves is trusted if it ends on the guessed rung.
 """
 
 from __future__ import annotations
@@ -253,18 +254,16 @@ def best_rung(run: Run, top: int, bits: int, probe: int, hint: Hint | None = Non
     rounding = noise(curve.quotes[probe])
     coarse = ladder(min(COARSE_BITS, bits), top)
     sharp = sharp_enough(bits, rounding)
-    start = 0  # the rung of the fine ladder the hint named (0: none)
+    start = 0  # the rung of the fine ladder the hint names (0: none)
     if hint is not None and hint.bits == bits:
         fine = ladder(bits, top)
         start = fine.nearest(hint.guess(gain, top))
-        if curve.at(fine.size(start)) is not None and _proves(
-            curve, coarse, probe, sharp, rounding
+        if (
+            hint.trusted
+            and curve.at(fine.size(start)) is not None
+            and _proves(curve, coarse, probe, sharp, rounding)
         ):
-            if hint.trusted:
-                k = _argmax(curve, fine, start, 1, rounding)
-            else:
-                k = _argmax(curve, fine, *_fit(curve, fine, [probe, fine.size(start)]), rounding)
-            return _sized(curve, fine, k, probe, gain, start)
+            return _sized(curve, fine, _argmax(curve, fine, start, 1, rounding), probe, gain, start)
     points = [probe, _second(curve, probe, top)]
     if _proves(curve, coarse, probe, sharp, rounding):
         fine = ladder(bits, top)
