@@ -68,7 +68,8 @@ class CycleStrategy(Strategy):
         self._hints: dict[str, Hint] = {}  # cycle key -> where its last search ended
         self._kept: _Memo = {}  # quotes of pools unchanged since they were taken
         self._kept_on: dict[Pubkey, PoolAdapter] = {}  # the adapter each pool's were taken on
-        self._touched: set[tuple[Pubkey, Pubkey]] = set()  # legs quoted in this update
+        self._touched: set[tuple[Pubkey, Pubkey]] = set()  # first legs quoted in this update
+        self._scratch: _Memo = {}  # quotes of later legs in this update
         self.counts = SizingCounts()
 
     # -- the SDK interface ---------------------------------------------------------------------
@@ -83,6 +84,7 @@ class CycleStrategy(Strategy):
         self._last_slot[address] = slot
         self._forget(address, changed.mints)
         self._touched.clear()
+        self._scratch = {}
         return self.evaluate(self._index.cycles_through(address), pools, slot, self._kept)
 
     def accounts_wanted(self) -> Sequence[Pubkey]:
@@ -175,21 +177,26 @@ class CycleStrategy(Strategy):
         """
         if memo is None:
             memo = {}
-        kept_on = self._kept_on if memo is self._kept else None
+        kept = memo is self._kept  # first legs' quotes kept across updates, the rest this update's
         legs = []
         for h in cycle.hops:
             pool = pools.get(h.pool)
             if pool is None:
                 return None  # a pool left the book (quarantined)
-            if kept_on is not None and kept_on.get(h.pool) is not pool:
-                self._forget(h.pool, pool.mints)  # kept quotes are of another adapter's state
-                kept_on[h.pool] = pool
             key = (h.pool, h.input_mint)
-            taken = memo.setdefault(key, {})
-            if kept_on is not None and key not in self._touched:
-                self._touched.add(key)  # once an update: quotes shared within it stay
-                if len(taken) > _KEPT_PER_LEG:  # a leg after pools that keep changing
-                    taken = memo[key] = {}
+            if not kept:
+                taken = memo.setdefault(key, {})
+            elif legs:  # after the first leg: amounts that repeat only while every leg before does
+                taken = self._scratch.setdefault(key, {})
+            else:
+                if self._kept_on.get(h.pool) is not pool:
+                    self._forget(h.pool, pool.mints)  # kept quotes of another adapter's state
+                    self._kept_on[h.pool] = pool
+                taken = memo.setdefault(key, {})
+                if key not in self._touched:
+                    self._touched.add(key)  # once an update: quotes shared within it stay
+                    if len(taken) > _KEPT_PER_LEG:
+                        taken = memo[key] = {}
             legs.append((pool, h.input_mint, taken))
 
         def run(x: int) -> list[Quote] | None:
