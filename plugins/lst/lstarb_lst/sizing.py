@@ -49,7 +49,8 @@ property tests give random hints). Its size is scaled by how the gain at the
 probe moved (near a peak of small margin ``m`` the best size is about
 proportional to ``m``). When the previous search ended on the rung its own
 hint named (a pool that moved little, or back and forth) the hint is trusted
-and the climb starts at the rung nearest the guess: the guess and its two
+and, while the gain at the probe moved by less than 1/64 of itself, the
+climb starts at the rung nearest the guess: the guess and its two
 neighbours, and the sweep, about four quotes with the probe. Otherwise the
 search runs as above (a guess that is not trusted costs nothing) and the
 hint it leaves is trusted if it ends on the guessed rung.
@@ -73,6 +74,7 @@ _MAX_FITS = 8
 _WIDE = 4  # first climbing step (rungs) when the fits did not settle
 _SWEEP_LIMIT = 64  # rungs per side at most in step 3 (a safety valve: the band is ~2 rungs)
 _REFUSED = object()
+_STEADY = 64  # a trusted hint starts the climb while the gain at the probe moved < 1/64 of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +262,7 @@ def best_rung(run: Run, top: int, bits: int, probe: int, hint: Hint | None = Non
         start = fine.nearest(hint.guess(gain, top))
         if (
             hint.trusted
+            and abs(gain - hint.gain) * _STEADY <= hint.gain  # the margin barely moved
             and curve.at(fine.size(start)) is not None
             and _proves(curve, coarse, probe, sharp, rounding)
         ):

@@ -253,8 +253,9 @@ def hints(draw: st.DrawFn) -> Hint:
 def test_a_hint_changes_the_cost_never_the_answer(
     legs: list[Leg], top: int, bits: int, hint: Hint, shift: float
 ) -> None:
-    """With a random hint, and with the hint its own previous answer leaves after a pool moved,
-    the search returns exactly the best rung a scan of every rung finds (the old answer)."""
+    """With a random hint (trusted: the climb starts at any size), and with the hint its own
+    previous answer leaves, again and after a pool moved, the search returns exactly the best
+    rung a scan of every rung finds (the old answer)."""
     run = chain(legs)
     probe = 10**7
     want = reference_best(run, top, bits, probe)
@@ -262,6 +263,9 @@ def test_a_hint_changes_the_cost_never_the_answer(
     assert (None if got is None else (got.size, got.profit)) == want
     if got is None:
         return
+    anywhere = Hint(hint.size, got.hint.gain, got.bits, True)  # trusted, the climb starts there
+    from_there = best_rung(run, top, bits, probe, anywhere)
+    assert from_there is not None and (from_there.size, from_there.profit) == want
     again = best_rung(run, top, bits, probe, got.hint)  # the same states: where it ended
     assert again is not None and (again.size, again.profit) == want
     assert [q.out_amount for q in again.quotes] == [q.out_amount for q in run(again.size) or ()]
