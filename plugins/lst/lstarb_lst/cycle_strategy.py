@@ -10,13 +10,14 @@ quotes taken there. Each cycle keeps where its last search ended (a
 :class:`~lstarb_lst.sizing.Hint`): the next search starts there, which
 changes how many sizes it quotes, never the size it finds.
 
-Quotes are kept across updates per pool, input mint and amount, and a pool's
-are dropped when the scanner says it changed (:meth:`on_pool_update`, called
-after every applied update that changed a pool) or its adapter is not the one
-they were taken on: a quote is a function of the pool's state and the
-amount, so a kept one is the quote the adapter would give again. The legs of
-a cycle before the changed pool, and the probe of each pool that did not
-change, are then not quoted again.
+The first leg of every cycle is quoted at the probe and at rungs of the
+ladder, amounts that repeat: those quotes are kept across updates per pool,
+input mint and amount, and a pool's are dropped when the scanner says it
+changed (:meth:`on_pool_update`, called after every applied update that
+changed a pool) or its adapter is not the one they were taken on. A quote is
+a function of the pool's state and the amount, so a kept one is the quote
+the adapter would give again: a cycle whose first pool did not change does
+not quote it again. Later legs share quotes within one update only.
 """
 
 from __future__ import annotations
