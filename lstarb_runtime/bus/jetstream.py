@@ -55,7 +55,7 @@ from lstarb_runtime.bus.interface import (
 from lstarb_runtime.bus.kv import JetStreamKeyValue, bucket_spec, ensure_buckets
 from lstarb_runtime.bus.publisher import ACK_TIMEOUT, FLUSH_TIMEOUT, MAX_PENDING, Publisher
 from lstarb_runtime.bus.streams import STREAM_BY_NAME, STREAMS, StreamSpec, msg_id_of, subject_of
-from lstarb_runtime.bus.tracing import TRACEPARENT, TraceContext, current_trace, outgoing
+from lstarb_runtime.bus.tracing import TRACEPARENT, TraceContext, current_trace, outgoing_header
 from lstarb_sdk.errors import DecodeError
 from lstarb_sdk.events import EventModel
 
@@ -468,7 +468,7 @@ class JetStreamBus(Bus):
         msg_id: str | None = None,
         trace: TraceContext | None = None,
     ) -> PublishAck:
-        headers = {MSG_ID: msg_id or msg_id_of(event), TRACEPARENT: outgoing(trace).header()}
+        headers = {MSG_ID: msg_id or msg_id_of(event), TRACEPARENT: outgoing_header(trace)}
         sent = await self._publisher.publish(
             subject_of(event), event.encode(), headers, report=False
         )
@@ -481,7 +481,7 @@ class JetStreamBus(Bus):
         msg_id: str | None = None,
         trace: TraceContext | None = None,
     ) -> asyncio.Future[PublishAck]:
-        headers = {MSG_ID: msg_id or msg_id_of(event), TRACEPARENT: outgoing(trace).header()}
+        headers = {MSG_ID: msg_id or msg_id_of(event), TRACEPARENT: outgoing_header(trace)}
         return await self._publisher.publish(
             subject_of(event), event.encode(), headers, report=True
         )

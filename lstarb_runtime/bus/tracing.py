@@ -35,7 +35,7 @@ _bits = _ids.getrandbits
 
 def _hex(nbits: int) -> str:
     """``nbits`` random bits as lowercase hex, never all zero (an invalid id)."""
-    return f"{_bits(nbits) or 1:0{nbits // 4}x}"
+    return f"{_bits(nbits) or 1:0{nbits >> 2}x}"
 
 
 @dataclass(frozen=True)
@@ -101,3 +101,15 @@ def outgoing(explicit: TraceContext | None = None) -> TraceContext:
         return explicit
     parent = current_trace.get()
     return parent.child() if parent is not None else TraceContext.new()
+
+
+def outgoing_header(explicit: TraceContext | None = None) -> str:
+    """``outgoing(explicit).header()`` without building the context: every publish sends one
+    (two per account update on the scanner's turn), and a frozen dataclass costs more to make
+    than the header it is made for."""
+    if explicit is not None:
+        return explicit.header()
+    parent = current_trace.get()
+    if parent is not None:
+        return f"00-{parent.trace_id}-{_hex(64)}-{'01' if parent.sampled else '00'}"
+    return f"00-{_bits(128) or 1:032x}-{_bits(64) or 1:016x}-01"

@@ -391,7 +391,7 @@ def compile_encoder(spec: TableSpec, fields: Collection[str]) -> Callable[[Any],
             "    return bytes(out)",
         ]
     )
-    exec(compile(source, f"<encoder of {spec.name}>", "exec"), ns)  # noqa: S102 - our own text
+    exec(compile(source, f"<encoder of {spec.name}>", "exec"), ns)  # the text above, ours
     encoder: Callable[[Any], bytes] = ns["encode"]
     return encoder
 

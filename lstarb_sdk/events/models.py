@@ -214,6 +214,18 @@ class EventModel(BaseModel):
         return cls._from_fields(read_root(cls.SPEC, buf))
 
     @classmethod
+    def unchecked(cls, fields: dict[str, Any]) -> Self:
+        """The model of ``fields`` (every field, by name) without validating them.
+
+        For a hot path that checks what it does not trust itself (the scanner's pool states
+        check the plugin's summary, and the rest is its own): pydantic's validation of every
+        field costs about as much as encoding the event. A value out of range still fails at
+        :meth:`encode` (ValueError); nothing checks types, so pass what the fields declare.
+        The dict becomes the instance's own: do not use it afterwards.
+        """
+        return _construct(cls, fields)
+
+    @classmethod
     def _from_fields(cls, d: dict[str, Any]) -> Self:
         d["schema_version"] = d.pop("version")
         return _construct(cls, d)
@@ -462,6 +474,18 @@ class OpportunityEvent(EventModel):
     metadata: StrMap = Field(default_factory=dict)
 
     @classmethod
+    def unchecked(cls, fields: dict[str, Any]) -> Self:
+        """The model of ``fields`` (every field, by name) without validating them.
+
+        For a hot path that checks what it does not trust itself (the scanner's pool states
+        check the plugin's summary, and the rest is its own): pydantic's validation of every
+        field costs about as much as encoding the event. A value out of range still fails at
+        :meth:`encode` (ValueError); nothing checks types, so pass what the fields declare.
+        The dict becomes the instance's own: do not use it afterwards.
+        """
+        return _construct(cls, fields)
+
+    @classmethod
     def _from_fields(cls, d: dict[str, Any]) -> Self:
         d["legs"] = _legs(d["legs"])
         return super()._from_fields(d)
@@ -538,6 +562,18 @@ class ExecutionPlanEvent(EventModel):
     traceparent: str = ""
 
     @classmethod
+    def unchecked(cls, fields: dict[str, Any]) -> Self:
+        """The model of ``fields`` (every field, by name) without validating them.
+
+        For a hot path that checks what it does not trust itself (the scanner's pool states
+        check the plugin's summary, and the rest is its own): pydantic's validation of every
+        field costs about as much as encoding the event. A value out of range still fails at
+        :meth:`encode` (ValueError); nothing checks types, so pass what the fields declare.
+        The dict becomes the instance's own: do not use it afterwards.
+        """
+        return _construct(cls, fields)
+
+    @classmethod
     def _from_fields(cls, d: dict[str, Any]) -> Self:
         _check_optional_keys(cls.SPEC, d, "loan_mint")
         d["legs"] = _legs(d["legs"])
@@ -579,6 +615,18 @@ class ExecutionResultEvent(EventModel):
     wallet: OptionalKeyField = b""
     traceparent: str = ""
     submitted_ns: U64 = 0
+
+    @classmethod
+    def unchecked(cls, fields: dict[str, Any]) -> Self:
+        """The model of ``fields`` (every field, by name) without validating them.
+
+        For a hot path that checks what it does not trust itself (the scanner's pool states
+        check the plugin's summary, and the rest is its own): pydantic's validation of every
+        field costs about as much as encoding the event. A value out of range still fails at
+        :meth:`encode` (ValueError); nothing checks types, so pass what the fields declare.
+        The dict becomes the instance's own: do not use it afterwards.
+        """
+        return _construct(cls, fields)
 
     @classmethod
     def _from_fields(cls, d: dict[str, Any]) -> Self:
@@ -646,6 +694,18 @@ class SystemCommandEvent(EventModel):
     reason: str = ""
     triggered_by: str = ""
     time_ns: U64 = 0
+
+    @classmethod
+    def unchecked(cls, fields: dict[str, Any]) -> Self:
+        """The model of ``fields`` (every field, by name) without validating them.
+
+        For a hot path that checks what it does not trust itself (the scanner's pool states
+        check the plugin's summary, and the rest is its own): pydantic's validation of every
+        field costs about as much as encoding the event. A value out of range still fails at
+        :meth:`encode` (ValueError); nothing checks types, so pass what the fields declare.
+        The dict becomes the instance's own: do not use it afterwards.
+        """
+        return _construct(cls, fields)
 
     @classmethod
     def _from_fields(cls, d: dict[str, Any]) -> Self:
