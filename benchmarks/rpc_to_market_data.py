@@ -14,7 +14,9 @@ account event the scanner puts on the tape, measured from the frame's arrival
   slot's notifications arrive together, the Clock sysvar's first, and each update is
   applied and published in turn);
 - handed to NATS: when ``publish_nowait`` returns (the message is on the connection);
-- acknowledged: when JetStream's acknowledgement of it arrives.
+- acknowledged: when JetStream's acknowledgement of it arrives;
+- a pool state it moved handed to NATS: from the ``received_ns`` of the last account that
+  moved the pool (the scanner publishes pool states once a burst of updates is through).
 
 And the scanner's CPU per update (thread time around ``take_update``: the publishing turn's
 own cost, which a loaded machine moves far less than the wall-clock latencies above).
@@ -74,7 +76,7 @@ async def _main(seconds: float) -> None:
     from lstarb_runtime.services.halt import HaltSwitch
     from lstarb_runtime.services.scanner import Scanner
     from lstarb_sdk import PluginContext
-    from lstarb_sdk.events import AccountEvent
+    from lstarb_sdk.events import AccountEvent, PoolStateEvent
     from lstarb_sdk.tokens import MINTS_OF_INTEREST
 
     child = subprocess.Popen(
@@ -90,6 +92,7 @@ async def _main(seconds: float) -> None:
     handed: list[int] = []
     acked: list[int] = []
     cpu: list[int] = []
+    states: list[int] = []
     with tempfile.TemporaryDirectory() as store:
         async with connect_bus(free_local_url(), store_dir=store) as bus:
             publish_nowait = bus.publish_nowait
@@ -100,6 +103,8 @@ async def _main(seconds: float) -> None:
                     received = event.received_ns
                     handed.append(time.time_ns() - received)
                     sent.add_done_callback(lambda _: acked.append(time.time_ns() - received))
+                elif isinstance(event, PoolStateEvent) and event.received_ns:
+                    states.append(time.time_ns() - event.received_ns)
                 return sent
 
             bus.publish_nowait = timed  # type: ignore[method-assign]
@@ -143,7 +148,7 @@ async def _main(seconds: float) -> None:
                 gc.collect()
                 gc.freeze()
             before, taken_before, ready_before = len(handed), len(taken), len(ready)
-            cpu_before = len(cpu)
+            cpu_before, states_before = len(cpu), len(states)
             child.stdin.write("go\n")
             child.stdin.flush()
             done = json.loads(await asyncio.to_thread(child.stdout.readline))
@@ -167,6 +172,7 @@ async def _main(seconds: float) -> None:
         ("taken by the scanner", taken[taken_before:]),
         ("handed to NATS", moved_handed),
         ("acknowledged by JetStream", moved_acked),
+        ("a pool state it moved handed to NATS", states[states_before:]),
     )
     for what, values in rows:
         print(f"| {what} | {statistics.median(values) / 1000:.0f} | {_pct(values, 0.99):.0f} |")
