@@ -263,6 +263,8 @@ class JetStreamConsumer(Consumer):
         left on the server to swallow messages meant for the next run, then unsubscribe; a
         reader is deleted from the server (nothing of this process stays behind)."""
         self._stopping = True
+        if self._local is not None:
+            self._local.quit()
         with contextlib.suppress(Exception):
             await self._task
         if self._local is not None:

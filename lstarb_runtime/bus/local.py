@@ -108,8 +108,7 @@ class _Entry:
 class _Group:
     """The members of one consumer of a stream in this process, their queue and memory."""
 
-    def __init__(self, relay: LocalRelay, stream: str, name: str, filter_subject: str) -> None:
-        self.relay = relay
+    def __init__(self, stream: str, name: str, filter_subject: str) -> None:
         self.stream = stream
         self.name = name
         self.filter = filter_subject
@@ -120,8 +119,13 @@ class _Group:
         self.entries: OrderedDict[str, _Entry] = OrderedDict()
         self.counts = LocalCounts()
 
+    @property
+    def open(self) -> bool:
+        """Whether a member still takes events from the queue."""
+        return any(m.taking for m in self.members)
+
     def takes(self, subject: str) -> bool:
-        return subject_matches(self.filter, subject)
+        return self.open and subject_matches(self.filter, subject)
 
     def register(self, msg_id: str) -> _Entry | None:
         """A new entry for ``msg_id``; None when the group took that id already."""
@@ -240,20 +244,29 @@ class LocalMember:
                     _settle(entry, ok)
                     self._busy = False
 
-    async def leave(self) -> None:
-        """Stop: the event in hand is finished; what is queued is left to the server copies
-        once the group's last member leaves."""
-        group = self.group
+    def quit(self) -> None:
+        """Take nothing more from the queue (the consumer is stopping); the event in hand is
+        finished. Once no member of the group takes any, what is queued is left to its
+        server copies (handled normally, by this consumer's last fetch or a later one)."""
         self._leaving = True
         if not self._busy:  # waiting for the queue: nothing in hand
             self._task.cancel()
+        group = self.group
+        if not any(not m._leaving for m in group.members):
+            group.abandon()
+
+    async def leave(self) -> None:
+        """Done: the event in hand finished. The group keeps what it remembers, so a
+        consumer of it started again in this process still matches the copies."""
+        self.quit()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        if self in group.members:
-            group.members.remove(self)
-        if not group.members:
-            group.abandon()
-            self.group.relay.drop(group)
+        if self in self.group.members:
+            self.group.members.remove(self)
+
+    @property
+    def taking(self) -> bool:
+        return not self._leaving
 
 
 def _settle(entry: _Entry, ok: bool) -> None:
@@ -283,14 +296,9 @@ class LocalRelay:
         """A member of group ``name`` on ``stream`` (created on the first join)."""
         group = self._groups.get((stream, name))
         if group is None:
-            group = self._groups[(stream, name)] = _Group(self, stream, name, filter_subject)
+            group = self._groups[(stream, name)] = _Group(stream, name, filter_subject)
             self._by_stream[stream].append(group)
         return LocalMember(group, handler, stats)
-
-    def drop(self, group: _Group) -> None:
-        if self._groups.get((group.stream, group.name)) is group:
-            del self._groups[(group.stream, group.name)]
-            self._by_stream[group.stream].remove(group)
 
     def counts(self) -> dict[str, LocalCounts]:
         """``<stream>/<group>`` -> its counts."""
@@ -331,7 +339,9 @@ class LocalRelay:
         """Queue the event for each group of ``offer`` (waiting while a queue is full)."""
         delivery = Delivery(stream, subject, event, data, msg_id, trace, 0, 1, headers)
         for group, entry in offer.takers:
-            if not group.members:  # the group left meanwhile
+            if not group.open:  # its consumers stopped meanwhile
                 _settle(entry, False)
                 continue
             await group.queue.put((delivery, entry))
+            if not group.open:  # every member quit while this waited for room
+                group.abandon()
