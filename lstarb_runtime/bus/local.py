@@ -261,8 +261,10 @@ class LocalMember:
         self.quit()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        if self in self.group.members:
-            self.group.members.remove(self)
+        group = self.group
+        if self in group.members:
+            group.members.remove(self)
+            await group.slots.acquire()  # its slot goes with it (a re-joined group stays bounded)
 
     @property
     def taking(self) -> bool:

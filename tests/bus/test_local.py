@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from lstarb_runtime.bus import Bus, Delivery, EmbeddedNats, JetStreamBus, TraceContext
+from lstarb_runtime.bus import Bus, Delivery, EmbeddedNats, Handler, JetStreamBus, TraceContext
 from lstarb_runtime.bus.interface import MSG_ID
 from lstarb_runtime.bus.tracing import current_trace
 from lstarb_runtime.executor.store import PlanStore
@@ -221,7 +221,7 @@ async def test_split_processes_of_one_executor_group_send_each_plan_once(
     sent: list[tuple[str, str]] = []
     release = asyncio.Event()
 
-    def executor(name: str, store: PlanStore, hold: bool) -> object:
+    def executor(name: str, store: PlanStore, hold: bool) -> Handler:
         async def handle(d: Delivery) -> None:
             plan = d.event
             assert isinstance(plan, ExecutionPlanEvent)
@@ -234,10 +234,10 @@ async def test_split_processes_of_one_executor_group_send_each_plan_once(
 
     a = await local_bus.consume(
         "EXECUTION", "executor", executor("A", PlanStore(local_bus, "A"), True), batch=1
-    )  # type: ignore[arg-type]
+    )
     b = await other.consume(
         "EXECUTION", "executor", executor("B", PlanStore(other, "B"), False), batch=1
-    )  # type: ignore[arg-type]
+    )
     plans = [_plan(f"plan-{i}") for i in range(12)]
     for plan in plans:
         await local_bus.publish_nowait(plan)
@@ -274,3 +274,35 @@ async def test_a_duplicate_opportunity_in_two_planners_is_one_plan(
     assert len(col.got) == 1
     await consumer.stop()
     await other.close()
+
+
+async def test_memory_is_bounded_and_a_copy_whose_id_was_forgotten_is_handled_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each group remembers a bounded number of message ids, forgetting settled ones oldest
+    first; a server copy that comes after its id was forgotten is handled like any event
+    from the server (and counted), which every consumer tolerates (see the module)."""
+    from lstarb_runtime.bus import local
+    from lstarb_runtime.bus.interface import ConsumerStats
+
+    monkeypatch.setattr(local, "REMEMBERED", 8)
+    relay = local.LocalRelay()
+    col = Collector()
+    stats = ConsumerStats()
+    member = relay.join("MARKET_DATA", "tape", col, "md.account.>", stats)
+    events = [example_account(slot=slot) for slot in range(1, 21)]
+    for n, event in enumerate(events, 1):
+        msg_id = f"id-{event.slot}"
+        offer = relay.offer("MARKET_DATA", "md.account.x", msg_id)
+        assert offer is not None
+        await relay.deliver(
+            offer, "MARKET_DATA", "md.account.x", event, b"", msg_id, TraceContext.new(), {}
+        )
+        await until(lambda n=n: stats.local == n)  # settled: forgettable
+    counts = relay.counts()["MARKET_DATA/tape"]
+    assert counts.forgotten == 12  # no copy came for the 12 oldest before they were dropped
+    assert not await member.handled("id-1")  # forgotten: its copy would be handled
+    assert await member.handled("id-20")  # remembered: its copy is acknowledged unhandled
+    assert relay.offer("MARKET_DATA", "md.account.x", "id-20") is None  # a duplicate
+    assert relay.offer("MARKET_DATA", "md.other.x", "id-99") is None  # not the group's filter
+    await member.leave()
