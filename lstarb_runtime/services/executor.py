@@ -318,24 +318,26 @@ class Executor(Service):
             if delivery.num_delivered > 1:  # delivered before: its record may be written
                 record = await self.store.get(plan.id)
             if record is None:  # the first delivery needs no look: create decides
-                await self._decide(plan, None, consumed_ns)
+                await self._decide(plan, None, consumed_ns, delivery.data)
             else:
-                await self._resume(plan, record)
+                await self._resume(plan, record, delivery.data)
         finally:
             del self._active[plan.id]
             done.set_result(None)
 
     async def _decide(
-        self, plan: ExecutionPlanEvent, over: PlanRecord | None, consumed_ns: int
+        self, plan: ExecutionPlanEvent, over: PlanRecord | None, consumed_ns: int, data: bytes
     ) -> None:
         """Execute the plan; when another executor recorded it first, follow its record."""
         try:
-            await self._execute(plan, over, consumed_ns)
+            await self._execute(plan, over, consumed_ns, data)
         except Lost:  # our transaction was never sent: it is dropped, the winner's stands
             self.count("plans lost to another executor")
-            await self._resume(plan, None)
+            await self._resume(plan, None, data)
 
-    async def _resume(self, plan: ExecutionPlanEvent, record: PlanRecord | None) -> None:
+    async def _resume(
+        self, plan: ExecutionPlanEvent, record: PlanRecord | None, data: bytes
+    ) -> None:
         """The plan has a record: follow what it says, or take over an earlier version's claim."""
         for _ in range(3):
             if record is None:
@@ -356,7 +358,7 @@ class Executor(Service):
                 return
             # "claimed" by an executor of an earlier version that may have died before signing
             try:
-                await self._execute(plan, record, time.perf_counter_ns())
+                await self._execute(plan, record, time.perf_counter_ns(), data)
             except Lost:
                 record = None
                 continue
@@ -364,10 +366,11 @@ class Executor(Service):
             return
 
     async def _execute(
-        self, plan: ExecutionPlanEvent, over: PlanRecord | None, consumed_ns: int
+        self, plan: ExecutionPlanEvent, over: PlanRecord | None, consumed_ns: int, data: bytes
     ) -> None:
         """Check, take a wallet, build, sign, record once, send; Lost (nothing sent) when
-        another executor recorded the plan first. ``over``: a claim of an earlier version."""
+        another executor recorded the plan first. ``over``: a claim of an earlier version;
+        ``data``: the plan's message as received (kept in the record as it is)."""
         reason = plan_problem(plan) or self._stale(plan)
         if reason is None and self.halted:
             reason = f"halted: {self.env.halt.reason or 'kill switch'}"
@@ -387,7 +390,7 @@ class Executor(Service):
             await self._reject(plan, over, str(exc))
             return
         try:  # a Lost leaves with the wallet released: the winner's record may name it
-            await self._trade(plan, over, submitter, wallet, consumed_ns)
+            await self._trade(plan, over, submitter, wallet, consumed_ns, data)
         finally:
             await self.wallets.release(wallet)
 
@@ -440,6 +443,7 @@ class Executor(Service):
         submitter: Submitter,
         wallet: Wallet,
         consumed_ns: int,
+        data: bytes,
     ) -> None:
         if self.tape.slot < plan.planned_slot:  # built on an older book than the planner's
             self.count("plans built before the tape reached the planned slot")
@@ -486,6 +490,7 @@ class Executor(Service):
             plan,
             signature=str(built.signature),
             over=over,
+            plan_data=data,
             wallet=str(wallet.pubkey),
             submitter=submitter.name,
             paper=self.paper,
