@@ -22,7 +22,8 @@ import pytest
 from lstarb_runtime.bus import Delivery, EmbeddedNats, JetStreamBus
 from lstarb_runtime.bus.streams import subject_of
 from lstarb_runtime.executor.store import PlanStore
-from lstarb_sdk.events import ExecutionPlanEvent
+from lstarb_sdk.events import ExecutionPlanEvent, SystemCommandEvent
+from lstarb_sdk.events.models import Command
 
 from ..bus.conftest import fresh_jetstream_bus, nats_server  # noqa: F401 (fixtures)
 from .executor_testlib import TRIANGLE, make_plan, market_book, results_of
@@ -89,6 +90,41 @@ async def test_two_executors_racing_on_one_plan_send_it_once_and_the_loser_follo
     assert await bus.kv("inflight").keys() == []
     assert await _writes(bus, "EXECUTED") == 1  # one result
     assert await _writes(bus, "KV_plans") == 2  # recorded signed, then done: nothing more
+
+
+async def test_a_rejection_racing_a_signature_one_decision_stands(
+    bus: JetStreamBus,
+    nats_server: EmbeddedNats,  # noqa: F811
+) -> None:
+    """One executor is halted (it rejects), the other signs: whichever records first decides,
+    and the other follows that decision: sent once and landed, or rejected and never sent."""
+    other = await _other_connection(nats_server.url)
+    a = await _executor(bus, name="a")
+    b = await _executor(other, name="b")
+    b.env.halt.apply(
+        SystemCommandEvent(id="k", command=Command.KILL_SWITCH, reason="test", time_ns=1)
+    )
+    try:
+        plan = make_plan(market_book(), TRIANGLE, plan_id="split-decision")
+        message = _delivery(plan)
+        await asyncio.gather(b.handle(message), a.handle(message))
+        (result,) = await results_of(bus, 1)
+    finally:
+        await a.stop()
+        await b.stop()
+        await other.close()
+    record = await PlanStore(bus, "test").get(plan.id)
+    assert record is not None and record.state == "done" and record.status == result.status
+    sent = a.stats.counters["plans sent"] + b.stats.counters["plans sent"]
+    if result.status == "rejected":
+        assert record.owner == "b" and "halted" in (result.error or "") and sent == 0
+    else:
+        assert (record.owner, result.status, sent) == ("a", "landed", 1)
+        assert record.signature == result.signature
+    lost = [e.stats.counters["plans lost to another executor"] for e in (a, b)]
+    assert sorted(lost) == [0, 1]
+    assert await _writes(bus, "EXECUTED") == 1
+    assert await bus.kv("inflight").keys() == []
 
 
 async def test_a_crash_after_signing_before_the_record_executes_the_plan_once_after_restart(
