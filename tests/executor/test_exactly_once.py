@@ -14,14 +14,17 @@ stopped between two lines, tests/executor/test_crash_restart.py kills one at the
 from __future__ import annotations
 
 import asyncio
+import base64
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from lstarb_runtime.bus import Delivery, EmbeddedNats, JetStreamBus
+from lstarb_runtime.bus.kv import WrongRevision
 from lstarb_runtime.bus.streams import subject_of
-from lstarb_runtime.executor.store import PlanStore
+from lstarb_runtime.executor.store import PlanRecord, PlanStore, plan_key
 from lstarb_sdk.events import ExecutionPlanEvent, SystemCommandEvent
 from lstarb_sdk.events.models import Command
 
@@ -216,3 +219,61 @@ async def test_a_rejected_plan_is_recorded_once_and_its_result_survives_a_crash(
     assert (results[1].plan_id, results[1].status) == (lost.id, "rejected")
     assert results[1].error == "halted: test"
     assert await _writes(bus, "KV_plans") == 2  # the redelivery wrote nothing
+
+
+async def test_a_claim_left_by_an_earlier_version_is_taken_over_once(bus: JetStreamBus) -> None:
+    """Before this version the executor claimed a plan (state ``claimed``) before building; a
+    claimer that died left such a record. Its redelivered plan is decided by this executor and
+    recorded over the claim; the claimer, were it alive, would lose its update."""
+    plan = make_plan(market_book(), TRIANGLE, plan_id="claimed-by-old")
+    claim = b'{"plan_id":"%s","state":"claimed","owner":"old","claimed_ns":1}' % plan.id.encode()
+    revision = await bus.kv("plans").create(plan_key(plan.id), claim)
+    executor = await _executor(bus, name="x")
+    try:
+        await executor.handle(_delivery(plan, num_delivered=2))
+        (result,) = await results_of(bus, 1)
+    finally:
+        await executor.stop()
+    counters = executor.stats.counters
+    assert counters["plans taken over"] == 1 and counters["plans sent"] == 1
+    record = await PlanStore(bus, "test").get(plan.id)
+    assert record is not None and (record.owner, record.state) == ("x", "done")
+    assert result.status == "landed" and record.signature == result.signature
+    with pytest.raises(WrongRevision):  # the old claimer's write at its claim's revision
+        await bus.kv("plans").update(plan_key(plan.id), b"{}", revision)
+    assert await bus.kv("inflight").keys() == []
+
+
+async def test_a_signature_listed_by_an_earlier_version_is_followed_after_restart(
+    bus: JetStreamBus,
+) -> None:
+    """An earlier version listed a signed plan in ``inflight`` under the plan's key alone and
+    died: the restart follows it, never signs again, and removes the listing when done."""
+    plan = make_plan(market_book(), TRIANGLE, plan_id="listed-by-old")
+    signed = PlanRecord(
+        plan.id,
+        "signed",
+        "x",
+        1,
+        wallet="",
+        signature="old-signature",
+        submitter="jito",
+        paper=True,
+        signed_ns=time.time_ns(),
+        plan_b64=base64.b64encode(plan.encode()).decode(),
+    )
+    value = signed.encode().replace(b',"error":"","inflight":""', b"")  # the old layout
+    assert b'"inflight"' not in value
+    await bus.kv("plans").create(plan_key(plan.id), value)
+    await bus.kv("inflight").put(plan_key(plan.id), value)
+    executor = await _executor(bus, name="x")
+    try:
+        (result,) = await results_of(bus, 1)
+    finally:
+        await executor.stop()
+    counters = executor.stats.counters
+    assert counters["plans followed after a restart"] == 1 and counters["plans sent"] == 0
+    assert result.signature == "old-signature" and result.status == "landed"
+    record = await PlanStore(bus, "test").get(plan.id)
+    assert record is not None and record.state == "done"
+    assert await bus.kv("inflight").keys() == []
