@@ -45,15 +45,16 @@ The rules, and why they keep "nothing lost, nothing done twice":
   id is forgotten oldest first once it is settled (counted in ``forgotten`` when its server
   copy never came). A copy that comes after its id was forgotten is handled again, which every
   consumer tolerates: a tape's book ignores a state it holds already, a plan id is
-  deterministic from its opportunity (EXECUTION stores a plan once; the executor's claim in
-  the ``plans`` bucket sends it at most once). The queue of a group holds at most
+  deterministic from its opportunity (EXECUTION stores a plan once; the executor's record in
+  the ``plans`` bucket, written before anything is sent, sends it at most once). The queue of a group holds at most
   :data:`QUEUE_SIZE` events; past that the publisher waits (back-pressure, as the publisher's
   own bound on unacknowledged publishes).
 - **Split deployments.** Another process in the same group may get the server copy of an
   event this process handled locally and handle it too (it cannot know). Harmless for the same
-  reasons: a duplicate opportunity makes the same plan id (stored once on EXECUTION, claimed
-  once by the executors); a duplicate plan is claimed once in the ``plans`` bucket, so it is
-  signed and sent exactly once.
+  reasons: a duplicate opportunity makes the same plan id (stored once on EXECUTION, recorded
+  once by the executors); a duplicate plan is recorded once in the ``plans`` bucket (one
+  ``create``: the executor that loses drops the transaction it signed), so it is sent exactly
+  once.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import pytest
 from lstarb_runtime.bus import Bus, Delivery, EmbeddedNats, Handler, JetStreamBus, TraceContext
 from lstarb_runtime.bus.interface import MSG_ID
 from lstarb_runtime.bus.tracing import current_trace
-from lstarb_runtime.executor.store import PlanStore
+from lstarb_runtime.executor.store import Lost, PlanStore
 from lstarb_sdk.events import ExecutionPlanEvent, OpportunityEvent
 from lstarb_sdk.events.examples import example_account, example_opportunity, example_plan
 
@@ -215,8 +215,9 @@ async def test_split_processes_of_one_executor_group_send_each_plan_once(
     local_bus: JetStreamBus, nats_server: EmbeddedNats
 ) -> None:
     """Process A publishes plans and executes them locally; process B, in the same group,
-    gets server copies A has not acknowledged yet and handles them: the claim in the
-    ``plans`` bucket lets exactly one of them send each plan."""
+    gets server copies A has not acknowledged yet and handles them: the record in the
+    ``plans`` bucket (one ``create``, before anything is sent) lets exactly one of them send
+    each plan."""
     other = await JetStreamBus.connect(nats_server.url, fetch_timeout=0.2, local_delivery=True)
     sent: list[tuple[str, str]] = []
     release = asyncio.Event()
@@ -225,7 +226,11 @@ async def test_split_processes_of_one_executor_group_send_each_plan_once(
         async def handle(d: Delivery) -> None:
             plan = d.event
             assert isinstance(plan, ExecutionPlanEvent)
-            if await store.claim(plan.id) is not None:
+            try:  # what the executor does once it has signed: record, then send
+                await store.signed(plan, signature=f"sig-{name}-{plan.id}", plan_data=d.data)
+            except Lost:  # the other recorded it first: nothing is sent
+                pass
+            else:
                 sent.append((name, plan.id))
             if hold:  # A's trade takes long: its copies wait, the rest go to B
                 await release.wait()
