@@ -43,12 +43,12 @@ The rules, and why they keep "nothing lost, nothing done twice":
   either, and if it does store it (the earlier publish failed), the copy is matched.
 - **Bounded memory.** Each group remembers the last :data:`REMEMBERED` message ids it took; an
   id is forgotten oldest first once it is settled (counted in ``forgotten`` when its server
-  copy never came). A copy that comes after its id was forgotten is handled again, which every
-  consumer tolerates: a tape's book ignores a state it holds already, a plan id is
+  copy never came). A copy that comes after its id was forgotten is handled again, which
+  every consumer tolerates: a tape's book ignores a state it holds already, a plan id is
   deterministic from its opportunity (EXECUTION stores a plan once; the executor's record in
-  the ``plans`` bucket, written before anything is sent, sends it at most once). The queue of a group holds at most
-  :data:`QUEUE_SIZE` events; past that the publisher waits (back-pressure, as the publisher's
-  own bound on unacknowledged publishes).
+  the ``plans`` bucket, written before anything is sent, sends it at most once). The queue
+  of a group holds at most :data:`QUEUE_SIZE` events; past that the publisher waits
+  (back-pressure, as the publisher's own bound on unacknowledged publishes).
 - **Split deployments.** Another process in the same group may get the server copy of an
   event this process handled locally and handle it too (it cannot know). Harmless for the same
   reasons: a duplicate opportunity makes the same plan id (stored once on EXECUTION, recorded
