@@ -55,7 +55,13 @@ from lstarb_runtime.bus.interface import (
 )
 from lstarb_runtime.bus.kv import JetStreamKeyValue, bucket_spec, ensure_buckets
 from lstarb_runtime.bus.local import LocalMember, LocalRelay
-from lstarb_runtime.bus.publisher import ACK_TIMEOUT, FLUSH_TIMEOUT, MAX_PENDING, Publisher
+from lstarb_runtime.bus.publisher import (
+    ACK_TIMEOUT,
+    FLUSH_TIMEOUT,
+    MAX_PENDING,
+    Publisher,
+    plain_header,
+)
 from lstarb_runtime.bus.streams import (
     STREAM_BY_NAME,
     STREAMS,
@@ -527,10 +533,13 @@ class JetStreamBus(Bus):
         data = event.encode()
         relay = self.local
         if relay is None:  # the header alone: no TraceContext made per publish
-            headers = {MSG_ID: msg_id, TRACEPARENT: outgoing_header(trace)}
+            headers = {
+                MSG_ID: plain_header(msg_id),
+                TRACEPARENT: plain_header(outgoing_header(trace)),
+            }
             return await self._publisher.publish(subject, data, headers, report=report)
         context = outgoing(trace)
-        headers = {MSG_ID: msg_id, TRACEPARENT: context.header()}
+        headers = {MSG_ID: plain_header(msg_id), TRACEPARENT: plain_header(context.header())}
         stream = stream_of(event).name
         offer = relay.offer(stream, subject, msg_id)
         if offer is None:  # no consumer of it here
