@@ -62,6 +62,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from lstarb_sdk import Quote
 
@@ -175,9 +176,12 @@ def sharp_enough(bits: int, rounding: int) -> int:
     return rounding * 4**bits
 
 
-@dataclass(frozen=True, slots=True)
-class Hint:
-    """Where a cycle's search ended: where the next one starts (it changes the cost only)."""
+class Hint(NamedTuple):
+    """Where a cycle's search ended: where the next one starts (it changes the cost only).
+
+    A named tuple of integers: cheap to build once per sized cycle, and the collector stops
+    tracking it (a strategy keeps one per cycle that gained).
+    """
 
     size: int  # the best rung then
     gain: int  # the profit at the probe then
