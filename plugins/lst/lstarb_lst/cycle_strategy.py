@@ -83,10 +83,13 @@ class CycleStrategy(Strategy):
             self.sync(pools)
         self.tracker.book.absorb(changed)
         self._last_slot[address] = slot
+        cycles = self._index.cycles_through(address)
+        if not self.config.carry_over:
+            return self.evaluate(cycles, pools, slot)
         self._forget(address, changed.mints)
         self._touched.clear()
         self._scratch = {}
-        return self.evaluate(self._index.cycles_through(address), pools, slot, self._kept)
+        return self.evaluate(cycles, pools, slot, self._kept)
 
     def accounts_wanted(self) -> Sequence[Pubkey]:
         return self.tracker.accounts()
@@ -228,12 +231,13 @@ class CycleStrategy(Strategy):
             self._max_size[base],
             self.config.size_bits,
             self._probe[base],
-            self._hints.get(key),
+            self._hints.get(key) if self.config.carry_over else None,
         )
         if sized is None:
             counts.quoted += 1
             return None
-        self._hints[key] = sized.hint
+        if self.config.carry_over:
+            self._hints[key] = sized.hint
         counts.sized += 1
         counts.quoted += sized.evaluations
         self._gained.add(key)

@@ -286,6 +286,19 @@ def test_quotes_kept_across_updates_are_dropped_when_their_pool_changes(
             assert [(o.id, o.legs) for o in got] == [(o.id, o.legs) for o in want]
 
 
+def test_carry_over_off_finds_the_same() -> None:
+    """``carry_over = false`` (every search afresh) reports what the default reports."""
+    fresh = CONFIG.model_copy(update={"carry_over": False})
+    for cls in (TwoHopStrategy, TriangularStrategy):
+        on, off = cls(CONFIG), cls(fresh)
+        for _ in range(2):  # the second pass with hints and kept quotes
+            a, b = streamed(on), streamed(off)
+            assert {k: (o.id, o.legs) for k, o in a.items()} == {
+                k: (o.id, o.legs) for k, o in b.items()
+            }
+        assert on._hints and not off._hints
+
+
 def test_confidence_is_the_documented_product() -> None:
     """Integer confidence against the formula written out with exact fractions."""
     strategy = TriangularStrategy(CONFIG)
