@@ -69,7 +69,7 @@ class CycleStrategy(Strategy):
         self._hints: dict[str, Hint] = {}  # cycle key -> where its last search ended
         self._kept: _Memo = {}  # quotes of pools unchanged since they were taken
         self._kept_on: dict[Pubkey, PoolAdapter] = {}  # the adapter each pool's were taken on
-        self._touched: set[tuple[Pubkey, Pubkey]] = set()  # first legs quoted in this update
+        self._oversized: list[tuple[Pubkey, Pubkey]] = []  # first legs kept at too many amounts
         self._scratch: _Memo = {}  # quotes of later legs in this update
         self.counts = SizingCounts()
 
@@ -87,7 +87,9 @@ class CycleStrategy(Strategy):
         if not self.config.carry_over:
             return self.evaluate(cycles, pools, slot)
         self._forget(address, changed.mints)
-        self._touched.clear()
+        for key in self._oversized:
+            self._kept.pop(key, None)
+        self._oversized.clear()
         self._scratch = {}
         return self.evaluate(cycles, pools, slot, self._kept)
 
@@ -197,10 +199,8 @@ class CycleStrategy(Strategy):
                     self._forget(h.pool, pool.mints)  # kept quotes of another adapter's state
                     self._kept_on[h.pool] = pool
                 taken = memo.setdefault(key, {})
-                if key not in self._touched:
-                    self._touched.add(key)  # once an update: quotes shared within it stay
-                    if len(taken) > _KEPT_PER_LEG:
-                        taken = memo[key] = {}
+                if len(taken) > _KEPT_PER_LEG:  # dropped before the next update, not during it
+                    self._oversized.append(key)
             legs.append((pool, h.input_mint, taken))
 
         def run(x: int) -> list[Quote] | None:
