@@ -74,7 +74,17 @@ class Delivery:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-Handler = Callable[[Delivery], Awaitable[None]]
+Settle = Awaitable[object]
+"""What a handler may return instead of None: the event is acknowledged once it completes
+(a failure: the event is given back and redelivered, as if the handler had raised).
+
+Why: a handler whose last step is a durable publish (the planner's plan) need not hold its
+consumer until the server stored it. It publishes, returns the publish's acknowledgement, and
+the consumer hands it the next event at once; the event it came from is still acknowledged
+only after what it produced was stored (nothing lost on a crash in between: redelivered, and
+the publish's message id makes it one)."""
+
+Handler = Callable[[Delivery], Awaitable[Settle | None]]
 
 
 @dataclass

@@ -48,6 +48,7 @@ from lstarb_runtime.bus.interface import (
     Delivery,
     Handler,
     PublishAck,
+    Settle,
     StreamState,
     decode_for,
     follower_name,
@@ -63,6 +64,8 @@ log = logging.getLogger("lstarb.bus")
 
 __all__ = ["JetStreamBus", "JetStreamConsumer", "connect_nats", "stream_config"]
 
+SETTLE_GRACE: Final = 5.0
+"""Seconds a stopping consumer waits for events still settling (see :data:`Settle`)."""
 REASSERT_BACKOFF_MAX: Final = 5.0
 """Seconds between attempts at most, while a restarted server is not ready for them."""
 
@@ -128,6 +131,8 @@ class JetStreamConsumer(Consumer):
         """The stream sequence of the last message handled (acknowledged or terminated)."""
         self._stream_created = stream_created
         self._ensuring = asyncio.Lock()
+        self._settling: set[asyncio.Future[None]] = set()
+        """Events whose handler returned a :data:`Settle` still outstanding."""
         self._task = asyncio.create_task(self._run(), name=f"lstarb-consumer-{durable}")
 
     async def _run(self) -> None:
@@ -218,7 +223,7 @@ class JetStreamConsumer(Consumer):
         self.stats.delivered += 1
         token = current_trace.set(delivery.trace)
         try:
-            await self._handler(delivery)
+            settle = await self._handler(delivery)
         except Exception:
             self.stats.failed += 1
             log.exception(
@@ -231,9 +236,44 @@ class JetStreamConsumer(Consumer):
             return
         finally:
             current_trace.reset(token)
+        if settle is not None:  # acknowledged once it completes; the next event meanwhile
+            task = asyncio.ensure_future(self._settle(msg, settle, meta.sequence.stream))
+            self._settling.add(task)
+            task.add_done_callback(self._settling.discard)
+            return
         self.stats.handled += 1
         await _quietly(msg.ack())
         self._last_seq = max(self._last_seq, meta.sequence.stream)
+
+    async def _settle(self, msg: Msg, settle: Settle, seq: int) -> None:
+        """Acknowledge ``msg`` once what its handler returned completed; give it back if that
+        failed (redelivered, as if the handler had raised)."""
+        try:
+            await settle
+        except Exception as exc:
+            self.stats.failed += 1
+            log.warning("%s/%s: message %d not settled: %s", self.stream, self.durable, seq, exc)
+            await _quietly(msg.nak(delay=0.1))
+            return
+        self.stats.handled += 1
+        await _quietly(msg.ack())
+        self._last_seq = max(self._last_seq, seq)
+
+    async def _settled(self, timeout: float = SETTLE_GRACE) -> None:
+        """Wait (at most ``timeout``) for the events still settling; those left unacknowledged
+        are redelivered by the server after ``ack_wait``."""
+        if self._settling:
+            _, left = await asyncio.wait(set(self._settling), timeout=timeout)
+            if left:
+                log.warning(
+                    "%s/%s: %d events not settled within %gs of stopping: left to redelivery",
+                    self.stream,
+                    self.durable,
+                    len(left),
+                    timeout,
+                )
+                for task in left:
+                    task.cancel()
 
     async def stop(self) -> None:
         """Let the fetch in flight finish (at most ``fetch_timeout``), so no pull request is
@@ -242,6 +282,7 @@ class JetStreamConsumer(Consumer):
         self._stopping = True
         with contextlib.suppress(Exception):
             await self._task
+        await self._settled()
         with contextlib.suppress(Exception):
             await self._sub.unsubscribe()
         self._bus._consumers.discard(self)
