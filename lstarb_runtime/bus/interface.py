@@ -33,6 +33,9 @@ log = logging.getLogger("lstarb.bus")
 MSG_ID: Final = "Nats-Msg-Id"
 MAX_DELIVER: Final = 5
 """A handler that raises gets the message again, at most this many deliveries in all."""
+SETTLE_GRACE: Final = 5.0
+"""Seconds a stopping consumer waits for events still settling (see :data:`Settle`); one
+left unacknowledged is redelivered."""
 FOLLOWER_INACTIVE_S: Final = 30.0
 """Seconds a per-process reader (:meth:`Bus.follow`) may go without fetching before the server
 deletes it: its process is gone. Long enough for a server restart or a busy moment (a reader
@@ -89,12 +92,19 @@ Handler = Callable[[Delivery], Awaitable[Settle | None]]
 
 @dataclass
 class ConsumerStats:
-    """Counters of one consumer; ``malformed`` messages were skipped, never redelivered."""
+    """Counters of one consumer; ``malformed`` messages were skipped, never redelivered.
+
+    With local delivery (:mod:`~lstarb_runtime.bus.local`): ``local`` events were handled as
+    they were published in this process, ``copies`` are their server copies, acknowledged
+    without being handled; a local handling that raised counts in ``failed``.
+    """
 
     delivered: int = 0
     handled: int = 0
     malformed: int = 0
     failed: int = 0
+    local: int = 0
+    copies: int = 0
 
 
 @dataclass(frozen=True)
