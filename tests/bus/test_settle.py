@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 
-from lstarb_runtime.bus import Bus, Delivery, JetStreamBus, Settle
+from lstarb_runtime.bus import Bus, Delivery, EmbeddedNats, JetStreamBus, Settle
 from lstarb_sdk.events import OpportunityEvent
 from lstarb_sdk.events.examples import example_opportunity
 
+from .conftest import fresh_jetstream_bus
 from .test_behaviour import until
 
 
@@ -76,3 +77,33 @@ async def test_stop_waits_for_what_is_settling(js_bus: JetStreamBus) -> None:
     await consumer.stop()  # returns once a is acknowledged, not before
     assert consumer.stats.handled == 1
     assert await pending(js_bus, "settle-stop") == 0
+
+
+async def test_locally_the_next_event_is_handled_while_one_settles(
+    nats_server: EmbeddedNats,
+) -> None:
+    """Local delivery (one process): same rule. A local event whose handler returned an open
+    future is not done: its server copy stays unacknowledged; a failure leaves the event to
+    its server copy, handled like any other."""
+    await (await fresh_jetstream_bus(nats_server.url)).close()
+    bus = await JetStreamBus.connect(
+        nats_server.url, fetch_timeout=0.2, ack_wait=2.0, local_delivery=True
+    )
+    try:
+        handler = Gated("a", "b")
+        consumer = await bus.consume("OPPORTUNITIES", "settle-local", handler)
+        for oid in ("a", "b", "c"):
+            await bus.publish(example_opportunity(oid))
+        await until(lambda: handler.got == ["a", "b", "c"])  # none waited for a's gate
+        assert consumer.stats.local == 1  # c; a and b are settling
+        handler.gates["a"].set_result(None)
+        handler.gates["b"].set_exception(RuntimeError("the plan was refused"))
+        await until(lambda: handler.got.count("b") == 2)  # from its server copy
+        handler.gates["b"].set_result(None)
+        await until(lambda: consumer.stats.handled == 1)
+        assert await pending(bus, "settle-local") == 0
+        assert consumer.stats.local == 2 and consumer.stats.failed == 1
+        assert handler.got.count("a") == 1 and handler.got.count("c") == 1
+        await consumer.stop()
+    finally:
+        await bus.close()
