@@ -125,6 +125,9 @@ class Planner(Service):
             self.observe(DECIDED, time.perf_counter_ns() - t0)
             self._sent(decision.plan)
             acked = await self.bus.publish_nowait(decision.plan)
+            # Not awaiting the acknowledgement, nothing here yields: without this the plans
+            # of a whole fetched batch would leave together after the last decision.
+            await asyncio.sleep(0)
             sent = time.perf_counter_ns() - t0
             self.observe("opportunity -> plan published", sent)
             self._stage.observe(sent / 1e9)
