@@ -189,8 +189,11 @@ class JetStreamConsumer(Consumer):
                 self._delivered()
                 await self._pull_if_room(1, quietly=True)  # before handling: no gap
                 await self._handle(msg)
-            elif await self._ended(msg, status):
-                await self._lost_consumer()
+            elif self._ended(msg, status):
+                if status == StatusCode.SERVICE_UNAVAILABLE:
+                    await self._lost_consumer()
+                else:  # refused (409): not again at once
+                    await asyncio.sleep(RECONNECT_WAIT)
 
     async def _pull_if_room(self, in_hand: int, *, quietly: bool = False) -> None:
         """Send a pull request if none is in force and the buffer has room for ``_refill``."""
@@ -235,20 +238,22 @@ class JetStreamConsumer(Consumer):
             if self._pull_left <= 0:
                 self._pull_done()
 
-    async def _ended(self, msg: Msg, status: str) -> bool:
-        """A status reply: end the request it is about; True when the consumer is gone."""
+    def _ended(self, msg: Msg, status: str) -> bool:
+        """A status reply: end the request in force if it is about it. True when that is not
+        the normal end (408 expired, 404 nothing now) but a refusal: 503 (no responders: the
+        server has no such consumer) or 409 (consumer deleted, too many waiting requests)."""
         if status == StatusCode.CONTROL_MESSAGE:  # a heartbeat (none is asked for)
             return False
         number = msg.subject.rsplit(".", 1)[-1]
         if number != str(self._pull):
             return False  # a late word on an earlier request
         self._pull_done()
-        if status == StatusCode.SERVICE_UNAVAILABLE:  # no responders: no such consumer
-            return True
-        if status not in (StatusCode.REQUEST_TIMEOUT, StatusCode.NO_MESSAGES):
+        if status in (StatusCode.REQUEST_TIMEOUT, StatusCode.NO_MESSAGES):
+            return False
+        if status != StatusCode.SERVICE_UNAVAILABLE:
             description = (msg.headers or {}).get(DESCRIPTION, "")
-            log.info("%s/%s: pull ended: %s %s", self.stream, self.durable, status, description)
-        return False
+            log.info("%s/%s: pull refused: %s %s", self.stream, self.durable, status, description)
+        return True
 
     async def _lost_consumer(self) -> None:
         log.warning("%s/%s: the server has no such consumer; retrying", self.stream, self.durable)
@@ -380,7 +385,7 @@ class JetStreamConsumer(Consumer):
             return 0
         status = msg.headers.get(STATUS) if msg.headers else None
         if status is not None:
-            await self._ended(msg, status)
+            self._ended(msg, status)
             return 0
         self._delivered()
         await _quietly(msg.nak())
