@@ -64,7 +64,12 @@ STAGES: Final = (
     ("executor", "build", "  executor: took it -> built"),
     ("executor", "sign", "  executor: sign"),
     ("executor", "update received -> signed", "**update received -> signed**"),
+    ("executor", "signed -> recorded", "  executor: signed -> recorded (one KV create)"),
+    ("executor", "update received -> sent", "update received -> sent (paper: to the simulator)"),
 )
+TAPE_LAG: Final = "plans built before the tape reached the planned slot"
+"""The executor builds from its own pool book (the tape) at once, without waiting for it to
+reach the planner's slot; this counts the plans it built on an older book."""
 TARGET_MS: Final = {"one": 0.5, "split": 2.0}
 
 
@@ -241,6 +246,13 @@ def main() -> None:
             k[len("rejected: ") :]: n for k, n in planner.items() if k.startswith("rejected")
         }
         print(f"{header[mode]}: planner rejected {refused or 'none'}")
+    for mode in modes:
+        executor = results[mode].get("executor: counters", {})
+        print(
+            f"{header[mode]}: executor sent {executor.get('plans sent', 0)}, built "
+            f"{executor.get(TAPE_LAG, 0)} before its tape reached the planner's slot, "
+            f"lost {executor.get('plans lost to another executor', 0)} records to another"
+        )
     for mode in modes:
         row = results[mode].get("executor: update received -> signed")
         if not row:

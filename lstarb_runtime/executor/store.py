@@ -1,32 +1,50 @@
 """Exactly once: what the executor did with each plan, in the bus's key-value buckets.
 
 The rule that makes a plan land at most once, across processes, restarts and redeliveries:
-**nothing is sent before the signature is durably written.** A plan goes through
+**nothing is sent before the signature is durably written.** The executor decides a plan
+without the server (checks, build, sign: no I/O), then writes the plan's record **once**,
+already in its decided state, with one ``create`` in ``plans``:
 
-    claimed  -- ``plans`` bucket, ``create``: the first executor to claim a plan owns it
-    signed   -- the signed transaction's signature (and the plan) written, revision-checked,
-                and the same record put in ``inflight``; only now is it sent
-    done     -- the result is on EXECUTED; the ``inflight`` entry is deleted
+    signed    -- the signature, wallet, submitter, costs and the plan itself; listed in
+                 ``inflight`` under ``plan.<hash>.<signature>`` in the same round trip (both
+                 writes are on the wire together); only now is it sent
+    done      -- a rejected plan: at once, with status ``rejected`` and the reason (nothing
+                 was sent), then its result is published (a redelivery publishes it again:
+                 the stream's de-duplication drops the copy); a signed plan: ``update``d once
+                 its result is on EXECUTED, its ``inflight`` listing deleted
 
-Every write after the claim is an ``update`` at the revision the writer last saw, so when two
-executors race for one plan (a redelivery while the first still works, a restart that takes
-over) exactly one of them writes ``signed``, and only that one sends. An executor that finds a
-plan claimed but not signed takes it over the same way; one that finds it signed follows the
-signature (getSignatureStatuses, bundle statuses) or, in paper, the landing simulator, and
-never sends again. ``inflight`` lists what a restarted executor must follow before anything
-else, even when the plan's message is no longer on EXECUTION.
+``create`` fails when the key exists: of two executors racing for one plan (a redelivery
+while the first still works, two copies of a message) exactly one writes its record, and the
+other drops the transaction it signed (never sent) and follows the winner's record: the
+signature (getSignatureStatuses, bundle statuses), or in paper the landing simulator. Every
+later write is an ``update`` at the revision the writer last saw.
+
+Why ``inflight`` is keyed by the signature: the loser of a race writes its listing in the same
+round trip as its (failing) ``create``, so a listing under the plan's key alone could replace
+the winner's. A listing whose signature is not the record's is the trace of a lost race or a
+crash between the two writes; a restart skips it. ``inflight`` lists what a restarted executor
+must follow before anything else, even when the plan's message is no longer on EXECUTION.
+
+Records of earlier versions: ``claimed`` (written before the build, by the claim the executor
+made then) is still read; an executor that finds one decides the plan itself and writes its
+record as an ``update`` at the claim's revision (the claimer, if alive, then loses its own
+update and sends nothing). Their ``inflight`` listing is under the plan's key (``inflight``
+empty in the record).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final, Literal
 
 from lstarb_runtime.bus import Bus
+from lstarb_runtime.bus.interface import BusError
 from lstarb_runtime.bus.kv import KeyExists, KeyValue, WrongRevision
 from lstarb_sdk.errors import DecodeError, LstarbError
 from lstarb_sdk.events import ExecutionPlanEvent
@@ -37,12 +55,18 @@ INFLIGHT: Final = "inflight"
 
 
 class Lost(LstarbError):
-    """Another executor wrote the plan's record since this one read it: it owns the plan now."""
+    """Another executor wrote the plan's record first (or since this one read it): its record
+    stands, this executor follows it."""
 
 
 def plan_key(plan_id: str) -> str:
-    """The key of a plan in both buckets (plan ids are free text; keys are not)."""
+    """The key of a plan in ``plans`` (plan ids are free text; keys are not)."""
     return "plan." + hashlib.blake2b(plan_id.encode(), digest_size=16).hexdigest()
+
+
+def inflight_key(plan_id: str, signature: str) -> str:
+    """The key of a signed plan in ``inflight``: one per signature (see the module)."""
+    return f"{plan_key(plan_id)}.{signature}"
 
 
 @dataclass(frozen=True)
@@ -53,6 +77,7 @@ class PlanRecord:
     state: State
     owner: str
     claimed_ns: int
+    """When the record was written (records of earlier versions: when the plan was claimed)."""
     wallet: str = ""
     signature: str = ""
     bundle_id: str = ""
@@ -67,11 +92,18 @@ class PlanRecord:
     created_accounts: tuple[str, ...] = ()
     status: str = ""
     plan_b64: str = ""
+    error: str = ""
+    """A plan recorded rejected: why (the result's error; records of earlier versions: empty,
+    their result was published before they were written)."""
+    inflight: str = ""
+    """The key of its ``inflight`` listing; empty in records of earlier versions (the plan's
+    key)."""
     revision: int = field(default=0, compare=False)
 
     def encode(self) -> bytes:
-        doc = asdict(self)
-        doc.pop("revision")
+        # the fields one by one: ``asdict`` deep-copies, several times slower (on the path
+        # from the signature to the send)
+        doc = {name: getattr(self, name) for name in _STORED}
         return json.dumps(doc, separators=(",", ":")).encode()
 
     @classmethod
@@ -83,11 +115,19 @@ class PlanRecord:
         except (ValueError, TypeError) as exc:
             raise DecodeError(f"plan record: {exc}") from None
 
+    @property
+    def listing(self) -> str:
+        """Where this record is listed in ``inflight`` while signed."""
+        return self.inflight or plan_key(self.plan_id)
+
     def plan(self) -> ExecutionPlanEvent | None:
         """The plan as it was signed (kept so a restart can finish it without the stream)."""
         if not self.plan_b64:
             return None
         return ExecutionPlanEvent.decode(base64.b64decode(self.plan_b64))
+
+
+_STORED: Final = tuple(f.name for f in fields(PlanRecord) if f.name != "revision")
 
 
 class PlanStore:
@@ -102,57 +142,103 @@ class PlanStore:
         entry = await self.plans.get(plan_key(plan_id))
         return None if entry is None else PlanRecord.decode(entry.value, entry.revision)
 
-    async def claim(self, plan_id: str) -> PlanRecord | None:
-        """Claim a new plan; None when it has a record already (:meth:`get` it)."""
-        record = PlanRecord(plan_id, "claimed", self.owner, time.time_ns())
-        try:
-            revision = await self.plans.create(plan_key(plan_id), record.encode())
-        except KeyExists:
-            return None
-        return replace(record, revision=revision)
-
-    async def take_over(self, record: PlanRecord) -> PlanRecord:
-        """Own a plan another executor claimed and never signed; Lost if it moved on."""
-        return await self._write(replace(record, owner=self.owner, claimed_ns=time.time_ns()))
-
     async def signed(
-        self, record: PlanRecord, plan: ExecutionPlanEvent, **facts: Any
+        self,
+        plan: ExecutionPlanEvent,
+        *,
+        signature: str,
+        over: PlanRecord | None = None,
+        plan_data: bytes = b"",
+        **facts: Any,
     ) -> PlanRecord:
-        """Record the signature before sending; Lost if another executor got there first."""
-        signed = replace(
-            record,
-            state="signed",
-            signed_ns=time.time_ns(),
-            plan_b64=base64.b64encode(plan.encode()).decode(),
+        """The plan's record, written once as signed and listed in flight, before sending.
+
+        One round trip: the ``create`` (``update`` at the revision of ``over``, a claim of an
+        earlier version) and the listing go out together. Lost if another executor recorded
+        the plan first: the listing is withdrawn, and nothing may be sent. ``plan_data``: the
+        plan as received (kept as it is: encoding it again costs as much as the rest).
+        """
+        now = time.time_ns()
+        record = PlanRecord(
+            plan.id,
+            "signed",
+            self.owner,
+            now,
+            signature=signature,
+            signed_ns=now,
+            plan_b64=base64.b64encode(plan_data or plan.encode()).decode(),
+            inflight=inflight_key(plan.id, signature),
             **facts,
         )
-        signed = await self._write(signed)
-        await self.inflight.put(plan_key(record.plan_id), signed.encode())
-        return signed
+        value = record.encode()
+        written, listed = await asyncio.gather(
+            self._record(record, value, over),
+            self.inflight.put(record.listing, value),
+            return_exceptions=True,
+        )
+        for outcome in (written, listed):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                raise outcome  # cancelled: the caller decides nothing more
+        if isinstance(written, Exception):
+            if isinstance(written, Lost) and not isinstance(listed, Exception):
+                # a listing of a transaction never sent: a restart would skip it anyway
+                with contextlib.suppress(BusError):
+                    await self.inflight.delete(record.listing)
+            raise written
+        assert isinstance(written, int)
+        if isinstance(listed, Exception):  # recorded but not listed: a restart needs the list
+            await self.inflight.put(record.listing, value)
+        return replace(record, revision=written)
+
+    async def rejected(
+        self, plan_id: str, reason: str, *, over: PlanRecord | None = None
+    ) -> PlanRecord:
+        """The plan's record, written once, done and rejected with the reason (nothing was
+        sent); Lost if another executor recorded the plan first."""
+        record = PlanRecord(
+            plan_id, "done", self.owner, time.time_ns(), status="rejected", error=reason
+        )
+        revision = await self._record(record, record.encode(), over)
+        return replace(record, revision=revision)
 
     async def sent(self, record: PlanRecord, sent_ns: int, bundle_id: str = "") -> PlanRecord:
         """Note when it went out (and the block engine's bundle id)."""
         updated = await self._write(
             replace(record, sent_ns=sent_ns, bundle_id=bundle_id or record.bundle_id)
         )
-        await self.inflight.put(plan_key(record.plan_id), updated.encode())
+        await self.inflight.put(record.listing, updated.encode())
         return updated
 
     async def done(self, record: PlanRecord, status: str) -> PlanRecord:
         """The result is recorded on EXECUTED: the plan is finished, nothing left in flight."""
         finished = await self._write(replace(record, state="done", status=status, plan_b64=""))
         if record.state == "signed":
-            await self.inflight.delete(plan_key(record.plan_id))
+            await self.inflight.delete(record.listing)
         return finished
 
     async def in_flight(self) -> list[PlanRecord]:
-        """Every plan signed and not finished, by any executor."""
+        """Every listing of a signed plan not finished, by any executor (the record in
+        ``plans`` has the last word: see :meth:`forget`)."""
         records = []
         for key in await self.inflight.keys():
             entry = await self.inflight.get(key)
             if entry is not None:
                 records.append(PlanRecord.decode(entry.value, 0))
         return records
+
+    async def forget(self, listing: PlanRecord) -> None:
+        """Remove a listing that is not (or no longer) the plan's record: a lost race, a
+        crash between the record and the listing's removal."""
+        await self.inflight.delete(listing.listing)
+
+    async def _record(self, record: PlanRecord, value: bytes, over: PlanRecord | None) -> int:
+        key = plan_key(record.plan_id)
+        try:
+            if over is None:
+                return await self.plans.create(key, value)
+            return await self.plans.update(key, value, over.revision)
+        except (KeyExists, WrongRevision):
+            raise Lost(f"plan {record.plan_id} was recorded by another executor") from None
 
     async def _write(self, record: PlanRecord) -> PlanRecord:
         try:

@@ -1,15 +1,17 @@
 """The executor service: EXECUTION -> build, sign, submit, follow -> EXECUTED, each plan once.
 
-For each plan (docs/executor.md):
+For each plan (docs/executor.md), nothing waits on the server before the transaction is signed:
 
-1. claim it in the exactly-once store (a plan already there is followed, never sent again);
-2. refuse what must not run: a broken promise of the planner, an expired plan, the kill
+1. refuse what must not run: a broken promise of the planner, an expired plan, the kill
    switch thrown (nothing new is sent while halted; what is in flight finishes);
-3. take a free wallet (one plan per wallet at a time) with the SOL the trade needs;
-4. build the v0 transaction (compute budget, token accounts, wSOL, each leg's swap at its
+2. take a free wallet (one plan per wallet at a time) with the SOL the trade needs;
+3. build the v0 transaction (compute budget, token accounts, wSOL, each leg's swap at its
    min_out, the flash loan, the tip) from cached state, and sign it: keys live here only;
-5. write the signature to the store, then send it through the plan's submitter, or in paper
-   mode (the default) hand it to the landing simulator, which never sends;
+4. write the plan's exactly-once record once, already decided (signed with the signature, or
+   rejected with the reason), with one ``create``; if another executor recorded the plan
+   first, drop the transaction (never sent) and follow its record instead;
+5. send it through the plan's submitter, or in paper mode (the default) hand it to the landing
+   simulator, which never sends;
 6. follow it to an outcome, publish the ExecutionResultEvent and wait for the server's
    acknowledgement, mark the plan done; only then is the plan's message acknowledged.
 
@@ -81,6 +83,12 @@ EXECUTION stream's share of the latency (publish, store, deliver), in any proces
 RECEIVED_TO_SIGNED: Final = "update received -> signed"
 """From the account update that set the plan's opportunity off (the trace's origin) to its
 transaction signed and ready to send: the pipeline's end-to-end latency, across processes."""
+SIGNED_TO_RECORDED: Final = "signed -> recorded"
+"""From the signature to the plan's exactly-once record written (the one round trip before
+sending: the ``create`` and the ``inflight`` listing, together)."""
+RECEIVED_TO_SENT: Final = "update received -> sent"
+"""From the trace's origin to the transaction handed to its submitter (returned from
+``submit``) or, in paper, to the landing simulator: what a live trade waits before it is out."""
 PAPER_SUBMITTER: Final = "paper"
 """The built-in paper submitter: plans naming it (or none) are simulated as one transaction."""
 PAPER_BLOCKHASH: Final = Hash.hash(b"lstarb paper blockhash")
@@ -306,40 +314,63 @@ class Executor(Service):
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._active[plan.id] = done
         try:
-            record = await self.store.claim(plan.id)
-            if record is None:
-                await self._resume(plan)
+            record = None
+            if delivery.num_delivered > 1:  # delivered before: its record may be written
+                record = await self.store.get(plan.id)
+            if record is None:  # the first delivery needs no look: create decides
+                await self._decide(plan, None, consumed_ns, delivery.data)
             else:
-                await self._execute(plan, record, consumed_ns)
+                await self._resume(plan, record, delivery.data)
         finally:
             del self._active[plan.id]
             done.set_result(None)
 
-    async def _resume(self, plan: ExecutionPlanEvent) -> None:
-        """The plan has a record: finish it, take it over, or follow what was sent."""
+    async def _decide(
+        self, plan: ExecutionPlanEvent, over: PlanRecord | None, consumed_ns: int, data: bytes
+    ) -> None:
+        """Execute the plan; when another executor recorded it first, follow its record."""
+        try:
+            await self._execute(plan, over, consumed_ns, data)
+        except Lost:  # our transaction was never sent: it is dropped, the winner's stands
+            self.count("plans lost to another executor")
+            await self._resume(plan, None, data)
+
+    async def _resume(
+        self, plan: ExecutionPlanEvent, record: PlanRecord | None, data: bytes
+    ) -> None:
+        """The plan has a record: follow what it says, or take over an earlier version's claim."""
         for _ in range(3):
-            record = await self.store.get(plan.id)
+            if record is None:
+                record = await self.store.get(plan.id)
             if record is None:  # expired from the bucket: older than a day, finished long ago
                 self.count("duplicate plan messages")
                 return
             if record.state == "done":
                 self.count("duplicate plan messages")
+                if record.status == STATUS_REJECTED and record.error:
+                    # recorded before its result: publish it (again; the stream de-duplicates)
+                    outcome = Outcome(STATUS_REJECTED, error=record.error)
+                    await self.publish(self._result(plan, record, outcome, None))
                 return
             if record.state == "signed":
-                self.count("plans followed after a restart")
+                self.count("plans followed")
                 await self._follow_record(record, plan)
                 return
+            # "claimed" by an executor of an earlier version that may have died before signing
             try:
-                record = await self.store.take_over(record)
+                await self._execute(plan, record, time.perf_counter_ns(), data)
             except Lost:
+                record = None
                 continue
             self.count("plans taken over")
-            await self._execute(plan, record, time.perf_counter_ns())
             return
 
     async def _execute(
-        self, plan: ExecutionPlanEvent, record: PlanRecord, consumed_ns: int
+        self, plan: ExecutionPlanEvent, over: PlanRecord | None, consumed_ns: int, data: bytes
     ) -> None:
+        """Check, take a wallet, build, sign, record once, send; Lost (nothing sent) when
+        another executor recorded the plan first. ``over``: a claim of an earlier version;
+        ``data``: the plan's message as received (kept in the record as it is)."""
         reason = plan_problem(plan) or self._stale(plan)
         if reason is None and self.halted:
             reason = f"halted: {self.env.halt.reason or 'kill switch'}"
@@ -347,7 +378,7 @@ class Executor(Service):
         if reason is None:
             submitter, reason = self._submitter_for(plan)
         if reason is not None:
-            await self._finish(plan, record, Outcome(STATUS_REJECTED, error=reason), None, None)
+            await self._reject(plan, over, reason)
             return
         assert submitter is not None
         deadline = time.monotonic() + max(0.0, (plan.expiry_ns - time.time_ns()) / 1e9)
@@ -356,12 +387,23 @@ class Executor(Service):
         try:
             wallet = await self.wallets.acquire(self._lamports_needed(plan), deadline=deadline)
         except NoWallet as exc:
-            await self._finish(plan, record, Outcome(STATUS_REJECTED, error=str(exc)), None, None)
+            await self._reject(plan, over, str(exc))
             return
-        try:
-            await self._trade(plan, record, submitter, wallet, consumed_ns)
+        try:  # a Lost leaves with the wallet released: the winner's record may name it
+            await self._trade(plan, over, submitter, wallet, consumed_ns, data)
         finally:
             await self.wallets.release(wallet)
+
+    async def _reject(
+        self,
+        plan: ExecutionPlanEvent,
+        over: PlanRecord | None,
+        reason: str,
+        wallet: Wallet | None = None,
+    ) -> None:
+        """Record the plan rejected (one write; Lost if it was recorded first), then publish."""
+        record = await self.store.rejected(plan.id, reason, over=over)
+        await self._finish(plan, record, Outcome(STATUS_REJECTED, error=reason), None, wallet)
 
     def _stale(self, plan: ExecutionPlanEvent) -> str | None:
         return expired(plan, slot=self.tape.slot, now_ns=time.time_ns())
@@ -397,11 +439,14 @@ class Executor(Service):
     async def _trade(
         self,
         plan: ExecutionPlanEvent,
-        record: PlanRecord,
+        over: PlanRecord | None,
         submitter: Submitter,
         wallet: Wallet,
         consumed_ns: int,
+        data: bytes,
     ) -> None:
+        if self.tape.slot < plan.planned_slot:  # built on an older book than the planner's
+            self.count("plans built before the tape reached the planned slot")
         try:
             if self.prepared:
                 self._prepare(wallet, plan)
@@ -421,7 +466,7 @@ class Executor(Service):
             signed_ns = time.perf_counter_ns()
             problem = self._too_costly(plan, assembly)
         except (BuildError, LookupTableError, DataSourceError) as exc:
-            await self._finish(plan, record, Outcome(STATUS_REJECTED, error=str(exc)), None, wallet)
+            await self._reject(plan, over, str(exc), wallet)
             return
         self._stage("build", built_ns - consumed_ns)
         self._stage("sign", signed_ns - built_ns)
@@ -433,40 +478,45 @@ class Executor(Service):
         if problem is None and self.halted:
             problem = f"halted: {self.env.halt.reason or 'kill switch'}"
         if problem is not None:  # nothing was sent: the signed transaction is dropped
-            await self._finish(plan, record, Outcome(STATUS_REJECTED, error=problem), built, wallet)
+            await self._reject(plan, over, problem, wallet)
             return
         if plan.state_fingerprint and plan.state_fingerprint != state_fingerprint(
             self.tape.book, (leg.pool for leg in plan.legs)
         ):
-            self.count("plans built on states newer than the planner's")
+            self.count("plans built on states other than the planner's")
         landing_slot = max(self.tape.slot, plan.planned_slot) + self.config.landing_delay_slots
-        try:
-            record = await self.store.signed(
-                record,
-                plan,
-                wallet=str(wallet.pubkey),
-                signature=str(built.signature),
-                submitter=submitter.name,
-                paper=self.paper,
-                landing_slot=landing_slot,
-                fee_lamports=assembly.fee_lamports,
-                tip_lamports=assembly.tip_lamports,
-                loan_fee=assembly.loan_fee,
-                created_accounts=tuple(str(a) for a in assembly.created_accounts),
-            )
-        except Lost:
-            self.count("plans lost to another executor")
-            return
+        # the one write before sending; Lost (another executor recorded it) leaves from here
+        record = await self.store.signed(
+            plan,
+            signature=str(built.signature),
+            over=over,
+            plan_data=data,
+            wallet=str(wallet.pubkey),
+            submitter=submitter.name,
+            paper=self.paper,
+            sent_ns=time.time_ns() if self.paper else 0,  # paper: handed to the simulator now
+            landing_slot=landing_slot,
+            fee_lamports=assembly.fee_lamports,
+            tip_lamports=assembly.tip_lamports,
+            loan_fee=assembly.loan_fee,
+            created_accounts=tuple(str(a) for a in assembly.created_accounts),
+        )
+        self.observe(SIGNED_TO_RECORDED, time.perf_counter_ns() - signed_ns)
+        self.count("plans sent")
         if self.paper:
-            record = await self.store.sent(record, time.time_ns())
+            self._observe_sent(origin)
             outcome = await self._land_paper(plan, record)
         else:
-            outcome, record = await self._send(plan, record, submitter, built)
+            outcome, record = await self._send(plan, record, submitter, built, origin)
         self._stage("land", time.perf_counter_ns() - signed_ns)
         metrics.EXECUTION_DURATION_MS.labels(submitter=submitter.name, mode=self.mode).observe(
             (time.perf_counter_ns() - consumed_ns) / 1e6
         )
         await self._finish(plan, record, outcome, built, wallet)
+
+    def _observe_sent(self, origin: int | None) -> None:
+        if origin is not None:
+            self.observe(RECEIVED_TO_SENT, time.time_ns() - origin)
 
     def _too_costly(self, plan: ExecutionPlanEvent, assembly: Assembly) -> str | None:
         """The worst the built transaction can lose, against the plan's max_loss_lamports."""
@@ -511,6 +561,7 @@ class Executor(Service):
         record: PlanRecord,
         submitter: Submitter,
         built: BuiltTransaction,
+        origin: int | None,
     ) -> tuple[Outcome, PlanRecord]:
         t0 = time.perf_counter_ns()
         try:
@@ -523,6 +574,7 @@ class Executor(Service):
             log.exception("submitter %s raised", submitter.name)
             sent = SubmissionResult(str(built.signature), True, STATUS_ACCEPTED, error=repr(exc))
         self._stage("submit", time.perf_counter_ns() - t0)
+        self._observe_sent(origin)
         metrics.BUNDLES_SUBMITTED.labels(submitter=submitter.name).inc()
         with contextlib.suppress(Lost):  # another executor took over: its record stands
             record = await self.store.sent(record, time.time_ns(), sent.bundle_id or "")
@@ -615,11 +667,15 @@ class Executor(Service):
 
         Each is registered as in hand and its wallet marked busy before the consumers start,
         so a redelivery of its message waits for it and no new plan takes its wallet."""
-        for stale in await self.store.in_flight():
-            if stale.owner != self.store.owner or stale.plan_id in self._active:
+        for listed in await self.store.in_flight():
+            if listed.owner != self.store.owner or listed.plan_id in self._active:
                 continue
-            record = await self.store.get(stale.plan_id)
-            if record is None or record.state != "signed":
+            record = await self.store.get(listed.plan_id)
+            if record is None:  # a crash between listing and record (or expired): nothing sent
+                continue
+            if record.state != "signed" or record.signature != listed.signature:
+                # finished, or the listing of a transaction that lost its race: never sent
+                await self.store.forget(listed)
                 continue
             wallet = (
                 self.wallets.by_key(Pubkey.from_string(record.wallet)) if record.wallet else None
@@ -647,21 +703,17 @@ class Executor(Service):
             done.set_result(None)
 
     # ------------------------------------------------------------------ the result
-    async def _finish(
+    def _result(
         self,
         plan: ExecutionPlanEvent,
         record: PlanRecord,
         outcome: Outcome,
-        built: BuiltTransaction | None,
         wallet: Wallet | None,
-        *,
         signature: str | None = None,
-    ) -> None:
-        """Publish the result (acknowledged by the server), mark the plan done, tell observers."""
-        if built is not None and outcome.status != STATUS_REJECTED:
-            signature = str(built.signature)
+    ) -> ExecutionResultEvent:
+        """The plan's ExecutionResultEvent (its message id: the plan id and the status)."""
         trace = TraceContext.parse(plan.traceparent)
-        result = ExecutionResultEvent(
+        return ExecutionResultEvent(
             plan_id=plan.id,
             opportunity_id=plan.opportunity_id,
             status=outcome.status,
@@ -687,11 +739,28 @@ class Executor(Service):
             traceparent=(trace.child() if trace else TraceContext.new()).header(),
             submitted_ns=record.sent_ns,
         )
+
+    async def _finish(
+        self,
+        plan: ExecutionPlanEvent,
+        record: PlanRecord,
+        outcome: Outcome,
+        built: BuiltTransaction | None,
+        wallet: Wallet | None,
+        *,
+        signature: str | None = None,
+    ) -> None:
+        """Publish the result (acknowledged by the server), mark the plan done (a rejection's
+        record is done already), tell observers."""
+        if built is not None and outcome.status != STATUS_REJECTED:
+            signature = str(built.signature)
+        result = self._result(plan, record, outcome, wallet, signature)
         await self.publish(result)
-        try:
-            await self.store.done(record, outcome.status)
-        except Lost:  # another executor finished it too: the stream de-duplicated the result
-            self.count("results recorded twice")
+        if record.state != "done":
+            try:
+                await self.store.done(record, outcome.status)
+            except Lost:  # another executor finished it too: the stream de-duplicated the result
+                self.count("results recorded twice")
         self.outcomes[outcome.status] += 1
         self.count(f"plans {outcome.status}")
         if outcome.status == STATUS_REJECTED:

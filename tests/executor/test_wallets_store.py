@@ -16,7 +16,7 @@ from solders.keypair import Keypair
 
 from lstarb_runtime.bus import Bus, EmbeddedNats, MemoryBus
 from lstarb_runtime.executor.fingerprint import state_fingerprint
-from lstarb_runtime.executor.store import Lost, PlanStore
+from lstarb_runtime.executor.store import Lost, PlanRecord, PlanStore, plan_key
 from lstarb_runtime.executor.wallets import NoWallet, Wallet, WalletPool, load_wallets
 from lstarb_runtime.logs import configure_logging
 from lstarb_sdk.errors import ConfigError
@@ -95,24 +95,59 @@ async def test_one_plan_per_wallet_at_a_time_and_the_richest_first() -> None:
         await pool.acquire(2 * 10**9, deadline=time.monotonic() + 5)
 
 
-async def test_claims_race_and_one_executor_signs(bus: Bus) -> None:
+async def test_records_race_and_one_executor_signs(bus: Bus) -> None:
+    """Two executors signed the same plan and record it at once: one create wins, the other's
+    listing is withdrawn, and neither the loser nor a stale copy can overwrite the outcome."""
     a, b = PlanStore(bus, "a"), PlanStore(bus, "b")
     plan = example_plan()
-    first = await a.claim(plan.id)
-    assert first is not None and await b.claim(plan.id) is None
-    held = await b.get(plan.id)
-    assert held is not None and held.owner == "a" and held.state == "claimed"
-    taken = await b.take_over(held)  # "a" died before signing, says "b"
-    with pytest.raises(Lost):  # ... but "a" was alive: its write loses, it sends nothing
-        await a.signed(first, plan, signature="sig-a")
-    signed = await b.signed(taken, plan, signature="sig-b", wallet="w")
-    assert [r.plan_id for r in await a.in_flight()] == [plan.id]
-    assert (await a.get(plan.id)).signature == "sig-b"  # type: ignore[union-attr]
-    assert signed.plan() == plan
-    done = await b.done(signed, "landed")
+    won, lost = await asyncio.gather(
+        a.signed(plan, signature="sig-a", wallet="wa"),
+        b.signed(plan, signature="sig-b", wallet="wb"),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in (won, lost)) == ["Lost", "PlanRecord"]
+    signed = won if isinstance(won, PlanRecord) else lost
+    assert isinstance(signed, PlanRecord) and signed.state == "signed"
+    held = await a.get(plan.id)
+    assert held is not None and held.signature == signed.signature and held.plan() == plan
+    listed = await a.in_flight()  # the loser's listing is gone, the winner's stays
+    assert [(r.plan_id, r.signature) for r in listed] == [(plan.id, signed.signature)]
+    loser = b if signed.owner == "a" else a
+    with pytest.raises(Lost):  # a late write of the loser, at what it last saw, loses again
+        await loser.rejected(plan.id, "too late", over=PlanRecord(plan.id, "claimed", "x", 0))
+    done = await (a if signed.owner == "a" else b).done(signed, "landed")
     assert done.state == "done" and await bus.kv("inflight").keys() == []
     with pytest.raises(Lost):
-        await a.done(signed, "landed")  # a stale copy cannot overwrite the outcome
+        await loser.done(signed, "landed")  # a stale copy cannot overwrite the outcome
+
+
+async def test_a_rejected_plan_is_recorded_done_with_its_reason(bus: Bus) -> None:
+    store = PlanStore(bus, "a")
+    plan = example_plan()
+    record = await store.rejected(plan.id, "expired before sending")
+    held = await store.get(plan.id)
+    assert held == record and held.state == "done" and held.status == "rejected"
+    assert held.error == "expired before sending" and held.signature == ""
+    assert await bus.kv("inflight").keys() == []
+    with pytest.raises(Lost):
+        await PlanStore(bus, "b").signed(plan, signature="sig-b")
+    assert await bus.kv("inflight").keys() == []
+
+
+async def test_a_claim_of_the_earlier_version_is_read_and_taken_over(bus: Bus) -> None:
+    """A ``claimed`` record (what executors wrote before building) is read; its plan is
+    recorded over it at the claim's revision, once: a second writer at that revision loses."""
+    plan = example_plan()
+    claim = b'{"plan_id":"%s","state":"claimed","owner":"old","claimed_ns":1}' % plan.id.encode()
+    await bus.kv("plans").create(plan_key(plan.id), claim)
+    a, b = PlanStore(bus, "a"), PlanStore(bus, "b")
+    old = await a.get(plan.id)
+    assert old is not None and (old.state, old.owner, old.inflight) == ("claimed", "old", "")
+    signed = await a.signed(plan, signature="sig-a", over=old)
+    assert (signed.state, signed.owner) == ("signed", "a")
+    with pytest.raises(Lost):
+        await b.signed(plan, signature="sig-b", over=old)
+    assert [r.signature for r in await b.in_flight()] == ["sig-a"]
 
 
 def test_the_fingerprint_is_of_the_pools_account_versions() -> None:
