@@ -1,5 +1,6 @@
 """How a JetStream consumer pulls: a request always waits on the server, events are handled as
-they arrive, ``batch=1`` asks only when idle, ``stop`` loses nothing and leaves nothing behind.
+they arrive, ``batch=1`` asks only when idle, ``stop`` loses nothing and leaves nothing behind,
+a dropped connection costs the request in force and nothing else.
 
 On a real nats-server (the session's, through ``js_bus``). Behaviour is read from the server's
 own view of the consumer (``num_ack_pending``: delivered, not acknowledged yet;
@@ -14,10 +15,13 @@ from collections.abc import Callable
 
 from nats.js.api import ConsumerInfo
 
-from lstarb_runtime.bus import Delivery, JetStreamBus
+from lstarb_runtime.bus import Delivery, EmbeddedNats, JetStreamBus
+from lstarb_runtime.bus.embedded import parse_url
 from lstarb_sdk.events import OpportunityEvent
 from lstarb_sdk.events.examples import example_opportunity, example_pool_state
 
+from .conftest import fresh_jetstream_bus
+from .proxy import FlakyProxy
 from .test_behaviour import Collector, until
 
 
@@ -194,3 +198,35 @@ async def test_a_failed_handler_gets_the_event_again_and_none_behind_it_is_lost(
     assert Counter(seen) == Counter({"f-0": 1, "f-1": 2, "f-2": 1, "f-3": 1})
     assert consumer.stats.failed == 1
     await consumer.stop()
+
+
+async def test_a_consumer_whose_connection_dropped_asks_again_and_misses_nothing(
+    own_server: EmbeddedNats,
+) -> None:
+    """The pull request in force goes with the connection: after the reconnect the consumer
+    sends a new one, and events stored while it was cut off arrive once, in order."""
+    proxy = await FlakyProxy(*parse_url(own_server.url)).start()
+    publisher = await fresh_jetstream_bus(own_server.url)
+    bus = await JetStreamBus.connect(proxy.url, fetch_timeout=2.0, ack_wait=2.0)
+    col = Collector()
+    consumer = await bus.consume("OPPORTUNITIES", "pull-reconnect", col, batch=4)
+    try:
+        await publisher.publish(example_opportunity("r-0"))
+        await until(lambda: len(col.got) == 1)
+        await until_info(  # its acknowledgement is not what the cut loses
+            publisher, "OPPORTUNITIES", "pull-reconnect", lambda i: i.num_ack_pending == 0
+        )
+        await proxy.drop()
+        for i in range(1, 6):
+            await publisher.publish(example_opportunity(f"r-{i}"))
+        await until(lambda: len(col.got) >= 6)
+        await until_info(
+            publisher, "OPPORTUNITIES", "pull-reconnect", lambda i: i.num_ack_pending == 0
+        )
+        assert [_oid(d) for d in col.got] == [f"r-{i}" for i in range(6)]
+        assert bus.stats.reconnects >= 1
+    finally:
+        await consumer.stop()
+        await bus.close()
+        await publisher.close()
+        await proxy.close()
