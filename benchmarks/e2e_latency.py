@@ -177,7 +177,8 @@ def measure(mode: str, seconds: float, peer: Peer, tmp: Path) -> dict[str, dict[
     work.mkdir()
     nats_url = free_local_url()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LSTARB_")}
-    env.update({k: v for k, v in os.environ.items() if k.startswith("LSTARB_NATS__")})
+    keep = ("LSTARB_NATS__", "LSTARB_RUN__LOCAL_DELIVERY")  # the bus; local delivery on or off
+    env.update({k: v for k, v in os.environ.items() if k.startswith(keep)})
     env["LSTARB_CONFIG"] = str(_config(work, nats_url, peer.net.http_url))
     env["LSTARB_AUDITOR__LEDGER_PATH"] = str(work / "ledger.sqlite")
     roles = ["all"] if mode == "one" else ["executor", "planner", "scanner"]

@@ -87,6 +87,12 @@ class RunSettings(_Section):
     metrics_port: int | None = Field(
         None, ge=0, le=65535, description="serve Prometheus metrics on this port (0: any free)"
     )
+    local_delivery: bool = Field(
+        True,
+        description="hand MARKET_DATA, OPPORTUNITIES and EXECUTION events published in this "
+        "process to its own consumers at once (still stored on the server; its copy is "
+        "acknowledged unhandled); false: every event through the server",
+    )
 
     @field_validator("confirm_network")
     @classmethod

@@ -79,12 +79,19 @@ Handler = Callable[[Delivery], Awaitable[None]]
 
 @dataclass
 class ConsumerStats:
-    """Counters of one consumer; ``malformed`` messages were skipped, never redelivered."""
+    """Counters of one consumer; ``malformed`` messages were skipped, never redelivered.
+
+    With local delivery (:mod:`~lstarb_runtime.bus.local`): ``local`` events were handled as
+    they were published in this process, ``copies`` are their server copies, acknowledged
+    without being handled; a local handling that raised counts in ``failed``.
+    """
 
     delivered: int = 0
     handled: int = 0
     malformed: int = 0
     failed: int = 0
+    local: int = 0
+    copies: int = 0
 
 
 @dataclass(frozen=True)

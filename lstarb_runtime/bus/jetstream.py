@@ -48,6 +48,7 @@ from lstarb_runtime.bus.interface import (
     BusHealth,
     BusStats,
     Consumer,
+    ConsumerStats,
     Delivery,
     Handler,
     PublishAck,
@@ -56,8 +57,16 @@ from lstarb_runtime.bus.interface import (
     follower_name,
 )
 from lstarb_runtime.bus.kv import JetStreamKeyValue, bucket_spec, ensure_buckets
+from lstarb_runtime.bus.local import LocalMember, LocalRelay
 from lstarb_runtime.bus.publisher import ACK_TIMEOUT, FLUSH_TIMEOUT, MAX_PENDING, Publisher
-from lstarb_runtime.bus.streams import STREAM_BY_NAME, STREAMS, StreamSpec, msg_id_of, subject_of
+from lstarb_runtime.bus.streams import (
+    STREAM_BY_NAME,
+    STREAMS,
+    StreamSpec,
+    msg_id_of,
+    stream_of,
+    subject_of,
+)
 from lstarb_runtime.bus.tracing import TRACEPARENT, TraceContext, current_trace, outgoing
 from lstarb_sdk.errors import DecodeError
 from lstarb_sdk.events import EventModel
@@ -141,13 +150,19 @@ class JetStreamConsumer(Consumer):
         *,
         ephemeral: bool = False,
         stream_created: datetime | None = None,
+        local: LocalMember | None = None,
+        stats: ConsumerStats | None = None,
     ) -> None:
         super().__init__(stream, durable, ephemeral=ephemeral)
         if batch < 1:
             raise BusError(f"batch must be at least 1, not {batch}")
+        if stats is not None:
+            self.stats = stats
         self.config = config
         self._bus = bus
-        self._handler = handler
+        self._local = local
+        """This consumer's part in local delivery (None: every event comes from the server)."""
+        self._handler = handler if local is None else local.guarded(handler)
         self._batch = batch
         self._refill = max(1, batch // 2)
         """Room for at least this many events before a new pull request goes out."""
@@ -301,6 +316,14 @@ class JetStreamConsumer(Consumer):
 
     async def _handle(self, msg: Msg) -> None:
         meta = msg.metadata
+        if (
+            self._local is not None
+            and msg.headers
+            and await self._local.handled(msg.headers.get(MSG_ID))
+        ):  # the server's copy of an event handled in this process as it was published
+            await _quietly(msg.ack())
+            self._last_seq = max(self._last_seq, meta.sequence.stream)
+            return
         try:
             event = decode_for(self.stream, msg.data)
         except DecodeError as exc:
@@ -354,9 +377,13 @@ class JetStreamConsumer(Consumer):
         for the next run. Then unsubscribe; a reader is deleted from the server (nothing of
         this process stays behind)."""
         self._stopping = True
+        if self._local is not None:
+            self._local.quit()
         self._queue.put_nowait(_WAKE)
         with contextlib.suppress(Exception):
             await self._task
+        if self._local is not None:
+            await self._local.leave()
         given = 0
         while True:
             while not self._queue.empty():
@@ -413,6 +440,8 @@ class JetStreamBus(Bus):
     publishes before publishing waits; ``follower_inactive``: seconds a reader of
     :meth:`follow` may go without fetching before the server deletes it. Pass ``monitor`` (as
     :meth:`connect` does) to re-assert streams and re-send after every reconnect.
+    ``local_delivery``: events published on MARKET_DATA, OPPORTUNITIES and EXECUTION through
+    this bus are also handed at once to its own consumers of them (:mod:`.local`).
     """
 
     def __init__(
@@ -428,6 +457,7 @@ class JetStreamBus(Bus):
         max_pending: int = MAX_PENDING,
         follower_inactive: float = FOLLOWER_INACTIVE_S,
         monitor: ConnectionMonitor | None = None,
+        local_delivery: bool = False,
     ) -> None:
         if follower_inactive <= 0:
             raise BusError(f"follower_inactive must be above 0 seconds, not {follower_inactive}")
@@ -455,6 +485,8 @@ class JetStreamBus(Bus):
         self._watch_task: asyncio.Task[None] | None = None
         self._closing = False
         self._buckets: dict[str, JetStreamKeyValue] = {}
+        self.local: LocalRelay | None = LocalRelay() if local_delivery else None
+        """Local delivery (:mod:`~lstarb_runtime.bus.local`); None when off."""
 
     @classmethod
     async def connect(cls, url: str, **kwargs: Any) -> JetStreamBus:
@@ -608,11 +640,7 @@ class JetStreamBus(Bus):
         msg_id: str | None = None,
         trace: TraceContext | None = None,
     ) -> PublishAck:
-        headers = {MSG_ID: msg_id or msg_id_of(event), TRACEPARENT: outgoing(trace).header()}
-        sent = await self._publisher.publish(
-            subject_of(event), event.encode(), headers, report=False
-        )
-        return await sent
+        return await (await self._send(event, msg_id, trace, report=False))
 
     async def publish_nowait(
         self,
@@ -621,10 +649,35 @@ class JetStreamBus(Bus):
         msg_id: str | None = None,
         trace: TraceContext | None = None,
     ) -> asyncio.Future[PublishAck]:
-        headers = {MSG_ID: msg_id or msg_id_of(event), TRACEPARENT: outgoing(trace).header()}
-        return await self._publisher.publish(
-            subject_of(event), event.encode(), headers, report=True
-        )
+        return await self._send(event, msg_id, trace, report=True)
+
+    async def _send(
+        self, event: EventModel, msg_id: str | None, trace: TraceContext | None, *, report: bool
+    ) -> asyncio.Future[PublishAck]:
+        """Encode once, send to the server and, with local delivery, to this process's
+        consumers (registered before the send, so the server's copy never overtakes them)."""
+        msg_id = msg_id or msg_id_of(event)
+        context = outgoing(trace)
+        headers = {MSG_ID: msg_id, TRACEPARENT: context.header()}
+        subject = subject_of(event)
+        data = event.encode()
+        relay = self.local
+        if relay is None:
+            return await self._publisher.publish(subject, data, headers, report=report)
+        stream = stream_of(event).name
+        offer = relay.offer(stream, subject, msg_id)
+        if offer is None:  # no consumer of it here
+            return await self._publisher.publish(subject, data, headers, report=report)
+        try:
+            sent = await self._publisher.publish(subject, data, headers, report=report)
+        except BaseException:
+            relay.withdraw(offer)
+            raise
+        if sent.done() and sent.exception() is not None:  # refused at once: not stored
+            relay.withdraw(offer)
+        else:
+            await relay.deliver(offer, stream, subject, event, data, msg_id, context, headers)
+        return sent
 
     async def flush(self) -> int:
         return await self._publisher.flush()
@@ -655,17 +708,35 @@ class JetStreamBus(Bus):
             max_deliver=MAX_DELIVER,
             max_ack_pending=10 * self._batch,
         )
-        config.filter_subject = filter_subject or spec.subjects[0]
+        subject = filter_subject or spec.subjects[0]
+        config.filter_subject = subject
         config.name = durable
         try:  # an existing durable is joined as it is (another member may have created it)
             await self.js.consumer_info(stream, durable)
         except nats.js.errors.NotFoundError:
             await self.js.add_consumer(stream, config)
+        stats = ConsumerStats()
         consumer = JetStreamConsumer(
-            self, config, stream, durable, handler, batch or self._batch, self._fetch_timeout
+            self,
+            config,
+            stream,
+            durable,
+            handler,
+            batch or self._batch,
+            self._fetch_timeout,
+            local=self._join(stream, durable, handler, subject, stats),
+            stats=stats,
         )
         self._consumers.add(consumer)
         return consumer
+
+    def _join(
+        self, stream: str, name: str, handler: Handler, subject: str, stats: ConsumerStats
+    ) -> LocalMember | None:
+        relay = self.local
+        if relay is None or stream not in relay.streams:
+            return None
+        return relay.join(stream, name, handler, subject, stats)
 
     def follower_config(self, name: str, subject: str, start_seq: int = 1) -> ConsumerConfig:
         """The one configuration of a reader of one process (see :meth:`follow`).
@@ -707,6 +778,7 @@ class JetStreamBus(Bus):
             raise BusError(f"stream {stream} does not exist; call ensure_streams() first") from None
         config = self.follower_config(name, filter_subject or spec.subjects[0])
         await self.js.add_consumer(stream, config)
+        stats = ConsumerStats()
         consumer = JetStreamConsumer(
             self,
             config,
@@ -717,6 +789,10 @@ class JetStreamBus(Bus):
             self._fetch_timeout,
             ephemeral=True,
             stream_created=info.created,
+            local=self._join(
+                stream, name, handler, config.filter_subject or spec.subjects[0], stats
+            ),
+            stats=stats,
         )
         self._consumers.add(consumer)
         return consumer

@@ -465,6 +465,14 @@ class Service:
     def health(self) -> Health:
         return Health(self.role, self.state, self.halted, self.reason, dict(self.stats.counters))
 
+    def _consumed(self) -> dict[str, dict[str, int]]:
+        """Counters per ``<stream>/<group>``, summed over the group's consumers (the executor
+        runs one per wallet)."""
+        out: dict[str, Counter[str]] = {}
+        for c in self.consumers:
+            out.setdefault(f"{c.stream}/{c.durable}", Counter()).update(vars(c.stats))
+        return {key: dict(counts) for key, counts in out.items()}
+
     def report(self) -> dict[str, Any]:
         """The service's part of ``--summary-json``."""
         return {
@@ -473,7 +481,7 @@ class Service:
             "degradations": list(self.degradations),
             "counters": dict(self.stats.counters),
             "published": dict(self.stats.published),
-            "consumed": {f"{c.stream}/{c.durable}": vars(c.stats).copy() for c in self.consumers},
+            "consumed": self._consumed(),
             "latency_us": {
                 stage: {"count": n, "p50": p50, "p99": p99}
                 for stage, n, p50, p99 in self.stats.timer.table()

@@ -281,6 +281,7 @@ async def run_services(plan: RunPlan) -> RunReport:
                 live=not plan.context.paper,
                 store_dir=nats.data_dir,
                 ack_wait=nats.ack_wait_s,
+                local_delivery=plan.settings.run.local_delivery,
             ) as bus:
                 report.bus_url = nats.url
                 plan.echo(f"bus: {nats.url} (six streams ready)")

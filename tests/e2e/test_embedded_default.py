@@ -102,6 +102,19 @@ def test_the_pipeline_trades_on_paper(embedded_run: EmbeddedRun) -> None:
     assert "total (detect -> submit)" in stages
 
 
+def test_local_delivery_hands_opportunities_and_plans_over_once(embedded_run: EmbeddedRun) -> None:
+    """One process, every role: opportunities and plans go to the planner and the executor
+    in-process (``[run] local_delivery``, on by default); their server copies are acknowledged
+    unhandled, so no plan reaches the executor twice (and executions == plans, above)."""
+    services = embedded_run.summary["services"]
+    planner = services["planner"]["consumed"]["OPPORTUNITIES/planner"]
+    executor = services["executor"]["consumed"]["EXECUTION/executor"]
+    assert planner["local"] > 0 and executor["local"] > 0, services
+    assert planner["copies"] == planner["local"], services
+    assert executor["copies"] == executor["local"], services
+    assert services["executor"]["counters"].get("duplicate plan messages", 0) == 0, services
+
+
 def test_progress_and_summary_are_printed(embedded_run: EmbeddedRun) -> None:
     out = embedded_run.output
     progress = [line for line in out.splitlines() if line.startswith("progress ")]

@@ -32,18 +32,25 @@ from lstarb_sdk.events.examples import example_opportunity
 from ..bus.conftest import fresh_jetstream_bus, nats_server  # noqa: F401 (fixtures)
 
 
-@pytest.fixture(params=["memory", "jetstream"])
+@pytest.fixture(params=["memory", "jetstream", "jetstream-local"])
 async def bus(request: pytest.FixtureRequest) -> AsyncIterator[Bus]:
+    """``jetstream-local``: with local delivery, what the test publishes in this process goes
+    to the services at once, and the base's policies must hold all the same."""
     if request.param == "memory":
         memory = MemoryBus()
         await memory.ensure_streams()
         yield memory
         await memory.close()
-    else:
-        server: EmbeddedNats = request.getfixturevalue("nats_server")
-        js = await fresh_jetstream_bus(server.url)
-        yield js
+        return
+    server: EmbeddedNats = request.getfixturevalue("nats_server")
+    js = await fresh_jetstream_bus(server.url)
+    if request.param == "jetstream-local":
         await js.close()
+        js = await JetStreamBus.connect(
+            server.url, fetch_timeout=0.2, ack_wait=2.0, local_delivery=True
+        )
+    yield js
+    await js.close()
 
 
 class Planish(Service):
