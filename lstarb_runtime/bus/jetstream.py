@@ -435,10 +435,14 @@ async def _quietly(op: Any) -> None:
 class JetStreamBus(Bus):
     """The six streams on a NATS server with JetStream enabled.
 
-    ``ack_timeout``: seconds without an acknowledgement before a publish is sent again;
+    ``batch``: events a consumer may have delivered and not handled yet (its pull requests
+    ask for no more); ``fetch_timeout``: seconds a consumer's pull request waits on the server
+    before it expires and the next goes out (also what :meth:`JetStreamConsumer.stop` waits at
+    most for it to end); ``ack_timeout``: seconds without an acknowledgement before a publish
+    is sent again;
     ``flush_timeout``: what :meth:`flush` waits at most; ``max_pending``: unacknowledged
     publishes before publishing waits; ``follower_inactive``: seconds a reader of
-    :meth:`follow` may go without fetching before the server deletes it. Pass ``monitor`` (as
+    :meth:`follow` may go without a pull request before the server deletes it. Pass ``monitor`` (as
     :meth:`connect` does) to re-assert streams and re-send after every reconnect.
     ``local_delivery``: events published on MARKET_DATA, OPPORTUNITIES and EXECUTION through
     this bus are also handed at once to its own consumers of them (:mod:`.local`).
