@@ -58,7 +58,13 @@ from lstarb_runtime.bus.interface import (
 )
 from lstarb_runtime.bus.kv import JetStreamKeyValue, bucket_spec, ensure_buckets
 from lstarb_runtime.bus.local import LocalMember, LocalRelay
-from lstarb_runtime.bus.publisher import ACK_TIMEOUT, FLUSH_TIMEOUT, MAX_PENDING, Publisher
+from lstarb_runtime.bus.publisher import (
+    ACK_TIMEOUT,
+    FLUSH_TIMEOUT,
+    MAX_PENDING,
+    Publisher,
+    plain_header,
+)
 from lstarb_runtime.bus.streams import (
     STREAM_BY_NAME,
     STREAMS,
@@ -67,7 +73,13 @@ from lstarb_runtime.bus.streams import (
     stream_of,
     subject_of,
 )
-from lstarb_runtime.bus.tracing import TRACEPARENT, TraceContext, current_trace, outgoing
+from lstarb_runtime.bus.tracing import (
+    TRACEPARENT,
+    TraceContext,
+    current_trace,
+    outgoing,
+    outgoing_header,
+)
 from lstarb_sdk.errors import DecodeError
 from lstarb_sdk.events import EventModel
 
@@ -661,13 +673,17 @@ class JetStreamBus(Bus):
         """Encode once, send to the server and, with local delivery, to this process's
         consumers (registered before the send, so the server's copy never overtakes them)."""
         msg_id = msg_id or msg_id_of(event)
-        context = outgoing(trace)
-        headers = {MSG_ID: msg_id, TRACEPARENT: context.header()}
         subject = subject_of(event)
         data = event.encode()
         relay = self.local
-        if relay is None:
+        if relay is None:  # the header alone: no TraceContext made per publish
+            headers = {
+                MSG_ID: plain_header(msg_id),
+                TRACEPARENT: plain_header(outgoing_header(trace)),
+            }
             return await self._publisher.publish(subject, data, headers, report=report)
+        context = outgoing(trace)
+        headers = {MSG_ID: plain_header(msg_id), TRACEPARENT: plain_header(context.header())}
         stream = stream_of(event).name
         offer = relay.offer(stream, subject, msg_id)
         if offer is None:  # no consumer of it here
