@@ -9,8 +9,10 @@ written once, here:
   :meth:`Service.degrade` / :meth:`Service.recover` and faults recorded, never raised at the
   runner;
 - durable consumption with one ack policy (:meth:`Service.consume`): an event is acknowledged
-  after its handler returned; a handler that raises gets it again (the bus redelivers, up to
-  ``MAX_DELIVER``); a malformed message is counted and skipped (the bus terminates it);
+  after its handler returned (or, when it returned a :data:`~lstarb_runtime.bus.Settle`,
+  once that completed: the planner's plan stored); a handler that raises gets it again
+  (the bus redelivers, up to ``MAX_DELIVER``); a malformed message is counted and skipped
+  (the bus terminates it);
 - publishing (:meth:`Service.emit`, :meth:`Service.publish`) counted per stream; what the
   server acknowledged is the bus's count (``bus.stats``), and publishes it has not confirmed
   (or refused) degrade the service, never kill it;

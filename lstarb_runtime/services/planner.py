@@ -125,9 +125,6 @@ class Planner(Service):
             self.observe(DECIDED, time.perf_counter_ns() - t0)
             self._sent(decision.plan)
             acked = await self.bus.publish_nowait(decision.plan)
-            # Not awaiting the acknowledgement, nothing here yields: without this the plans
-            # of a whole fetched batch would leave together after the last decision.
-            await asyncio.sleep(0)
             sent = time.perf_counter_ns() - t0
             self.observe("opportunity -> plan published", sent)
             self._stage.observe(sent / 1e9)
@@ -135,6 +132,10 @@ class Planner(Service):
             acked.add_done_callback(
                 functools.partial(self._stored, opp.strategy, decision.reevaluated, t0, origin)
             )
+            # Not awaiting the acknowledgement, nothing here yields: without this the plans
+            # of a whole fetched batch would leave together after the last decision, and in
+            # one process the executor takes the plan before the next opportunity is decided.
+            await asyncio.sleep(0)
             return acked  # stored before the opportunity is acknowledged (a failure: redelivery)
         self.rejected[(opp.strategy, decision.reason)] += 1
         await self.emit(
