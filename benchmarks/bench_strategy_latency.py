@@ -1,7 +1,7 @@
 """Update -> opportunities latency of the two-hop and triangular strategies.
 
     .venv/bin/python benchmarks/bench_strategy_latency.py [UPDATES] [--cpu]  # table
-    .venv/bin/pytest plugins/lst/benchmarks --benchmark-enable                       # p50/p99 rows
+    .venv/bin/pytest benchmarks/bench_strategy_latency.py --benchmark-enable  # p50/p99 rows
 
 Markets are generated from the real Raydium CPMM SOL/USDC pool of the bundled
 market: each generated pool is that pool's accounts with new keys (pool,
