@@ -1,7 +1,7 @@
 """Update -> opportunities latency of the two-hop and triangular strategies.
 
     .venv/bin/python benchmarks/bench_strategy_latency.py [UPDATES] [--cpu]  # table
-    .venv/bin/pytest plugins/lst/benchmarks --benchmark-enable                       # p50/p99 rows
+    .venv/bin/pytest benchmarks/bench_strategy_latency.py --benchmark-enable  # p50/p99 rows
 
 Markets are generated from the real Raydium CPMM SOL/USDC pool of the bundled
 market: each generated pool is that pool's accounts with new keys (pool,
@@ -11,7 +11,9 @@ fair price in SOL; each pool trades at that price shifted by a uniform draw
 within +-``spread``. Two markets: 16 token/SOL pairs of 3 pools each (48
 pools, one in three between two tokens), and 1,000 pools over 200 mints.
 
-Two scenarios per market, reported apart:
+Two scenarios per market, reported apart (and a last row on the bundled real market
+with the end-to-end benchmark's stimulus: the Raydium AMM V4 SOL/USDC pool's USDC vault
+moved 1.2 % up, then down, against the CLMM, CPMM and DLMM SOL/USDC pools):
 
 - realistic (+-0.4 %): pools sit within a little more than their fee of
   fair value, as arbitrage keeps them, so a few percent of the cycles an
@@ -261,6 +263,92 @@ def table(updates: int, clock: Clock = CLOCK) -> Iterator[str]:
                     f"| {label} | {scenario} | {m.row()} "
                     f"| {name} | {pct(v, 0.5):,.0f} | {pct(v, 0.99):,.0f} |"
                 )
+    m = measure_real(updates, clock=clock)
+    v = m.samples["both"]
+    yield (
+        f"| bundled SOL/USDC | e2e stimulus | {m.row()} "
+        f"| both | {pct(v, 0.5):,.0f} | {pct(v, 0.99):,.0f} |"
+    )
+
+
+# -- the end-to-end benchmark's stimulus on the bundled real market ------------------------------
+
+AMM_V4_SOL_USDC = Pubkey.from_string("58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2")
+USDC = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
+MOVE = 0.012  # as benchmarks/e2e_latency.py: the AMM V4 pool's USDC vault up and down by 1.2 %
+
+
+class RealMarket:
+    """The simnet's bundled market in a pool book; :meth:`trade` moves the AMM V4 SOL/USDC
+    pool's USDC vault 1.2 % up, then down (never to a state seen before), as the end-to-end
+    benchmark's stimulus does: a two-hop gap against the CLMM, CPMM and DLMM SOL/USDC pools."""
+
+    def __init__(self) -> None:
+        from lstarb_runtime.pool_book import PoolBook
+        from lstarb_runtime.simnet import Simnet, SimnetConfig
+        from lstarb_runtime.simnet.server import installed_adapters
+
+        net = Simnet(SimnetConfig(port=0, slot_ms=0, drive=True, seed=1))
+        self.book = PoolBook(installed_adapters())
+        for _ in range(3):
+            for entry in net.store.entries():
+                self.book.apply(entry.pubkey, entry.account())
+        self.pool = self.book.pools[AMM_V4_SOL_USDC]
+        self.vault = next(
+            k
+            for k in self.pool.accounts_to_update()
+            if (e := self.book.accounts.get(k)) is not None
+            and len(e.data) >= 72
+            and bytes(e.data[:32]) == bytes(USDC)
+        )
+        self.moves = 0
+
+    @property
+    def pools(self) -> dict[Pubkey, PoolAdapter]:
+        return self.book.pools
+
+    def trade(self) -> PoolAdapter:
+        account = self.book.accounts[self.vault]
+        assert account is not None
+        data = bytes(account.data)
+        amount = int.from_bytes(data[64:72], "little")
+        amount = int(amount * (1 + MOVE) if self.moves % 2 == 0 else amount / (1 + MOVE))
+        amount += self.moves + 1
+        self.moves += 1
+        moved = _with(account, data[:64] + amount.to_bytes(8, "little") + data[72:])
+        self.book.apply(self.vault, moved, (10**6 + self.moves, 0))
+        return self.pool
+
+
+def measure_real(updates: int, warmup: int = 100, clock: Clock = CLOCK) -> Measured:
+    """As :func:`measure`, on :class:`RealMarket` (the default settings: base mint SOL)."""
+    market = RealMarket()
+    strats: list[CycleStrategy] = [TwoHopStrategy(LstConfig()), TriangularStrategy(LstConfig())]
+    for s in strats:
+        s.sync(market.pools)
+    samples: dict[str, list[int]] = {"two-hop": [], "triangular": [], "both": []}
+    reported = 0
+    for i in range(warmup + updates):
+        if i == warmup:
+            for s in strats:
+                s.counts = SizingCounts()
+        pool = market.trade()
+        total = 0
+        for s in strats:
+            t0 = clock()
+            found = s.on_pool_update(pool, market.pools, 1000 + i)
+            dt = clock() - t0
+            if i >= warmup:
+                samples[s.name].append(dt)
+                reported += len(found)
+            total += dt
+        if i >= warmup:
+            samples["both"].append(total)
+    counts = SizingCounts()
+    for s in strats:
+        for name in ("touched", "probed", "sized", "quoted"):
+            setattr(counts, name, getattr(counts, name) + getattr(s.counts, name))
+    return Measured(samples, counts, reported, updates)
 
 
 # -- pytest-benchmark: one row per market and scenario, p99 kept in extra_info -------------------
@@ -294,3 +382,26 @@ if __name__ == "__main__":
     cpu = "--cpu" in sys.argv
     for line in table(int(args[0]) if args else 2000, time.thread_time_ns if cpu else CLOCK):
         print(line)
+
+
+def test_bundled_sol_usdc_update_to_opportunities(benchmark: Any) -> None:
+    """The end-to-end benchmark's stimulus on the bundled real market (both strategies)."""
+    market = RealMarket()
+    strats: list[CycleStrategy] = [TwoHopStrategy(LstConfig()), TriangularStrategy(LstConfig())]
+    slots = iter(range(1000, 10**9))
+    for _ in range(100):
+        pool, slot = market.trade(), next(slots)
+        for s in strats:
+            s.on_pool_update(pool, market.pools, slot)
+
+    def setup() -> tuple[tuple[PoolAdapter, int], dict[str, Any]]:
+        return (market.trade(), next(slots)), {}
+
+    def both(pool: PoolAdapter, slot: int) -> int:
+        return sum(len(s.on_pool_update(pool, market.pools, slot)) for s in strats)
+
+    benchmark.pedantic(both, setup=setup, rounds=2000)
+    if benchmark.stats is not None:
+        data = benchmark.stats.stats.data
+        benchmark.extra_info["p99_us"] = pct([int(x * 1e9) for x in data], 0.99)
+        benchmark.extra_info["p50_us"] = statistics.median(data) * 1e6

@@ -101,6 +101,9 @@ class Scanner(Service):
         """The newest slot any source reported; fetched snapshots are stamped with it."""
         self._watched: dict[int, frozenset[Pubkey]] = {}
         """Pools each strategy watches (by the strategy's id)."""
+        self._changed_while_halted: dict[Pubkey, None] = {}
+        """Pools that changed while halted, handed to the strategies with the first update after
+        (a strategy is told of every change: its fair values and kept quotes follow them)."""
         self._account_readers: dict[Pubkey, list[tuple[str, Strategy]]] = {}
         """Accounts besides pools that strategies read (``accounts_wanted``), and who reads them."""
         self._strategy_wanted: list[Pubkey] = []
@@ -635,7 +638,12 @@ class Scanner(Service):
             return
         if self.halted:
             self.count("updates while halted (strategies not run)")
+            self._changed_while_halted.update(dict.fromkeys(changed))
             return
+        if self._changed_while_halted:
+            missed = self._changed_while_halted
+            missed.update(dict.fromkeys(changed))
+            changed, self._changed_while_halted = list(missed), {}
         t0 = time.perf_counter_ns()
         found = []
         for address in changed:

@@ -18,8 +18,19 @@ from lstarb_raydium.cpmm.pool import CpmmPool
 from lstarb_runtime.builtin.replay import ReplaySource, bundled_market, load_market
 from lstarb_runtime.bus import MemoryBus
 from lstarb_runtime.config import Settings, load_config
+from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.services.base import ServiceState
-from lstarb_sdk import AccountFilter, AccountUpdate, DataSource, Opportunity, SlotUpdate
+from lstarb_runtime.services.halt import HaltSwitch
+from lstarb_runtime.services.scanner import Scanner
+from lstarb_sdk import (
+    AccountFilter,
+    AccountUpdate,
+    DataSource,
+    Opportunity,
+    PoolAdapter,
+    SlotUpdate,
+    Strategy,
+)
 from lstarb_sdk.events import AccountEvent, OpportunityEvent, PoolStateEvent
 from lstarb_sdk.solana import Mint
 
@@ -168,6 +179,72 @@ async def test_halted_scanner_keeps_the_tape_but_runs_no_strategy(bus: MemoryBus
     assert scanner.stats.published["MARKET_DATA"] > 0
     assert "OPPORTUNITIES" not in scanner.stats.published
     assert scanner.stats.counters["updates while halted (strategies not run)"] > 0
+
+
+class Told(Strategy):
+    """Writes down each pool it is told changed (and reports nothing)."""
+
+    name = "told"
+
+    def __init__(self) -> None:
+        self.told: set[Pubkey] = set()
+
+    def on_pool_update(
+        self, changed: PoolAdapter, pools: Mapping[Pubkey, PoolAdapter], slot: int
+    ) -> Sequence[Opportunity]:
+        self.told.add(changed.address)
+        return ()
+
+
+class ResumingSource(ReplaySource):
+    """Replays the market (the scanner takes it as its first snapshot); then the kill switch is
+    lifted and one pool account changes (a byte of its tail)."""
+
+    name = "resuming"
+
+    def __init__(self, halt: HaltSwitch) -> None:
+        super().__init__(MARKET)
+        self.halt = halt
+
+    async def stream(self) -> AsyncIterator[AccountUpdate | SlotUpdate]:
+        async for update in super().stream():
+            yield update
+        self.halt.set(False, "test: resumed")
+        key = WHIRLPOOLS[0]
+        data = bytes(MARKET[key].data)
+        changed = Account(
+            MARKET[key].lamports, data[:-1] + bytes([data[-1] ^ 1]), MARKET[key].owner, False, 0
+        )
+        yield self._update(key, changed, self.slot + 1, 1)
+
+
+async def test_strategies_are_told_after_a_halt_of_the_pools_that_changed_during_it(
+    bus: MemoryBus,
+) -> None:
+    """A strategy keeps state that follows each pool's changes (fair values, kept quotes):
+    the changes it missed while halted reach it with the first update after."""
+
+    async def run(halted: bool) -> tuple[Told, Scanner]:
+        told = Told()
+        host = PluginHost()  # the resuming replay the only source
+        host.register_object("dex", Plugin(lstarb_dex_adapters=lambda: [SummarisedWhirlpool]))
+        env = env_for(bus, host, [])
+        source = ResumingSource(env.halt)
+        host.register_object(
+            "plugins",
+            Plugin(
+                lstarb_strategies=lambda context: [told],
+                lstarb_data_sources=lambda context: [source],
+            ),
+        )
+        env.halt.set(halted, "test")
+        return told, await scan(env)
+
+    everything, _ = await run(False)
+    assert len(everything.told) == len(WHIRLPOOLS)
+    told, scanner = await run(True)  # the snapshot taken while halted; one change after
+    assert scanner.stats.counters["updates while halted (strategies not run)"] > 0
+    assert told.told == everything.told
 
 
 class BrokenSource(ReplaySource):

@@ -52,6 +52,11 @@ class LstConfig(PluginConfig):
         description="finest sizing resolution: 2**size_bits sizes per doubling are tried "
         "(9: 0.1-0.2 % apart) and the most profitable is chosen",
     )
+    carry_over: bool = Field(
+        True,
+        description="keep across updates where each cycle's last search ended (the next one "
+        "starts there) and its first leg's quotes; the sizes found are the same either way",
+    )
     exclude_pools: list[str] = Field(default_factory=list, description="pools never used")
     exclude_mints: list[str] = Field(default_factory=list, description="mints never traded")
 

@@ -41,6 +41,19 @@ The resolution needs the coarse ladder's best only when it is small: a
 chord of the concave curve from the probe to any quoted size bounds the
 profit at the coarse rungs between them from below, and once that bound is
 high enough the finest resolution is proven without a coarse search.
+
+A :class:`Hint` (where the same cycle's best rung was last time) only moves
+where the search starts, never what it returns: step 3 holds from any rung
+the climb ends on, so the answer is the same with any hint or none (the
+property tests give random hints). Its size is scaled by how the gain at the
+probe moved (near a peak of small margin ``m`` the best size is about
+proportional to ``m``). When the previous search ended on the rung its own
+hint named (a pool that moved little, or back and forth) the hint is trusted
+and, while the gain at the probe moved by less than 1/64 of itself, the
+climb starts at the rung nearest the guess: the guess and its two
+neighbours, and the sweep, about four quotes with the probe. Otherwise the
+search runs as above (a guess that is not trusted costs nothing) and the
+hint it leaves is trusted if it ends on the guessed rung.
 """
 
 from __future__ import annotations
@@ -49,6 +62,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from lstarb_sdk import Quote
 
@@ -61,6 +75,7 @@ _MAX_FITS = 8
 _WIDE = 4  # first climbing step (rungs) when the fits did not settle
 _SWEEP_LIMIT = 64  # rungs per side at most in step 3 (a safety valve: the band is ~2 rungs)
 _REFUSED = object()
+_STEADY = 64  # a trusted hint starts the climb while the gain at the probe moved < 1/64 of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +94,12 @@ class Ladder:
 
     def size(self, i: int) -> int:
         """The size at rung ``i`` (1 ... ``last``)."""
-        return self.top if i >= self.last else self._value(i)
+        if i >= self.last:
+            return self.top
+        bits = self.bits
+        if i < 2 << bits:
+            return i
+        return ((1 << bits) | (i & ((1 << bits) - 1))) << ((i >> bits) - 1)  # as _value
 
     def index(self, size: int) -> int:
         """The highest rung at or below ``size`` (rung 1 for anything smaller)."""
@@ -156,6 +176,23 @@ def sharp_enough(bits: int, rounding: int) -> int:
     return rounding * 4**bits
 
 
+class Hint(NamedTuple):
+    """Where a cycle's search ended: where the next one starts (it changes the cost only).
+
+    A named tuple of integers: cheap to build once per sized cycle, and the collector stops
+    tracking it (a strategy keeps one per cycle that gained).
+    """
+
+    size: int  # the best rung then
+    gain: int  # the profit at the probe then
+    bits: int  # the resolution then
+    trusted: bool  # that search ended on the rung its own hint named: start there directly
+
+    def guess(self, gain: int, top: int) -> float:
+        """The best size now, from the gain at the probe now (see the module docstring)."""
+        return min(float(top), max(1.0, self.size * gain / self.gain if self.gain > 0 else 1.0))
+
+
 @dataclass(frozen=True, slots=True)
 class Sized:
     """The best rung of a cycle: its size, exact profit, the quotes of every leg there."""
@@ -166,6 +203,7 @@ class Sized:
     probe: tuple[Quote, ...]  # the legs at the probe size: rates at the margin
     bits: int  # resolution of the ladder it was chosen from
     evaluations: int  # sizes quoted to find it
+    hint: Hint  # where the next search of this cycle starts
 
 
 class _Curve:
@@ -193,7 +231,9 @@ class _Curve:
 
     def beats(self, a: int, b: int) -> bool:
         """Size ``a`` beats size ``b``: more profit, or as much at a smaller size."""
-        pa, pb = self.at(a), self.at(b)
+        profits = self.profits
+        pa = profits[a] if a in profits else self.at(a)
+        pb = profits[b] if b in profits else self.at(b)
         if pa is None:
             return False
         if pb is None:
@@ -201,15 +241,16 @@ class _Curve:
         return pa > pb or (pa == pb and a < b)
 
 
-def best_rung(run: Run, top: int, bits: int, probe: int) -> Sized | None:
+def best_rung(run: Run, top: int, bits: int, probe: int, hint: Hint | None = None) -> Sized | None:
     """The most profitable rung for a cycle, or None if it does not gain at ``probe``.
 
     ``run`` quotes the cycle's legs at a size; ``top`` is the largest size
     allowed, ``bits`` the finest resolution. ``probe`` is the margin check: a
     cycle whose output is concave in its input and does not gain there gains
-    at no larger size, and one that refuses there is not sized. Nothing else
-    decides where the search quotes, so its answer is a function of the pool
-    states alone, whatever a scanner saw before.
+    at no larger size, and one that refuses there is not sized. ``hint``
+    (the previous answer's :attr:`Sized.hint`) only chooses where to start:
+    the answer is a function of the pool states alone, whatever a scanner
+    saw before.
     """
     curve = _Curve(run)
     probe = min(max(probe, 1), top)
@@ -218,8 +259,19 @@ def best_rung(run: Run, top: int, bits: int, probe: int) -> Sized | None:
         return None
     rounding = noise(curve.quotes[probe])
     coarse = ladder(min(COARSE_BITS, bits), top)
-    points = [probe, _second(curve, probe, top)]
     sharp = sharp_enough(bits, rounding)
+    start = 0  # the rung of the fine ladder the hint names (0: none)
+    if hint is not None and hint.bits == bits:
+        fine = ladder(bits, top)
+        start = fine.nearest(hint.guess(gain, top))
+        if (
+            hint.trusted
+            and abs(gain - hint.gain) * _STEADY <= hint.gain  # the margin barely moved
+            and curve.at(fine.size(start)) is not None
+            and _proves(curve, coarse, probe, sharp, rounding)
+        ):
+            return _sized(curve, fine, _argmax(curve, fine, start, 1, rounding), probe, gain, start)
+    points = [probe, _second(curve, probe, top)]
     if _proves(curve, coarse, probe, sharp, rounding):
         fine = ladder(bits, top)
     else:
@@ -233,6 +285,11 @@ def best_rung(run: Run, top: int, bits: int, probe: int) -> Sized | None:
             fine = ladder(resolution(best, rounding, bits), top)
             points.append(coarse.size(k))
     k = _argmax(curve, fine, *_fit(curve, fine, points), rounding)
+    return _sized(curve, fine, k, probe, gain, start if fine.bits == bits else 0)
+
+
+def _sized(curve: _Curve, fine: Ladder, k: int, probe: int, gain: int, start: int) -> Sized:
+    """The answer at rung ``k``, and the hint for next time (trusted if ``start`` was ``k``)."""
     size = fine.size(k)
     profit = curve.at(size)
     assert profit is not None
@@ -243,6 +300,7 @@ def best_rung(run: Run, top: int, bits: int, probe: int) -> Sized | None:
         tuple(curve.quotes[probe]),
         fine.bits,
         len(curve.profits),
+        Hint(size, gain, fine.bits, start == k),
     )
 
 

@@ -19,6 +19,7 @@ from sizing_reference import ladder_sizes, reference_best
 
 from lstarb_lst.sizing import (
     COARSE_BITS,
+    Hint,
     Ladder,
     best_rung,
     resolution,
@@ -223,3 +224,66 @@ def test_a_big_gain_needs_a_handful_of_quotes() -> None:
     got = best_rung(chain(legs), 10**12, 9, 10**7)
     assert got is not None and got.bits == 9
     assert got.evaluations <= 6, got
+
+
+@st.composite
+def hints(draw: st.DrawFn) -> Hint:
+    """Any hint at all: a size anywhere, a gain of any sign, any resolution, trusted or not."""
+    return Hint(
+        size=draw(st.integers(1, 4 * 10**12)),
+        gain=draw(st.integers(-(10**6), 10**9)),
+        bits=draw(st.sampled_from([5, 6, 8, 9])),
+        trusted=draw(st.booleans()),
+    )
+
+
+@example(legs=HIDDEN_BY_ROUNDING, top=10**9, bits=6, hint=Hint(10**8, 10**4, 6, True), shift=1.0)
+@settings(
+    max_examples=int(os.environ.get("SIZING_EXAMPLES", 150)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    legs=cycles(),
+    top=st.sampled_from([10**9, 10**11, 10**12, 3 * 10**12 + 7]),
+    bits=st.sampled_from([6, 9]),
+    hint=hints(),
+    shift=st.floats(0.995, 1.005),
+)
+def test_a_hint_changes_the_cost_never_the_answer(
+    legs: list[Leg], top: int, bits: int, hint: Hint, shift: float
+) -> None:
+    """With a random hint (trusted: the climb starts at any size), and with the hint its own
+    previous answer leaves, again and after a pool moved, the search returns exactly the best
+    rung a scan of every rung finds (the old answer)."""
+    run = chain(legs)
+    probe = 10**7
+    want = reference_best(run, top, bits, probe)
+    got = best_rung(run, top, bits, probe, hint)
+    assert (None if got is None else (got.size, got.profit)) == want
+    if got is None:
+        return
+    anywhere = Hint(hint.size, got.hint.gain, got.bits, True)  # trusted, the climb starts there
+    from_there = best_rung(run, top, bits, probe, anywhere)
+    assert from_there is not None and (from_there.size, from_there.profit) == want
+    again = best_rung(run, top, bits, probe, got.hint)  # the same states: where it ended
+    assert again is not None and (again.size, again.profit) == want
+    assert [q.out_amount for q in again.quotes] == [q.out_amount for q in run(again.size) or ()]
+    legs[-1].reprice(legs[-1].rate() * shift)  # the last pool moves a little
+    moved = best_rung(run, top, bits, probe, again.hint)
+    reference = reference_best(run, top, bits, probe)
+    assert (None if moved is None else (moved.size, moved.profit)) == reference
+
+
+def test_a_trusted_hint_at_the_answer_costs_a_few_quotes() -> None:
+    """Back at a state seen before, the search quotes the probe, the rung and its neighbours."""
+    legs = [Leg(10**12, 103 * 10**10, 2500, 2**64, 0), Leg(10**12, 10**12, 2500, 2**64, 0)]
+    first = best_rung(chain(legs), 10**12, 9, 10**7)
+    assert first is not None
+    trusted = Hint(first.size, first.hint.gain, first.bits, True)
+    again = best_rung(chain(legs), 10**12, 9, 10**7, trusted)
+    assert again is not None and (again.size, again.profit) == (first.size, first.profit)
+    assert again.evaluations <= 4 and again.hint.trusted
+    far = best_rung(chain(legs), 10**12, 9, 10**7, Hint(first.size // 3, first.hint.gain, 9, True))
+    assert far is not None and (far.size, far.profit) == (first.size, first.profit)
+    assert not far.hint.trusted  # the climb moved: next time the fit goes first again

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from lst_testlib import market_pools
 from sizing_reference import reference_best
+from solders.account import Account
 from solders.pubkey import Pubkey
 
 from lstarb_lst.config import LstConfig
@@ -209,6 +210,93 @@ def test_sizes_and_ids_do_not_depend_on_what_a_scanner_saw_before() -> None:
     assert {k: (o.id, o.legs[0].in_amount, o.expected_profit) for k, o in again.items()} == {
         k: (o.id, o.legs[0].in_amount, o.expected_profit) for k, o in fresh.items()
     }
+
+
+@pytest.mark.slow  # brute force quotes every rung of every gaining cycle (cached per cycle)
+@pytest.mark.parametrize("cls", [TwoHopStrategy, TriangularStrategy])
+def test_hints_from_earlier_states_leave_every_size_what_brute_force_finds(
+    cls: type[CycleStrategy],
+) -> None:
+    """Each cycle's search starts where its last one ended (a hint from other states, then
+    from these very states, trusted): every size and profit is still the scan's, to the unit."""
+    strategy = cls(CONFIG)
+    shifted = market_pools(epoch=600)  # stake pools stale: other gains, other directions
+    for slot, pool in enumerate(shifted.values(), start=900):
+        strategy.on_pool_update(pool, shifted, slot)
+    by_key = {c.key: c for c in strategy.cycles()}
+    for _ in range(3):  # other states' hints, then this market's own, then trusted ones
+        found = streamed(strategy)
+        assert found
+        for key, opp in found.items():
+            assert (opp.legs[0].in_amount, opp.expected_profit) == brute_force_size(by_key[key])
+    assert any(h.trusted for h in strategy._hints.values())
+
+
+AMM_V4_SOL_USDC = Pubkey.from_string("58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2")
+
+
+def _moved(vault: Account, factor: float) -> Account:
+    data = bytes(vault.data)
+    amount = int(int.from_bytes(data[64:72], "little") * factor)
+    return Account(
+        vault.lamports,
+        data[:64] + amount.to_bytes(8, "little") + data[72:],
+        vault.owner,
+        vault.executable,
+        vault.rent_epoch,
+    )
+
+
+@pytest.mark.parametrize("cls", [TwoHopStrategy, TriangularStrategy])
+def test_quotes_kept_across_updates_are_dropped_when_their_pool_changes(
+    cls: type[CycleStrategy],
+) -> None:
+    """A strategy that keeps quotes across updates reports, after each move of a pool, what a
+    strategy that never saw the pool before reports; and a move changes what is reported."""
+    from lstarb_runtime.builtin.replay import bundled_market, load_market
+
+    market = market_pools()  # its own adapters: this test moves one
+    pool = market[AMM_V4_SOL_USDC]
+    accounts = load_market(bundled_market())
+    vault = next(
+        k
+        for k in pool.accounts_to_update()
+        if k in accounts and len(accounts[k].data) >= 72 and accounts[k].data[:32] == bytes(USDC)
+    )
+    seasoned = cls(CONFIG)
+    for slot, p in enumerate(market.values(), start=1000):
+        seasoned.on_pool_update(p, market, slot)
+    account, before = accounts[vault], None
+    for step, factor in enumerate((1.012, 1 / 1.012, 1.012, 1.03, 0.97, 1.0001)):
+        account = _moved(account, factor)
+        pool.update({vault: account})
+        got = seasoned.on_pool_update(pool, market, 2000 + step)
+        fresh = cls(CONFIG)  # no quotes kept yet
+        fresh.sync(market)
+        want = fresh.on_pool_update(pool, market, 2000 + step)
+        assert [(o.id, o.legs, o.expected_profit) for o in got] == [
+            (o.id, o.legs, o.expected_profit) for o in want
+        ]
+        assert got and [o.id for o in got] != before  # the move changed what is reported
+        before = [o.id for o in got]
+        for other in (p for a, p in market.items() if a != AMM_V4_SOL_USDC):
+            # the moved pool is now a leg that did not change: its kept quotes are the new ones
+            got = seasoned.on_pool_update(other, market, 2000 + step)
+            want = fresh.on_pool_update(other, market, 2000 + step)
+            assert [(o.id, o.legs) for o in got] == [(o.id, o.legs) for o in want]
+
+
+def test_carry_over_off_finds_the_same() -> None:
+    """``carry_over = false`` (every search afresh) reports what the default reports."""
+    fresh = CONFIG.model_copy(update={"carry_over": False})
+    for cls in (TwoHopStrategy, TriangularStrategy):
+        on, off = cls(CONFIG), cls(fresh)
+        for _ in range(2):  # the second pass with hints and kept quotes
+            a, b = streamed(on), streamed(off)
+            assert {k: (o.id, o.legs) for k, o in a.items()} == {
+                k: (o.id, o.legs) for k, o in b.items()
+            }
+        assert on._hints and not off._hints
 
 
 def test_confidence_is_the_documented_product() -> None:
