@@ -115,10 +115,16 @@ async def test_records_race_and_one_executor_signs(bus: Bus) -> None:
     loser = b if signed.owner == "a" else a
     with pytest.raises(Lost):  # a late write of the loser, at what it last saw, loses again
         await loser.rejected(plan.id, "too late", over=PlanRecord(plan.id, "claimed", "x", 0))
-    done = await (a if signed.owner == "a" else b).done(signed, "landed")
-    assert done.state == "done" and await bus.kv("inflight").keys() == []
-    with pytest.raises(Lost):
-        await loser.done(signed, "landed")  # a stale copy cannot overwrite the outcome
+    winner = a if signed.owner == "a" else b
+    done = await winner.done(signed, "landed", b"the result")
+    assert done.state == "done" and done.result_b64 and done.plan_b64 == ""
+    assert await a.get(plan.id) == done
+    # listed until the result is published: a restart publishes the result of a dead winner
+    assert len(await bus.kv("inflight").keys()) == 1
+    with pytest.raises(Lost):  # a stale copy (a second follower) cannot decide it again
+        await loser.done(signed, "failed", b"another result")
+    await winner.forget(done)
+    assert await bus.kv("inflight").keys() == []
 
 
 async def test_a_rejected_plan_is_recorded_done_with_its_reason(bus: Bus) -> None:
