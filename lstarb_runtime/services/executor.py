@@ -12,8 +12,10 @@ For each plan (docs/executor.md), nothing waits on the server before the transac
    first, drop the transaction (never sent) and follow its record instead;
 5. send it through the plan's submitter, or in paper mode (the default) hand it to the landing
    simulator, which never sends;
-6. follow it to an outcome, publish the ExecutionResultEvent and wait for the server's
-   acknowledgement, mark the plan done; only then is the plan's message acknowledged.
+6. follow it to an outcome, mark the plan done with it (the one ``update`` that decides it:
+   of several executors following one record, only the one whose update succeeds counts),
+   publish the ExecutionResultEvent and wait for the server's acknowledgement; only then is
+   the plan's message acknowledged.
 
 A restarted executor first follows what its store says was in flight, then takes new plans.
 Several executor processes share the work through one durable consumer (``executor``).
