@@ -124,7 +124,10 @@ class PlanRecord:
         try:
             doc: dict[str, Any] = json.loads(value)
             doc["created_accounts"] = tuple(doc.get("created_accounts", ()))
-            return cls(**doc, revision=revision)
+            # a field of a later version is left out: an executor not yet upgraded still
+            # reads the records of upgraded ones (as this one reads earlier versions')
+            known = {name: doc[name] for name in _STORED if name in doc}
+            return cls(**known, revision=revision)
         except (ValueError, TypeError) as exc:
             raise DecodeError(f"plan record: {exc}") from None
 

@@ -19,7 +19,7 @@ from lstarb_runtime.executor.fingerprint import state_fingerprint
 from lstarb_runtime.executor.store import Lost, PlanRecord, PlanStore, plan_key
 from lstarb_runtime.executor.wallets import NoWallet, Wallet, WalletPool, load_wallets
 from lstarb_runtime.logs import configure_logging
-from lstarb_sdk.errors import ConfigError
+from lstarb_sdk.errors import ConfigError, DecodeError
 from lstarb_sdk.events.examples import example_plan
 
 from ..bus.conftest import fresh_jetstream_bus, nats_server  # noqa: F401 (fixtures)
@@ -169,3 +169,11 @@ def test_the_fingerprint_is_of_the_pools_account_versions() -> None:
     book.apply(tick_array, account, (5, 1))  # the same bytes at a later slot: taken
     assert state_fingerprint(book, TRIANGLE) != one
     assert state_fingerprint(book, TRIANGLE[:1]) == state_fingerprint(market_book(), TRIANGLE[:1])
+
+
+def test_a_record_with_a_field_of_a_later_version_still_decodes() -> None:
+    record = PlanRecord("p", "done", "a", 1, status="landed", result_b64="cmVzdWx0")
+    later = record.encode().replace(b'{"plan_id"', b'{"next_version_field":[1],"plan_id"')
+    assert PlanRecord.decode(later, 7) == record
+    with pytest.raises(DecodeError):  # a required field missing is still an error
+        PlanRecord.decode(b'{"plan_id":"p"}', 1)
