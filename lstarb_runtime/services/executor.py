@@ -770,7 +770,7 @@ class Executor(Service):
             try:
                 finished = await self.store.done(record, outcome.status, result.encode())
             except Lost:
-                await self._decided_elsewhere(plan.id)
+                await self._decided_elsewhere(plan.id, wallet)
                 return
             await self.publish(result)
             await self.store.forget(finished)
@@ -792,14 +792,25 @@ class Executor(Service):
             self._settle_wallet(wallet, outcome, record)
         self.env.host.call_each("lstarb_on_execution_result", result=result.to_result())
 
-    async def _decided_elsewhere(self, plan_id: str) -> None:
+    async def _decided_elsewhere(self, plan_id: str, wallet: Wallet | None) -> None:
         """Another executor following the same signed record decided its outcome first: ours
-        is dropped. Its result is published again (the same message: de-duplicated), in case
-        it died between deciding and publishing, and its listing removed."""
+        is dropped, nothing is counted. Its result is published again (the same message:
+        de-duplicated), in case it died between deciding and publishing, and its listing
+        removed; the wallet held here is settled as the decided outcome says (paper: this
+        process's view of its balance)."""
         self.count("outcomes decided by another executor")
         record = await self.store.get(plan_id)
-        if record is not None and record.state == "done":
-            await self._publish_recorded(record)
+        if record is None or record.state != "done":
+            return
+        decided = record.result()
+        if wallet is not None and decided is not None:
+            outcome = Outcome(
+                decided.status,
+                fee_lamports=decided.fee_lamports,
+                realized_profit=decided.realized_profit,
+            )
+            self._settle_wallet(wallet, outcome, record)
+        await self._publish_recorded(record)
 
     async def _publish_recorded(self, record: PlanRecord) -> bool:
         """Publish a done record's stored result again, then drop its ``inflight`` listing;

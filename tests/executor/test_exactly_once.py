@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from solders.pubkey import Pubkey
 
 from lstarb_runtime.bus import Delivery, EmbeddedNats, JetStreamBus
 from lstarb_runtime.bus.kv import WrongRevision
@@ -333,6 +334,40 @@ async def test_two_executors_following_one_signed_record_count_its_outcome_once(
     assert stored.signature == result.signature
     assert await _writes(bus, "EXECUTED") == 1
     assert await _writes(bus, "KV_plans") == 2  # signed, then done once: the loser wrote nothing
+    assert await bus.kv("inflight").keys() == []
+
+
+async def test_a_signer_still_alive_and_a_follower_of_its_redelivery_count_the_outcome_once(
+    bus: JetStreamBus,
+    nats_server: EmbeddedNats,  # noqa: F811
+) -> None:
+    """The signer is slow past the ack wait (its landing takes long), the server redelivers the
+    plan to another executor, which follows the record: both reach the outcome, one decides
+    it; the signer's wallet is settled once, whichever decided."""
+    other = await _other_connection(nats_server.url)
+    slow = {"landing_timeout_s": 1.0}
+    a = await _executor(bus, name="a", **slow)
+    b = await _executor(other, name="b", **slow)
+    plan = make_plan(market_book(), TRIANGLE, plan_id="slow-signer")
+    try:
+        await asyncio.gather(a.handle(_delivery(plan)), b.handle(_delivery(plan, 2)))
+        (result,) = await results_of(bus, 1)
+    finally:
+        await a.stop()
+        await b.stop()
+        await other.close()
+    executors = {e.store.owner: e for e in (a, b)}
+    assert sum(sum(e.outcomes.values()) for e in executors.values()) == 1
+    assert sum(e.pnl for e in executors.values()) == result.realized_profit
+    decided = [e.stats.counters["outcomes decided by another executor"] for e in (a, b)]
+    assert sum(decided) == 1
+    stored = await PlanStore(bus, "test").get(plan.id)
+    assert stored is not None and (stored.state, stored.status) == ("done", result.status)
+    signer = executors[stored.owner]
+    assert signer.stats.counters["plans sent"] == 1
+    wallet = signer.wallets.by_key(Pubkey.from_string(stored.wallet))
+    assert wallet is not None and not wallet.busy and wallet.trades == 1
+    assert await _writes(bus, "EXECUTED") == 1
     assert await bus.kv("inflight").keys() == []
 
 
