@@ -9,6 +9,9 @@ consumer share one process and event loop, as in ``lstarb run``.
 
 - latency: one event at a time (the next is published after the previous one was handled), on
   MARKET_DATA (memory storage) and OPPORTUNITIES (file storage);
+- behind a busy handler: an event stored while the handler of the previous one is still busy,
+  from the end of that handler to the start of its own (what arriving at a busy consumer
+  costs beyond the wait itself);
 - throughput: one publisher pipelining publishes (up to 256 awaiting their ack) to one
   consumer, MARKET_DATA events, measured from the first publish to the last handled event.
 """
@@ -54,6 +57,42 @@ async def latency(
             out.append((got[-1] - t0) * 1e6)
     await consumer.stop()
     return out
+
+
+async def latency_behind_a_busy_handler(
+    bus: JetStreamBus, make: Callable[[int], EventModel], n: int, busy: float = 0.005
+) -> list[float]:
+    """Microseconds from the end of one handler to the start of the next, when the next event
+    was stored while the first handler was busy (awaiting for ``busy`` seconds, as a planner
+    awaits its plan's storage): what an event pays for arriving at a busy consumer, beyond
+    the wait for the handler itself. MARKET_DATA, one pair of events at a time."""
+    started = asyncio.Event()
+    done = asyncio.Event()
+    first_end = 0.0
+    gaps: list[float] = []
+    count = 0
+
+    async def handler(d: Delivery) -> None:
+        nonlocal count, first_end
+        count += 1
+        if count % 2:  # the first of a pair: busy while the second is published
+            started.set()
+            await asyncio.sleep(busy)
+            first_end = time.perf_counter()
+        else:
+            gaps.append((time.perf_counter() - first_end) * 1e6)
+            done.set()
+
+    consumer = await bus.consume("MARKET_DATA", "bench-lat-busy", handler)
+    for i in range(n + 25):
+        started.clear()
+        done.clear()
+        await bus.publish(make(2 * i))
+        await started.wait()
+        await bus.publish(make(2 * i + 1))
+        await done.wait()
+    await consumer.stop()
+    return gaps[25:]
 
 
 async def throughput(
@@ -162,6 +201,9 @@ async def run(n: int = 2000, n_throughput: int = 20_000) -> dict[str, float]:
         await bus.ensure_streams()
         md = await latency(bus, "MARKET_DATA", lambda i: example_pool_state(slot=i + 1), n)
         opp = await latency(bus, "OPPORTUNITIES", lambda i: example_opportunity(f"bench-{i}"), n)
+        busy = await latency_behind_a_busy_handler(
+            bus, lambda i: example_pool_state(slot=5 * 10**9 + i), n // 4
+        )
         tput = await throughput(bus, n_throughput)
         tput_nowait = await throughput(bus, n_throughput, nowait=True, first_slot=10**7)
         tput_procs, publish_cpu = await throughput_two_processes(bus, server.url, n_throughput)
@@ -182,6 +224,8 @@ async def run(n: int = 2000, n_throughput: int = 20_000) -> dict[str, float]:
         "md_p99": _pct(md, 99),
         "opp_p50": statistics.median(opp),
         "opp_p99": _pct(opp, 99),
+        "busy_p50": statistics.median(busy),
+        "busy_p99": _pct(busy, 99),
         "throughput": tput,
         "throughput_nowait": tput_nowait,
         "throughput_procs": tput_procs,
@@ -211,6 +255,10 @@ def table(r: dict[str, float]) -> str:
             "|---|---:|---:|",
             f"| publish -> consume p50 (µs) | {r['md_p50']:.0f} | {r['opp_p50']:.0f} |",
             f"| publish -> consume p99 (µs) | {r['md_p99']:.0f} | {r['opp_p99']:.0f} |",
+            f"| stored while the handler was busy: handler done -> next handler p50 (µs) "
+            f"| {r['busy_p50']:.0f} | |",
+            f"| stored while the handler was busy: handler done -> next handler p99 (µs) "
+            f"| {r['busy_p99']:.0f} | |",
             f"| sustained throughput, 1 publisher -> 1 consumer, ack awaited (events/s) "
             f"| {r['throughput']:,.0f} | |",
             f"| sustained throughput, 1 publisher -> 1 consumer, publish_nowait (events/s) "

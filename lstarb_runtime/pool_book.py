@@ -90,7 +90,10 @@ class BookChange:
     """Pools updated successfully (including a new one), in the order they were updated."""
     states: list[PoolState] = field(default_factory=list)
     """Pools that can quote after this account: each changed one, and any whose last missing
-    mint decimals this account supplied."""
+    mint decimals this account supplied (empty when the book defers states)."""
+    ready: list[Pubkey] = field(default_factory=list)
+    """The pools whose state :attr:`states` holds or, when the book defers states, would hold
+    (ask :meth:`PoolBook.state` for each when it is time to publish)."""
     wanted: list[Pubkey] = field(default_factory=list)
     """Accounts the book needs from now on and does not hold: subscribe and fetch them."""
 
@@ -120,6 +123,12 @@ class PoolBook:
     """Unexpected exceptions raised by adapters, by adapter name (``dex``)."""
     quarantined: dict[Pubkey, str] = field(default_factory=dict)
     """Pools dropped after their adapter raised unexpectedly, with the reason."""
+    defer_states: bool = False
+    """``apply`` names the pools whose state may have moved (:attr:`BookChange.ready`) instead
+    of summarising and probe-quoting each (:attr:`BookChange.states`). Why: the scanner puts
+    the raw account on the tape first and publishes pool states once the slot's burst of
+    updates is through, one per pool, rather than quoting every pool again for each of the
+    slot's accounts; a reader of the tape that never publishes states skips the work."""
 
     @classmethod
     def for_plugins(cls, host: PluginHost, *, keep_unwanted: bool = False) -> PoolBook:
@@ -327,7 +336,11 @@ class PoolBook:
 
     # ------------------------------------------------------------------ reading the book
     def _states(self, addresses: Iterable[Pubkey], change: BookChange) -> None:
+        if self.defer_states:
+            change.ready.extend(addresses)
+            return
         for address in addresses:
+            change.ready.append(address)
             state = self.state(address)
             if state is not None:
                 change.states.append(state)

@@ -1,11 +1,11 @@
 """The production bus: NATS JetStream through nats-py, with pull consumers.
 
-Why pull consumers: a service fetches in batches at its own pace (back-pressure), several
+Why pull consumers: a service asks for events at its own pace (back-pressure), several
 processes with the same durable name share the work (``lstarb run --role planner`` twice), and
 a consumer that was down resumes from its acknowledged position. The client reconnects forever;
 after every reconnect the bus re-asserts its streams, consumers and key-value buckets (a server
 that restarted has lost its memory streams) and re-sends what was not acknowledged
-(:mod:`~lstarb_runtime.bus.publisher`); a fetch interrupted by a reconnect is simply retried.
+(:mod:`~lstarb_runtime.bus.publisher`); a pull request lost with a connection is simply sent again.
 
 Two kinds of consumer: the durables of service groups (:meth:`JetStreamBus.consume`), which
 outlive their processes on purpose, and readers of one process (:meth:`JetStreamBus.follow`),
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from datetime import datetime
 from typing import Any, Final
@@ -24,13 +25,15 @@ import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
+from nats.aio.subscription import Subscription
 from nats.js.api import (
+    DEFAULT_PREFIX,
     AckPolicy,
     ConsumerConfig,
     DeliverPolicy,
     DiscardPolicy,
     RetentionPolicy,
+    StatusCode,
     StorageType,
     StreamConfig,
 )
@@ -55,7 +58,13 @@ from lstarb_runtime.bus.interface import (
 )
 from lstarb_runtime.bus.kv import JetStreamKeyValue, bucket_spec, ensure_buckets
 from lstarb_runtime.bus.local import LocalMember, LocalRelay
-from lstarb_runtime.bus.publisher import ACK_TIMEOUT, FLUSH_TIMEOUT, MAX_PENDING, Publisher
+from lstarb_runtime.bus.publisher import (
+    ACK_TIMEOUT,
+    FLUSH_TIMEOUT,
+    MAX_PENDING,
+    Publisher,
+    plain_header,
+)
 from lstarb_runtime.bus.streams import (
     STREAM_BY_NAME,
     STREAMS,
@@ -64,13 +73,23 @@ from lstarb_runtime.bus.streams import (
     stream_of,
     subject_of,
 )
-from lstarb_runtime.bus.tracing import TRACEPARENT, TraceContext, current_trace, outgoing
+from lstarb_runtime.bus.tracing import (
+    TRACEPARENT,
+    TraceContext,
+    current_trace,
+    outgoing,
+    outgoing_header,
+)
 from lstarb_sdk.errors import DecodeError
 from lstarb_sdk.events import EventModel
 
 log = logging.getLogger("lstarb.bus")
 
 __all__ = ["JetStreamBus", "JetStreamConsumer", "connect_nats", "stream_config"]
+
+STATUS: Final = "Status"
+"""The header nats-py puts a status reply's code in (``NATS/1.0 408 Request Timeout``)."""
+DESCRIPTION: Final = "Description"
 
 REASSERT_BACKOFF_MAX: Final = 5.0
 """Seconds between attempts at most, while a restarted server is not ready for them."""
@@ -103,8 +122,28 @@ def _differs(have: StreamConfig, want: StreamConfig) -> bool:
     )
 
 
+PULL_LOST_MARGIN: Final = 0.5
+"""Seconds past a pull request's expiry without its end (408) before the consumer takes it for
+lost (a reconnect dropped it with its subscription) and asks again."""
+
+_WAKE: Final = None
+"""Queued instead of a message to wake the loop (a pull lost, stop)."""
+
+
 class JetStreamConsumer(Consumer):
-    """A pull consumer fetching in batches, one task per consumer.
+    """A pull consumer that always keeps one pull request waiting on the server.
+
+    Why not ``fetch``: each fetch is a request round trip, and an event that arrives while a
+    batch is handled waits for the next fetch. Here the consumer sends
+    ``$JS.API.CONSUMER.MSG.NEXT`` requests itself (``batch``, ``expires``; the JetStream pull
+    protocol) to an inbox of its own, so the server pushes each event the moment it is stored
+    and the loop handles it as it arrives, in stream order. The next request goes out as soon as
+    the previous one is used up or expired, before the message in hand is handled; it asks for
+    what the buffer has room for, so at most ``batch`` events are delivered and not handled yet
+    (back-pressure). With ``batch=1`` that means a consumer asks for the next event only once it
+    is idle, so in a group another idle member gets it. Each request has its own reply subject
+    (``<inbox>.<n>``), which tells the end of the request in force (408 expired, 409, 404) from
+    a late one of an earlier request.
 
     A durable of a service group, or (``ephemeral``) a reader of this process alone, which
     :meth:`ensure` re-creates after the last event it handled when the server lost it, and
@@ -114,7 +153,6 @@ class JetStreamConsumer(Consumer):
     def __init__(
         self,
         bus: JetStreamBus,
-        sub: JetStreamContext.PullSubscription,
         config: ConsumerConfig,
         stream: str,
         durable: str,
@@ -128,41 +166,127 @@ class JetStreamConsumer(Consumer):
         stats: ConsumerStats | None = None,
     ) -> None:
         super().__init__(stream, durable, ephemeral=ephemeral)
+        if batch < 1:
+            raise BusError(f"batch must be at least 1, not {batch}")
         if stats is not None:
             self.stats = stats
         self.config = config
         self._bus = bus
-        self._sub = sub
         self._local = local
         """This consumer's part in local delivery (None: every event comes from the server)."""
         self._handler = handler if local is None else local.guarded(handler)
         self._batch = batch
-        self._fetch_timeout = fetch_timeout
+        self._refill = max(1, batch // 2)
+        """Room for at least this many events before a new pull request goes out."""
+        self._expires = fetch_timeout
         self._stopping = False
         self._last_seq = 0
         """The stream sequence of the last message handled (acknowledged or terminated)."""
         self._stream_created = stream_created
         self._ensuring = asyncio.Lock()
+        self._next_subject = f"{DEFAULT_PREFIX}.CONSUMER.MSG.NEXT.{stream}.{durable}"
+        self._inbox = bus.nc.new_inbox()
+        self._sub: Subscription | None = None
+        self._queue: asyncio.Queue[Msg | None] = asyncio.Queue()
+        """Messages and status replies as they arrived, in order; ``_WAKE`` to wake the loop."""
+        self._pulls = 0
+        self._pull = 0
+        """Number of the pull request in force (0: none)."""
+        self._pull_left = 0
+        """Messages the request in force may still deliver."""
+        self._pull_timer: asyncio.TimerHandle | None = None
         self._task = asyncio.create_task(self._run(), name=f"lstarb-consumer-{durable}")
 
     async def _run(self) -> None:
+        self._sub = await self._bus.nc.subscribe(f"{self._inbox}.*", cb=self._queue.put)
         while not self._stopping:
             try:
-                msgs = await self._sub.fetch(self._batch, timeout=self._fetch_timeout)
-            except (TimeoutError, nats.errors.TimeoutError):
-                continue
-            except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
+                await self._pull_if_room(0)
+            except Exception as exc:  # closed or reconnecting beyond the client's buffer
+                log.debug("%s/%s: pull request not sent (%r)", self.stream, self.durable, exc)
                 await asyncio.sleep(RECONNECT_WAIT)
                 continue
-            except Exception as exc:  # a reconnect can surface as other client errors
-                log.warning("%s/%s: fetch failed (%r); retrying", self.stream, self.durable, exc)
-                await asyncio.sleep(RECONNECT_WAIT)
-                if self.ephemeral and not self._stopping and self._bus.nc.is_connected:
-                    # no responders: the server lost this reader (restart, inactivity)
-                    await self._ensure_quietly()
+            msg = await self._queue.get()
+            if msg is None or self._stopping:
+                if msg is not None:
+                    self._queue.put_nowait(msg)  # stop() gives it back to the server
                 continue
-            for msg in msgs:
+            status = msg.headers.get(STATUS) if msg.headers else None
+            if status is None:
+                self._delivered()
+                await self._pull_if_room(1, quietly=True)  # before handling: no gap
                 await self._handle(msg)
+            elif self._ended(msg, status):
+                if status == StatusCode.SERVICE_UNAVAILABLE:
+                    await self._lost_consumer()
+                else:  # refused (409): not again at once
+                    await asyncio.sleep(RECONNECT_WAIT)
+
+    async def _pull_if_room(self, in_hand: int, *, quietly: bool = False) -> None:
+        """Send a pull request if none is in force and the buffer has room for ``_refill``."""
+        if self._pull or self._stopping:
+            return
+        room = self._batch - self._queue.qsize() - in_hand
+        if room < self._refill:
+            return
+        self._pulls += 1
+        number = self._pulls
+        request = {"batch": room, "expires": int(self._expires * 1e9)}
+        try:
+            await self._bus.nc.publish(
+                self._next_subject, json.dumps(request).encode(), reply=f"{self._inbox}.{number}"
+            )
+        except Exception:
+            if quietly:  # the loop's next turn tries again
+                return
+            raise
+        self._pull, self._pull_left = number, room
+        loop = asyncio.get_running_loop()
+        self._pull_timer = loop.call_later(
+            self._expires + PULL_LOST_MARGIN, self._pull_lost, number
+        )
+
+    def _pull_lost(self, number: int | None = None) -> None:
+        """The request in force (or ``number``) ended without a word (a reconnect): ask again."""
+        if self._pull and number in (None, self._pull):
+            self._pull_done()
+            self._queue.put_nowait(_WAKE)
+
+    def _pull_done(self) -> None:
+        self._pull = 0
+        if self._pull_timer is not None:
+            self._pull_timer.cancel()
+            self._pull_timer = None
+
+    def _delivered(self) -> None:
+        """A message arrived: it used one of the request in force (if any is)."""
+        if self._pull:
+            self._pull_left -= 1
+            if self._pull_left <= 0:
+                self._pull_done()
+
+    def _ended(self, msg: Msg, status: str) -> bool:
+        """A status reply: end the request in force if it is about it. True when that is not
+        the normal end (408 expired, 404 nothing now) but a refusal: 503 (no responders: the
+        server has no such consumer) or 409 (consumer deleted, too many waiting requests)."""
+        if status == StatusCode.CONTROL_MESSAGE:  # a heartbeat (none is asked for)
+            return False
+        number = msg.subject.rsplit(".", 1)[-1]
+        if number != str(self._pull):
+            return False  # a late word on an earlier request
+        self._pull_done()
+        if status in (StatusCode.REQUEST_TIMEOUT, StatusCode.NO_MESSAGES):
+            return False
+        if status != StatusCode.SERVICE_UNAVAILABLE:
+            description = (msg.headers or {}).get(DESCRIPTION, "")
+            log.info("%s/%s: pull refused: %s %s", self.stream, self.durable, status, description)
+        return True
+
+    async def _lost_consumer(self) -> None:
+        log.warning("%s/%s: the server has no such consumer; retrying", self.stream, self.durable)
+        await asyncio.sleep(RECONNECT_WAIT)
+        if self.ephemeral and not self._stopping and self._bus.nc.is_connected:
+            await self._ensure_quietly()
 
     async def _ensure_quietly(self) -> None:
         try:
@@ -259,18 +383,32 @@ class JetStreamConsumer(Consumer):
         self._last_seq = max(self._last_seq, meta.sequence.stream)
 
     async def stop(self) -> None:
-        """Let the fetch in flight finish (at most ``fetch_timeout``), so no pull request is
-        left on the server to swallow messages meant for the next run, then unsubscribe; a
-        reader is deleted from the server (nothing of this process stays behind)."""
+        """Finish the event in hand, then give back what the server sent since (nak, so the
+        next run or another member gets it at once) until the pull request in force has ended
+        (at most ``fetch_timeout``): no request is left on the server to swallow messages meant
+        for the next run. Then unsubscribe; a reader is deleted from the server (nothing of
+        this process stays behind)."""
         self._stopping = True
         if self._local is not None:
             self._local.quit()
+        self._queue.put_nowait(_WAKE)
         with contextlib.suppress(Exception):
             await self._task
         if self._local is not None:
             await self._local.leave()
-        with contextlib.suppress(Exception):
-            await self._sub.unsubscribe()
+        given = 0
+        while True:
+            while not self._queue.empty():
+                given += await self._give_back(self._queue.get_nowait())
+            if not self._pull or not self._bus.nc.is_connected:
+                break
+            given += await self._give_back(await self._queue.get())  # the timer wakes it
+        self._pull_done()
+        if given:
+            log.info("%s/%s: gave back %d events on stop", self.stream, self.durable, given)
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
         self._bus._consumers.discard(self)
         if self.ephemeral and self._bus.nc.is_connected:
             try:
@@ -279,6 +417,18 @@ class JetStreamConsumer(Consumer):
                 pass
             except Exception as exc:  # the server deletes it after its inactivity threshold
                 log.info("%s/%s: not deleted (%r)", self.stream, self.durable, exc)
+
+    async def _give_back(self, msg: Msg | None) -> int:
+        """On stop: nak an event that arrived (1), or end the request a status is about (0)."""
+        if msg is None:
+            return 0
+        status = msg.headers.get(STATUS) if msg.headers else None
+        if status is not None:
+            self._ended(msg, status)
+            return 0
+        self._delivered()
+        await _quietly(msg.nak())
+        return 1
 
 
 def _enum_str(value: Any) -> str:
@@ -297,10 +447,14 @@ async def _quietly(op: Any) -> None:
 class JetStreamBus(Bus):
     """The six streams on a NATS server with JetStream enabled.
 
-    ``ack_timeout``: seconds without an acknowledgement before a publish is sent again;
+    ``batch``: events a consumer may have delivered and not handled yet (its pull requests
+    ask for no more); ``fetch_timeout``: seconds a consumer's pull request waits on the server
+    before it expires and the next goes out (also what :meth:`JetStreamConsumer.stop` waits at
+    most for it to end); ``ack_timeout``: seconds without an acknowledgement before a publish
+    is sent again;
     ``flush_timeout``: what :meth:`flush` waits at most; ``max_pending``: unacknowledged
     publishes before publishing waits; ``follower_inactive``: seconds a reader of
-    :meth:`follow` may go without fetching before the server deletes it. Pass ``monitor`` (as
+    :meth:`follow` may go without a pull request before the server deletes it. Pass ``monitor`` (as
     :meth:`connect` does) to re-assert streams and re-send after every reconnect.
     ``local_delivery``: events published on MARKET_DATA, OPPORTUNITIES and EXECUTION through
     this bus are also handed at once to its own consumers of them (:mod:`.local`).
@@ -422,6 +576,8 @@ class JetStreamBus(Bus):
     def connection_restored(self, blind_seconds: float) -> None:
         self.stats.reconnects += 1
         self.stats.blind_seconds += blind_seconds
+        for consumer in self._consumers:  # their pull requests went with the connection
+            consumer._pull_lost()
         self._reassert(f"a reconnect after {blind_seconds:.2f}s blind")
 
     def _reassert(self, why: str) -> None:
@@ -517,13 +673,17 @@ class JetStreamBus(Bus):
         """Encode once, send to the server and, with local delivery, to this process's
         consumers (registered before the send, so the server's copy never overtakes them)."""
         msg_id = msg_id or msg_id_of(event)
-        context = outgoing(trace)
-        headers = {MSG_ID: msg_id, TRACEPARENT: context.header()}
         subject = subject_of(event)
         data = event.encode()
         relay = self.local
-        if relay is None:
+        if relay is None:  # the header alone: no TraceContext made per publish
+            headers = {
+                MSG_ID: plain_header(msg_id),
+                TRACEPARENT: plain_header(outgoing_header(trace)),
+            }
             return await self._publisher.publish(subject, data, headers, report=report)
+        context = outgoing(trace)
+        headers = {MSG_ID: plain_header(msg_id), TRACEPARENT: plain_header(context.header())}
         stream = stream_of(event).name
         offer = relay.offer(stream, subject, msg_id)
         if offer is None:  # no consumer of it here
@@ -569,12 +729,15 @@ class JetStreamBus(Bus):
             max_ack_pending=10 * self._batch,
         )
         subject = filter_subject or spec.subjects[0]
-        sub = await self.js.pull_subscribe(subject, durable=durable, stream=stream, config=config)
         config.filter_subject = subject
+        config.name = durable
+        try:  # an existing durable is joined as it is (another member may have created it)
+            await self.js.consumer_info(stream, durable)
+        except nats.js.errors.NotFoundError:
+            await self.js.add_consumer(stream, config)
         stats = ConsumerStats()
         consumer = JetStreamConsumer(
             self,
-            sub,
             config,
             stream,
             durable,
@@ -635,11 +798,9 @@ class JetStreamBus(Bus):
             raise BusError(f"stream {stream} does not exist; call ensure_streams() first") from None
         config = self.follower_config(name, filter_subject or spec.subjects[0])
         await self.js.add_consumer(stream, config)
-        sub = await self.js.pull_subscribe_bind(consumer=name, stream=stream)
         stats = ConsumerStats()
         consumer = JetStreamConsumer(
             self,
-            sub,
             config,
             stream,
             name,

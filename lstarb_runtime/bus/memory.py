@@ -37,7 +37,7 @@ from lstarb_runtime.bus.streams import (
     subject_matches,
     subject_of,
 )
-from lstarb_runtime.bus.tracing import TRACEPARENT, TraceContext, current_trace, outgoing
+from lstarb_runtime.bus.tracing import TRACEPARENT, TraceContext, current_trace, outgoing_header
 from lstarb_sdk.errors import DecodeError
 from lstarb_sdk.events import EventModel
 
@@ -175,7 +175,7 @@ class MemoryBus(Bus):
         msg_id: str | None = None,
         trace: TraceContext | None = None,
     ) -> PublishAck:
-        headers = {TRACEPARENT: outgoing(trace).header()}
+        headers = {TRACEPARENT: outgoing_header(trace)}
         return self._store(subject_of(event), event.encode(), msg_id or msg_id_of(event), headers)
 
     async def publish_nowait(

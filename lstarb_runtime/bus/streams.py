@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from hashlib import blake2b
 from typing import Final, Literal
 
+from solders.pubkey import Pubkey
+
 from lstarb_sdk.events import (
     AccountEvent,
     EventModel,
@@ -76,6 +78,34 @@ def token(text: str) -> str:
     return _UNSAFE.sub("_", text) or "_"
 
 
+_CACHE_MAX: Final = 65_536
+"""Entries a name cache holds before it starts over (accounts followed are a few thousand)."""
+_KEY_NAMES: dict[Pubkey, str] = {}
+_TOKENS: dict[str, str] = {}
+
+
+def key_name(key: Pubkey) -> str:
+    """``str(key)`` (base58), remembered: why, the scanner names the same few thousand accounts
+    in a subject and a message id for every update, and base58 costs about 2 µs a key where a
+    dictionary hit costs 0.1."""
+    name = _KEY_NAMES.get(key)
+    if name is None:
+        if len(_KEY_NAMES) >= _CACHE_MAX:
+            _KEY_NAMES.clear()
+        name = _KEY_NAMES[key] = str(key)
+    return name
+
+
+def _token(text: str) -> str:
+    """:func:`token`, remembered (dex names, strategy names: a handful)."""
+    tok = _TOKENS.get(text)
+    if tok is None:
+        if len(_TOKENS) >= _CACHE_MAX:
+            _TOKENS.clear()
+        tok = _TOKENS[text] = token(text)
+    return tok
+
+
 def stream_of(event: EventModel) -> StreamSpec:
     """The stream an event belongs to."""
     return STREAM_BY_NAME[_STREAM_OF_EVENT[type(event)]]
@@ -84,9 +114,9 @@ def stream_of(event: EventModel) -> StreamSpec:
 def subject_of(event: EventModel) -> str:
     """The subject an event is published on; consumers can filter on its tokens."""
     if isinstance(event, AccountEvent):
-        return f"md.account.{event.pubkey}"
+        return "md.account." + key_name(event.pubkey)
     if isinstance(event, PoolStateEvent):
-        return f"md.{token(event.dex)}.{event.pool}"
+        return f"md.{_token(event.dex)}.{key_name(event.pool)}"
     if isinstance(event, OpportunityEvent):
         return f"opp.{token(event.strategy)}"
     if isinstance(event, ExecutionPlanEvent):
@@ -122,7 +152,8 @@ def msg_id_of(event: EventModel) -> str:
       ``received_ns``) is one.
     """
     if isinstance(event, AccountEvent):
-        return f"acct:{event.pubkey}:{event.slot}:{event.write_version}:{_digest(event.data)}"
+        key = key_name(event.pubkey)
+        return f"acct:{key}:{event.slot}:{event.write_version}:{_digest(event.data)}"
     if isinstance(event, PoolStateEvent):
         state = _POOL_STATE_SUMMARY.pack(
             event.reserve_a,
@@ -139,7 +170,7 @@ def msg_id_of(event: EventModel) -> str:
             event.fair_value_stale,
             event.premium_bps,
         )
-        return f"md:{event.pool}:{event.slot}:{event.write_version}:{_digest(state)}"
+        return f"md:{key_name(event.pool)}:{event.slot}:{event.write_version}:{_digest(state)}"
     if isinstance(event, OpportunityEvent | ExecutionPlanEvent | SystemCommandEvent):
         return f"{stream_of(event).name}:{event.id}"
     if isinstance(event, ExecutionResultEvent):
@@ -150,8 +181,23 @@ def msg_id_of(event: EventModel) -> str:
     raise TypeError(f"no stream carries {type(event).__name__}")
 
 
+_STREAM_OF_SUBJECT: dict[str, StreamSpec | None] = {}
+
+
 def stream_for_subject(subject: str) -> StreamSpec | None:
-    """The stream whose subjects match ``subject`` (None if none does)."""
+    """The stream whose subjects match ``subject`` (None if none does); remembered per subject
+    (every publish asks, and the subjects are one per account, pool or strategy)."""
+    try:
+        return _STREAM_OF_SUBJECT[subject]
+    except KeyError:
+        pass
+    if len(_STREAM_OF_SUBJECT) >= _CACHE_MAX:
+        _STREAM_OF_SUBJECT.clear()
+    spec = _STREAM_OF_SUBJECT[subject] = _match_stream(subject)
+    return spec
+
+
+def _match_stream(subject: str) -> StreamSpec | None:
     for spec in STREAMS:
         for pattern in spec.subjects:
             prefix = pattern.removesuffix(">")

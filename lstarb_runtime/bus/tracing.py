@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import random
 import re
 import time
 from dataclasses import dataclass
@@ -21,6 +22,20 @@ _RE: Final = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]
 _ORIGIN_MARK: Final = "15"
 """Hex digits 17-18 of a trace id made by :meth:`TraceContext.starting_at`."""
 _ORIGIN_WINDOW_NS: Final = 3_600 * 10**9
+
+_ids = random.Random()
+"""Where span and trace ids come from. Why not ``os.urandom``: a new root or child span is made
+for every event published (two per account update on the scanner's turn), and two system calls
+per span cost more than the id is worth; ids need to be unique, not secret (W3C trace context
+asks for randomness, not a cryptographic generator). Seeded from the OS at import and again in
+a forked child, so two processes never share a sequence."""
+os.register_at_fork(after_in_child=_ids.seed)
+_bits = _ids.getrandbits
+
+
+def _hex(nbits: int) -> str:
+    """``nbits`` random bits as lowercase hex, never all zero (an invalid id)."""
+    return f"{_bits(nbits) or 1:0{nbits >> 2}x}"
 
 
 @dataclass(frozen=True)
@@ -34,7 +49,7 @@ class TraceContext:
     @classmethod
     def new(cls) -> TraceContext:
         """A new root span."""
-        return cls(os.urandom(16).hex(), os.urandom(8).hex())
+        return cls(_hex(128), _hex(64))
 
     @classmethod
     def starting_at(cls, origin_ns: int) -> TraceContext:
@@ -45,7 +60,7 @@ class TraceContext:
         field added to any event: end-to-end latency per stage from the trace alone (the way
         AWS X-Ray trace ids carry their start time). The rest of the id stays random.
         """
-        return cls(f"{origin_ns:016x}{_ORIGIN_MARK}{os.urandom(7).hex()}", os.urandom(8).hex())
+        return cls(f"{origin_ns:016x}{_ORIGIN_MARK}{_bits(56):014x}", _hex(64))
 
     def origin_ns(self) -> int | None:
         """The origin time of a trace begun by :meth:`starting_at`; None for any other trace
@@ -58,7 +73,7 @@ class TraceContext:
 
     def child(self) -> TraceContext:
         """A new span in the same trace."""
-        return TraceContext(self.trace_id, os.urandom(8).hex(), self.sampled)
+        return TraceContext(self.trace_id, _hex(64), self.sampled)
 
     def header(self) -> str:
         return f"00-{self.trace_id}-{self.span_id}-{'01' if self.sampled else '00'}"
@@ -86,3 +101,15 @@ def outgoing(explicit: TraceContext | None = None) -> TraceContext:
         return explicit
     parent = current_trace.get()
     return parent.child() if parent is not None else TraceContext.new()
+
+
+def outgoing_header(explicit: TraceContext | None = None) -> str:
+    """``outgoing(explicit).header()`` without building the context: every publish sends one
+    (two per account update on the scanner's turn), and a frozen dataclass costs more to make
+    than the header it is made for."""
+    if explicit is not None:
+        return explicit.header()
+    parent = current_trace.get()
+    if parent is not None:
+        return f"00-{parent.trace_id}-{_hex(64)}-{'01' if parent.sampled else '00'}"
+    return f"00-{_bits(128) or 1:032x}-{_bits(64) or 1:016x}-01"

@@ -106,6 +106,12 @@ class Scanner(Service):
         self._strategy_wanted: list[Pubkey] = []
         self._published: dict[Pubkey, tuple[object, ...]] = {}
         """The last state published of each pool: an unchanged one is not sent again."""
+        self._dirty: dict[Pubkey, tuple[int, int, str, int]] = {}
+        """Pools whose state may have moved since states were last published, with the (slot,
+        write_version, source, received_ns) of the last account that moved each."""
+        self._states_due: asyncio.Task[None] | None = None
+        """Publishes the states of ``_dirty`` once the current burst of updates is through."""
+        self._states_failed: Exception | None = None
         self.premiums = PoolPremiums()
         """Fair values of LSTs, published with the state of each LST/SOL pool."""
         self._lock = asyncio.Lock()
@@ -122,6 +128,7 @@ class Scanner(Service):
     async def on_start(self) -> None:
         host, context = self.env.host, self.env.context
         self.book = PoolBook.for_plugins(host)
+        self.book.defer_states = True  # pool states after the burst: see _publish_due
         if not self.book.adapter_classes:
             raise NothingToDo("the selected plugins provide no DEX adapter: nothing to scan")
         sources = host.collect("lstarb_data_sources", _check_source, context=context)
@@ -433,6 +440,7 @@ class Scanner(Service):
         A snapshot (no ``update``) is stamped with the newest slot seen. Returns the book's
         change (None when the book did not take the account: unchanged, older, unwanted).
         """
+        self._raise_states_failure()
         slot, write_version = version if version is not None else (self.slot, 0)
         received_ns = received_ns or time.time_ns()
         async with self._lock:  # the tape's order is the book's order, across sources
@@ -452,13 +460,7 @@ class Scanner(Service):
                     key, account, slot=slot, seq=self.seq, source=source, received_ns=received_ns
                 )
             await self.emit(tape)
-            await self._publish_states(
-                self.premiums.due(self.book, change.states, self.strategies),
-                slot,
-                write_version,
-                source,
-                received_ns,
-            )
+            self._states_after(change, (slot, write_version, source, received_ns))
             self.observe("publish market data", time.perf_counter_ns() - t1)
             if update is not None:
                 self.observe(RECEIVED_TO_TAPE, time.time_ns() - received_ns)
@@ -475,6 +477,67 @@ class Scanner(Service):
         if change.wanted:
             await self._follow(change.wanted)
         return change
+
+    def _states_after(self, change: BookChange, stamp: tuple[int, int, str, int]) -> None:
+        """Mark the pools ``change`` may have moved; their states go out after this burst.
+
+        Why not now: a slot's notifications arrive together (the Clock sysvar first, which
+        every Clock-reading pool re-summarises on, then vaults and pools), and each one used to
+        summarise, probe-quote and publish the pools it touched before the next account could
+        go on the tape: the last account of a slot waited for every pool state of the slot.
+        Now the tape goes first, account after account, and each pool's state is published
+        once the scanner waits for input again (the task runs at the loop's next turn), with
+        the stamp of the last account that moved it. A pool state summarises the book for
+        dashboards; strategies still run on every update, on the book itself.
+        """
+        dirty = self._dirty
+        for address in change.ready:
+            dirty.pop(address, None)  # re-inserted: the order is the order of the last change
+            dirty[address] = stamp
+        if change.states:  # a book that does not defer: publish with the next burst all the same
+            for state in change.states:
+                dirty.pop(state.pool.address, None)
+                dirty[state.pool.address] = stamp
+        if self._states_due is None:
+            self._states_due = asyncio.create_task(self._publish_due(), name="pool states")
+
+    async def _publish_due(self) -> None:
+        """The states of the pools marked since the last time, one per pool, in the order of
+        their last change (see :meth:`_states_after`)."""
+        async with self._lock:
+            dirty, self._dirty = self._dirty, {}
+            self._states_due = None
+            by_stamp: dict[tuple[int, int, str, int], list[PoolState]] = {}
+            for address, stamp in dirty.items():
+                state = self.book.state(address)
+                if state is not None:
+                    by_stamp.setdefault(stamp, []).append(state)
+            if not by_stamp:  # fair values may have moved all the same: their LSTs' pools
+                by_stamp[(self.slot, 0, "", time.time_ns())] = []
+            try:
+                for (slot, write_version, source, received_ns), states in by_stamp.items():
+                    await self._publish_states(
+                        self.premiums.due(self.book, states, self.strategies),
+                        slot,
+                        write_version,
+                        source,
+                        received_ns,
+                    )
+            except Exception as exc:  # raised by the next take(): a BusError ends the run
+                self._states_failed = exc
+
+    async def publish_pending_states(self) -> None:
+        """Publish the pool states still due now (at stop, and for callers that take accounts
+        one by one and read the stream straight after)."""
+        if self._states_due is not None:
+            await self._states_due
+        self._raise_states_failure()
+
+    def _raise_states_failure(self) -> None:
+        """What publishing the last states raised, raised here (as publishing them inline did)."""
+        failed, self._states_failed = self._states_failed, None
+        if failed is not None:
+            raise failed
 
     async def _publish_states(
         self,
@@ -626,6 +689,7 @@ class Scanner(Service):
 
     # ------------------------------------------------------------------ shutdown and report
     async def on_stop(self) -> None:
+        await self.publish_pending_states()
         for plugin, source in self.sources:
             await self._close(plugin, source)
 

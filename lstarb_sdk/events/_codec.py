@@ -26,7 +26,7 @@ refused by a reader.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
 from solders.pubkey import Pubkey
@@ -279,6 +279,121 @@ def encode_root(spec: TableSpec, obj: Any) -> bytes:
         for f in absent:
             U16.pack_into(out, 8 + f.slot, 0)
     return bytes(out)
+
+
+def compile_encoder(spec: TableSpec, fields: Collection[str]) -> Callable[[Any], bytes]:
+    """A writer for one root table that produces exactly :func:`encode_root`'s bytes, faster.
+
+    Why: the generic writer loops over the fields, asks each one's kind and looks each value up
+    with ``getattr`` (on a pydantic model an absent name such as ``version`` goes through its
+    ``__getattr__`` and an exception); the scanner encodes one or two events per account
+    update on its publishing turn. This function is generated once per event class from the
+    table spec: the values come from the instance's ``__dict__`` (``fields``: the names it
+    holds; any other field of the spec is written as its ``write_default``, as ``getattr``
+    with a default does), and every offset the layout fixes is a constant. Vectors of tables
+    (legs, metadata) go through the generic writer. An instance that lacks one of ``fields``
+    in its ``__dict__`` is handed to :func:`encode_root`. Tests check the bytes are the same
+    as :func:`encode_root`'s for every event type (``tests/events/test_compiled_encoder.py``).
+    """
+    if spec.ident is None:
+        raise ValueError(f"{spec.name} is not a root table")
+    root = spec.root_pos
+    ns: dict[str, Any] = {
+        "SPEC": spec,
+        "PREFIX": spec.prefix,
+        "ZEROS": bytes(spec.inline_size),
+        "PAD": (b"", b"\0", b"\0\0", b"\0\0\0"),
+        "LEN32": U32.pack(32),
+        "u32": U32.pack,
+        "u16_into": U16.pack_into,
+        "pack_into": spec.struct.pack_into,
+        "encode_root": encode_root,
+        "write_tables": _write_tables,
+        "KV": KV,
+        "Mapping": Mapping,
+        "struct_error": struct.error,
+    }
+    read = []
+    body = []
+    values = [str(root - 8)]
+    for i, f in enumerate(spec.inline_order):
+        v = f"v{i}"
+        if f.name in fields:
+            read.append(f"        {v} = d[{f.name!r}]")
+        else:
+            ns[f"W{i}"] = f.write_default
+            read.append(f"        {v} = W{i}")
+        at = root + f.offset
+        kind = f.kind
+        if kind in _SCALARS:
+            values.append(f"0 if {v} is None else {v}")
+            continue
+        align = ["        n = len(out)", "        out += PAD[-n % 4]"]
+        if kind in ("str", "optstr"):
+            write = [
+                f"        b = {v}.encode()",
+                *align,
+                f"        p{i} = len(out) - {at}",
+                "        out += u32(len(b))",
+                "        out += b",
+                '        out += b"\\0"',
+            ]
+            if kind == "optstr":
+                write = [
+                    f"        if {v} is None:",
+                    f"            p{i} = 0",
+                    f"            u16_into(out, {8 + f.slot}, 0)",
+                    "        else:",
+                    *("    " + line for line in write),
+                ]
+        elif kind == "pubkey":
+            write = [
+                f"        b = bytes({v})",
+                "        if len(b) != 32:",
+                '            raise ValueError(f"a public key has 32 bytes, got {len(b)}")',
+                *align,
+                f"        p{i} = len(out) - {at}",
+                "        out += LEN32",
+                "        out += b",
+            ]
+        elif kind == "bytes":
+            write = [
+                *align,
+                f"        p{i} = len(out) - {at}",
+                f"        out += u32(len({v}))",
+                f"        out += {v}",
+            ]
+        else:  # a vector of tables or key/values: the generic writer
+            ns[f"F{i}"] = f
+            ns[f"SUB{i}"] = f.sub
+            items = v
+            if kind == "kv":
+                body.append(f"        items = {v}.items() if isinstance({v}, Mapping) else {v}")
+                items = "[KV(k, x) for k, x in items]"
+            write = [f"        p{i} = write_tables(out, SUB{i}, {items}, F{i}) - {at}"]
+        body.extend(write)
+        values.append(f"p{i}")
+    source = "\n".join(
+        [
+            "def encode(obj):",
+            "    d = obj.__dict__",
+            "    try:",
+            *read,
+            "    except KeyError:",
+            "        return encode_root(SPEC, obj)",
+            "    out = bytearray(PREFIX)",
+            "    out += ZEROS",
+            "    try:",
+            *body,
+            f"        pack_into(out, {root}, {', '.join(values)})",
+            "    except struct_error as exc:",
+            f'        raise ValueError(f"cannot encode {spec.name}: {{exc}}") from None',
+            "    return bytes(out)",
+        ]
+    )
+    exec(compile(source, f"<encoder of {spec.name}>", "exec"), ns)  # the text above, ours
+    encoder: Callable[[Any], bytes] = ns["encode"]
+    return encoder
 
 
 # --------------------------------------------------------------------------- decoding

@@ -1,7 +1,8 @@
 """A process holding a per-process reader and a service group's durable, until it is killed.
 
 Run by ``test_readers.py`` as ``python reader_child.py URL INACTIVE_SECONDS``: it prints the
-reader's consumer name once the reader has handled the first opportunity, then waits forever.
+reader's consumer name once the reader has handled and acknowledged the first opportunity, then
+waits forever.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ async def main(url: str, inactive: float) -> None:
     await bus.consume("OPPORTUNITIES", "planner", ignore)
     reader = await bus.follow("OPPORTUNITIES", "child-reader", handle)
     await got.wait()
+    while reader.stats.handled < 1:  # acknowledged, not only handled: an event left unacknowledged
+        await asyncio.sleep(0.01)  # keeps the server from deleting the reader for ack_wait (30 s)
+    await bus.nc.flush()
     print(reader.durable, flush=True)
     await asyncio.Event().wait()
 

@@ -151,6 +151,25 @@ def test_one_call_routes_an_update_and_reports_the_pools_that_can_quote() -> Non
     assert state.price_human == pytest.approx(state.price * 10 ** (decimals[0] - decimals[1]))
 
 
+def test_a_book_that_defers_states_names_the_pools_and_quotes_none() -> None:
+    book = PoolBook([SummarisedWhirlpool], defer_states=True)
+    _fill(book)
+    pool = sorted(book.pools, key=str)[0]
+    key = _own_account(book, pool)
+    change = book.apply(key, _changed(MARKET[key]), (5, 0))
+    assert change is not None and change.changed == [pool]
+    assert change.states == [] and change.ready == [pool]
+    state = book.state(pool)  # what the scanner asks for once the burst is through
+    assert state is not None and state.summary == book.pools[pool].summary()
+    book.defer_states = False
+    change = book.apply(key, _changed(_changed(MARKET[key])), (6, 0))
+    assert (
+        change is not None
+        and change.ready == [pool]
+        and [s.pool.address for s in change.states] == [pool]
+    )
+
+
 def test_a_new_pool_is_fed_what_the_book_already_holds() -> None:
     """The second Whirlpool reads the Clock and the SOL mint the first one brought in."""
     SummarisedWhirlpool.updates = []

@@ -95,6 +95,36 @@ async def test_pool_states_are_true_and_only_for_pools_that_can_quote(bus: Memor
     assert all(0.5 < e.price_human < 2 or 0.5 < 1 / e.price_human < 2 for e in states)
 
 
+async def test_a_burst_goes_on_the_tape_first_and_each_pool_state_once(bus: MemoryBus) -> None:
+    """Updates taken back to back (a slot's notifications): every account on the tape in turn,
+    then the state of each pool they moved, once, stamped with the last account that moved it."""
+    scanner = await scan(env_for(bus, host_with([CpmmPool]), []))
+    [(address, pool)] = scanner.book.pools.items()
+    seen = len(await read_stream(bus, "MARKET_DATA", "before"))
+    vaults = [k for k in pool.accounts_to_update() if len(scanner.book.accounts[k].data) == 165]  # type: ignore[union-attr]
+    assert len(vaults) == 2
+    slot = scanner.slot + 1
+    for n, key in enumerate(vaults, 1):  # both reserves grow: two changes of one pool
+        held = scanner.book.accounts[key]
+        assert held is not None
+        data = bytearray(held.data)
+        data[64:72] = (int.from_bytes(data[64:72], "little") + 1000 * n).to_bytes(8, "little")
+        bumped = Account(held.lamports, bytes(data), held.owner, held.executable, 0)
+        assert await scanner.take(key, bumped, version=(slot, n), source="test") is not None
+    await scanner.publish_pending_states()
+    new = [d.event for d in await read_stream(bus, "MARKET_DATA", "after")][seen:]
+    assert [type(e) for e in new] == [AccountEvent, AccountEvent, PoolStateEvent]
+    assert [e.pubkey for e in new[:2]] == vaults  # type: ignore[union-attr]
+    state = new[2]
+    assert isinstance(state, PoolStateEvent) and state.pool == address
+    assert (state.slot, state.write_version, state.source) == (slot, 2, "test")
+    summary = pool.summary()
+    assert summary is not None and (state.reserve_a, state.reserve_b) == (
+        summary.reserve_a,
+        summary.reserve_b,
+    )
+
+
 async def test_strategies_publish_opportunities_and_observers_see_them(bus: MemoryBus) -> None:
     seen: list[Opportunity] = []
     EveryChange.calls = 0
