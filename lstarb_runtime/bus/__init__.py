@@ -27,6 +27,7 @@ from lstarb_runtime.bus.interface import (
     Handler,
     PublishAck,
     PublishCounts,
+    Settle,
     StreamState,
 )
 from lstarb_runtime.bus.jetstream import JetStreamBus
@@ -67,6 +68,7 @@ __all__ = [
     "PortInUseError",
     "PublishAck",
     "PublishCounts",
+    "Settle",
     "StreamSpec",
     "StreamState",
     "TraceContext",

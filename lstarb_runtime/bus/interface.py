@@ -33,6 +33,9 @@ log = logging.getLogger("lstarb.bus")
 MSG_ID: Final = "Nats-Msg-Id"
 MAX_DELIVER: Final = 5
 """A handler that raises gets the message again, at most this many deliveries in all."""
+SETTLE_GRACE: Final = 5.0
+"""Seconds a stopping consumer waits for events still settling (see :data:`Settle`); one
+left unacknowledged is redelivered."""
 FOLLOWER_INACTIVE_S: Final = 30.0
 """Seconds a per-process reader (:meth:`Bus.follow`) may go without fetching before the server
 deletes it: its process is gone. Long enough for a server restart or a busy moment (a reader
@@ -74,7 +77,17 @@ class Delivery:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-Handler = Callable[[Delivery], Awaitable[None]]
+Settle = Awaitable[object]
+"""What a handler may return instead of None: the event is acknowledged once it completes
+(a failure: the event is given back and redelivered, as if the handler had raised).
+
+Why: a handler whose last step is a durable publish (the planner's plan) need not hold its
+consumer until the server stored it. It publishes, returns the publish's acknowledgement, and
+the consumer hands it the next event at once; the event it came from is still acknowledged
+only after what it produced was stored (nothing lost on a crash in between: redelivered, and
+the publish's message id makes it one)."""
+
+Handler = Callable[[Delivery], Awaitable[Settle | None]]
 
 
 @dataclass

@@ -43,6 +43,7 @@ from lstarb_runtime.bus.interface import (
     FOLLOWER_INACTIVE_S,
     MAX_DELIVER,
     MSG_ID,
+    SETTLE_GRACE,
     Bus,
     BusError,
     BusHealth,
@@ -52,6 +53,7 @@ from lstarb_runtime.bus.interface import (
     Delivery,
     Handler,
     PublishAck,
+    Settle,
     StreamState,
     decode_for,
     follower_name,
@@ -184,6 +186,8 @@ class JetStreamConsumer(Consumer):
         """The stream sequence of the last message handled (acknowledged or terminated)."""
         self._stream_created = stream_created
         self._ensuring = asyncio.Lock()
+        self._settling: set[asyncio.Future[None]] = set()
+        """Events whose handler returned a :data:`Settle` still outstanding."""
         self._next_subject = f"{DEFAULT_PREFIX}.CONSUMER.MSG.NEXT.{stream}.{durable}"
         self._inbox = bus.nc.new_inbox()
         self._sub: Subscription | None = None
@@ -365,7 +369,7 @@ class JetStreamConsumer(Consumer):
         self.stats.delivered += 1
         token = current_trace.set(delivery.trace)
         try:
-            await self._handler(delivery)
+            settle = await self._handler(delivery)
         except Exception:
             self.stats.failed += 1
             log.exception(
@@ -378,9 +382,44 @@ class JetStreamConsumer(Consumer):
             return
         finally:
             current_trace.reset(token)
+        if settle is not None:  # acknowledged once it completes; the next event meanwhile
+            task = asyncio.ensure_future(self._settle(msg, settle, meta.sequence.stream))
+            self._settling.add(task)
+            task.add_done_callback(self._settling.discard)
+            return
         self.stats.handled += 1
         await _quietly(msg.ack())
         self._last_seq = max(self._last_seq, meta.sequence.stream)
+
+    async def _settle(self, msg: Msg, settle: Settle, seq: int) -> None:
+        """Acknowledge ``msg`` once what its handler returned completed; give it back if that
+        failed (redelivered, as if the handler had raised)."""
+        try:
+            await settle
+        except Exception as exc:
+            self.stats.failed += 1
+            log.warning("%s/%s: message %d not settled: %s", self.stream, self.durable, seq, exc)
+            await _quietly(msg.nak(delay=0.1))
+            return
+        self.stats.handled += 1
+        await _quietly(msg.ack())
+        self._last_seq = max(self._last_seq, seq)
+
+    async def _settled(self, timeout: float = SETTLE_GRACE) -> None:
+        """Wait (at most ``timeout``) for the events still settling; those left unacknowledged
+        are redelivered by the server after ``ack_wait``."""
+        if self._settling:
+            _, left = await asyncio.wait(set(self._settling), timeout=timeout)
+            if left:
+                log.warning(
+                    "%s/%s: %d events not settled within %gs of stopping: left to redelivery",
+                    self.stream,
+                    self.durable,
+                    len(left),
+                    timeout,
+                )
+                for task in left:
+                    task.cancel()
 
     async def stop(self) -> None:
         """Finish the event in hand, then give back what the server sent since (nak, so the
@@ -396,6 +435,7 @@ class JetStreamConsumer(Consumer):
             await self._task
         if self._local is not None:
             await self._local.leave()
+        await self._settled()
         given = 0
         while True:
             while not self._queue.empty():

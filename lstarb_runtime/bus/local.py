@@ -67,7 +67,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from lstarb_runtime.bus.interface import ConsumerStats, Delivery, Handler
+from lstarb_runtime.bus.interface import SETTLE_GRACE, ConsumerStats, Delivery, Handler, Settle
 from lstarb_runtime.bus.streams import subject_matches
 from lstarb_runtime.bus.tracing import TraceContext, current_trace
 from lstarb_sdk.events import EventModel
@@ -176,6 +176,8 @@ class LocalMember:
         group.slots.release()
         self._busy = False
         self._leaving = False
+        self._settling: set[asyncio.Future[None]] = set()
+        """Local events whose handler returned a :data:`Settle` still outstanding."""
         self._task = asyncio.create_task(
             self._work(), name=f"lstarb-local-{group.stream}-{group.name}"
         )
@@ -208,9 +210,9 @@ class LocalMember:
         """``handler`` taking a member slot of the group while it runs."""
         slots = self.group.slots
 
-        async def run(delivery: Delivery) -> None:
+        async def run(delivery: Delivery) -> Settle | None:
             async with slots:
-                await handler(delivery)
+                return await handler(delivery)
 
         return run
 
@@ -221,29 +223,53 @@ class LocalMember:
             if entry.outcome.done():  # abandoned meanwhile
                 continue
             ok = False
+            settle: Settle | None = None
             self._busy = True
             async with group.slots:
                 token = current_trace.set(delivery.trace)
                 try:
-                    await self.handler(delivery)
+                    settle = await self.handler(delivery)
                     ok = True
                 except Exception:
-                    group.counts.failed += 1
-                    self.stats.failed += 1
-                    log.exception(
-                        "%s/%s: handler failed on a local event (%s); its server copy will be "
-                        "handled",
-                        group.stream,
-                        group.name,
-                        delivery.msg_id,
-                    )
+                    self._failed(delivery, "handler failed")
                 finally:
                     current_trace.reset(token)
-                    if ok:
-                        group.counts.handled += 1
-                        self.stats.local += 1
-                    _settle(entry, ok)
+                    if ok and settle is not None:  # decided once it completes; next meanwhile
+                        task = asyncio.ensure_future(self._settle_when(delivery, entry, settle))
+                        self._settling.add(task)
+                        task.add_done_callback(self._settling.discard)
+                    else:
+                        self._done(entry, ok)
                     self._busy = False
+
+    async def _settle_when(self, delivery: Delivery, entry: _Entry, settle: Settle) -> None:
+        """The local event counts as handled (its server copy acknowledged unhandled) once
+        what its handler returned completed; otherwise its server copy is handled."""
+        ok = False
+        try:
+            await settle
+            ok = True
+        except Exception:
+            self._failed(delivery, "not settled")
+        finally:
+            self._done(entry, ok)
+
+    def _done(self, entry: _Entry, ok: bool) -> None:
+        if ok:
+            self.group.counts.handled += 1
+            self.stats.local += 1
+        _settle(entry, ok)
+
+    def _failed(self, delivery: Delivery, what: str) -> None:
+        self.group.counts.failed += 1
+        self.stats.failed += 1
+        log.exception(
+            "%s/%s: %s on a local event (%s); its server copy will be handled",
+            self.group.stream,
+            self.group.name,
+            what,
+            delivery.msg_id,
+        )
 
     def quit(self) -> None:
         """Take nothing more from the queue (the consumer is stopping); the event in hand is
@@ -262,6 +288,8 @@ class LocalMember:
         self.quit()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+        if self._settling:  # what is not settled in time is left to its server copy
+            await asyncio.wait(set(self._settling), timeout=SETTLE_GRACE)
         group = self.group
         if self in group.members:
             group.members.remove(self)

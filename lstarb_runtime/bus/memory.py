@@ -121,7 +121,9 @@ class MemoryConsumer(Consumer):
             )
             token = current_trace.set(trace)
             try:
-                await self._handler(delivery)
+                settle = await self._handler(delivery)
+                if settle is not None:  # nothing is stored here: settled before the next
+                    await settle
             except Exception:
                 self.stats.failed += 1
                 log.exception("%s/%s: handler failed on message %d", self.stream, self.durable, seq)

@@ -19,6 +19,7 @@ from lstarb_runtime.pool_book import PoolBook
 
 FINGERPRINT_BYTES = 16
 _VERSION = struct.Struct("<QQ")
+_NONE = (0, 0)
 
 
 def state_fingerprint(book: PoolBook, pools: Iterable[Pubkey]) -> bytes:
@@ -34,9 +35,10 @@ def state_fingerprint(book: PoolBook, pools: Iterable[Pubkey]) -> bytes:
         pool = book.pools.get(address)
         if pool is not None:
             keys.update(pool.accounts_to_update())
-    digest = hashlib.blake2b(digest_size=FINGERPRINT_BYTES)
     versions = book.versions
-    for key in sorted(keys, key=bytes):
-        digest.update(bytes(key))
-        digest.update(_VERSION.pack(*versions.get(key, (0, 0))))
-    return digest.digest()
+    pack = _VERSION.pack
+    # One update of the joined bytes hashes exactly what one update per part did (blake2b is
+    # a stream), at a fraction of the calls: this runs for every plan, planned and built.
+    ordered = sorted((bytes(key), versions.get(key, _NONE)) for key in keys)
+    data = b"".join(raw + pack(*version) for raw, version in ordered)
+    return hashlib.blake2b(data, digest_size=FINGERPRINT_BYTES).digest()

@@ -9,8 +9,10 @@ written once, here:
   :meth:`Service.degrade` / :meth:`Service.recover` and faults recorded, never raised at the
   runner;
 - durable consumption with one ack policy (:meth:`Service.consume`): an event is acknowledged
-  after its handler returned; a handler that raises gets it again (the bus redelivers, up to
-  ``MAX_DELIVER``); a malformed message is counted and skipped (the bus terminates it);
+  after its handler returned (or, when it returned a :data:`~lstarb_runtime.bus.Settle`,
+  once that completed: the planner's plan stored); a handler that raises gets it again
+  (the bus redelivers, up to ``MAX_DELIVER``); a malformed message is counted and skipped
+  (the bus terminates it);
 - publishing (:meth:`Service.emit`, :meth:`Service.publish`) counted per stream; what the
   server acknowledged is the bus's count (``bus.stats``), and publishes it has not confirmed
   (or refused) degrade the service, never kill it;
@@ -36,7 +38,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Final
 
 from lstarb_runtime import metrics
-from lstarb_runtime.bus import Bus, BusError, Consumer, Delivery, PublishAck
+from lstarb_runtime.bus import Bus, BusError, Consumer, Delivery, PublishAck, Settle
 from lstarb_runtime.bus.streams import stream_of
 from lstarb_runtime.bus.tracing import TraceContext
 from lstarb_runtime.config import Settings
@@ -160,7 +162,7 @@ class ServiceEnv:
     echo: Callable[[str], None] = print
 
 
-Handler = Callable[[Delivery], Awaitable[None]]
+Handler = Callable[[Delivery], Awaitable[Settle | None]]
 
 
 def _seen(sent: asyncio.Future[PublishAck]) -> None:
@@ -360,7 +362,9 @@ class Service:
         gated: bool = True,
         batch: int | None = None,
     ) -> Consumer:
-        """Hand every event of ``stream`` to ``handler``; acknowledged once it returns.
+        """Hand every event of ``stream`` to ``handler``; acknowledged once it returns, or, when
+        it returns a :data:`~lstarb_runtime.bus.Settle` (a publish's acknowledgement), once
+        that completes, while the next event is already handled.
 
         ``durable`` defaults to the role: every process running this role shares one consumer
         group, so each event is handled by one of them, and a restarted service resumes where
@@ -372,18 +376,19 @@ class Service:
         consumed = metrics.EVENTS_CONSUMED.labels(stream=stream, consumer=name)
         failed = metrics.HANDLER_ERRORS.labels(stream=stream, consumer=name, kind="handler")
 
-        async def handle(delivery: Delivery) -> None:
+        async def handle(delivery: Delivery) -> Settle | None:
             consumed.inc()
             if gated and self.halted:
                 self.count(f"{stream}: skipped while halted")
-                return
+                return None
             t0 = time.perf_counter_ns()
             try:
-                await handler(delivery)
+                settle = await handler(delivery)
             except Exception:
                 failed.inc()
                 raise  # the bus redelivers it (up to MAX_DELIVER)
             self.stats.timer.add(label, time.perf_counter_ns() - t0)
+            return settle  # the consumer acknowledges the event once it completes
 
         consumer = await self.bus.consume(
             stream, name, handle, filter_subject=filter_subject, batch=batch

@@ -16,14 +16,15 @@ opportunity delivered again (a crash between the two) is stored once on EXECUTIO
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import Counter
 from collections.abc import Mapping
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final
 
 from lstarb_runtime import metrics
-from lstarb_runtime.bus import Bus, Delivery
+from lstarb_runtime.bus import Bus, Delivery, PublishAck, Settle
 from lstarb_runtime.planner.core import Planned, Rejection
 from lstarb_runtime.planner.market import Market
 from lstarb_runtime.planner.parts import assemble
@@ -36,6 +37,10 @@ log = logging.getLogger("lstarb.planner")
 RECEIVED_TO_PLAN: Final = "update received -> plan stored"
 """From the account update that set the opportunity off (its trace's origin) to the plan
 acknowledged on EXECUTION, in any process on one clock."""
+TAPE_WAIT: Final = "waited for the tape"
+"""One wait of an opportunity for the planner's tape to reach its state (several per
+opportunity at most ``tape_wait_ms`` in all)."""
+DECIDED: Final = "opportunity -> decided (tape waits included)"
 REJECTED_METRIC: Final = "planner.opportunities_rejected"
 PLANNED_METRIC: Final = "planner.plans"
 REJECTION_METRIC: Final = "planner.rejection"
@@ -85,14 +90,19 @@ class Planner(Service):
         self.planned: Counter[str] = Counter()
         self._published: dict[tuple[str, str, str], int] = {}
         self._stage = metrics.stage("plan")
+        self._validated: dict[str, Any] = {}
+        """``opportunities_validated`` per strategy (a label lookup saved per plan)."""
         self._wait_s = self.settings.tape_wait_ms / 1000
         await self.consume("OPPORTUNITIES", self.handle, durable=self.settings.durable, gated=False)
 
     # ------------------------------------------------------------------ one opportunity
-    async def handle(self, delivery: Delivery) -> None:
+    async def handle(self, delivery: Delivery) -> Settle | None:
+        """Decide on one opportunity; a plan is published and its acknowledgement returned:
+        the opportunity is acknowledged once the plan is stored, and the next one is taken
+        meanwhile (a publish that fails gives the opportunity back, as a raise would)."""
         opp = delivery.event
         if not isinstance(opp, OpportunityEvent):
-            return
+            return None
         t0 = time.perf_counter_ns()
         trace = delivery.trace.header() if delivery.trace is not None else ""
         deadline = time.monotonic() + self._wait_s
@@ -108,24 +118,25 @@ class Planner(Service):
             if not (isinstance(decision, Rejection) and decision.retry) or left <= 0:
                 break
             self.count("waits for the tape")
+            waited = time.perf_counter_ns()
             await self.market.moved(left)
+            self.observe(TAPE_WAIT, time.perf_counter_ns() - waited)
         if isinstance(decision, Planned):
+            self.observe(DECIDED, time.perf_counter_ns() - t0)
             self._sent(decision.plan)
             acked = await self.bus.publish_nowait(decision.plan)
             sent = time.perf_counter_ns() - t0
-            await acked  # stored before the opportunity is acknowledged (a failure: redelivery)
             self.observe("opportunity -> plan published", sent)
-            self.observe("opportunity -> plan stored (acked)", time.perf_counter_ns() - t0)
-            origin = delivery.trace.origin_ns() if delivery.trace is not None else None
-            if origin is not None:
-                self.observe(RECEIVED_TO_PLAN, time.time_ns() - origin)
             self._stage.observe(sent / 1e9)
-            self.planned[opp.strategy] += 1
-            self.count("plans")
-            if decision.reevaluated:
-                self.count("plans re-evaluated on a newer state or capped")
-            metrics.OPPORTUNITIES_VALIDATED.labels(strategy=opp.strategy).inc()
-            return
+            origin = delivery.trace.origin_ns() if delivery.trace is not None else None
+            acked.add_done_callback(
+                functools.partial(self._stored, opp.strategy, decision.reevaluated, t0, origin)
+            )
+            # Not awaiting the acknowledgement, nothing here yields: without this the plans
+            # of a whole fetched batch would leave together after the last decision, and in
+            # one process the executor takes the plan before the next opportunity is decided.
+            await asyncio.sleep(0)
+            return acked  # stored before the opportunity is acknowledged (a failure: redelivery)
         self.rejected[(opp.strategy, decision.reason)] += 1
         await self.emit(
             MetricEvent(
@@ -144,6 +155,33 @@ class Planner(Service):
         self.count(f"rejected: {decision.reason}")
         metrics.OPPORTUNITIES_REJECTED.labels(strategy=opp.strategy, reason=decision.reason).inc()
         log.info("opportunity %s rejected (%s): %s", opp.id, decision.reason, decision.detail)
+        return None
+
+    def _stored(
+        self,
+        strategy: str,
+        reevaluated: bool,
+        t0: int,
+        origin: int | None,
+        acked: asyncio.Future[PublishAck],
+    ) -> None:
+        """A plan's publish settled: counted once stored (a failure is redelivered and counted
+        then), with the latencies up to its storage."""
+        if acked.cancelled() or acked.exception() is not None:
+            return
+        self.observe("opportunity -> plan stored (acked)", time.perf_counter_ns() - t0)
+        if origin is not None:
+            self.observe(RECEIVED_TO_PLAN, time.time_ns() - origin)
+        self.planned[strategy] += 1
+        self.count("plans")
+        if reevaluated:
+            self.count("plans re-evaluated on a newer state or capped")
+        validated = self._validated.get(strategy)
+        if validated is None:
+            validated = self._validated[strategy] = metrics.OPPORTUNITIES_VALIDATED.labels(
+                strategy=strategy
+            )
+        validated.inc()
 
     # ------------------------------------------------------------------ background work
     async def on_run(self) -> None:

@@ -7,6 +7,7 @@ opportunity ahead of the tape waits for it, one behind the book is re-evaluated.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
@@ -28,6 +29,7 @@ from lstarb_sdk.events._codec import encode_root
 from lstarb_sdk.solana import WSOL_MINT
 
 from ..bus.conftest import fresh_jetstream_bus, nats_server  # noqa: F401 (fixtures)
+from ..bus.test_behaviour import until
 from .planner_testlib import (
     LOOSE_RISK,
     by_route,
@@ -225,3 +227,35 @@ async def test_an_opportunity_older_than_the_book_is_reevaluated(bus: Bus) -> No
     for leg in plan.legs:
         assert book.quote(leg.pool, leg.in_amount, leg.input_mint).out_amount == leg.out_amount
     assert planner.stats.counters["plans re-evaluated on a newer state or capped"] >= 1
+
+
+async def test_an_opportunity_is_acknowledged_only_once_its_plan_is_stored(
+    nats_server: EmbeddedNats,  # noqa: F811 (the fixture)
+) -> None:
+    """The planner hands the next opportunity on while a plan's acknowledgement is due; a plan
+    the server refuses leaves its opportunity unacknowledged: it comes back and is planned
+    again once the stream takes plans, each plan stored and counted once."""
+    bus = await fresh_jetstream_bus(nats_server.url)
+    try:
+        await scan_onto(bus)
+        info = await bus.js.stream_info("EXECUTION")
+        limited = dataclasses.replace(info.config, max_msg_size=64)  # every plan refused
+        await bus.js.update_stream(limited)
+        planner = await start_planner(bus)
+        opps = len(scanned().opportunities)
+        (consumer,) = planner.consumers
+        await until(lambda: consumer.stats.failed >= 4)  # refused plans: given back
+        assert planner.stats.counters["plans"] == 0
+        states = {s.name: s for s in await bus.stream_states()}
+        assert states["EXECUTION"].messages == 0
+        assert states["OPPORTUNITIES"].consumers["planner"] >= 4  # not acknowledged
+        await bus.js.update_stream(dataclasses.replace(info.config, max_msg_size=-1))
+        await finish(planner)
+        plans, rejected = decided(planner)
+        assert plans + rejected == opps and plans >= 4
+        stored = plans_of(await read_all(bus, "EXECUTION", "check-e"))
+        assert len(stored) == plans == len({p.id for p in stored})
+        states = {s.name: s for s in await bus.stream_states()}
+        assert states["OPPORTUNITIES"].consumers["planner"] == 0
+    finally:
+        await bus.close()
