@@ -1,6 +1,6 @@
 """Account notification received -> MARKET_DATA published, through the real scanner.
 
-    python benchmarks/rpc_to_market_data.py [SECONDS] [--freeze]
+    python benchmarks/rpc_to_market_data.py [SECONDS] [--freeze] [--per-burst]
 
 The peer is ``lstarb simnet`` with its market driver in a child process, stepping a slot
 every 2 ms (constant-product pools trade, vaults move: a few notifications a slot). The
@@ -16,7 +16,8 @@ account event the scanner puts on the tape, measured from the frame's arrival
 - handed to NATS: when ``publish_nowait`` returns (the message is on the connection);
 - acknowledged: when JetStream's acknowledgement of it arrives;
 - a pool state it moved handed to NATS: from the ``received_ns`` of the last account that
-  moved the pool (the scanner publishes pool states once a burst of updates is through).
+  moved the pool (by default right after that account; ``--per-burst``:
+  ``[scanner] pool_states = "per_burst"``, once a burst of updates is through).
 
 And the scanner's CPU per update (thread time around ``take_update``: the publishing turn's
 own cost, which a loaded machine moves far less than the wall-clock latencies above), and the
@@ -41,6 +42,7 @@ STEP_MS = 10
 #: ``--freeze``: gc.freeze() once started. Measured both ways, interleaved: no difference the
 #: noise of a shared 2-core machine does not swamp (the scanner allocates little per update).
 FREEZE = "--freeze" in sys.argv
+POOL_STATES = "per_burst" if "--per-burst" in sys.argv else "per_update"
 
 
 async def _serve(seconds: float) -> None:
@@ -114,7 +116,11 @@ async def _main(seconds: float) -> None:
             host.discover()
             host.select(["rpc", "raydium", "meteora", "orca", "pumpswap"])
             config = RpcConfig(url=peer["http"], ws_url=peer["ws"], idle_timeout_s=120)
-            settings = Settings(scanner=ScannerSettings(mints=[str(m) for m in MINTS_OF_INTEREST]))
+            settings = Settings(
+                scanner=ScannerSettings(
+                    mints=[str(m) for m in MINTS_OF_INTEREST], pool_states=POOL_STATES
+                )
+            )
             env = ServiceEnv(
                 bus,
                 host,
@@ -193,5 +199,5 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--serve"]:
         asyncio.run(_serve(float(sys.argv[2])))
     else:
-        args = [a for a in sys.argv[1:] if a != "--freeze"]
+        args = [a for a in sys.argv[1:] if a not in ("--freeze", "--per-burst")]
         asyncio.run(_main(float(args[0]) if args else 10.0))

@@ -132,6 +132,13 @@ class ScannerSettings(_Section):
         description="put every account held on the tape again this often, so a reader that "
         "starts any time rebuilds the book from MARKET_DATA's last hour",
     )
+    pool_states: Literal["per_update", "per_burst"] = Field(
+        "per_update",
+        description="when pool states go on MARKET_DATA: right after the account that moved "
+        "the pool (per_update: every change within one notification), or once per pool after "
+        "each burst of updates taken back to back (per_burst: the tape's accounts first, "
+        "fewer states; a state stands for the burst's last change)",
+    )
 
     @field_validator("pools", "mints")
     @classmethod

@@ -131,7 +131,8 @@ class Scanner(Service):
     async def on_start(self) -> None:
         host, context = self.env.host, self.env.context
         self.book = PoolBook.for_plugins(host)
-        self.book.defer_states = True  # pool states after the burst: see _publish_due
+        # per_burst: pool states after the burst (see _states_after); per_update: inline
+        self.book.defer_states = self.env.settings.scanner.pool_states == "per_burst"
         if not self.book.adapter_classes:
             raise NothingToDo("the selected plugins provide no DEX adapter: nothing to scan")
         sources = host.collect("lstarb_data_sources", _check_source, context=context)
@@ -463,7 +464,16 @@ class Scanner(Service):
                     key, account, slot=slot, seq=self.seq, source=source, received_ns=received_ns
                 )
             await self.emit(tape)
-            self._states_after(change, (slot, write_version, source, received_ns))
+            if self.book.defer_states:
+                self._states_after(change, (slot, write_version, source, received_ns))
+            else:  # every change's state before the next account: within one notification
+                await self._publish_states(
+                    self.premiums.due(self.book, change.states, self.strategies),
+                    slot,
+                    write_version,
+                    source,
+                    received_ns,
+                )
             self.observe("publish market data", time.perf_counter_ns() - t1)
             if update is not None:
                 self.observe(RECEIVED_TO_TAPE, time.time_ns() - received_ns)
@@ -482,7 +492,9 @@ class Scanner(Service):
         return change
 
     def _states_after(self, change: BookChange, stamp: tuple[int, int, str, int]) -> None:
-        """Mark the pools ``change`` may have moved; their states go out after this burst.
+        """Mark the pools ``change`` may have moved; their states go out after this burst
+        (``[scanner] pool_states = "per_burst"``; the default publishes them inline, so each
+        change's state is on the tape before the next account, as issue 12 asks).
 
         Why not now: a slot's notifications arrive together (the Clock sysvar first, which
         every Clock-reading pool re-summarises on, then vaults and pools), and each one used to

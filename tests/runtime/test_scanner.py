@@ -106,10 +106,15 @@ async def test_pool_states_are_true_and_only_for_pools_that_can_quote(bus: Memor
     assert all(0.5 < e.price_human < 2 or 0.5 < 1 / e.price_human < 2 for e in states)
 
 
+def _bursts(mode: str) -> Settings:
+    return Settings.model_validate({"scanner": {"pool_states": mode}})
+
+
 async def test_a_burst_goes_on_the_tape_first_and_each_pool_state_once(bus: MemoryBus) -> None:
-    """Updates taken back to back (a slot's notifications): every account on the tape in turn,
-    then the state of each pool they moved, once, stamped with the last account that moved it."""
-    scanner = await scan(env_for(bus, host_with([CpmmPool]), []))
+    """per_burst: updates taken back to back (a slot's notifications): every account on the
+    tape in turn, then the state of each pool they moved, once, stamped with the last account
+    that moved it."""
+    scanner = await scan(env_for(bus, host_with([CpmmPool]), [], _bursts("per_burst")))
     [(address, pool)] = scanner.book.pools.items()
     seen = len(await read_stream(bus, "MARKET_DATA", "before"))
     vaults = [k for k in pool.accounts_to_update() if len(scanner.book.accounts[k].data) == 165]  # type: ignore[union-attr]
@@ -134,6 +139,32 @@ async def test_a_burst_goes_on_the_tape_first_and_each_pool_state_once(bus: Memo
         summary.reserve_a,
         summary.reserve_b,
     )
+
+
+async def test_by_default_each_change_has_its_state_before_the_next_account(
+    bus: MemoryBus,
+) -> None:
+    """per_update (the default): within one notification, the pool's state follows the
+    account that moved it, stamped with that account, before the next account goes on."""
+    scanner = await scan(env_for(bus, host_with([CpmmPool]), []))
+    assert not scanner.book.defer_states
+    [(address, pool)] = scanner.book.pools.items()
+    seen = len(await read_stream(bus, "MARKET_DATA", "before"))
+    vaults = [k for k in pool.accounts_to_update() if len(scanner.book.accounts[k].data) == 165]  # type: ignore[union-attr]
+    slot = scanner.slot + 1
+    for n, key in enumerate(vaults, 1):
+        held = scanner.book.accounts[key]
+        assert held is not None
+        data = bytearray(held.data)
+        data[64:72] = (int.from_bytes(data[64:72], "little") + 1000 * n).to_bytes(8, "little")
+        bumped = Account(held.lamports, bytes(data), held.owner, held.executable, 0)
+        assert await scanner.take(key, bumped, version=(slot, n), source="test") is not None
+    new = [d.event for d in await read_stream(bus, "MARKET_DATA", "after")][seen:]
+    assert [type(e) for e in new] == [AccountEvent, PoolStateEvent] * 2
+    for n, (account, state) in enumerate(zip(new[::2], new[1::2], strict=True), 1):
+        assert isinstance(account, AccountEvent) and isinstance(state, PoolStateEvent)
+        assert account.pubkey == vaults[n - 1] and state.pool == address
+        assert (state.slot, state.write_version) == (slot, n)
 
 
 async def test_strategies_publish_opportunities_and_observers_see_them(bus: MemoryBus) -> None:
