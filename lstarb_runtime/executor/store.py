@@ -10,14 +10,23 @@ already in its decided state, with one ``create`` in ``plans``:
                  writes are on the wire together); only now is it sent
     done      -- a rejected plan: at once, with status ``rejected`` and the reason (nothing
                  was sent), then its result is published (a redelivery publishes it again:
-                 the stream's de-duplication drops the copy); a signed plan: ``update``d once
-                 its result is on EXECUTED, its ``inflight`` listing deleted
+                 the stream's de-duplication drops the copy); a signed plan: ``update``d at
+                 the signed record's revision with its outcome and the result itself, then
+                 the result is published and the ``inflight`` listing deleted
 
 ``create`` fails when the key exists: of two executors racing for one plan (a redelivery
 while the first still works, two copies of a message) exactly one writes its record, and the
 other drops the transaction it signed (never sent) and follows the winner's record: the
 signature (getSignatureStatuses, bundle statuses), or in paper the landing simulator. Every
 later write is an ``update`` at the revision the writer last saw.
+
+``done`` decides a signed plan's outcome. Several executors may follow one signed record at
+once (the signer restarted and following its listing, another one following a redelivery of the
+plan, the signer itself still alive past the ack wait): each reaches an outcome, and only the
+one whose ``done`` update succeeds publishes and counts it. The others lose that update (Lost),
+count nothing, and publish the winner's stored result again (the same message: the stream's
+de-duplication drops it), which also covers a winner that died between ``done`` and publishing;
+so does a redelivery or a restart that finds the record done with its listing still there.
 
 Why ``inflight`` is keyed by the signature: the loser of a race writes its listing in the same
 round trip as its (failing) ``create``, so a listing under the plan's key alone could replace
@@ -47,7 +56,7 @@ from lstarb_runtime.bus import Bus
 from lstarb_runtime.bus.interface import BusError
 from lstarb_runtime.bus.kv import KeyExists, KeyValue, WrongRevision
 from lstarb_sdk.errors import DecodeError, LstarbError
-from lstarb_sdk.events import ExecutionPlanEvent
+from lstarb_sdk.events import ExecutionPlanEvent, ExecutionResultEvent
 
 State = Literal["claimed", "signed", "done"]
 PLANS: Final = "plans"
@@ -98,6 +107,10 @@ class PlanRecord:
     inflight: str = ""
     """The key of its ``inflight`` listing; empty in records of earlier versions (the plan's
     key)."""
+    result_b64: str = ""
+    """A signed plan's result as published (the encoded ExecutionResultEvent), written with
+    ``done``: whoever finds the record done publishes the very same message again. Empty in
+    rejected records and records of earlier versions (their result was published first)."""
     revision: int = field(default=0, compare=False)
 
     def encode(self) -> bytes:
@@ -111,7 +124,10 @@ class PlanRecord:
         try:
             doc: dict[str, Any] = json.loads(value)
             doc["created_accounts"] = tuple(doc.get("created_accounts", ()))
-            return cls(**doc, revision=revision)
+            # a field of a later version is left out: an executor not yet upgraded still
+            # reads the records of upgraded ones (as this one reads earlier versions')
+            known = {name: doc[name] for name in _STORED if name in doc}
+            return cls(**known, revision=revision)
         except (ValueError, TypeError) as exc:
             raise DecodeError(f"plan record: {exc}") from None
 
@@ -119,6 +135,12 @@ class PlanRecord:
     def listing(self) -> str:
         """Where this record is listed in ``inflight`` while signed."""
         return self.inflight or plan_key(self.plan_id)
+
+    def result(self) -> ExecutionResultEvent | None:
+        """The result decided for a signed plan (see ``result_b64``), if recorded."""
+        if not self.result_b64:
+            return None
+        return ExecutionResultEvent.decode(base64.b64decode(self.result_b64))
 
     def plan(self) -> ExecutionPlanEvent | None:
         """The plan as it was signed (kept so a restart can finish it without the stream)."""
@@ -209,12 +231,21 @@ class PlanStore:
         await self.inflight.put(record.listing, updated.encode())
         return updated
 
-    async def done(self, record: PlanRecord, status: str) -> PlanRecord:
-        """The result is recorded on EXECUTED: the plan is finished, nothing left in flight."""
-        finished = await self._write(replace(record, state="done", status=status, plan_b64=""))
-        if record.state == "signed":
-            await self.inflight.delete(record.listing)
-        return finished
+    async def done(self, record: PlanRecord, status: str, result: bytes) -> PlanRecord:
+        """Decide the signed plan's outcome: one ``update`` at the revision of ``record`` with
+        the status and ``result`` (the encoded ExecutionResultEvent, to be published next).
+        Lost if another executor decided it first (or wrote since): its outcome stands, this
+        one is dropped. The ``inflight`` listing stays until the result is published
+        (:meth:`forget`), so a restart can publish a result whose publisher died."""
+        return await self._write(
+            replace(
+                record,
+                state="done",
+                status=status,
+                plan_b64="",
+                result_b64=base64.b64encode(result).decode(),
+            )
+        )
 
     async def in_flight(self) -> list[PlanRecord]:
         """Every listing of a signed plan not finished, by any executor (the record in
@@ -228,7 +259,8 @@ class PlanStore:
 
     async def forget(self, listing: PlanRecord) -> None:
         """Remove a listing that is not (or no longer) the plan's record: a lost race, a
-        crash between the record and the listing's removal."""
+        crash between the record and the listing's removal, a plan done and its result
+        published."""
         await self.inflight.delete(listing.listing)
 
     async def _record(self, record: PlanRecord, value: bytes, over: PlanRecord | None) -> int:

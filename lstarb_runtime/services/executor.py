@@ -12,8 +12,10 @@ For each plan (docs/executor.md), nothing waits on the server before the transac
    first, drop the transaction (never sent) and follow its record instead;
 5. send it through the plan's submitter, or in paper mode (the default) hand it to the landing
    simulator, which never sends;
-6. follow it to an outcome, publish the ExecutionResultEvent and wait for the server's
-   acknowledgement, mark the plan done; only then is the plan's message acknowledged.
+6. follow it to an outcome, mark the plan done with it (the one ``update`` that decides it:
+   of several executors following one record, only the one whose update succeeds counts),
+   publish the ExecutionResultEvent and wait for the server's acknowledgement; only then is
+   the plan's message acknowledged.
 
 A restarted executor first follows what its store says was in flight, then takes new plans.
 Several executor processes share the work through one durable consumer (``executor``).
@@ -351,6 +353,8 @@ class Executor(Service):
                     # recorded before its result: publish it (again; the stream de-duplicates)
                     outcome = Outcome(STATUS_REJECTED, error=record.error)
                     await self.publish(self._result(plan, record, outcome, None))
+                else:  # decided, maybe not published (its publisher died): the same result
+                    await self._publish_recorded(record)
                 return
             if record.state == "signed":
                 self.count("plans followed")
@@ -674,7 +678,10 @@ class Executor(Service):
             if record is None:  # a crash between listing and record (or expired): nothing sent
                 continue
             if record.state != "signed" or record.signature != listed.signature:
-                # finished, or the listing of a transaction that lost its race: never sent
+                # finished, or the listing of a transaction that lost its race: never sent;
+                # finished and still listed: its result may not be out (died before publishing)
+                if record.signature == listed.signature and await self._publish_recorded(record):
+                    self.count("results published again after a restart")
                 await self.store.forget(listed)
                 continue
             wallet = (
@@ -750,17 +757,23 @@ class Executor(Service):
         *,
         signature: str | None = None,
     ) -> None:
-        """Publish the result (acknowledged by the server), mark the plan done (a rejection's
-        record is done already), tell observers."""
+        """Decide a signed plan's outcome (``done``: the one executor whose update succeeds),
+        publish the result (acknowledged by the server), then count it and tell observers.
+        A rejection's record is done already: its writer publishes and counts it. An executor
+        that loses ``done`` to another follower of the same record counts nothing."""
         if built is not None and outcome.status != STATUS_REJECTED:
             signature = str(built.signature)
         result = self._result(plan, record, outcome, wallet, signature)
-        await self.publish(result)
-        if record.state != "done":
+        if record.state == "done":
+            await self.publish(result)
+        else:
             try:
-                await self.store.done(record, outcome.status)
-            except Lost:  # another executor finished it too: the stream de-duplicated the result
-                self.count("results recorded twice")
+                finished = await self.store.done(record, outcome.status, result.encode())
+            except Lost:
+                await self._decided_elsewhere(plan.id, wallet)
+                return
+            await self.publish(result)
+            await self.store.forget(finished)
         self.outcomes[outcome.status] += 1
         self.count(f"plans {outcome.status}")
         if outcome.status == STATUS_REJECTED:
@@ -778,6 +791,37 @@ class Executor(Service):
         if wallet is not None:
             self._settle_wallet(wallet, outcome, record)
         self.env.host.call_each("lstarb_on_execution_result", result=result.to_result())
+
+    async def _decided_elsewhere(self, plan_id: str, wallet: Wallet | None) -> None:
+        """Another executor following the same signed record decided its outcome first: ours
+        is dropped, nothing is counted. Its result is published again (the same message:
+        de-duplicated), in case it died between deciding and publishing, and its listing
+        removed; the wallet held here is settled as the decided outcome says (paper: this
+        process's view of its balance)."""
+        self.count("outcomes decided by another executor")
+        record = await self.store.get(plan_id)
+        if record is None or record.state != "done":
+            return
+        decided = record.result()
+        if wallet is not None and decided is not None:
+            outcome = Outcome(
+                decided.status,
+                fee_lamports=decided.fee_lamports,
+                realized_profit=decided.realized_profit,
+            )
+            self._settle_wallet(wallet, outcome, record)
+        await self._publish_recorded(record)
+
+    async def _publish_recorded(self, record: PlanRecord) -> bool:
+        """Publish a done record's stored result again, then drop its ``inflight`` listing;
+        False for records without one (rejections, earlier versions: published first)."""
+        result = record.result()
+        if result is None:
+            return False
+        await self.publish(result)
+        if record.signature:
+            await self.store.forget(record)
+        return True
 
     def _prepare(self, wallet: Wallet, plan: ExecutionPlanEvent) -> None:
         """The paper wallet's accounts of the route's prepared mints (known to exist)."""

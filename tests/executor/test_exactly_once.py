@@ -20,16 +20,17 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from solders.pubkey import Pubkey
 
 from lstarb_runtime.bus import Delivery, EmbeddedNats, JetStreamBus
 from lstarb_runtime.bus.kv import WrongRevision
 from lstarb_runtime.bus.streams import subject_of
 from lstarb_runtime.executor.store import PlanRecord, PlanStore, plan_key
-from lstarb_sdk.events import ExecutionPlanEvent, SystemCommandEvent
+from lstarb_sdk.events import ExecutionPlanEvent, ExecutionResultEvent, SystemCommandEvent
 from lstarb_sdk.events.models import Command
 
 from ..bus.conftest import fresh_jetstream_bus, nats_server  # noqa: F401 (fixtures)
-from .executor_testlib import TRIANGLE, make_plan, market_book, results_of
+from .executor_testlib import TRIANGLE, Observer, make_plan, market_book, results_of
 from .test_service import _executor
 
 
@@ -276,4 +277,132 @@ async def test_a_signature_listed_by_an_earlier_version_is_followed_after_restar
     assert result.signature == "old-signature" and result.status == "landed"
     record = await PlanStore(bus, "test").get(plan.id)
     assert record is not None and record.state == "done"
+    assert await bus.kv("inflight").keys() == []
+
+
+async def test_two_executors_following_one_signed_record_count_its_outcome_once(
+    bus: JetStreamBus,
+    nats_server: EmbeddedNats,  # noqa: F811
+) -> None:
+    """Executor a signs, records and sends (paper: hands it to the simulator), then dies before
+    acknowledging: the server redelivers the plan to b, which follows the record, while a
+    restarts and follows its ``inflight`` listing. Both reach the end of the same trade; one
+    of them decides its outcome: one result, one outcome counted, the P&L counted once."""
+    plan = make_plan(market_book(), TRIANGLE, plan_id="followed-twice")
+    first = await _executor(bus, name="a")
+    record = first.store.signed
+
+    async def record_then_crash(*args: Any, **kwargs: Any) -> None:
+        await record(*args, **kwargs)
+        raise Crash
+
+    first.store.signed = record_then_crash  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        await first.handle(_delivery(plan))
+    await first.stop()
+    other = await _other_connection(nats_server.url)
+    observer = Observer()  # the plugins' hook, in both processes
+    # the tape does not move: each follower's simulated landing waits for its timeout, long
+    # enough for both to have read the record signed before either finishes
+    slow = {"landing_timeout_s": 3.0}
+    b = await _executor(other, observer, name="b", **slow)
+    a = None
+    try:
+        a = await _executor(bus, observer, name="a", **slow)  # restarted: follows its listing
+        await b.handle(_delivery(plan, num_delivered=2))  # meanwhile b follows the redelivery
+        (result,) = await results_of(bus, 1)
+        while a._active:  # a's recovery runs in a task of its own
+            await asyncio.sleep(0.02)
+    finally:
+        if a is not None:
+            await a.stop()
+        await b.stop()
+        await other.close()
+    assert a.stats.counters["plans followed after a restart"] == 1
+    assert b.stats.counters["plans followed"] == 1
+    executors = (a, b)
+    assert sum(sum(e.outcomes.values()) for e in executors) == 1, [e.outcomes for e in executors]
+    assert sum(e.outcomes["landed"] for e in executors) == 1 and result.status == "landed"
+    assert sum(e.pnl for e in executors) == result.realized_profit
+    assert sum(e.stats.counters["outcomes decided by another executor"] for e in executors) == 1
+    assert [r.plan_id for r in observer.results] == [plan.id]
+    stored = await PlanStore(bus, "test").get(plan.id)
+    assert stored is not None and (stored.state, stored.status) == ("done", "landed")
+    assert stored.signature == result.signature
+    assert await _writes(bus, "EXECUTED") == 1
+    assert await _writes(bus, "KV_plans") == 2  # signed, then done once: the loser wrote nothing
+    assert await bus.kv("inflight").keys() == []
+
+
+async def test_a_signer_still_alive_and_a_follower_of_its_redelivery_count_the_outcome_once(
+    bus: JetStreamBus,
+    nats_server: EmbeddedNats,  # noqa: F811
+) -> None:
+    """The signer is slow past the ack wait (its landing takes long), the server redelivers the
+    plan to another executor, which follows the record: both reach the outcome, one decides
+    it; the signer's wallet is settled once, whichever decided."""
+    other = await _other_connection(nats_server.url)
+    slow = {"landing_timeout_s": 1.0}
+    a = await _executor(bus, name="a", **slow)
+    b = await _executor(other, name="b", **slow)
+    plan = make_plan(market_book(), TRIANGLE, plan_id="slow-signer")
+    try:
+        await asyncio.gather(a.handle(_delivery(plan)), b.handle(_delivery(plan, 2)))
+        (result,) = await results_of(bus, 1)
+    finally:
+        await a.stop()
+        await b.stop()
+        await other.close()
+    executors = {e.store.owner: e for e in (a, b)}
+    assert sum(sum(e.outcomes.values()) for e in executors.values()) == 1
+    assert sum(e.pnl for e in executors.values()) == result.realized_profit
+    decided = [e.stats.counters["outcomes decided by another executor"] for e in (a, b)]
+    assert sum(decided) == 1
+    stored = await PlanStore(bus, "test").get(plan.id)
+    assert stored is not None and (stored.state, stored.status) == ("done", result.status)
+    signer = executors[stored.owner]
+    assert signer.stats.counters["plans sent"] == 1
+    wallet = signer.wallets.by_key(Pubkey.from_string(stored.wallet))
+    assert wallet is not None and not wallet.busy and wallet.trades == 1
+    assert await _writes(bus, "EXECUTED") == 1
+    assert await bus.kv("inflight").keys() == []
+
+
+async def test_a_crash_between_deciding_and_publishing_publishes_the_decided_result_once(
+    bus: JetStreamBus,
+) -> None:
+    """The outcome is recorded done (with the result), the process dies before publishing: its
+    restart publishes the recorded result from its listing, a redelivery publishes the same
+    message again (de-duplicated), and neither decides, counts or sends anything anew."""
+    plan = make_plan(market_book(), TRIANGLE, plan_id="decided-unpublished")
+    first = await _executor(bus, name="x")
+    publish = first.publish
+
+    async def crash_on_result(event: Any) -> Any:
+        if isinstance(event, ExecutionResultEvent):
+            raise Crash
+        return await publish(event)
+
+    first.publish = crash_on_result  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        await first.handle(_delivery(plan))
+    await first.stop()
+    decided = await PlanStore(bus, "test").get(plan.id)
+    assert decided is not None and (decided.state, decided.status) == ("done", "landed")
+    assert await _writes(bus, "EXECUTED") == 0 and len(await bus.kv("inflight").keys()) == 1
+    assert sum(first.outcomes.values()) == 0  # died before counting
+
+    restarted = await _executor(bus, name="x")
+    try:
+        (result,) = await results_of(bus, 1)
+        await restarted.handle(_delivery(plan, num_delivered=2))  # the plan, redelivered
+    finally:
+        await restarted.stop()
+    assert result.plan_id == plan.id and result.status == "landed"
+    assert result.signature == decided.signature and result == decided.result()
+    counters = restarted.stats.counters
+    assert counters["results published again after a restart"] == 1
+    assert counters["plans sent"] == 0 and sum(restarted.outcomes.values()) == 0
+    assert await _writes(bus, "EXECUTED") == 1  # the redelivery's copy was de-duplicated
+    assert await _writes(bus, "KV_plans") == 2
     assert await bus.kv("inflight").keys() == []

@@ -19,7 +19,7 @@ from lstarb_runtime.executor.fingerprint import state_fingerprint
 from lstarb_runtime.executor.store import Lost, PlanRecord, PlanStore, plan_key
 from lstarb_runtime.executor.wallets import NoWallet, Wallet, WalletPool, load_wallets
 from lstarb_runtime.logs import configure_logging
-from lstarb_sdk.errors import ConfigError
+from lstarb_sdk.errors import ConfigError, DecodeError
 from lstarb_sdk.events.examples import example_plan
 
 from ..bus.conftest import fresh_jetstream_bus, nats_server  # noqa: F401 (fixtures)
@@ -115,10 +115,16 @@ async def test_records_race_and_one_executor_signs(bus: Bus) -> None:
     loser = b if signed.owner == "a" else a
     with pytest.raises(Lost):  # a late write of the loser, at what it last saw, loses again
         await loser.rejected(plan.id, "too late", over=PlanRecord(plan.id, "claimed", "x", 0))
-    done = await (a if signed.owner == "a" else b).done(signed, "landed")
-    assert done.state == "done" and await bus.kv("inflight").keys() == []
-    with pytest.raises(Lost):
-        await loser.done(signed, "landed")  # a stale copy cannot overwrite the outcome
+    winner = a if signed.owner == "a" else b
+    done = await winner.done(signed, "landed", b"the result")
+    assert done.state == "done" and done.result_b64 and done.plan_b64 == ""
+    assert await a.get(plan.id) == done
+    # listed until the result is published: a restart publishes the result of a dead winner
+    assert len(await bus.kv("inflight").keys()) == 1
+    with pytest.raises(Lost):  # a stale copy (a second follower) cannot decide it again
+        await loser.done(signed, "failed", b"another result")
+    await winner.forget(done)
+    assert await bus.kv("inflight").keys() == []
 
 
 async def test_a_rejected_plan_is_recorded_done_with_its_reason(bus: Bus) -> None:
@@ -163,3 +169,11 @@ def test_the_fingerprint_is_of_the_pools_account_versions() -> None:
     book.apply(tick_array, account, (5, 1))  # the same bytes at a later slot: taken
     assert state_fingerprint(book, TRIANGLE) != one
     assert state_fingerprint(book, TRIANGLE[:1]) == state_fingerprint(market_book(), TRIANGLE[:1])
+
+
+def test_a_record_with_a_field_of_a_later_version_still_decodes() -> None:
+    record = PlanRecord("p", "done", "a", 1, status="landed", result_b64="cmVzdWx0")
+    later = record.encode().replace(b'{"plan_id"', b'{"next_version_field":[1],"plan_id"')
+    assert PlanRecord.decode(later, 7) == record
+    with pytest.raises(DecodeError):  # a required field missing is still an error
+        PlanRecord.decode(b'{"plan_id":"p"}', 1)
