@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_strategy_latency.py
 	$(BIN)/python benchmarks/executor_build.py
 	$(BIN)/python benchmarks/planner_latency.py
+	$(BIN)/python benchmarks/tape_readers.py
 	$(BIN)/python benchmarks/e2e_latency.py 20
 
 clean:

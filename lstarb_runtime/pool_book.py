@@ -4,7 +4,8 @@ One call per account (:meth:`PoolBook.apply`) does everything an update implies:
 route it only to the pools that read it, follow the accounts those pools now ask for, and
 report each pool that can quote with its summary and probe price. The scanner publishes that
 report; a planner fed the same accounts in the same order (the MARKET_DATA tape) ends with
-the same book, because both go through this one method.
+the same book, because both go through this one method (a reader of the tape skips the
+report: :attr:`PoolBook.states`).
 
 A pool whose update raises DecodeError keeps its previous state, and the error is counted
 against it rather than stopping the scanner. Adapters are plugin code: one that raises
@@ -90,10 +91,11 @@ class BookChange:
     """Pools updated successfully (including a new one), in the order they were updated."""
     states: list[PoolState] = field(default_factory=list)
     """Pools that can quote after this account: each changed one, and any whose last missing
-    mint decimals this account supplied (empty when the book defers states)."""
+    mint decimals this account supplied (empty when the book defers states or keeps none)."""
     ready: list[Pubkey] = field(default_factory=list)
     """The pools whose state :attr:`states` holds or, when the book defers states, would hold
-    (ask :meth:`PoolBook.state` for each when it is time to publish)."""
+    (ask :meth:`PoolBook.state` for each when it is time to publish); empty when the book
+    keeps no states (:attr:`PoolBook.states`)."""
     wanted: list[Pubkey] = field(default_factory=list)
     """Accounts the book needs from now on and does not hold: subscribe and fetch them."""
 
@@ -128,10 +130,23 @@ class PoolBook:
     of summarising and probe-quoting each (:attr:`BookChange.states`). Why: the scanner puts
     the raw account on the tape first and publishes pool states once the slot's burst of
     updates is through, one per pool, rather than quoting every pool again for each of the
-    slot's accounts; a reader of the tape that never publishes states skips the work."""
+    slot's accounts."""
+    states: bool = True
+    """False: ``apply`` neither computes pool states nor names the pools whose state may have
+    moved (:attr:`BookChange.states` and :attr:`BookChange.ready` stay empty: nothing is
+    computed or kept for them). For the readers of the tape (:meth:`for_tape`), which quote,
+    fingerprint and check pools on the book itself and never publish a state: a summary and
+    a probe quote of every changed pool, on every account event, was most of what applying
+    the event cost them. What they use is the same either way: the accounts and their
+    versions, the adapters updated on the same bytes in the same order, a pool quarantined
+    when its ``update`` raises. A pool whose ``summary`` or ``quote`` raises is quarantined
+    when the reader itself calls :meth:`summary` or :meth:`quote`, the only way it uses
+    them."""
 
     @classmethod
-    def for_plugins(cls, host: PluginHost, *, keep_unwanted: bool = False) -> PoolBook:
+    def for_plugins(
+        cls, host: PluginHost, *, keep_unwanted: bool = False, states: bool = True
+    ) -> PoolBook:
         """A book with the DEX adapters of the host's active plugins (invalid ones dropped)."""
         adapters = host.collect("lstarb_dex_adapters", check_adapter)
         legacy = frozenset(
@@ -139,7 +154,19 @@ class PoolBook:
             for plugin, adapter in adapters
             if not api_compatible(NONE_FOR_MISSING, host.records[plugin].sdk_api or "1.0")
         )
-        return cls([a for _, a in adapters], keep_unwanted=keep_unwanted, without_none=legacy)
+        return cls(
+            [a for _, a in adapters],
+            keep_unwanted=keep_unwanted,
+            without_none=legacy,
+            states=states,
+        )
+
+    @classmethod
+    def for_tape(cls, host: PluginHost) -> PoolBook:
+        """The book of a reader of the MARKET_DATA tape (planner, executor, a rebuild): every
+        account the tape carries is kept (the scanner used it, even when the tape starts after
+        the pool that reads it), and no pool states are computed (see :attr:`states`)."""
+        return cls.for_plugins(host, keep_unwanted=True, states=False)
 
     def __post_init__(self) -> None:
         self.adapter_classes = tuple(self.adapter_classes)
@@ -189,11 +216,12 @@ class PoolBook:
             for address in list(touched):
                 if self._update(address, {key: account}, change):
                     change.changed.append(address)
-            ready = set(change.changed)
-            first = key in self._mint_pools and key not in self._decimals
-            if first and self.decimals_of(key) is not None:  # its pools may publish now
-                ready |= self._mint_pools[key]
-            self._states(ready, change)
+            if self.states:
+                ready = set(change.changed)
+                first = key in self._mint_pools and key not in self._decimals
+                if first and self.decimals_of(key) is not None:  # its pools may publish now
+                    ready |= self._mint_pools[key]
+                self._states(ready, change)
             if account is not None and key not in self.pools and key not in self._probed:
                 # followed before it was seen (a stake pool a strategy reads): a pool too?
                 self._probed.add(key)
@@ -216,7 +244,8 @@ class PoolBook:
         self._follow(pool.address, change)
         if self._refresh(pool.address, change):
             change.changed.append(pool.address)
-        self._states({pool.address}, change)
+        if self.states:
+            self._states({pool.address}, change)
 
     def _store(self, key: Pubkey, account: Account | None, version: Version) -> None:
         self.accounts[key] = account
@@ -351,14 +380,10 @@ class PoolBook:
         if pool is None:
             return None
         try:
-            summary = pool.summary()
-        except Exception as exc:
-            self._fault(pool.dex, address, "summary", exc)
+            summary = self.summary(address)
+        except QuoteError:  # an adapter fault: logged, counted, the pool quarantined
             return None
         if summary is None:
-            return None
-        if not isinstance(summary, PoolSummary):
-            self._fault(pool.dex, address, "summary", TypeError(f"returned {summary!r}"))
             return None
         mint_a, mint_b = pool.mints
         decimals_a, decimals_b = self.decimals_of(mint_a), self.decimals_of(mint_b)
@@ -373,6 +398,24 @@ class PoolBook:
         else:
             price = quote.out_amount / quote.in_amount if quote.in_amount else 0.0
         return PoolState(pool, summary, price, decimals_a, decimals_b)
+
+    def summary(self, address: Pubkey) -> PoolSummary | None:
+        """The pool's summary (None while it cannot quote); an adapter bug (it raises, or
+        returns something else than a PoolSummary) quarantines the pool and reads as
+        QuoteError, as in :meth:`quote`."""
+        pool = self.pools.get(address)
+        if pool is None:
+            raise QuoteError(f"pool {address} is not in the book ({self.quarantined.get(address)})")
+        try:
+            summary = pool.summary()
+        except Exception as exc:
+            fault: Exception = exc
+        else:
+            if summary is None or isinstance(summary, PoolSummary):
+                return summary
+            fault = TypeError(f"returned {summary!r}")
+        self._fault(pool.dex, address, "summary", fault)
+        raise QuoteError(f"{pool.dex} pool {address}: adapter fault, quarantined") from fault
 
     def decimals_of(self, mint: Pubkey) -> int | None:
         """A mint's decimals, decoded once from its cached account (they never change).

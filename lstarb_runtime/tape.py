@@ -81,7 +81,7 @@ class Tape:
 
 async def rebuild_book(bus: Bus, host: PluginHost, *, timeout: float = 30.0) -> PoolBook:
     """The scanner's pool book as of now, from the tape, with the host's DEX adapters."""
-    tape = Tape(bus, PoolBook.for_plugins(host, keep_unwanted=True))
+    tape = Tape(bus, PoolBook.for_tape(host))
     await tape.start(timeout=timeout)
     await tape.stop()
     log.info("rebuilt %d pools from %d tape events", len(tape.book.pools), tape.read)

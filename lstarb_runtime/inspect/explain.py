@@ -400,7 +400,7 @@ def rebuild_instructions(
     from lstarb_sdk import FundingProvider
 
     try:
-        book = PoolBook.for_plugins(host, keep_unwanted=True)
+        book = PoolBook.for_tape(host)
         for event in tape:
             book.apply(event.pubkey, event.account(), (event.slot, event.write_version))
         providers: dict[str, FundingProvider] = {}

@@ -59,6 +59,7 @@ from lstarb_runtime.planner.quotes import (
 from lstarb_runtime.planner.risk import RiskFactors, confidence_of, risk_score
 from lstarb_runtime.planner.settings import PlannerSettings, RiskSettings
 from lstarb_sdk import FundingProvider, Submitter
+from lstarb_sdk.errors import LstarbError
 from lstarb_sdk.events import ExecutionPlanEvent, LegEvent, OpportunityEvent
 from lstarb_sdk.events._schema import SCHEMA_VERSION
 from lstarb_sdk.fair_value import FairValue
@@ -461,7 +462,10 @@ class PlanEngine:
         """The leg's rejection, or its price impact in bps (0 when unknown)."""
         risk, market = self.risk, self.market
         pool = market.book.pools[leg.pool]
-        summary = pool.summary()
+        try:  # through the book: an adapter bug quarantines the pool, as a quote's would
+            summary = market.book.summary(leg.pool)
+        except LstarbError as exc:
+            return Rejection(REQUOTE_FAILED, f"leg {i} ({leg.dex} {leg.pool}): {exc}")
         if summary is not None:
             reserve = summary.reserve_a if leg.output_mint == pool.mints[0] else summary.reserve_b
             if reserve > 0 and leg.out_amount * BPS > risk.max_reserve_share_bps * reserve:

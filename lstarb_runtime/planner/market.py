@@ -64,6 +64,9 @@ class Market:
         """A small quote of each pool and input mint, until the pool changes."""
         self._wanted: dict[Pubkey, list[tuple[str, Strategy]]] = {}
         self._funding: dict[Pubkey, list[FundingProvider]] = {}
+        self._sources: dict[type, bool] = {}
+        """Whether each adapter class prices LSTs (a Protocol isinstance costs ~6 us: asked
+        once per class, not for every pool of every tape event)."""
         self._moved = asyncio.Event() if _in_loop() else None
         self._ask_strategies()
         for provider in self.providers:
@@ -89,9 +92,16 @@ class Market:
         self.applied += 1
         pools = self.book.pools
         self._forget(change.changed)
+        sources = self._sources
         for address in change.changed:
             pool = pools.get(address)
-            if pool is not None and isinstance(pool, FairValueSource):
+            if pool is None:
+                continue
+            kind = type(pool)
+            source = sources.get(kind)
+            if source is None:
+                source = sources[kind] = isinstance(pool, FairValueSource)
+            if source:
                 try:
                     self.fair.absorb(pool)
                 except Exception as exc:

@@ -58,7 +58,7 @@ def assemble(
     ``recent_fees`` False prices with ``[planner] compute_unit_price`` only (a replay: no
     network, the same bytes every time).
     """
-    book = PoolBook.for_plugins(host, keep_unwanted=True)
+    book = PoolBook.for_tape(host)
     if not book.adapter_classes:
         raise NothingToDo("the selected plugins provide no DEX adapter: nothing to re-quote")
     strategies: list[tuple[str, Strategy]] = host.collect(

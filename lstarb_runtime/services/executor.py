@@ -184,7 +184,7 @@ class Executor(Service):
         ]
         self.fetcher = AccountFetcher(self.sources)
         self.wallets = WalletPool(self._load_wallets())
-        self.tape = tape = LandingTape(self.bus, PoolBook.for_plugins(env.host, keep_unwanted=True))
+        self.tape = tape = LandingTape(self.bus, PoolBook.for_tape(env.host))
         await tape.start()
         self.tables = LookupTables(self.fetcher.fetch if self.fetcher.can_fetch else None)
         extra = [Pubkey.from_string(k) for k in cfg.lookup_tables]

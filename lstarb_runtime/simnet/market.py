@@ -57,7 +57,7 @@ class Market:
 
     def __init__(self, store: AccountStore, adapters: Sequence[type[PoolAdapter]]) -> None:
         self.store = store
-        self.book = PoolBook(adapters, keep_unwanted=True)  # every account it serves
+        self.book = PoolBook(adapters, keep_unwanted=True, states=False)  # serves, never publishes
         for entry in store.entries():
             self.book.apply(entry.pubkey, entry.account())
         self.stake: dict[str, StakePool] = {}

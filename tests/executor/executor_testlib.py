@@ -99,7 +99,7 @@ def market_accounts() -> dict[Pubkey, Account]:
 
 def market_book(slot: int = 1) -> PoolBook:
     """A book holding the market, as a reader of the tape has it (every account at ``slot``)."""
-    book = PoolBook(adapters(), keep_unwanted=True)
+    book = PoolBook(adapters(), keep_unwanted=True, states=False)
     for key, account in market_accounts().items():
         book.apply(key, account, (slot, 1))
     return book

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from solders.account import Account
@@ -16,10 +16,12 @@ from lstarb_runtime.executor.transaction import TOKEN_ACCOUNT_RENT, TransactionB
 from lstarb_runtime.services.executor import Executor
 from lstarb_sdk.events import AccountEvent, ExecutionPlanEvent, SystemCommandEvent
 from lstarb_sdk.events.models import Command
-from lstarb_sdk.solana import SYSVAR_CLOCK_ID
+from lstarb_sdk.solana import SYSVAR_CLOCK_ID, Clock
 
 from ..bus.conftest import fresh_jetstream_bus, nats_server  # noqa: F401 (fixtures)
+from ..runtime.scanning import CountedDlmm, Plugin, asked, counted_pools
 from .executor_testlib import (
+    BSOL_EPOCH,
     BSOL_STAKE_POOL,
     LOSING_TRIANGLE,
     SOL,
@@ -27,6 +29,7 @@ from .executor_testlib import (
     TABLE_KEY,
     TRIANGLE,
     Observer,
+    clock_account,
     executor_env,
     executor_host,
     kamino,
@@ -67,10 +70,18 @@ def _table_accounts() -> dict[Pubkey, object]:
     return {TABLE_KEY: lookup_table_account(sorted(keys, key=bytes))}
 
 
-async def _executor(bus: Bus, observer: Observer | None = None, **config: object) -> Executor:
+async def _executor(
+    bus: Bus,
+    observer: Observer | None = None,
+    *,
+    plugins: Sequence[tuple[str, object]] = (),
+    **config: object,
+) -> Executor:
     await publish_market(bus, market_accounts())
     fetch = {**kamino_accounts(), **_table_accounts()}
     host = executor_host(fetch, observer, rpc=True)  # type: ignore[arg-type]
+    for name, plugin in plugins:
+        host.register_object(name, plugin)
     # the tape does not move in these tests: the landing slot's states are the newest ones
     options = {
         "landing_delay_slots": 0,
@@ -81,6 +92,35 @@ async def _executor(bus: Bus, observer: Observer | None = None, **config: object
     executor = Executor(executor_env(bus, host, config=settings(**options)))
     await executor.start()
     return executor
+
+
+async def test_the_executors_tape_computes_no_pool_states(bus: Bus) -> None:
+    """Its book follows the tape (the Clock moving every slot here) and quotes nothing until
+    a plan asks: the pool states the scanner publishes are never computed by it."""
+    counted = ("counted", Plugin(lstarb_dex_adapters=lambda: [CountedDlmm]))
+    executor = await _executor(bus, plugins=[counted])
+    tape = executor.tape
+    start = tape.read
+    held = clock_account()
+    for slot in range(2, 12):
+        epoch = BSOL_EPOCH
+        clock = Clock(epoch * 432_000 + slot, 1_750_000_000, epoch, epoch + 1, 1_750_000_000 + slot)
+        moved = Account(held.lamports, clock.encode(), held.owner)
+        await bus.publish(
+            AccountEvent.from_account(
+                SYSVAR_CLOCK_ID, moved, slot=slot, seq=1000 + slot, source="t"
+            )
+        )
+    for _ in range(200):
+        if tape.read == start + 10:
+            break
+        await asyncio.sleep(0.01)
+    await executor.stop()
+    assert tape.read == start + 10 and tape.slot == 11
+    assert counted_pools(tape.book) >= 2  # updated on every Clock, as the scanner's are
+    assert asked(tape.book) == {}
+    counted = [a for a, pool in tape.book.pools.items() if isinstance(pool, CountedDlmm)]
+    assert all(tape.book.summary(a) is not None for a in counted)  # asked, it answers
 
 
 @pytest.mark.parametrize("prepared", [False, True])

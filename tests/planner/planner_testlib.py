@@ -229,7 +229,7 @@ def fresh_market(
     tape: Sequence[AccountEvent] | None = None, providers: Sequence[Any] = ()
 ) -> Market:
     host = host_for()
-    market = Market(PoolBook.for_plugins(host, keep_unwanted=True), strategies(), providers)
+    market = Market(PoolBook.for_tape(host), strategies(), providers)  # as the planner
     market.apply_all(scanned().tape if tape is None else tape)
     return market
 

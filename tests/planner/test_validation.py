@@ -16,10 +16,13 @@ from typing import Any
 import pytest
 from solders.pubkey import Pubkey
 
+from lstarb_raydium.clmm.pool import ClmmPool
 from lstarb_runtime.planner import core
 from lstarb_runtime.planner.core import Decision, PlanEngine, Planned, Rejection
 from lstarb_runtime.planner.market import Market
 from lstarb_runtime.planner.quotes import BPS, Hop, RouteError, chain, gross_of, impact_bps
+from lstarb_runtime.pool_book import PoolBook
+from lstarb_sdk import PoolSummary
 from lstarb_sdk.events import SCHEMA_VERSION, OpportunityEvent
 from lstarb_sdk.solana import WSOL_MINT
 
@@ -28,11 +31,13 @@ from .planner_testlib import (
     by_route,
     engine,
     fresh_market,
+    host_for,
     kamino_provider,
     kamino_tape,
     requoted,
     retaped,
     scanned,
+    strategies,
     traded,
 )
 
@@ -375,3 +380,31 @@ def test_the_sizing_search_reads_the_chained_legs_gross(
             refused += 1
         assert gross(size) == want, size
     assert 0 < refused < 40
+
+
+class SummaryBugClmm(ClmmPool):
+    """The real Raydium CLMM adapter with a bug in ``summary`` (a third-party plugin's)."""
+
+    def summary(self) -> PoolSummary | None:
+        raise RuntimeError("bug in summary")
+
+
+def test_a_leg_whose_summary_raises_is_rejected_and_its_pool_quarantined() -> None:
+    """The planner's book computes no pool states while it reads the tape, so a bug in an
+    adapter's ``summary`` shows when the planner asks for a leg's reserves: the opportunity
+    is rejected, the pool quarantined (as a bug in ``quote`` is), the planner carries on."""
+    opp = by_route(*TWO_HOP)
+    adapters = [
+        SummaryBugClmm if cls is ClmmPool else cls
+        for cls in PoolBook.for_tape(host_for()).adapter_classes
+    ]
+    market = Market(PoolBook(adapters, keep_unwanted=True, states=False), strategies())
+    market.apply_all(scanned().tape)
+    clmm = opp.legs[0].pool
+    assert isinstance(market.book.pools[clmm], SummaryBugClmm)
+    rejected = Side(opp, market=market).decide()
+    assert isinstance(rejected, Rejection) and rejected.reason == core.REQUOTE_FAILED
+    assert "adapter fault" in rejected.detail
+    assert "bug in summary" in market.book.quarantined[clmm]
+    again = Side(opp, market=market).decide()
+    assert isinstance(again, Rejection) and again.reason == core.UNKNOWN_POOL

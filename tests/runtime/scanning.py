@@ -5,21 +5,33 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from solders.account import Account
 from solders.pubkey import Pubkey
 
+from lstarb_meteora.dlmm.pool import DlmmPool
 from lstarb_orca.whirlpool import WhirlpoolPool
 from lstarb_runtime.builtin import replay
 from lstarb_runtime.bus import Bus, Delivery
 from lstarb_runtime.config import Settings
 from lstarb_runtime.plugin_host import PluginHost
+from lstarb_runtime.pool_book import PoolBook
 from lstarb_runtime.services.base import ServiceEnv
 from lstarb_runtime.services.halt import HaltSwitch
 from lstarb_runtime.services.scanner import Scanner
-from lstarb_sdk import Leg, Opportunity, PluginContext, PoolAdapter, PoolSummary, Strategy, hookimpl
+from lstarb_sdk import (
+    Leg,
+    Opportunity,
+    PluginContext,
+    PoolAdapter,
+    PoolSummary,
+    Quote,
+    Strategy,
+    hookimpl,
+)
 from lstarb_sdk.errors import QuoteError
 
 
@@ -37,6 +49,38 @@ class SummarisedWhirlpool(WhirlpoolPool):
         except QuoteError:
             return None
         return PoolSummary(0, 0, self.state.liquidity, self.state.fee_rate)
+
+
+class CountedDlmm(DlmmPool):
+    """The real DLMM adapter, counting per pool the summaries and quotes asked of it: what a
+    pool state costs (a summary and a probe quote), which a reader of the tape never uses."""
+
+    dex = "counted-dlmm"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.asked: Counter[str] = Counter()
+
+    def summary(self) -> PoolSummary | None:
+        self.asked["summary"] += 1
+        return super().summary()
+
+    def quote(self, amount: int, input_mint: Pubkey, *, exact_in: bool = True) -> Quote:
+        self.asked["quote"] += 1
+        return super().quote(amount, input_mint, exact_in=exact_in)
+
+
+def asked(book: PoolBook) -> Counter[str]:
+    """The summaries and quotes asked of the book's :class:`CountedDlmm` pools, in all."""
+    total: Counter[str] = Counter()
+    for pool in book.pools.values():
+        if isinstance(pool, CountedDlmm):
+            total.update(pool.asked)
+    return total
+
+
+def counted_pools(book: PoolBook) -> int:
+    return sum(isinstance(pool, CountedDlmm) for pool in book.pools.values())
 
 
 class NeverReadyWhirlpool(WhirlpoolPool):

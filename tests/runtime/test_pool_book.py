@@ -170,6 +170,46 @@ def test_a_book_that_defers_states_names_the_pools_and_quotes_none() -> None:
     )
 
 
+def test_a_book_that_keeps_no_states_names_none_and_quarantines_when_asked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A reader of the tape: no pool state is computed or named while it applies accounts,
+    so a summary bug surfaces (quarantine, QuoteError) when the reader asks for the summary;
+    updates on the same bytes as a states-computing book, and the same quotes."""
+    FaultyWhirlpool.broken = ""
+    reader, full = PoolBook([FaultyWhirlpool], states=False), PoolBook([FaultyWhirlpool])
+    _fill(reader)
+    _fill(full)
+    first = sorted(reader.pools, key=str)[0]
+    key = _own_account(reader, first)
+    FaultyWhirlpool.broken = "summary"
+    try:
+        change = reader.apply(key, _changed(MARKET[key]), (7, 0))
+        assert change is not None and change.changed == [first]
+        assert change.states == [] and change.ready == []  # nothing computed, nothing kept
+        assert first in reader.pools and not reader.quarantined
+        mint = reader.pools[first].mints[0]
+        assert full.apply(key, _changed(MARKET[key]), (7, 0)) is not None
+        assert first in full.quarantined  # its state was computed: the bug showed at once
+        assert reader.quote(first, 10**9, mint) == _plain_quote(first, mint)
+        with pytest.raises(QuoteError, match="adapter fault, quarantined"):
+            reader.summary(first)
+    finally:
+        FaultyWhirlpool.broken = ""
+    assert first not in reader.pools and "bug in summary" in reader.quarantined[first]
+    assert reader.adapter_faults["faulty-whirlpool"] == 1
+    assert "faulty-whirlpool raised in summary" in caplog.text
+
+
+def _plain_quote(address: Pubkey, mint: Pubkey) -> object:
+    """The quote of the same update in a book of the plain Whirlpool adapter."""
+    book = PoolBook([WhirlpoolPool])
+    _fill(book)
+    key = _own_account(book, address)
+    book.apply(key, _changed(MARKET[key]), (7, 0))
+    return book.quote(address, 10**9, mint)
+
+
 def test_a_new_pool_is_fed_what_the_book_already_holds() -> None:
     """The second Whirlpool reads the Clock and the SOL mint the first one brought in."""
     SummarisedWhirlpool.updates = []

@@ -137,7 +137,7 @@ def market_pools(epoch: int = MARKET_EPOCH) -> dict[Pubkey, Any]:
         False,
         0,
     )
-    book = PoolBook(first_party_adapters(), keep_unwanted=True)  # as a reader of the tape
+    book = PoolBook(first_party_adapters(), keep_unwanted=True, states=False)  # a tape reader
     for key, account in accounts.items():
         book.apply(key, account)  # a pool is fed what the book holds; later accounts routed
     return dict(book.pools)
