@@ -474,18 +474,6 @@ class OpportunityEvent(EventModel):
     metadata: StrMap = Field(default_factory=dict)
 
     @classmethod
-    def unchecked(cls, fields: dict[str, Any]) -> Self:
-        """The model of ``fields`` (every field, by name) without validating them.
-
-        For a hot path that checks what it does not trust itself (the scanner's pool states
-        check the plugin's summary, and the rest is its own): pydantic's validation of every
-        field costs about as much as encoding the event. A value out of range still fails at
-        :meth:`encode` (ValueError); nothing checks types, so pass what the fields declare.
-        The dict becomes the instance's own: do not use it afterwards.
-        """
-        return _construct(cls, fields)
-
-    @classmethod
     def _from_fields(cls, d: dict[str, Any]) -> Self:
         d["legs"] = _legs(d["legs"])
         return super()._from_fields(d)
@@ -562,18 +550,6 @@ class ExecutionPlanEvent(EventModel):
     traceparent: str = ""
 
     @classmethod
-    def unchecked(cls, fields: dict[str, Any]) -> Self:
-        """The model of ``fields`` (every field, by name) without validating them.
-
-        For a hot path that checks what it does not trust itself (the scanner's pool states
-        check the plugin's summary, and the rest is its own): pydantic's validation of every
-        field costs about as much as encoding the event. A value out of range still fails at
-        :meth:`encode` (ValueError); nothing checks types, so pass what the fields declare.
-        The dict becomes the instance's own: do not use it afterwards.
-        """
-        return _construct(cls, fields)
-
-    @classmethod
     def _from_fields(cls, d: dict[str, Any]) -> Self:
         _check_optional_keys(cls.SPEC, d, "loan_mint")
         d["legs"] = _legs(d["legs"])
@@ -615,18 +591,6 @@ class ExecutionResultEvent(EventModel):
     wallet: OptionalKeyField = b""
     traceparent: str = ""
     submitted_ns: U64 = 0
-
-    @classmethod
-    def unchecked(cls, fields: dict[str, Any]) -> Self:
-        """The model of ``fields`` (every field, by name) without validating them.
-
-        For a hot path that checks what it does not trust itself (the scanner's pool states
-        check the plugin's summary, and the rest is its own): pydantic's validation of every
-        field costs about as much as encoding the event. A value out of range still fails at
-        :meth:`encode` (ValueError); nothing checks types, so pass what the fields declare.
-        The dict becomes the instance's own: do not use it afterwards.
-        """
-        return _construct(cls, fields)
 
     @classmethod
     def _from_fields(cls, d: dict[str, Any]) -> Self:
@@ -694,18 +658,6 @@ class SystemCommandEvent(EventModel):
     reason: str = ""
     triggered_by: str = ""
     time_ns: U64 = 0
-
-    @classmethod
-    def unchecked(cls, fields: dict[str, Any]) -> Self:
-        """The model of ``fields`` (every field, by name) without validating them.
-
-        For a hot path that checks what it does not trust itself (the scanner's pool states
-        check the plugin's summary, and the rest is its own): pydantic's validation of every
-        field costs about as much as encoding the event. A value out of range still fails at
-        :meth:`encode` (ValueError); nothing checks types, so pass what the fields declare.
-        The dict becomes the instance's own: do not use it afterwards.
-        """
-        return _construct(cls, fields)
 
     @classmethod
     def _from_fields(cls, d: dict[str, Any]) -> Self:
