@@ -204,7 +204,12 @@ async def test_a_consumer_whose_connection_dropped_asks_again_and_misses_nothing
     own_server: EmbeddedNats,
 ) -> None:
     """The pull request in force goes with the connection: after the reconnect the consumer
-    sends a new one, and events stored while it was cut off arrive once, in order."""
+    sends a new one, and events stored while it was cut off arrive, each once.
+
+    Not necessarily in order: an event the server handed to the old request in the instant
+    before it saw the connection go is lost in transit and redelivered after ``ack_wait``,
+    behind the ones the new request got (JetStream's redelivery, with up to ``batch`` in
+    flight). Losing none and doubling none is what the consumer owes."""
     proxy = await FlakyProxy(*parse_url(own_server.url)).start()
     publisher = await fresh_jetstream_bus(own_server.url)
     bus = await JetStreamBus.connect(proxy.url, fetch_timeout=2.0, ack_wait=2.0)
@@ -223,7 +228,9 @@ async def test_a_consumer_whose_connection_dropped_asks_again_and_misses_nothing
         await until_info(
             publisher, "OPPORTUNITIES", "pull-reconnect", lambda i: i.num_ack_pending == 0
         )
-        assert [_oid(d) for d in col.got] == [f"r-{i}" for i in range(6)]
+        got = [_oid(d) for d in col.got]
+        assert sorted(got) == [f"r-{i}" for i in range(6)]  # every one, none twice
+        assert got[0] == "r-0"
         assert bus.stats.reconnects >= 1
     finally:
         await consumer.stop()
