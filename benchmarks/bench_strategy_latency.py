@@ -217,7 +217,14 @@ class Measured:
 
 
 def measure(market: Market, updates: int, warmup: int = 100, clock: Clock = CLOCK) -> Measured:
-    strats = strategies(market)
+    return _rounds(strategies(market), market, updates, warmup, clock)
+
+
+def _rounds(
+    strats: list[CycleStrategy], market: Any, updates: int, warmup: int, clock: Clock
+) -> Measured:
+    """One trade a round on ``market`` (anything with ``trade()`` and ``pools``), each
+    strategy's ``on_pool_update`` timed; the counts start after the warm-up."""
     samples: dict[str, list[int]] = {"two-hop": [], "triangular": [], "both": []}
     reported = 0
     for i in range(warmup + updates):
@@ -326,29 +333,7 @@ def measure_real(updates: int, warmup: int = 100, clock: Clock = CLOCK) -> Measu
     strats: list[CycleStrategy] = [TwoHopStrategy(LstConfig()), TriangularStrategy(LstConfig())]
     for s in strats:
         s.sync(market.pools)
-    samples: dict[str, list[int]] = {"two-hop": [], "triangular": [], "both": []}
-    reported = 0
-    for i in range(warmup + updates):
-        if i == warmup:
-            for s in strats:
-                s.counts = SizingCounts()
-        pool = market.trade()
-        total = 0
-        for s in strats:
-            t0 = clock()
-            found = s.on_pool_update(pool, market.pools, 1000 + i)
-            dt = clock() - t0
-            if i >= warmup:
-                samples[s.name].append(dt)
-                reported += len(found)
-            total += dt
-        if i >= warmup:
-            samples["both"].append(total)
-    counts = SizingCounts()
-    for s in strats:
-        for name in ("touched", "probed", "sized", "quoted"):
-            setattr(counts, name, getattr(counts, name) + getattr(s.counts, name))
-    return Measured(samples, counts, reported, updates)
+    return _rounds(strats, market, updates, warmup, clock)
 
 
 # -- pytest-benchmark: one row per market and scenario, p99 kept in extra_info -------------------

@@ -26,6 +26,7 @@ from lstarb_runtime.bus import Delivery, EmbeddedNats, JetStreamBus
 from lstarb_runtime.bus.kv import WrongRevision
 from lstarb_runtime.bus.streams import subject_of
 from lstarb_runtime.executor.store import PlanRecord, PlanStore, plan_key
+from lstarb_runtime.services.executor import Executor
 from lstarb_sdk.events import ExecutionPlanEvent, ExecutionResultEvent, SystemCommandEvent
 from lstarb_sdk.events.models import Command
 
@@ -57,6 +58,21 @@ def _delivery(plan: ExecutionPlanEvent, num_delivered: int = 1) -> Delivery:
     return Delivery(
         "EXECUTION", subject_of(plan), plan, plan.encode(), None, None, 1, num_delivered
     )
+
+
+async def _record_then_crash(executor: Executor, plan: ExecutionPlanEvent) -> None:
+    """``executor`` signs and records ``plan`` (the record reaches the server), then dies
+    before sending: its store's write raises once it is done, and the executor stops."""
+    record = executor.store.signed
+
+    async def record_then_crash(*args: Any, **kwargs: Any) -> None:
+        await record(*args, **kwargs)
+        raise Crash
+
+    executor.store.signed = record_then_crash  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        await executor.handle(_delivery(plan))
+    await executor.stop()
 
 
 async def _writes(bus: JetStreamBus, stream: str) -> int:
@@ -166,17 +182,7 @@ async def test_a_crash_after_the_record_before_sending_is_followed_never_signed_
     """The record (and its listing) reached the server, the process died before sending: the
     restart follows that signature (paper: the landing simulator) and signs nothing new."""
     plan = make_plan(market_book(), TRIANGLE, plan_id="crashed-after")
-    first = await _executor(bus, name="x")
-    record = first.store.signed
-
-    async def record_then_crash(*args: Any, **kwargs: Any) -> None:
-        await record(*args, **kwargs)
-        raise Crash
-
-    first.store.signed = record_then_crash  # type: ignore[method-assign]
-    with pytest.raises(Crash):
-        await first.handle(_delivery(plan))
-    await first.stop()
+    await _record_then_crash(await _executor(bus, name="x"), plan)
     held = await PlanStore(bus, "test").get(plan.id)
     assert held is not None and held.state == "signed"
 
@@ -290,16 +296,7 @@ async def test_two_executors_following_one_signed_record_count_its_outcome_once(
     of them decides its outcome: one result, one outcome counted, the P&L counted once."""
     plan = make_plan(market_book(), TRIANGLE, plan_id="followed-twice")
     first = await _executor(bus, name="a")
-    record = first.store.signed
-
-    async def record_then_crash(*args: Any, **kwargs: Any) -> None:
-        await record(*args, **kwargs)
-        raise Crash
-
-    first.store.signed = record_then_crash  # type: ignore[method-assign]
-    with pytest.raises(Crash):
-        await first.handle(_delivery(plan))
-    await first.stop()
+    await _record_then_crash(first, plan)
     other = await _other_connection(nats_server.url)
     observer = Observer()  # the plugins' hook, in both processes
     # the tape does not move: each follower's simulated landing waits for its timeout, long
