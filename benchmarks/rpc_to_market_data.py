@@ -139,6 +139,15 @@ async def _main(seconds: float) -> None:
                 cpu.append(time.thread_time_ns() - started)
 
             scanner.take_update = timed_take  # type: ignore[method-assign]
+            tape_first = scanner._tape_first
+
+            async def timed_tape_first(update: Any, burst: Any) -> None:
+                taken.append(time.time_ns() - update.received_ns)
+                started = time.thread_time_ns()
+                await tape_first(update, burst)
+                cpu.append(time.thread_time_ns() - started)
+
+            scanner._tape_first = timed_tape_first  # type: ignore[method-assign]
             await scanner.start()
             [(_, source)] = scanner.sources
             on_account = source.on_account  # type: ignore[attr-defined]

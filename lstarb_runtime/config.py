@@ -139,6 +139,14 @@ class ScannerSettings(_Section):
         "each burst of updates taken back to back (per_burst: the tape's accounts first, "
         "fewer states; a state stands for the burst's last change)",
     )
+    tape_first: bool = Field(
+        True,
+        description="put every account update that has already arrived on MARKET_DATA before "
+        "the book, the pool states and the strategies take the first of them (a slot's "
+        "notifications arrive together: the last one no longer waits for the strategies of "
+        "the others); false: each update is taped, applied and run through the strategies "
+        "before the next is taped",
+    )
 
     @field_validator("pools", "mints")
     @classmethod

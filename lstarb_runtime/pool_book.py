@@ -192,6 +192,16 @@ class PoolBook:
         self._ask(keys, change)
         return change.wanted
 
+    def would_take(self, key: Pubkey, account: Account | None, version: Version) -> bool:
+        """Whether :meth:`apply` would take this state of a followed account: not older than
+        the one held, and not the state held (the scanner tapes it before the book takes it)."""
+        held = self.versions.get(key)
+        if held is None:
+            return True
+        if version < held:
+            return False
+        return key not in self.accounts or not _same(self.accounts[key], account)
+
     def apply(
         self, key: Pubkey, account: Account | None, version: Version = (0, 0)
     ) -> BookChange | None:

@@ -32,6 +32,14 @@ The rules, and why they keep "nothing lost, nothing done twice":
   order: a one-member group (planner, a tape) sees this process's events in the order they
   were published. Events from other processes (or from before this process started) arrive
   through the server and interleave as two publishers' events always did.
+- **At once.** When a group has nothing queued, a member slot free and an idle member, the
+  event is not queued: that member's handler starts inside the publish, in the publisher's
+  turn of the event loop, and runs until it first waits (:mod:`~lstarb_runtime.bus.eager`);
+  the rest of it continues as a task. So in one process an account update, the opportunity
+  it set off, the plan and its signature run as one stretch, before the work that became
+  ready meanwhile (frames, server copies, acknowledgements, other roles), instead of each
+  hop waiting a turn behind it. Order is kept: with anything queued, or the slot taken, the
+  event queues behind it.
 - **Publish failures.** The event is registered with its groups before it is sent (so its
   server copy can never overtake it), and queued only when the send did not fail at once (too
   large, bus closed): such an event is neither stored nor acted on. A publish the server
@@ -67,6 +75,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from lstarb_runtime.bus.eager import start_eagerly
 from lstarb_runtime.bus.interface import SETTLE_GRACE, ConsumerStats, Delivery, Handler, Settle
 from lstarb_runtime.bus.streams import subject_matches
 from lstarb_runtime.bus.tracing import TraceContext, current_trace
@@ -125,6 +134,13 @@ class _Group:
         """Whether a member still takes events from the queue."""
         return any(m.taking for m in self.members)
 
+    def ready_member(self) -> LocalMember | None:
+        """A member that can handle an event at once, in order: nothing queued before it, a
+        member slot free (no server copy or other handling holds it) and the member idle."""
+        if not self.queue.empty() or self.slots.locked():
+            return None
+        return next((m for m in self.members if m.idle), None)
+
     def takes(self, subject: str) -> bool:
         return self.open and subject_matches(self.filter, subject)
 
@@ -178,6 +194,8 @@ class LocalMember:
         self._leaving = False
         self._settling: set[asyncio.Future[None]] = set()
         """Local events whose handler returned a :data:`Settle` still outstanding."""
+        self._eager: set[asyncio.Task[None]] = set()
+        """Handlings started in the publisher's turn that went on to wait (see :meth:`take_now`)."""
         self._task = asyncio.create_task(
             self._work(), name=f"lstarb-local-{group.stream}-{group.name}"
         )
@@ -222,25 +240,55 @@ class LocalMember:
             delivery, entry = await group.queue.get()
             if entry.outcome.done():  # abandoned meanwhile
                 continue
-            ok = False
-            settle: Settle | None = None
+            try:
+                await group.slots.acquire()
+            except asyncio.CancelledError:  # stopped while it waited: not handled here
+                _settle(entry, False)
+                raise
             self._busy = True
-            async with group.slots:
-                token = current_trace.set(delivery.trace)
-                try:
-                    settle = await self.handler(delivery)
-                    ok = True
-                except Exception:
-                    self._failed(delivery, "handler failed")
-                finally:
-                    current_trace.reset(token)
-                    if ok and settle is not None:  # decided once it completes; next meanwhile
-                        task = asyncio.ensure_future(self._settle_when(delivery, entry, settle))
-                        self._settling.add(task)
-                        task.add_done_callback(self._settling.discard)
-                    else:
-                        self._done(entry, ok)
-                    self._busy = False
+            try:
+                await self._handle(delivery, entry)
+            finally:
+                group.slots.release()
+                self._busy = False
+
+    @property
+    def idle(self) -> bool:
+        """Taking events and handling none (neither from the queue nor started at once)."""
+        return not (self._busy or self._leaving or self._eager)
+
+    def take_now(self, delivery: Delivery, entry: _Entry) -> None:
+        """Handle ``delivery`` in the publisher's turn, up to the handler's first wait
+        (:func:`~lstarb_runtime.bus.eager.start_eagerly`); the caller checked that this
+        member is idle, the group's queue empty and a member slot free, so nothing published
+        before it is overtaken."""
+        rest = start_eagerly(self._handle_in_slot(delivery, entry))
+        if rest is not None:  # waiting (a server round trip): the member stays busy until done
+            self._eager.add(rest)
+            rest.add_done_callback(self._eager.discard)
+
+    async def _handle_in_slot(self, delivery: Delivery, entry: _Entry) -> None:
+        async with self.group.slots:  # free (checked): taken without waiting
+            await self._handle(delivery, entry)
+
+    async def _handle(self, delivery: Delivery, entry: _Entry) -> None:
+        """One local event, in a member slot: the handler under its trace, the outcome."""
+        ok = False
+        settle: Settle | None = None
+        token = current_trace.set(delivery.trace)
+        try:
+            settle = await self.handler(delivery)
+            ok = True
+        except Exception:
+            self._failed(delivery, "handler failed")
+        finally:
+            current_trace.reset(token)
+            if ok and settle is not None:  # decided once it completes; next meanwhile
+                task = asyncio.ensure_future(self._settle_when(delivery, entry, settle))
+                self._settling.add(task)
+                task.add_done_callback(self._settling.discard)
+            else:
+                self._done(entry, ok)
 
     async def _settle_when(self, delivery: Delivery, entry: _Entry, settle: Settle) -> None:
         """The local event counts as handled (its server copy acknowledged unhandled) once
@@ -288,6 +336,8 @@ class LocalMember:
         self.quit()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+        if self._eager:  # handlings started at once finish as the one in hand does
+            await asyncio.wait(set(self._eager))
         if self._settling:  # what is not settled in time is left to its server copy
             await asyncio.wait(set(self._settling), timeout=SETTLE_GRACE)
         group = self.group
@@ -372,6 +422,10 @@ class LocalRelay:
         for group, entry in offer.takers:
             if not group.open:  # its consumers stopped meanwhile
                 _settle(entry, False)
+                continue
+            member = group.ready_member()
+            if member is not None:
+                member.take_now(delivery, entry)
                 continue
             await group.queue.put((delivery, entry))
             if not group.open:  # every member quit while this waited for room

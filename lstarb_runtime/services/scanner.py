@@ -24,6 +24,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
 from solders.account import Account
@@ -31,6 +32,7 @@ from solders.pubkey import Pubkey
 
 from lstarb_runtime import metrics
 from lstarb_runtime.bus import BusError
+from lstarb_runtime.bus.eager import next_if_ready
 from lstarb_runtime.bus.tracing import TraceContext
 from lstarb_runtime.market_data import pool_state_event
 from lstarb_runtime.pool_book import BookChange, PoolBook, PoolState, Version
@@ -62,6 +64,15 @@ changed being on their way to MARKET_DATA (wall clock, the update's ``received_n
 RECEIVED_TO_OPPORTUNITY = "update received -> opportunity published"
 """The stage from a data source receiving an account update to an opportunity it set off
 being on its way to OPPORTUNITIES (wall clock, the update's ``received_ns``)."""
+
+
+@dataclass(slots=True)
+class _Taped:
+    """An update on the tape the book has not taken yet (:meth:`Scanner._tape_first`)."""
+
+    update: AccountUpdate
+    account: Account
+    seq: int
 
 
 def _check_source(item: object) -> str | None:
@@ -272,18 +283,42 @@ class Scanner(Service):
         await source.subscribe([*candidates, *self._strategy_wanted, *self.book.accounts])
         updates = 0
         meters = metrics.data_source(source.name, source)
-        async for item in source.stream():
-            if isinstance(item, SlotUpdate):
-                self.slot = max(self.slot, item.slot)
-                continue
-            if not isinstance(item, AccountUpdate):
-                continue
-            updates += 1
-            meters.updated(item.slot)
-            if not (self.book.follows(item.pubkey) or self._candidate(item.pubkey)):
-                self.count("account updates not followed")
-                continue
-            await self.take_update(item)
+        tape_first = self.env.settings.scanner.tape_first
+        items = aiter(source.stream())
+        burst: list[_Taped] = []
+        try:
+            while True:
+                try:
+                    ready, got = next_if_ready(items)
+                    if ready:
+                        item = got
+                    else:  # nothing more has arrived: the burst so far goes to the book
+                        if burst:
+                            await self._take_burst(burst)
+                        item = await got  # type: ignore[misc]
+                except StopAsyncIteration:
+                    break
+                if isinstance(item, SlotUpdate):
+                    self.slot = max(self.slot, item.slot)
+                    continue
+                if not isinstance(item, AccountUpdate):
+                    continue
+                updates += 1
+                meters.updated(item.slot)
+                key = item.pubkey
+                followed = self.book.follows(key)
+                if not (followed or self._candidate(key)):
+                    self.count("account updates not followed")
+                    continue
+                if tape_first and followed:
+                    await self._tape_first(item, burst)
+                    continue
+                if burst:  # a possible new pool: what came before it first
+                    await self._take_burst(burst)
+                await self.take_update(item)
+        finally:
+            if burst:
+                await self._take_burst(burst)
         self.env.echo(f"{source.name}: stream ended after {updates} account updates")
 
     async def _snapshot(self, source: DataSource, candidates: list[Pubkey]) -> int:
@@ -464,32 +499,152 @@ class Scanner(Service):
                     key, account, slot=slot, seq=self.seq, source=source, received_ns=received_ns
                 )
             await self.emit(tape)
-            if self.book.defer_states:
-                self._states_after(change, (slot, write_version, source, received_ns))
-            else:  # every change's state before the next account: within one notification
-                await self._publish_states(
-                    self.premiums.due(self.book, change.states, self.strategies),
-                    slot,
-                    write_version,
-                    source,
-                    received_ns,
-                )
+            await self._after_tape(change, key, account, slot, write_version, source, received_ns)
             self.observe("publish market data", time.perf_counter_ns() - t1)
             if update is not None:
                 self.observe(RECEIVED_TO_TAPE, time.time_ns() - received_ns)
-            if change.added is not None:
-                self.pools_by_dex[change.added.dex] += 1
-                self._watch_pools()
-            if change.changed:
-                await self._run_strategies(change.changed, slot, received_ns)
-            if key in self._account_readers:
-                change.wanted.extend(await self._strategy_accounts(key, account, slot, received_ns))
-                # a fair value the strategies keep may have moved: its LST's pools again
-                repriced = self.premiums.due(self.book, (), self.strategies)
-                await self._publish_states(repriced, slot, write_version, source, received_ns)
+            await self._after_states(change, key, account, slot, write_version, source, received_ns)
         if change.wanted:
             await self._follow(change.wanted)
         return change
+
+    async def _after_tape(
+        self,
+        change: BookChange,
+        key: Pubkey,
+        account: Account | None,
+        slot: int,
+        write_version: int,
+        source: str,
+        received_ns: int,
+    ) -> None:
+        """The pool states ``change`` moved: now, or after the burst (``pool_states``)."""
+        if self.book.defer_states:
+            self._states_after(change, (slot, write_version, source, received_ns))
+        else:  # every change's state before the next account: within one notification
+            await self._publish_states(
+                self.premiums.due(self.book, change.states, self.strategies),
+                slot,
+                write_version,
+                source,
+                received_ns,
+            )
+
+    async def _after_states(
+        self,
+        change: BookChange,
+        key: Pubkey,
+        account: Account | None,
+        slot: int,
+        write_version: int,
+        source: str,
+        received_ns: int,
+    ) -> None:
+        """New pools watched, the strategies run on what ``change`` moved."""
+        if change.added is not None:
+            self.pools_by_dex[change.added.dex] += 1
+            self._watch_pools()
+        if change.changed:
+            await self._run_strategies(change.changed, slot, received_ns)
+        if key in self._account_readers:
+            change.wanted.extend(await self._strategy_accounts(key, account, slot, received_ns))
+            # a fair value the strategies keep may have moved: its LST's pools again
+            repriced = self.premiums.due(self.book, (), self.strategies)
+            await self._publish_states(repriced, slot, write_version, source, received_ns)
+
+    # ------------------------------------------------------------------ tape first
+    async def _tape_first(self, update: AccountUpdate, burst: list[_Taped]) -> None:
+        """Put a followed account's update on the tape now; the book takes it with the rest
+        of the burst (:meth:`_take_burst`), once nothing more has arrived.
+
+        Why: a slot's notifications arrive together (the Clock sysvar first, then vaults and
+        pools). Taken one by one, the last of them waited for the pool states and the
+        strategies of every one before it; now each goes on the tape as it is read, and the
+        book, the states and the strategies take them afterwards, in the same order, one pass
+        each. The tape still holds exactly what the book is given, in the order given: an
+        update the book would not take (older, or the state it holds) is not taped, and an
+        account already in the burst closes the burst first, so each is judged against the
+        book as it will be.
+        """
+        key = update.pubkey
+        if any(taped.update.pubkey == key for taped in burst):
+            await self._take_burst(burst)
+        if not burst:
+            self._raise_states_failure()
+            await self._lock.acquire()  # released by _take_burst: the tape's order is the book's
+        account = Account(update.lamports, update.data, update.owner, update.executable, 0)
+        self.slot = max(self.slot, update.slot)
+        version = (update.slot, update.write_version)
+        if not self.book.would_take(key, account, version):
+            self.book.apply(key, account, version)  # a newer version of the same state
+            self.count("account updates unchanged or not followed")
+            if not burst:
+                self._lock.release()
+            return
+        self.seq += 1
+        burst.append(_Taped(update, account, self.seq))
+        await self.emit(AccountEvent.from_update(update, seq=self.seq))
+        self.observe(RECEIVED_TO_TAPE, time.time_ns() - update.received_ns)
+
+    async def _take_burst(self, burst: list[_Taped]) -> None:
+        """The book takes the taped burst in tape order (pool states after each account, as
+        ``pool_states`` says); then the strategies run once on what the burst moved.
+
+        Why once, on the burst's end state: the tape's readers (the planner's and executor's
+        books) are already past the whole burst when the strategies run, so an opportunity
+        found on an intermediate state (after the slot's Clock, before its vaults) was stale
+        before it was found, and the planner had to evaluate it again; and a pool the burst
+        moved twice was searched twice. The strategies' accounts (``accounts_wanted``) go
+        first, in tape order, so fair values are current; then each moved pool, the one moved
+        last first (stamped with the account that moved it last): the newest news is acted on
+        first.
+        """
+        wanted: list[Pubkey] = []
+        moved: dict[Pubkey, tuple[int, int]] = {}
+        read: list[tuple[Pubkey, Account, int, int, str, int]] = []
+        try:
+            for taped in burst:
+                update = taped.update
+                key, slot, write_version = update.pubkey, update.slot, update.write_version
+                t0 = time.perf_counter_ns()
+                change = self.book.apply(key, taped.account, (slot, write_version))
+                if change is None:  # judged takeable when taped; cannot happen
+                    log.error("account %s was taped but not taken by the book", key)
+                    continue
+                t1 = time.perf_counter_ns()
+                self.observe("apply update", t1 - t0)
+                self._update_latency.observe((t1 - t0) / 1e9)
+                await self._after_tape(
+                    change,
+                    key,
+                    taped.account,
+                    slot,
+                    write_version,
+                    update.source,
+                    update.received_ns,
+                )
+                if change.added is not None:
+                    self.pools_by_dex[change.added.dex] += 1
+                    self._watch_pools()
+                for address in change.changed:
+                    moved.pop(address, None)
+                    moved[address] = (slot, update.received_ns)
+                if key in self._account_readers:
+                    read.append(
+                        (key, taped.account, slot, write_version, update.source, update.received_ns)
+                    )
+                wanted.extend(change.wanted)
+            for key, account, slot, write_version, source, received_ns in read:
+                wanted.extend(await self._strategy_accounts(key, account, slot, received_ns))
+                repriced = self.premiums.due(self.book, (), self.strategies)
+                await self._publish_states(repriced, slot, write_version, source, received_ns)
+            for address, (slot, received_ns) in reversed(moved.items()):
+                await self._run_strategies([address], slot, received_ns)
+        finally:
+            burst.clear()
+            self._lock.release()
+        if wanted:
+            await self._follow(list(dict.fromkeys(wanted)))
 
     def _states_after(self, change: BookChange, stamp: tuple[int, int, str, int]) -> None:
         """Mark the pools ``change`` may have moved; their states go out after this burst
