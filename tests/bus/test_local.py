@@ -73,6 +73,44 @@ async def test_a_published_event_is_handed_to_this_process_and_its_copy_acked_un
     await consumer.stop()
 
 
+async def test_an_idle_consumer_handles_it_inside_the_publish_a_busy_one_in_order_after(
+    local_bus: JetStreamBus,
+) -> None:
+    """With nothing queued and the consumer idle, its handler runs in the publisher's turn
+    (done when ``publish_nowait`` returns); while it waits, what follows queues behind it."""
+    release = asyncio.Event()
+    order: list[str] = []
+    traces: list[TraceContext | None] = []
+
+    async def handler(d: Delivery) -> None:
+        oid = d.event.id  # type: ignore[attr-defined]
+        order.append(f"start {oid}")
+        traces.append(current_trace.get())
+        if oid == "slow":
+            await release.wait()
+        order.append(f"end {oid}")
+
+    consumer = await local_bus.consume("OPPORTUNITIES", "planner", handler)
+    root = TraceContext.new()
+    await local_bus.publish_nowait(example_opportunity("quick"), trace=root)
+    assert order == ["start quick", "end quick"]  # handled inside the publish
+    assert current_trace.get() is None  # the handler's trace did not leak into the caller
+    await local_bus.publish_nowait(example_opportunity("slow"))
+    assert order[-1] == "start slow"  # ran up to its wait, inside the publish
+    await local_bus.publish_nowait(example_opportunity("after"))
+    assert order[-1] == "start slow"  # queued: the consumer is busy with "slow"
+    release.set()
+    await until(lambda: order[-1] == "end after")
+    assert order == ["start quick", "end quick", "start slow", "end slow"] + [
+        "start after",
+        "end after",
+    ]
+    assert traces[0] == root
+    await _settled(local_bus, "OPPORTUNITIES", "planner")
+    assert consumer.stats.local == 3 and consumer.stats.copies == 3
+    await consumer.stop()
+
+
 async def test_each_group_gets_it_once_in_publish_order_and_the_trace_is_current(
     local_bus: JetStreamBus,
 ) -> None:

@@ -141,6 +141,96 @@ async def test_a_burst_goes_on_the_tape_first_and_each_pool_state_once(bus: Memo
     )
 
 
+class BurstSource(ReplaySource):
+    """Replays the market, then, in one burst (back to back, nothing waited for between
+    them), both vaults of the CPMM pool grow: the way a slot's notifications arrive."""
+
+    name = "burst"
+
+    def __init__(self) -> None:
+        super().__init__(MARKET)
+        self.burst: list[Pubkey] = []
+
+    async def stream(self) -> AsyncIterator[AccountUpdate | SlotUpdate]:
+        async for update in super().stream():
+            yield update
+        await asyncio.sleep(0)  # the replay's burst ends here
+        pool = next(k for k, a in MARKET.items() if CpmmPool.matches(a))
+        adapter = CpmmPool.from_account(pool, MARKET[pool])
+        reads = adapter.accounts_to_update()
+        self.burst = [k for k in reads if k in MARKET and len(MARKET[k].data) == 165]
+        for n, key in enumerate(self.burst, 1):
+            data = bytearray(MARKET[key].data)
+            data[64:72] = (int.from_bytes(data[64:72], "little") + 10**9 * n).to_bytes(8, "little")
+            bumped = Account(MARKET[key].lamports, bytes(data), MARKET[key].owner, False, 0)
+            yield self._update(key, bumped, self.slot + 1, n)
+        await asyncio.sleep(0)
+
+
+class Reserves(Strategy):
+    """Writes down, for each pool it is told of in the burst's slot, the reserves it sees."""
+
+    name = "reserves"
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, int]] = []
+
+    def on_pool_update(
+        self, changed: PoolAdapter, pools: Mapping[Pubkey, PoolAdapter], slot: int
+    ) -> Sequence[Opportunity]:
+        summary = changed.summary()
+        if summary is not None and slot == MARKET_SLOT + 1:
+            self.seen.append((summary.reserve_a, summary.reserve_b))
+        return ()
+
+
+MARKET_SLOT = ReplaySource(MARKET).slot
+
+
+@pytest.mark.parametrize("tape_first", [True, False])
+async def test_a_burst_is_taped_first_and_the_strategies_see_its_end_state_once(
+    bus: MemoryBus, tape_first: bool
+) -> None:
+    """tape_first (the default): the burst's accounts go on the tape back to back, then each
+    one's pool state, then the strategies, once, on the book after the whole burst. Off: each
+    account is taped, its state published and the strategies run before the next."""
+    source, told = BurstSource(), Reserves()
+    host = PluginHost()
+    host.register_object(
+        "plugins",
+        Plugin(
+            lstarb_dex_adapters=lambda: [CpmmPool],
+            lstarb_data_sources=lambda context: [source],
+            lstarb_strategies=lambda context: [told],
+        ),
+    )
+    settings = Settings.model_validate({"scanner": {"tape_first": tape_first}})
+    scanner = await scan(env_for(bus, host, [], settings))
+    events = [d.event for d in await read_stream(bus, "MARKET_DATA", "all")]
+    burst = [
+        e
+        for e in events
+        if getattr(e, "slot", 0) == MARKET_SLOT + 1 and isinstance(e, AccountEvent | PoolStateEvent)
+    ]
+    kinds = [type(e) for e in burst]
+    if tape_first:
+        assert kinds == [AccountEvent, AccountEvent, PoolStateEvent, PoolStateEvent]
+    else:
+        assert kinds == [AccountEvent, PoolStateEvent, AccountEvent, PoolStateEvent]
+    taped = [e for e in burst if isinstance(e, AccountEvent)]
+    assert [e.pubkey for e in taped] == source.burst
+    states = [e for e in burst if isinstance(e, PoolStateEvent)]
+    assert [s.write_version for s in states] == [1, 2]  # each change has its own state
+    final = scanner.book.state(states[-1].pool)
+    assert final is not None
+    end = (final.summary.reserve_a, final.summary.reserve_b)
+    assert (states[-1].reserve_a, states[-1].reserve_b) == end
+    if tape_first:
+        assert told.seen == [end]  # once, on the end state
+    else:
+        assert len(told.seen) == 2 and told.seen[-1] == end and told.seen[0] != end
+
+
 async def test_by_default_each_change_has_its_state_before_the_next_account(
     bus: MemoryBus,
 ) -> None:
