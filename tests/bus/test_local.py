@@ -101,9 +101,10 @@ async def test_an_idle_consumer_handles_it_inside_the_publish_a_busy_one_in_orde
     assert order[-1] == "start slow"  # queued: the consumer is busy with "slow"
     release.set()
     await until(lambda: order[-1] == "end after")
-    assert order == ["start quick", "end quick", "start slow", "end slow"] + [
-        "start after",
-        "end after",
+    assert order == [
+        *("start quick", "end quick"),
+        *("start slow", "end slow"),
+        *("start after", "end after"),
     ]
     assert traces[0] == root
     await _settled(local_bus, "OPPORTUNITIES", "planner")
