@@ -22,9 +22,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
 
 from solders.account import Account
@@ -72,7 +72,35 @@ class _Taped:
 
     update: AccountUpdate
     account: Account
-    seq: int
+
+
+@dataclass
+class _Burst:
+    """What the scanner still owes the updates it has put on the tape, in the order owed.
+
+    Three kinds of work, highest priority first: updates that arrived go on the tape
+    (:meth:`Scanner._tape_first`); taped updates enter the book, with their pool states;
+    the strategies run, once per burst, on what the book then holds. The scanner does one
+    piece of the rest at a time and looks for new arrivals in between
+    (:meth:`Scanner._burst_step`), so nothing that arrives waits for more than one piece.
+    """
+
+    taped: deque[_Taped] = field(default_factory=deque)
+    """On the tape, not in the book yet (tape order)."""
+    read: deque[tuple[Pubkey, Account, int, int, str, int]] = field(default_factory=deque)
+    """Strategies' own accounts the book took, to hand over: key, account, slot, write
+    version, source, received_ns."""
+    moved: dict[Pubkey, tuple[int, int]] = field(default_factory=dict)
+    """Pools the book moved, the one moved last at the end: (slot, received_ns) of the
+    account that moved it last."""
+    wanted: list[Pubkey] = field(default_factory=list)
+    """Accounts the book asked for meanwhile (subscribed and fetched once the burst is done)."""
+    locked: bool = False
+    """Holding the scanner's lock: from the first update taped to the last piece done."""
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.taped or self.read or self.moved)
 
 
 def _check_source(item: object) -> str | None:
@@ -285,19 +313,30 @@ class Scanner(Service):
         meters = metrics.data_source(source.name, source)
         tape_first = self.env.settings.scanner.tape_first
         items = aiter(source.stream())
-        burst: list[_Taped] = []
+        burst = _Burst()
+        waiting: asyncio.Task[AccountUpdate | SlotUpdate] | None = None
         try:
             while True:
-                try:
-                    ready, got = next_if_ready(items)
-                    if ready:
-                        item = got
-                    else:  # nothing more has arrived: the burst so far goes to the book
-                        if burst:
-                            await self._take_burst(burst)
-                        item = await got  # type: ignore[misc]
-                except StopAsyncIteration:
-                    break
+                if waiting is None:
+                    try:
+                        ready, got = next_if_ready(items)
+                    except StopAsyncIteration:
+                        break
+                    if not ready:  # nothing more has arrived: the burst's other work, piecewise
+                        waiting = got  # type: ignore[assignment]
+                        continue
+                    item = got
+                elif burst.busy and not waiting.done():
+                    await self._burst_step(burst)
+                    await asyncio.sleep(0)  # what arrives meanwhile is read before the next piece
+                    continue
+                else:
+                    try:
+                        item = await waiting
+                    except StopAsyncIteration:
+                        break
+                    finally:
+                        waiting = None
                 if isinstance(item, SlotUpdate):
                     self.slot = max(self.slot, item.slot)
                     continue
@@ -313,12 +352,12 @@ class Scanner(Service):
                 if tape_first and followed:
                     await self._tape_first(item, burst)
                     continue
-                if burst:  # a possible new pool: what came before it first
-                    await self._take_burst(burst)
+                await self._finish_burst(burst)  # a possible new pool: what came before it first
                 await self.take_update(item)
         finally:
-            if burst:
-                await self._take_burst(burst)
+            if waiting is not None:
+                waiting.cancel()
+            await self._finish_burst(burst)
         self.env.echo(f"{source.name}: stream ended after {updates} account updates")
 
     async def _snapshot(self, source: DataSource, candidates: list[Pubkey]) -> int:
@@ -553,96 +592,112 @@ class Scanner(Service):
             await self._publish_states(repriced, slot, write_version, source, received_ns)
 
     # ------------------------------------------------------------------ tape first
-    async def _tape_first(self, update: AccountUpdate, burst: list[_Taped]) -> None:
-        """Put a followed account's update on the tape now; the book takes it with the rest
-        of the burst (:meth:`_take_burst`), once nothing more has arrived.
+    async def _tape_first(self, update: AccountUpdate, burst: _Burst) -> None:
+        """Put a followed account's update on the tape now; the book, the pool states and
+        the strategies take it afterwards (:meth:`_burst_step`), in tape order.
 
         Why: a slot's notifications arrive together (the Clock sysvar first, then vaults and
         pools). Taken one by one, the last of them waited for the pool states and the
-        strategies of every one before it; now each goes on the tape as it is read, and the
-        book, the states and the strategies take them afterwards, in the same order, one pass
-        each. The tape still holds exactly what the book is given, in the order given: an
-        update the book would not take (older, or the state it holds) is not taped, and an
-        account already in the burst closes the burst first, so each is judged against the
+        strategies of every one before it; now each goes on the tape as it is read. The tape
+        still holds exactly what the book is given, in the order given: an update the book
+        would not take (older, or the state it holds) is not taped, and an account already
+        on the tape but not in the book yet is taken first, so each is judged against the
         book as it will be.
         """
         key = update.pubkey
-        if any(taped.update.pubkey == key for taped in burst):
-            await self._take_burst(burst)
-        if not burst:
+        if any(taped.update.pubkey == key for taped in burst.taped):
+            while burst.taped:
+                await self._apply_taped(burst)
+        if not burst.locked:
             self._raise_states_failure()
-            await self._lock.acquire()  # released by _take_burst: the tape's order is the book's
+            await self._lock.acquire()  # the tape's order is the book's, across sources
+            burst.locked = True
         account = Account(update.lamports, update.data, update.owner, update.executable, 0)
         self.slot = max(self.slot, update.slot)
         version = (update.slot, update.write_version)
         if not self.book.would_take(key, account, version):
             self.book.apply(key, account, version)  # a newer version of the same state
             self.count("account updates unchanged or not followed")
-            if not burst:
-                self._lock.release()
+            if not burst.busy:
+                await self._end_burst(burst)
             return
         self.seq += 1
-        burst.append(_Taped(update, account, self.seq))
+        burst.taped.append(_Taped(update, account))
         await self.emit(AccountEvent.from_update(update, seq=self.seq))
         self.observe(RECEIVED_TO_TAPE, time.time_ns() - update.received_ns)
 
-    async def _take_burst(self, burst: list[_Taped]) -> None:
-        """The book takes the taped burst in tape order (pool states after each account, as
-        ``pool_states`` says); then the strategies run once on what the burst moved.
+    async def _burst_step(self, burst: _Burst) -> None:
+        """One piece of the burst's work: the next taped update into the book (with its pool
+        states); once all are in, the strategies' accounts handed over (tape order, so fair
+        values are current), then the strategies of one moved pool, the one moved last first.
 
-        Why once, on the burst's end state: the tape's readers (the planner's and executor's
-        books) are already past the whole burst when the strategies run, so an opportunity
+        Why the strategies run once per burst, on its end state: the tape's readers (the
+        planner's and executor's books) are already past the whole burst, so an opportunity
         found on an intermediate state (after the slot's Clock, before its vaults) was stale
         before it was found, and the planner had to evaluate it again; and a pool the burst
-        moved twice was searched twice. The strategies' accounts (``accounts_wanted``) go
-        first, in tape order, so fair values are current; then each moved pool, the one moved
-        last first (stamped with the account that moved it last): the newest news is acted on
-        first.
+        moved twice was searched twice. The pool moved last goes first: the newest news is
+        acted on first. An update that arrives meanwhile is taped, and taken by the book,
+        before the strategies that are left run.
         """
-        wanted: list[Pubkey] = []
-        moved: dict[Pubkey, tuple[int, int]] = {}
-        read: list[tuple[Pubkey, Account, int, int, str, int]] = []
         try:
-            for taped in burst:
-                update = taped.update
-                key, slot, write_version = update.pubkey, update.slot, update.write_version
-                t0 = time.perf_counter_ns()
-                change = self.book.apply(key, taped.account, (slot, write_version))
-                if change is None:  # judged takeable when taped; cannot happen
-                    log.error("account %s was taped but not taken by the book", key)
-                    continue
-                t1 = time.perf_counter_ns()
-                self.observe("apply update", t1 - t0)
-                self._update_latency.observe((t1 - t0) / 1e9)
-                await self._after_tape(
-                    change,
-                    key,
-                    taped.account,
-                    slot,
-                    write_version,
-                    update.source,
-                    update.received_ns,
-                )
-                if change.added is not None:
-                    self.pools_by_dex[change.added.dex] += 1
-                    self._watch_pools()
-                for address in change.changed:
-                    moved.pop(address, None)
-                    moved[address] = (slot, update.received_ns)
-                if key in self._account_readers:
-                    read.append(
-                        (key, taped.account, slot, write_version, update.source, update.received_ns)
-                    )
-                wanted.extend(change.wanted)
-            for key, account, slot, write_version, source, received_ns in read:
-                wanted.extend(await self._strategy_accounts(key, account, slot, received_ns))
+            if burst.taped:
+                await self._apply_taped(burst)
+            elif burst.read:
+                key, account, slot, write_version, source, received_ns = burst.read.popleft()
+                burst.wanted.extend(await self._strategy_accounts(key, account, slot, received_ns))
                 repriced = self.premiums.due(self.book, (), self.strategies)
                 await self._publish_states(repriced, slot, write_version, source, received_ns)
-            for address, (slot, received_ns) in reversed(moved.items()):
+            elif burst.moved:
+                address, (slot, received_ns) = burst.moved.popitem()
                 await self._run_strategies([address], slot, received_ns)
-        finally:
-            burst.clear()
+        except BaseException:
+            burst.taped.clear()
+            burst.read.clear()
+            burst.moved.clear()
+            await self._end_burst(burst)
+            raise
+        if not burst.busy:
+            await self._end_burst(burst)
+
+    async def _apply_taped(self, burst: _Burst) -> None:
+        taped = burst.taped.popleft()
+        update = taped.update
+        key, slot, write_version = update.pubkey, update.slot, update.write_version
+        t0 = time.perf_counter_ns()
+        change = self.book.apply(key, taped.account, (slot, write_version))
+        if change is None:  # judged takeable when taped; cannot happen
+            log.error("account %s was taped but not taken by the book", key)
+            return
+        t1 = time.perf_counter_ns()
+        self.observe("apply update", t1 - t0)
+        self._update_latency.observe((t1 - t0) / 1e9)
+        await self._after_tape(
+            change, key, taped.account, slot, write_version, update.source, update.received_ns
+        )
+        if change.added is not None:
+            self.pools_by_dex[change.added.dex] += 1
+            self._watch_pools()
+        moved = burst.moved
+        for address in change.changed:
+            moved.pop(address, None)
+            moved[address] = (slot, update.received_ns)
+        if key in self._account_readers:
+            burst.read.append(
+                (key, taped.account, slot, write_version, update.source, update.received_ns)
+            )
+        burst.wanted.extend(change.wanted)
+
+    async def _finish_burst(self, burst: _Burst) -> None:
+        """Everything the burst still owes, now (before an update that may be a new pool,
+        and when the stream ends)."""
+        while burst.busy:
+            await self._burst_step(burst)
+
+    async def _end_burst(self, burst: _Burst) -> None:
+        if burst.locked:
+            burst.locked = False
             self._lock.release()
+        wanted, burst.wanted = burst.wanted, []
         if wanted:
             await self._follow(list(dict.fromkeys(wanted)))
 
