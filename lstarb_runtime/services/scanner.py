@@ -58,6 +58,10 @@ RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 10.0
 """Back-off of start-up reads (discovery, snapshot) while the data source's node is down."""
 _T = TypeVar("_T")
+BURST_MAX = 1024
+"""Updates taped ahead of the book at most; past that (a source that always has more ready)
+the burst is finished first. A burst also ends where the slot changes, so a recording
+replayed as fast as it reads is still evaluated slot by slot, as it was received."""
 RECEIVED_TO_TAPE = "update received -> on the tape"
 """From a data source receiving a streamed account update to it and the pool states it
 changed being on their way to MARKET_DATA (wall clock, the update's ``received_ns``)."""
@@ -97,6 +101,8 @@ class _Burst:
     """Accounts the book asked for meanwhile (subscribed and fetched once the burst is done)."""
     locked: bool = False
     """Holding the scanner's lock: from the first update taped to the last piece done."""
+    slot: int = 0
+    """The slot of the updates taped in this burst."""
 
     @property
     def busy(self) -> bool:
@@ -350,6 +356,8 @@ class Scanner(Service):
                     self.count("account updates not followed")
                     continue
                 if tape_first and followed:
+                    if burst.busy and (item.slot != burst.slot or len(burst.taped) >= BURST_MAX):
+                        await self._finish_burst(burst)  # a burst is one slot's, and bounded
                     await self._tape_first(item, burst)
                     continue
                 await self._finish_burst(burst)  # a possible new pool: what came before it first
@@ -622,6 +630,7 @@ class Scanner(Service):
                 await self._end_burst(burst)
             return
         self.seq += 1
+        burst.slot = update.slot
         burst.taped.append(_Taped(update, account))
         await self.emit(AccountEvent.from_update(update, seq=self.seq))
         self.observe(RECEIVED_TO_TAPE, time.time_ns() - update.received_ns)
