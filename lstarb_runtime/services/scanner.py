@@ -70,6 +70,11 @@ RECEIVED_TO_OPPORTUNITY = "update received -> opportunity published"
 being on its way to OPPORTUNITIES (wall clock, the update's ``received_ns``)."""
 
 
+_Stamp = tuple[int, int, str, int]
+"""What a published state is stamped with: the (slot, write_version, source, received_ns) of
+the account that moved it."""
+
+
 @dataclass(slots=True)
 class _Taped:
     """An update on the tape the book has not taken yet (:meth:`Scanner._tape_first`)."""
@@ -91,9 +96,8 @@ class _Burst:
 
     taped: deque[_Taped] = field(default_factory=deque)
     """On the tape, not in the book yet (tape order)."""
-    read: deque[tuple[Pubkey, Account, int, int, str, int]] = field(default_factory=deque)
-    """Strategies' own accounts the book took, to hand over: key, account, slot, write
-    version, source, received_ns."""
+    read: deque[tuple[Pubkey, Account, _Stamp]] = field(default_factory=deque)
+    """Strategies' own accounts the book took, to hand over, with their stamps."""
     moved: dict[Pubkey, tuple[int, int]] = field(default_factory=dict)
     """Pools the book moved, the one moved last at the end: (slot, received_ns) of the
     account that moved it last."""
@@ -154,7 +158,7 @@ class Scanner(Service):
         self._strategy_wanted: list[Pubkey] = []
         self._published: dict[Pubkey, tuple[object, ...]] = {}
         """The last state published of each pool: an unchanged one is not sent again."""
-        self._dirty: dict[Pubkey, tuple[int, int, str, int]] = {}
+        self._dirty: dict[Pubkey, _Stamp] = {}
         """Pools whose state may have moved since states were last published, with the (slot,
         write_version, source, received_ns) of the last account that moved each."""
         self._states_due: asyncio.Task[None] | None = None
@@ -549,58 +553,44 @@ class Scanner(Service):
                     key, account, slot=slot, seq=self.seq, source=source, received_ns=received_ns
                 )
             await self.emit(tape)
-            await self._after_tape(change, key, account, slot, write_version, source, received_ns)
+            stamp = (slot, write_version, source, received_ns)
+            await self._states_of(change, stamp)
             self.observe("publish market data", time.perf_counter_ns() - t1)
             if update is not None:
                 self.observe(RECEIVED_TO_TAPE, time.time_ns() - received_ns)
-            await self._after_states(change, key, account, slot, write_version, source, received_ns)
+            self._note_added(change)
+            if change.changed:
+                await self._run_strategies(change.changed, slot, received_ns)
+            if key in self._account_readers:
+                await self._hand_over(key, account, stamp, change.wanted)
         if change.wanted:
             await self._follow(change.wanted)
         return change
 
-    async def _after_tape(
-        self,
-        change: BookChange,
-        key: Pubkey,
-        account: Account | None,
-        slot: int,
-        write_version: int,
-        source: str,
-        received_ns: int,
-    ) -> None:
+    async def _states_of(self, change: BookChange, stamp: _Stamp) -> None:
         """The pool states ``change`` moved: now, or after the burst (``pool_states``)."""
         if self.book.defer_states:
-            self._states_after(change, (slot, write_version, source, received_ns))
+            self._states_after(change, stamp)
         else:  # every change's state before the next account: within one notification
             await self._publish_states(
-                self.premiums.due(self.book, change.states, self.strategies),
-                slot,
-                write_version,
-                source,
-                received_ns,
+                self.premiums.due(self.book, change.states, self.strategies), *stamp
             )
 
-    async def _after_states(
-        self,
-        change: BookChange,
-        key: Pubkey,
-        account: Account | None,
-        slot: int,
-        write_version: int,
-        source: str,
-        received_ns: int,
-    ) -> None:
-        """New pools watched, the strategies run on what ``change`` moved."""
+    def _note_added(self, change: BookChange) -> None:
+        """A new pool: counted, and the strategies asked again which pools they watch."""
         if change.added is not None:
             self.pools_by_dex[change.added.dex] += 1
             self._watch_pools()
-        if change.changed:
-            await self._run_strategies(change.changed, slot, received_ns)
-        if key in self._account_readers:
-            change.wanted.extend(await self._strategy_accounts(key, account, slot, received_ns))
-            # a fair value the strategies keep may have moved: its LST's pools again
-            repriced = self.premiums.due(self.book, (), self.strategies)
-            await self._publish_states(repriced, slot, write_version, source, received_ns)
+
+    async def _hand_over(
+        self, key: Pubkey, account: Account | None, stamp: _Stamp, wanted: list[Pubkey]
+    ) -> None:
+        """A strategy's own account to the strategies that read it (what they now want
+        added to ``wanted``); the pools of a fair value that moved published again."""
+        slot, _, _, received_ns = stamp
+        wanted.extend(await self._strategy_accounts(key, account, slot, received_ns))
+        repriced = self.premiums.due(self.book, (), self.strategies)
+        await self._publish_states(repriced, *stamp)
 
     # ------------------------------------------------------------------ tape first
     async def _tape_first(self, update: AccountUpdate, burst: _Burst) -> None:
@@ -655,10 +645,8 @@ class Scanner(Service):
             if burst.taped:
                 await self._apply_taped(burst)
             elif burst.read:
-                key, account, slot, write_version, source, received_ns = burst.read.popleft()
-                burst.wanted.extend(await self._strategy_accounts(key, account, slot, received_ns))
-                repriced = self.premiums.due(self.book, (), self.strategies)
-                await self._publish_states(repriced, slot, write_version, source, received_ns)
+                key, account, stamp = burst.read.popleft()
+                await self._hand_over(key, account, stamp, burst.wanted)
             elif burst.moved:
                 address, (slot, received_ns) = burst.moved.popitem()
                 await self._run_strategies([address], slot, received_ns)
@@ -683,20 +671,15 @@ class Scanner(Service):
         t1 = time.perf_counter_ns()
         self.observe("apply update", t1 - t0)
         self._update_latency.observe((t1 - t0) / 1e9)
-        await self._after_tape(
-            change, key, taped.account, slot, write_version, update.source, update.received_ns
-        )
-        if change.added is not None:
-            self.pools_by_dex[change.added.dex] += 1
-            self._watch_pools()
+        stamp = (slot, write_version, update.source, update.received_ns)
+        await self._states_of(change, stamp)
+        self._note_added(change)
         moved = burst.moved
         for address in change.changed:
             moved.pop(address, None)
             moved[address] = (slot, update.received_ns)
         if key in self._account_readers:
-            burst.read.append(
-                (key, taped.account, slot, write_version, update.source, update.received_ns)
-            )
+            burst.read.append((key, taped.account, stamp))
         burst.wanted.extend(change.wanted)
 
     async def _finish_burst(self, burst: _Burst) -> None:
@@ -713,7 +696,7 @@ class Scanner(Service):
         if wanted:
             await self._follow(list(dict.fromkeys(wanted)))
 
-    def _states_after(self, change: BookChange, stamp: tuple[int, int, str, int]) -> None:
+    def _states_after(self, change: BookChange, stamp: _Stamp) -> None:
         """Mark the pools ``change`` may have moved; their states go out after this burst
         (``[scanner] pool_states = "per_burst"``; the default publishes them inline, so each
         change's state is on the tape before the next account, as issue 12 asks).
@@ -744,7 +727,7 @@ class Scanner(Service):
         async with self._lock:
             dirty, self._dirty = self._dirty, {}
             self._states_due = None
-            by_stamp: dict[tuple[int, int, str, int], list[PoolState]] = {}
+            by_stamp: dict[_Stamp, list[PoolState]] = {}
             for address, stamp in dirty.items():
                 state = self.book.state(address)
                 if state is not None:

@@ -190,6 +190,20 @@ class Reserves(Strategy):
 MARKET_SLOT = ReplaySource(MARKET).slot
 
 
+def _cpmm_with(source: DataSource, strategy: Strategy) -> PluginHost:
+    """The CPMM adapter, ``source`` the only data source and ``strategy`` the only strategy."""
+    host = PluginHost()
+    host.register_object(
+        "plugins",
+        Plugin(
+            lstarb_dex_adapters=lambda: [CpmmPool],
+            lstarb_data_sources=lambda context: [source],
+            lstarb_strategies=lambda context: [strategy],
+        ),
+    )
+    return host
+
+
 @pytest.mark.parametrize("tape_first", [True, False])
 async def test_a_burst_is_taped_first_and_the_strategies_see_its_end_state_once(
     bus: MemoryBus, tape_first: bool
@@ -198,15 +212,7 @@ async def test_a_burst_is_taped_first_and_the_strategies_see_its_end_state_once(
     one's pool state, then the strategies, once, on the book after the whole burst. Off: each
     account is taped, its state published and the strategies run before the next."""
     source, told = BurstSource(), Reserves()
-    host = PluginHost()
-    host.register_object(
-        "plugins",
-        Plugin(
-            lstarb_dex_adapters=lambda: [CpmmPool],
-            lstarb_data_sources=lambda context: [source],
-            lstarb_strategies=lambda context: [told],
-        ),
-    )
+    host = _cpmm_with(source, told)
     settings = Settings.model_validate({"scanner": {"tape_first": tape_first}})
     scanner = await scan(env_for(bus, host, [], settings))
     events = [d.event for d in await read_stream(bus, "MARKET_DATA", "all")]
@@ -240,15 +246,7 @@ async def test_a_burst_is_one_slot_so_a_fast_replay_is_evaluated_slot_by_slot(
     """Read back to back but of two slots (a recording replayed as fast as it reads), the
     two changes are two bursts: the strategies see the state after each slot."""
     source, told = BurstSource(slots=2), Reserves()
-    host = PluginHost()
-    host.register_object(
-        "plugins",
-        Plugin(
-            lstarb_dex_adapters=lambda: [CpmmPool],
-            lstarb_data_sources=lambda context: [source],
-            lstarb_strategies=lambda context: [told],
-        ),
-    )
+    host = _cpmm_with(source, told)
     scanner = await scan(env_for(bus, host, []))
     [pool] = scanner.book.pools
     final = scanner.book.state(pool)
