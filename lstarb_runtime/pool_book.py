@@ -342,7 +342,8 @@ class PoolBook:
             if not accounts:
                 return False
         try:
-            pool.update(accounts)
+            if pool.update(accounts) is False:
+                return False  # nothing a quote reads changed (the adapter says so)
             reads = frozenset(pool.accounts_to_update())
         except DecodeError as exc:
             self.decode_errors[str(address)] += 1

@@ -179,7 +179,7 @@ class PoolAdapter(abc.ABC):
         """
 
     @abc.abstractmethod
-    def update(self, accounts: Mapping[Pubkey, Account | None]) -> None:
+    def update(self, accounts: Mapping[Pubkey, Account | None]) -> bool | None:
         """Refresh state from fresh account data (any subset of the list).
 
         A key mapped to ``None`` (SDK API 1.1) says the chain has no such
@@ -187,6 +187,13 @@ class PoolAdapter(abc.ABC):
         tick array crossed as zero liquidity, say) or refuses later quotes with
         a QuoteError naming it; it never reads it as data. A key that is not
         in ``accounts`` means no news: the adapter keeps what it had.
+
+        Returns ``False`` when nothing any quote reads changed (a Clock sysvar
+        update within the same second and epoch, for a pool whose fees read
+        only those): the book then treats the pool as unchanged, so no new
+        pool state is published and no strategy is told. ``None`` (what an
+        adapter that says nothing returns) or ``True``: it may have changed.
+        Optional: a runtime that does not look treats every update as a change.
 
         Raises :class:`~lstarb_sdk.errors.DecodeError` when an account's bytes
         are not what its role requires; the previous state is kept.

@@ -308,3 +308,46 @@ def test_adapter_whose_constructor_raises_does_not_stop_the_others() -> None:
     _fill(book)
     assert len(book.pools) == len(_whirlpool_keys()) >= 2
     assert book.adapter_faults["not-a-pool"] > 0
+
+
+def _clock(slot: int, unix_timestamp: int, epoch: int) -> Account:
+    from lstarb_sdk.solana import SYSVAR_OWNER_ID, Clock
+
+    clock = Clock(slot, unix_timestamp - 100_000, epoch, epoch + 1, unix_timestamp)
+    return Account(1_169_280, clock.encode(), SYSVAR_OWNER_ID, False, 0)
+
+
+def test_a_clock_that_changes_no_quote_moves_no_pool() -> None:
+    """Real DLMM and SPL stake pool adapters say when a Clock changes nothing their quotes
+    read (DLMM: the same second and epoch; a stake pool: the same epoch): the book then
+    reports no changed pool and computes no state; a new second moves the DLMM pools, a new
+    epoch the stake pools too. Quotes are the same either side of an update said to be none."""
+    from lstarb_lst.stake_pool import StakePoolAdapter
+
+    book = PoolBook([DlmmPool, StakePoolAdapter])
+    _fill(book)
+    dlmm = {a for a, p in book.pools.items() if isinstance(p, DlmmPool)}
+    stake = {a for a, p in book.pools.items() if isinstance(p, StakePoolAdapter)}
+    assert dlmm and stake
+    first = book.apply(SYSVAR_CLOCK_ID, _clock(300_000_000, 1_700_000_000, 700), (10, 0))
+    assert first is not None and set(first.changed) == dlmm | stake  # the first Clock: news
+    quotable = {}
+    for address in dlmm | stake:
+        pool = book.pools[address]
+        try:
+            quotable[address] = pool.quote(10**6, pool.mints[0]).out_amount
+        except QuoteError:
+            continue
+    assert quotable  # something is checked below
+
+    same_second = book.apply(SYSVAR_CLOCK_ID, _clock(300_000_001, 1_700_000_000, 700), (11, 0))
+    assert same_second is not None and same_second.changed == [] and same_second.states == []
+    for address, out in quotable.items():
+        pool = book.pools[address]
+        assert pool.quote(10**6, pool.mints[0]).out_amount == out
+
+    next_second = book.apply(SYSVAR_CLOCK_ID, _clock(300_000_003, 1_700_000_001, 700), (12, 0))
+    assert next_second is not None and set(next_second.changed) == dlmm
+
+    next_epoch = book.apply(SYSVAR_CLOCK_ID, _clock(300_000_004, 1_700_000_001, 701), (13, 0))
+    assert next_epoch is not None and set(next_epoch.changed) == dlmm | stake

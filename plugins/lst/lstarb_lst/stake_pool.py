@@ -157,13 +157,18 @@ class StakePoolAdapter(LiquidStakingPool):
         p = self._pool
         return [self._address, p.reserve_stake, p.manager_fee_account, SYSVAR_CLOCK_ID]
 
-    def update(self, accounts: Mapping[Pubkey, Account | None]) -> None:
+    def update(self, accounts: Mapping[Pubkey, Account | None]) -> bool | None:
         """Decode every given account first, then commit: a DecodeError keeps the old state.
 
         None (the chain has no such account) for the pool or the Clock keeps
         the last state for ``accounts_to_update`` and refuses quotes naming
-        the account until it comes back.
+        the account until it comes back. Returns False for a Clock of the epoch
+        already held (every slot's Clock): the quotes read only its epoch.
         """
+        if accounts.keys() == {SYSVAR_CLOCK_ID} and self._epoch is not None:
+            clock = accounts[SYSVAR_CLOCK_ID]
+            if clock is not None and Clock.from_account(clock).epoch == self._epoch:
+                return False
         pool = self._pool
         missing = set(self._missing)
         if self._address in accounts:

@@ -251,14 +251,36 @@ class DlmmPool(PoolAdapter):
             raise DecodeError(f"BinArray {key}: index {arr.index} does not match its address")
         return arr
 
-    def update(self, accounts: Mapping[Pubkey, Account | None]) -> None:
+    def _clock_only(self, account: Account | None) -> bool:
+        """Whether a new Clock changes nothing a quote reads: the same second (volatility,
+        activation by time, the rewards' check) and epoch (transfer fees), and for a pair
+        activated by slot the same side of its activation point. Kept, then: the Clock
+        moves every slot, and re-deriving the quote paths for nothing cost every book."""
+        held = self._clock
+        if account is None or held is None:
+            return False
+        clock = Clock.from_account(account)
+        if (clock.unix_timestamp, clock.epoch) != (held.unix_timestamp, held.epoch):
+            return False
+        pair = self._pair
+        if pair.activation_type == ACTIVATION_SLOT and (clock.slot < pair.activation_point) != (
+            held.slot < pair.activation_point
+        ):
+            return False
+        self._clock = clock
+        return True
+
+    def update(self, accounts: Mapping[Pubkey, Account | None]) -> bool | None:
         """Decode everything first, then commit: a DecodeError leaves the state untouched.
 
         None (the chain has no such account) for a bin array marks it absent: a
         walk that needs it refuses, naming it, and never reads it as liquidity.
         For the bitmap extension it means the pair's own bitmap is all there is.
         For the pair, the Clock, a mint or a reserve it makes quotes refuse.
+        Returns False for a Clock that changes nothing a quote reads (:meth:`_clock_only`).
         """
+        if accounts.keys() == {SYSVAR_CLOCK_ID} and self._clock_only(accounts[SYSVAR_CLOCK_ID]):
+            return False
         pair = self._pair
         seen: dict[Pubkey, bool] = {}  # pair, Clock, mints, reserves -> exists
         if self._address in accounts:
