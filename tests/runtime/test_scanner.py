@@ -7,6 +7,7 @@ JetStream path is covered end to end in tests/e2e and by the tape test on both b
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from lstarb_runtime.builtin.replay import ReplaySource, bundled_market, load_mar
 from lstarb_runtime.bus import MemoryBus
 from lstarb_runtime.config import Settings, load_config
 from lstarb_runtime.plugin_host import PluginHost
+from lstarb_runtime.pool_book import PoolBook
 from lstarb_runtime.services.base import ServiceState
 from lstarb_runtime.services.halt import HaltSwitch
 from lstarb_runtime.services.scanner import Scanner
@@ -253,6 +255,70 @@ async def test_a_burst_is_one_slot_so_a_fast_replay_is_evaluated_slot_by_slot(
     assert final is not None
     assert len(told.seen) == 2 and told.seen[0] != told.seen[1]
     assert told.seen[1] == (final.summary.reserve_a, final.summary.reserve_b)
+
+
+class MovingVault(ReplaySource):
+    """Replays the market, then moves one CPMM vault slot after slot, a few updates a slot
+    read back to back, giving the loop a turn between slots (another source's turn)."""
+
+    def __init__(self, name: str, which: int) -> None:
+        super().__init__(MARKET)
+        self.name = name
+        self.which = which
+
+    async def stream(self) -> AsyncIterator[AccountUpdate | SlotUpdate]:
+        async for update in super().stream():
+            yield update
+        pool = next(k for k, a in MARKET.items() if CpmmPool.matches(a))
+        reads = CpmmPool.from_account(pool, MARKET[pool]).accounts_to_update()
+        key = [k for k in reads if k in MARKET and len(MARKET[k].data) == 165][self.which]
+        data = bytearray(MARKET[key].data)
+        for slot in range(self.slot + 1, self.slot + 6):
+            await asyncio.sleep(0)
+            for n in range(1, 4):
+                amount = int.from_bytes(data[64:72], "little") + 10**6 * (self.which + 1)
+                data[64:72] = amount.to_bytes(8, "little")
+                moved = Account(MARKET[key].lamports, bytes(data), MARKET[key].owner, False, 0)
+                yield self._update(key, moved, slot, n)
+
+
+async def test_two_sources_bursts_keep_the_tape_in_the_books_order(bus: MemoryBus) -> None:
+    """Two sources' bursts interleave; the tape is still exactly what the book took, in the
+    order it took it: numbered without a gap, each account's versions rising, and a book
+    rebuilt from the tape alone equal to the scanner's."""
+    sources: list[DataSource] = [MovingVault("a", 0), MovingVault("b", 1)]
+    host = host_with([CpmmPool], ("sources", Plugin(lstarb_data_sources=lambda context: sources)))
+    scanner = await scan(env_for(bus, host, []))
+    tape = [
+        e
+        for e in (d.event for d in await read_stream(bus, "MARKET_DATA", "all"))
+        if isinstance(e, AccountEvent)
+    ]
+    assert [e.seq for e in tape] == list(range(1, scanner.seq + 1))
+    moved = [e for e in tape if e.slot > MARKET_SLOT]
+    assert {e.source for e in moved} == {"a", "b"} and len(moved) == 2 * 5 * 3
+    switches = sum(x.source != y.source for x, y in itertools.pairwise(moved))
+    assert switches >= 3  # the two sources' bursts did interleave
+    seen: dict[Pubkey, tuple[int, int]] = {}
+    for e in moved:
+        version = (e.slot, e.write_version)
+        assert version > seen.get(e.pubkey, (0, 0))
+        seen[e.pubkey] = version
+    rebuilt = PoolBook([CpmmPool], keep_unwanted=True, states=False)
+    for e in sorted(tape, key=lambda e: e.seq):
+        rebuilt.apply(e.pubkey, e.account(), (e.slot, e.write_version))
+
+    def held(book: PoolBook) -> dict[Pubkey, tuple[int, Pubkey, bytes] | None]:
+        return {
+            k: None if a is None else (a.lamports, a.owner, bytes(a.data))
+            for k, a in book.accounts.items()
+        }
+
+    assert held(rebuilt) == held(scanner.book)
+    for key, version in seen.items():  # (a same state seen again moves no version on the tape)
+        assert rebuilt.versions[key] == scanner.book.versions[key] == version
+    [(address, pool)] = scanner.book.pools.items()
+    assert pool.quote(10**9, pool.mints[0]) == rebuilt.pools[address].quote(10**9, pool.mints[0])
 
 
 async def test_by_default_each_change_has_its_state_before_the_next_account(
