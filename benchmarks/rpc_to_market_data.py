@@ -197,7 +197,8 @@ async def _main(seconds: float) -> None:
         print(f"| {what} | {statistics.median(values) / 1000:.0f} | {_pct(values, 0.99):.0f} |")
     spent = cpu[cpu_before:]
     print(
-        f"\nscanner CPU per update (thread time of take_update): median "
+        f"\nscanner CPU per update (thread time of take_update, or of _tape_first with "
+        f"tape_first on): median "
         f"{statistics.median(spent) / 1000:.0f} µs, p90 {_pct(spent, 0.9):.0f} µs; the whole "
         f"process (source, scanner, deferred pool states, NATS client): "
         f"{process_cpu * 1e6 / max(1, len(moved_handed)):.0f} µs per account event"

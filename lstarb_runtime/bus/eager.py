@@ -27,13 +27,20 @@ def start_eagerly(coro: Coroutine[Any, Any, _T]) -> asyncio.Task[_T] | None:
     (as a task would), so context variables it sets do not leak into the caller. An
     exception it raises before its first wait is raised here.
     """
+    done, rest = _first_step(coro)
+    return None if done else rest  # type: ignore[return-value]
+
+
+def _first_step(step: Coroutine[Any, Any, _T]) -> tuple[bool, _T | asyncio.Task[_T]]:
+    """``step`` run until it first waits: ``(True, its result)`` when it did not wait,
+    otherwise ``(False, the task that runs the rest)``; in a copy of the caller's context."""
     context = contextvars.copy_context()
     try:
-        first = context.run(coro.send, None)
-    except StopIteration:
-        return None
+        first = context.run(step.send, None)
+    except StopIteration as stop:
+        return True, stop.value
     loop = asyncio.get_running_loop()
-    return loop.create_task(_Resumed(coro, first).run(), context=context)
+    return False, loop.create_task(_Resumed(step, first).run(), context=context)
 
 
 class _Resumed:
@@ -85,10 +92,4 @@ def next_if_ready(iterator: AsyncIterator[_T]) -> tuple[bool, _T | asyncio.Task[
     step = iterator.__anext__()
     if not hasattr(step, "send"):  # an awaitable that is not a coroutine (a future)
         return False, asyncio.ensure_future(step)
-    context = contextvars.copy_context()
-    try:
-        first = context.run(step.send, None)
-    except StopIteration as stop:
-        return True, stop.value
-    loop = asyncio.get_running_loop()
-    return False, loop.create_task(_Resumed(step, first).run(), context=context)  # type: ignore[arg-type]
+    return _first_step(step)  # type: ignore[arg-type]

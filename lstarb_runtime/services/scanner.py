@@ -89,13 +89,16 @@ class _Burst:
 
     Three kinds of work, highest priority first: updates that arrived go on the tape
     (:meth:`Scanner._tape_first`); taped updates enter the book, with their pool states;
-    the strategies run, once per burst, on what the book then holds. The scanner does one
-    piece of the rest at a time and looks for new arrivals in between
-    (:meth:`Scanner._burst_step`), so nothing that arrives waits for more than one piece.
+    the strategies run, once per burst, on what the book then holds. The rest is done a
+    piece at a time (:meth:`Scanner._burst_step`); an update that arrived while a piece
+    waited is taped before the next piece.
     """
 
     taped: deque[_Taped] = field(default_factory=deque)
     """On the tape, not in the book yet (tape order)."""
+    keys: set[Pubkey] = field(default_factory=set)
+    """The accounts of ``taped`` (each at most once: a second update of one is taken by the
+    book first)."""
     read: deque[tuple[Pubkey, Account, _Stamp]] = field(default_factory=deque)
     """Strategies' own accounts the book took, to hand over, with their stamps."""
     moved: dict[Pubkey, tuple[int, int]] = field(default_factory=dict)
@@ -571,7 +574,7 @@ class Scanner(Service):
         """The pool states ``change`` moved: now, or after the burst (``pool_states``)."""
         if self.book.defer_states:
             self._states_after(change, stamp)
-        else:  # every change's state before the next account: within one notification
+        else:  # each change's own state, stamped with the account that made it
             await self._publish_states(
                 self.premiums.due(self.book, change.states, self.strategies), *stamp
             )
@@ -606,7 +609,7 @@ class Scanner(Service):
         book as it will be.
         """
         key = update.pubkey
-        if any(taped.update.pubkey == key for taped in burst.taped):
+        if key in burst.keys:
             while burst.taped:
                 await self._apply_taped(burst)
         if not burst.locked:
@@ -625,6 +628,7 @@ class Scanner(Service):
         self.seq += 1
         burst.slot = update.slot
         burst.taped.append(_Taped(update, account))
+        burst.keys.add(key)
         await self.emit(AccountEvent.from_update(update, seq=self.seq))
         self.observe(RECEIVED_TO_TAPE, time.time_ns() - update.received_ns)
 
@@ -638,8 +642,8 @@ class Scanner(Service):
         found on an intermediate state (after the slot's Clock, before its vaults) was stale
         before it was found, and the planner had to evaluate it again; and a pool the burst
         moved twice was searched twice. The pool moved last goes first: the newest news is
-        acted on first. An update that arrives meanwhile is taped, and taken by the book,
-        before the strategies that are left run.
+        acted on first. An update that arrived while a piece waited is taped, and taken by
+        the book, before the strategies that are left run.
         """
         try:
             if burst.taped:
@@ -652,6 +656,7 @@ class Scanner(Service):
                 await self._run_strategies([address], slot, received_ns)
         except BaseException:
             burst.taped.clear()
+            burst.keys.clear()
             burst.read.clear()
             burst.moved.clear()
             await self._end_burst(burst)
@@ -663,6 +668,7 @@ class Scanner(Service):
         taped = burst.taped.popleft()
         update = taped.update
         key, slot, write_version = update.pubkey, update.slot, update.write_version
+        burst.keys.discard(key)
         t0 = time.perf_counter_ns()
         change = self.book.apply(key, taped.account, (slot, write_version))
         if change is None:  # judged takeable when taped; cannot happen
@@ -698,8 +704,8 @@ class Scanner(Service):
 
     def _states_after(self, change: BookChange, stamp: _Stamp) -> None:
         """Mark the pools ``change`` may have moved; their states go out after this burst
-        (``[scanner] pool_states = "per_burst"``; the default publishes them inline, so each
-        change's state is on the tape before the next account, as issue 12 asks).
+        (``[scanner] pool_states = "per_burst"``; the default publishes each change's own
+        state as the book takes the account, stamped with it, as issue 12 asks).
 
         Why not now: a slot's notifications arrive together (the Clock sysvar first, which
         every Clock-reading pool re-summarises on, then vaults and pools), and each one used to

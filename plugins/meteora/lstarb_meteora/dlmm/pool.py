@@ -129,12 +129,12 @@ class DlmmPool(PoolAdapter):
         self._missing: set[Pubkey] = set()
         """Pair, Clock, mints or reserves the chain reported as not existing."""
         self._paths: dict[bool, ExactInPath | None] = {}
+        """The exact-in walk of this state by ``swap_for_y`` (None: swapped once); every
+        update drops it."""
         self._reads: tuple[LbPair, BinArrayBitmapExtension | None, list[Pubkey]] | None = None
         """``accounts_to_update()`` as of a pair state and bitmap extension: a Clock-only or
         reserve-only update (every slot) leaves both, and walking the bitmaps again for the
         same answer was a third of what such an update cost."""
-        """The exact-in walk of this state by ``swap_for_y`` (None: swapped once); every
-        update drops it."""
 
     # -- construction -------------------------------------------------
 
@@ -251,24 +251,20 @@ class DlmmPool(PoolAdapter):
             raise DecodeError(f"BinArray {key}: index {arr.index} does not match its address")
         return arr
 
-    def _clock_only(self, account: Account | None) -> bool:
+    def _quotes_same_under(self, clock: Clock) -> bool:
         """Whether a new Clock changes nothing a quote reads: the same second (volatility,
         activation by time, the rewards' check) and epoch (transfer fees), and for a pair
-        activated by slot the same side of its activation point. Kept, then: the Clock
-        moves every slot, and re-deriving the quote paths for nothing cost every book."""
+        activated by slot the same side of its activation point. The Clock moves every slot,
+        and re-deriving the quote paths for nothing cost every book."""
         held = self._clock
-        if account is None or held is None:
+        if held is None:
             return False
-        clock = Clock.from_account(account)
         if (clock.unix_timestamp, clock.epoch) != (held.unix_timestamp, held.epoch):
             return False
-        pair = self._pair
-        if pair.activation_type == ACTIVATION_SLOT and (clock.slot < pair.activation_point) != (
-            held.slot < pair.activation_point
-        ):
-            return False
-        self._clock = clock
-        return True
+        point = self._pair.activation_point
+        return self._pair.activation_type != ACTIVATION_SLOT or (clock.slot < point) == (
+            held.slot < point
+        )
 
     def update(self, accounts: Mapping[Pubkey, Account | None]) -> bool | None:
         """Decode everything first, then commit: a DecodeError leaves the state untouched.
@@ -277,10 +273,14 @@ class DlmmPool(PoolAdapter):
         walk that needs it refuses, naming it, and never reads it as liquidity.
         For the bitmap extension it means the pair's own bitmap is all there is.
         For the pair, the Clock, a mint or a reserve it makes quotes refuse.
-        Returns False for a Clock that changes nothing a quote reads (:meth:`_clock_only`).
+        Returns False for a Clock that changes nothing a quote reads (:meth:`_quotes_same_under`).
         """
-        if accounts.keys() == {SYSVAR_CLOCK_ID} and self._clock_only(accounts[SYSVAR_CLOCK_ID]):
-            return False
+        account = accounts.get(SYSVAR_CLOCK_ID)
+        if account is not None and len(accounts) == 1:
+            clock = Clock.from_account(account)
+            if self._quotes_same_under(clock):
+                self._clock = clock
+                return False
         pair = self._pair
         seen: dict[Pubkey, bool] = {}  # pair, Clock, mints, reserves -> exists
         if self._address in accounts:
