@@ -13,7 +13,9 @@ account event the scanner puts on the tape, measured from the frame's arrival
 - taken by the scanner: the scanner starts on it (after finishing what came before it: a
   slot's notifications arrive together, the Clock sysvar's first, and each update is
   applied and published in turn);
-- handed to NATS: when ``publish_nowait`` returns (the message is on the connection);
+- handed to NATS: when ``publish_nowait`` returns (the message is in the client's buffer);
+- written to the socket: when the NATS client writes that buffer to its socket (published:
+  from here on only the kernel and the server stand between it and a reader);
 - acknowledged: when JetStream's acknowledgement of it arrives;
 - a pool state it moved handed to NATS: from the ``received_ns`` of the last account that
   moved the pool (by default right after that account; ``--per-burst``:
@@ -94,6 +96,8 @@ async def _main(seconds: float) -> None:
     ready: list[int] = []
     taken: list[int] = []
     handed: list[int] = []
+    written: list[int] = []
+    unwritten: list[int] = []  # received_ns of events handed over, not yet written
     acked: list[int] = []
     cpu: list[int] = []
     states: list[int] = []
@@ -106,12 +110,23 @@ async def _main(seconds: float) -> None:
                 if isinstance(event, AccountEvent) and event.received_ns:
                     received = event.received_ns
                     handed.append(time.time_ns() - received)
+                    unwritten.append(received)
                     sent.add_done_callback(lambda _: acked.append(time.time_ns() - received))
                 elif isinstance(event, PoolStateEvent) and event.received_ns:
                     states.append(time.time_ns() - event.received_ns)
                 return sent
 
             bus.publish_nowait = timed  # type: ignore[method-assign]
+            transport = bus.nc._transport  # type: ignore[attr-defined]
+            writelines = transport.writelines
+
+            def timed_writelines(chunks: Any) -> None:
+                now = time.time_ns()  # handed to the kernel (the call may return much later)
+                writelines(chunks)
+                written.extend(now - received for received in unwritten)
+                unwritten.clear()
+
+            transport.writelines = timed_writelines
             host = PluginHost()
             host.discover()
             host.select(["rpc", "raydium", "meteora", "orca", "pumpswap"])
@@ -165,6 +180,7 @@ async def _main(seconds: float) -> None:
                 gc.collect()
                 gc.freeze()
             before, taken_before, ready_before = len(handed), len(taken), len(ready)
+            written_before = len(written)
             cpu_before, states_before = len(cpu), len(states)
             process_before = time.process_time()
             child.stdin.write("go\n")
@@ -190,6 +206,7 @@ async def _main(seconds: float) -> None:
         ("ready in the source", ready[ready_before:]),
         ("taken by the scanner", taken[taken_before:]),
         ("handed to NATS", moved_handed),
+        ("written to the socket", written[written_before:]),
         ("acknowledged by JetStream", moved_acked),
         ("a pool state it moved handed to NATS", states[states_before:]),
     )

@@ -55,6 +55,20 @@ class DataSource(abc.ABC):
         """
         return ()
 
+    def more_arrived(self) -> bool:
+        """Whether updates have arrived that :meth:`stream` has not yielded yet (SDK API 1.1;
+        default False).
+
+        Why: the scanner puts each update on the tape as it reads it and runs the book's pool
+        states and the strategies once a slot's burst is through, that is, once the stream
+        has nothing more ready. A source that reads its transport a message at a time and
+        gives the event loop a turn between messages (so the first of a slot's burst is on
+        the tape before the last is parsed) says True while it holds messages it received and
+        has not turned into updates yet; the scanner then gives it turns instead of taking
+        the burst as complete. Called per update: it must be cheap.
+        """
+        return False
+
     def newest_slot(self) -> int:
         """The newest slot this source has seen or holds (SDK API 1.1; default 0: unknown).
 

@@ -10,7 +10,8 @@ minor number is newer than the runtime knows.
 
 1.1 (additive): ``PoolAdapter.update`` may map a key to None (the chain has no
 such account); ``PoolAdapter.summary`` and ``PoolAdapter.discovery_filters``;
-``DataSource.discover`` and ``DataSource.endpoint_health`` (``EndpointHealth``); the
+``DataSource.discover``, ``DataSource.endpoint_health`` (``EndpointHealth``) and
+``DataSource.more_arrived``; the
 conformance kit in :mod:`lstarb_sdk.testing`;
 ``FundingProvider.wrap(instruction_offset=...)``, ``accounts_to_update``/``update``/
 ``max_amount`` and ``FundedInstructions.borrow_index``/``repay_amount``; the bundle

@@ -241,6 +241,17 @@ class Bus(ABC):
         """Whether publishing works now; a scanner shows it instead of dying."""
         return BusHealth("ok")
 
+    def push(self) -> None:
+        """Write what was published so far to the server now, not at the loop's next turn.
+
+        Why: a network client buffers publishes and writes them from its own task, at the
+        next turn of the event loop. A publisher with more CPU work before its next wait (the
+        scanner taping a slot's burst, then running its strategies) would otherwise hold the
+        tape in that buffer until the work is done. Default: nothing to push (in-process
+        buses deliver inside the publish).
+        """
+        return None
+
     @abstractmethod
     async def ensure_streams(self) -> None:
         """Create the six streams, or update them to DESIGN.md's configuration, and create the

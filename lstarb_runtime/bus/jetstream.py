@@ -687,6 +687,19 @@ class JetStreamBus(Bus):
             )
         return BusHealth("ok")
 
+    def push(self) -> None:
+        # nats-py keeps the commands for the server in ``_pending`` until its flusher task
+        # writes them; writing them here is what that task does (it then finds nothing to
+        # write). Where a client version keeps them elsewhere, the flusher writes as before.
+        nc = self.nc
+        pending = getattr(nc, "_pending", None)
+        transport = getattr(nc, "_transport", None)
+        if not pending or transport is None or not nc.is_connected:
+            return
+        transport.writelines(pending)
+        nc._pending = []
+        nc._pending_data_size = 0
+
     # ------------------------------------------------------------------ publishing
 
     async def publish(

@@ -51,7 +51,7 @@ from lstarb_sdk.events import EventModel
 log = logging.getLogger("lstarb.service")
 
 FLUSH_EVERY: Final = 1024
-"""Publishes between waits for the server's acknowledgements (:meth:`Service.emit`)."""
+"""Publishes between checks of the server's acknowledgements (:meth:`Service.emit`)."""
 STOP_GRACE: Final = 10.0
 """Seconds a service's own work may take to finish after its intake stopped."""
 
@@ -206,6 +206,7 @@ class Service:
         self.stopping = asyncio.Event()
         """Set when :meth:`stop` begins: a work loop in :meth:`on_run` ends when it is set."""
         self._since_flush = 0
+        self._flushing: asyncio.Task[None] | None = None
         self._sent_meters: dict[type[EventModel], tuple[str, Any]] = {}
         self._consumers_stopped = False
         self._run_task: asyncio.Task[None] | None = None
@@ -289,6 +290,8 @@ class Service:
         await self._stop_consumers()
         await self._finish_run(grace)
         await self.flush()
+        if self._flushing is not None:  # the final flush answered for everything it waits on
+            self._flushing.cancel()
         if not faulted:
             self._to(ServiceState.STOPPED)
 
@@ -417,15 +420,23 @@ class Service:
         """Publish without waiting for the acknowledgement (the hot path).
 
         The bus keeps the publish until the server acknowledges it (re-sending it with its
-        message id); every :data:`FLUSH_EVERY` publishes the service waits for the answers, so
-        a refused or unconfirmed publish degrades it within a bounded number of events.
+        message id); every :data:`FLUSH_EVERY` publishes the answers are checked beside the
+        hot path (one check at a time: the next event does not wait for them), so a refused
+        or unconfirmed publish degrades the service within a bounded number of events.
         """
         self._sent(event)
         sent = await self.bus.publish_nowait(event, trace=trace)
         sent.add_done_callback(_seen)
         self._since_flush += 1
-        if self._since_flush >= FLUSH_EVERY:
+        if self._since_flush >= FLUSH_EVERY and self._flushing is None:
+            self._since_flush = 0
+            self._flushing = asyncio.create_task(self._flush_behind(), name=f"{self.role} flush")
+
+    async def _flush_behind(self) -> None:
+        try:
             await self.flush()
+        finally:
+            self._flushing = None
 
     async def publish(self, event: EventModel) -> PublishAck:
         """Publish and wait for the server's acknowledgement (plans, results: not the hot path)."""

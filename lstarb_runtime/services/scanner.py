@@ -62,6 +62,10 @@ BURST_MAX = 1024
 """Updates taped ahead of the book at most; past that (a source that always has more ready)
 the burst is finished first. A burst also ends where the slot changes, so a recording
 replayed as fast as it reads is still evaluated slot by slot, as it was received."""
+MAX_SPINS = 64
+"""Turns in a row the scanner gives a source that says more has arrived
+(:meth:`~lstarb_sdk.DataSource.more_arrived`) before it takes the burst as complete anyway:
+a message cut in two frames must not hold the burst's strategies until its second half."""
 RECEIVED_TO_TAPE = "update received -> on the tape"
 """From a data source receiving a streamed account update to it and the pool states it
 changed being on their way to MARKET_DATA (wall clock, the update's ``received_ns``)."""
@@ -326,6 +330,8 @@ class Scanner(Service):
         meters = metrics.data_source(source.name, source)
         tape_first = self.env.settings.scanner.tape_first
         items = aiter(source.stream())
+        more_arrived = source.more_arrived
+        spins = 0
         burst = _Burst()
         waiting: asyncio.Task[AccountUpdate | SlotUpdate] | None = None
         try:
@@ -339,11 +345,19 @@ class Scanner(Service):
                         waiting = got  # type: ignore[assignment]
                         continue
                     item = got
+                    spins = 0
                 elif burst.busy and not waiting.done():
                     # piece by piece: an update that arrived while a piece waited (for room to
                     # publish) is taped before the next piece. No turn of the loop is given up
                     # for it otherwise: measured, yielding between pieces cost CPU (a turn
                     # each) and bought no tape latency on a slot's burst.
+                    if more_arrived() and spins < MAX_SPINS:
+                        # the source holds more of this burst, read from its transport but
+                        # not parsed yet: its turn first, so the burst is whole before the
+                        # strategies run
+                        spins += 1
+                        await asyncio.sleep(0)
+                        continue
                     await self._burst_step(burst)
                     continue
                 else:
@@ -353,6 +367,7 @@ class Scanner(Service):
                         break
                     finally:
                         waiting = None
+                    spins = 0
                 if isinstance(item, SlotUpdate):
                     self.slot = max(self.slot, item.slot)
                     continue
@@ -631,6 +646,7 @@ class Scanner(Service):
         burst.keys.add(key)
         await self.emit(AccountEvent.from_update(update, seq=self.seq))
         self.observe(RECEIVED_TO_TAPE, time.time_ns() - update.received_ns)
+        self.bus.push()  # to the server now, not after the burst's other work
 
     async def _burst_step(self, burst: _Burst) -> None:
         """One piece of the burst's work: the next taped update into the book (with its pool

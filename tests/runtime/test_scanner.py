@@ -159,16 +159,52 @@ class BurstSource(ReplaySource):
         async for update in super().stream():
             yield update
         await asyncio.sleep(0)  # the replay's burst ends here
+        for update in self.burst_updates():
+            yield update
+        await asyncio.sleep(0)
+
+    def burst_updates(self) -> list[AccountUpdate]:
         pool = next(k for k, a in MARKET.items() if CpmmPool.matches(a))
         adapter = CpmmPool.from_account(pool, MARKET[pool])
         reads = adapter.accounts_to_update()
         self.burst = [k for k in reads if k in MARKET and len(MARKET[k].data) == 165]
+        updates = []
         for n, key in enumerate(self.burst, 1):
             data = bytearray(MARKET[key].data)
             data[64:72] = (int.from_bytes(data[64:72], "little") + 10**9 * n).to_bytes(8, "little")
             bumped = Account(MARKET[key].lamports, bytes(data), MARKET[key].owner, False, 0)
             slot = self.slot + (1 if self.slots == 1 else n)
-            yield self._update(key, bumped, slot, n)
+            updates.append(self._update(key, bumped, slot, n))
+        return updates
+
+
+class TrickleSource(BurstSource):
+    """The same burst, handed over a message at a time with a turn of the loop between
+    (the rpc source's way: each notification on the tape before the next is parsed).
+    ``says``: whether :meth:`more_arrived` tells the scanner the rest has arrived."""
+
+    name = "trickle"
+
+    def __init__(self, says: bool) -> None:
+        super().__init__()
+        self.says = says
+        self.holding = False
+
+    def more_arrived(self) -> bool:
+        return self.says and self.holding
+
+    async def stream(self) -> AsyncIterator[AccountUpdate | SlotUpdate]:
+        async for update in ReplaySource.stream(self):
+            yield update
+        await asyncio.sleep(0)  # the replay's burst ends here
+        updates = self.burst_updates()
+        for n, update in enumerate(updates, 1):
+            self.holding = n < len(updates)
+            yield update
+            await asyncio.sleep(0)  # reading the next one (or nothing more has come)
+        await self.after_burst()
+
+    async def after_burst(self) -> None:
         await asyncio.sleep(0)
 
 
@@ -255,6 +291,69 @@ async def test_a_burst_is_one_slot_so_a_fast_replay_is_evaluated_slot_by_slot(
     assert final is not None
     assert len(told.seen) == 2 and told.seen[0] != told.seen[1]
     assert told.seen[1] == (final.summary.reserve_a, final.summary.reserve_b)
+
+
+@pytest.mark.parametrize("says", [True, False])
+async def test_a_source_that_says_more_has_arrived_keeps_its_burst_whole(
+    bus: MemoryBus, says: bool
+) -> None:
+    """A burst handed over a message at a time: while the source says more has arrived, the
+    scanner gives it turns and the strategies see the burst's end state once. A source that
+    does not say so (the control) looks finished after its first message: the strategies
+    run on the half-moved pool, then again."""
+    source, told = TrickleSource(says), Reserves()
+    scanner = await scan(env_for(bus, _cpmm_with(source, told), []))
+    [pool] = scanner.book.pools
+    final = scanner.book.state(pool)
+    assert final is not None
+    end = (final.summary.reserve_a, final.summary.reserve_b)
+    if says:
+        assert told.seen == [end]
+    else:
+        assert len(told.seen) == 2 and told.seen[0] != end and told.seen[1] == end
+
+
+class ClaimsMoreForever(TrickleSource):
+    """Says more has arrived, always; after its burst sends nothing until released (a
+    message whose second frame never comes)."""
+
+    def __init__(self) -> None:
+        super().__init__(says=True)
+        self.release = asyncio.Event()
+
+    def more_arrived(self) -> bool:
+        return True
+
+    async def after_burst(self) -> None:
+        await self.release.wait()
+
+
+class Releases(Reserves):
+    def __init__(self, source: ClaimsMoreForever) -> None:
+        super().__init__()
+        self.source = source
+
+    def on_pool_update(
+        self, changed: PoolAdapter, pools: Mapping[Pubkey, PoolAdapter], slot: int
+    ) -> Sequence[Opportunity]:
+        found = super().on_pool_update(changed, pools, slot)
+        if self.seen:
+            self.source.release.set()
+        return found
+
+
+async def test_a_source_that_always_says_more_does_not_hold_the_strategies(
+    bus: MemoryBus,
+) -> None:
+    """The turns given to a source that says more has arrived are bounded: the strategies
+    run on the burst (and release the source) though the source still claims more."""
+    source = ClaimsMoreForever()
+    told = Releases(source)
+    scanner = await asyncio.wait_for(scan(env_for(bus, _cpmm_with(source, told), [])), 10)
+    [pool] = scanner.book.pools
+    final = scanner.book.state(pool)
+    assert final is not None
+    assert told.seen == [(final.summary.reserve_a, final.summary.reserve_b)]
 
 
 class MovingVault(ReplaySource):

@@ -14,11 +14,12 @@ from collections.abc import AsyncIterator
 import pytest
 from solders.pubkey import Pubkey
 
-from lstarb_runtime.bus import Bus, Delivery, EmbeddedNats, JetStreamBus, MemoryBus
+from lstarb_runtime.bus import Bus, BusError, Delivery, EmbeddedNats, JetStreamBus, MemoryBus
 from lstarb_runtime.config import Settings
 from lstarb_runtime.control import state as control
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.services.base import (
+    FLUSH_EVERY,
     LifecycleError,
     Service,
     ServiceEnv,
@@ -247,3 +248,38 @@ async def test_a_failed_publish_confirmation_degrades_instead_of_killing(
     await running
     assert service.state is ServiceState.STOPPED
     await bus.close()
+
+
+class SlowAnswers(MemoryBus):
+    """A server that answers a flush only when told to, and then with a refusal."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer = asyncio.Event()
+        self.flushes = 0
+
+    async def flush(self) -> int:
+        self.flushes += 1
+        await self.answer.wait()
+        raise BusError("publish to 'lstarb.opportunities' refused by the server: test")
+
+
+async def test_emit_never_waits_for_the_answers_and_a_refusal_still_degrades() -> None:
+    """Every FLUSH_EVERY publishes the answers are checked beside the hot path (one check at
+    a time): the next emit goes out at once, and a refusal found degrades the service."""
+    bus = SlowAnswers()
+    await bus.ensure_streams()
+    service = Planish(_env(bus))
+    await service.start()
+    running = asyncio.create_task(service.run())
+    await asyncio.sleep(0)
+    for n in range(2 * FLUSH_EVERY + 1):
+        await asyncio.wait_for(service.emit(_opportunity(n)), 1)
+    assert bus.flushes == 1 and service.state is ServiceState.RUNNING
+    bus.answer.set()
+    await _until(lambda: service.state is ServiceState.DEGRADED)
+    assert "publishes refused" in service.reason and "test" in service.reason
+    await asyncio.wait_for(service.emit(_opportunity(-1)), 1)
+    assert bus.flushes == 2  # what was published meanwhile: checked at the next emit
+    await service.stop()
+    await running

@@ -88,6 +88,11 @@ class Endpoint:
             self._task = None
         await self.http.close()
 
+    def unread(self) -> bool:
+        """Frames received on the live connection that its reader has not read yet."""
+        conn = self._conn
+        return conn is not None and conn.unread()
+
     def more(self) -> None:
         """The source wants more accounts or programs: subscribe them in this session."""
         self._more.set()

@@ -142,6 +142,11 @@ class PubSubConnection:
                     self.health.problem("malformed", f"binary frame {excerpt(message)}")
                     continue
                 self.on_message(message, received_ns)
+                if self.unread():
+                    # a slot's notifications arrive together: the stream's reader (the
+                    # scanner, which tapes each) takes this one before the next is parsed,
+                    # and waits for the rest while more_arrived() says so
+                    await asyncio.sleep(0)
         except ConnectionClosedOK as exc:
             raise ConnectionLost(f"closed by the peer ({_close_reason(exc)})") from None
         except ConnectionClosed as exc:
@@ -152,6 +157,16 @@ class PubSubConnection:
             if watchdog is not None:
                 watchdog.cancel()
         raise ConnectionLost("closed by the peer")
+
+    def unread(self) -> bool:
+        """Whether frames have arrived that :meth:`run` has not read yet.
+
+        websockets parses frames as bytes arrive and queues them for ``recv``; that queue is
+        not public, so a version without it reads as "nothing unread" (the scanner then
+        takes a burst as complete when the stream has nothing ready, as before).
+        """
+        frames = getattr(getattr(self.ws, "recv_messages", None), "frames", None)
+        return bool(frames)
 
     async def _watchdog(self, idle_timeout_s: float) -> None:
         period = min(1.0, idle_timeout_s / 4)

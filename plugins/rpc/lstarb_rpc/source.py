@@ -86,6 +86,12 @@ class RpcSource(DataSource):
                 return
             yield item
 
+    def more_arrived(self) -> bool:
+        """Updates queued, or frames an endpoint's reader has not read yet: each reader gives
+        the loop a turn after a message while more are waiting (see
+        :meth:`lstarb_rpc.pubsub.PubSubConnection.run`)."""
+        return not self._queue.empty() or any(endpoint.unread() for endpoint in self.endpoints)
+
     def newest_slot(self) -> int:
         """The newest slot any endpoint reported (slotSubscribe) or a snapshot was read at."""
         return self._newest

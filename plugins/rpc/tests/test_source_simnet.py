@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import time
 
 import pytest
 from rpc_testlib import (
@@ -20,7 +22,7 @@ from solders.pubkey import Pubkey
 from lstarb_rpc import EndpointConfig, RpcSource
 from lstarb_runtime.simnet import Simnet
 from lstarb_runtime.simnet.store import Entry
-from lstarb_sdk import AccountFilter
+from lstarb_sdk import AccountFilter, AccountUpdate
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -184,3 +186,40 @@ async def test_discover_and_follow_program_filters() -> None:
             assert seen.view[newcomer].data == sample.data
         finally:
             await seen.close()
+
+
+async def test_a_slots_notifications_are_handed_over_one_at_a_time() -> None:
+    """A slot's notifications arrive together. Each is parsed and handed to the stream's
+    reader before the next is even read off the socket (its ``received_ns`` comes after the
+    reader took the one before), and more_arrived() says that more is waiting until the
+    last of them is handed over."""
+    async with Simnet(manual(drive=True, seed=11)) as net:
+        keys = keys_of(net)
+        source = RpcSource(fast_config(net.http_url, ws_url=net.ws_url))
+        taken: list[tuple[AccountUpdate, int, bool]] = []
+
+        async def read() -> None:
+            async for item in source.stream():
+                if isinstance(item, AccountUpdate):
+                    taken.append((item, time.time_ns(), source.more_arrived()))
+
+        reader = asyncio.create_task(read())
+        await source.subscribe(keys)
+        [name] = source.counters()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while source.counters()[name]["subscriptions"] < len(keys) + 1 or len(taken) < len(keys):
+            assert loop.time() < deadline, "the snapshot and the subscriptions take too long"
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+        before = len(taken)
+        net.step()  # the driver trades: vaults and the Clock move, notified back to back
+        await asyncio.sleep(0.5)
+        burst = taken[before:]
+        await source.close()
+        await asyncio.wait_for(reader, 5)
+    assert len(burst) >= 3
+    assert {update.slot for update, _, _ in burst} == {net.chain.slot}
+    for (_, handed_ns, _), (later, _, _) in itertools.pairwise(burst):
+        assert handed_ns < later.received_ns  # handed over before the next was read
+    assert [more for _, _, more in burst] == [True] * (len(burst) - 1) + [False]
