@@ -3,7 +3,7 @@
     python benchmarks/rpc_to_market_data.py [SECONDS] [--freeze] [--per-burst]
 
 The peer is ``lstarb simnet`` with its market driver in a child process, stepping a slot
-every 2 ms (constant-product pools trade, vaults move: a few notifications a slot). The
+every 10 ms (constant-product pools trade, vaults move: a few notifications a slot). The
 parent runs the real Scanner service with the rpc source, the installed DEX adapters and
 the mints of interest, publishing to a real nats-server on a free loopback port. For every
 account event the scanner puts on the tape, measured from the frame's arrival

@@ -921,6 +921,7 @@ class Scanner(Service):
                     continue
                 await self.emit(event, TraceContext.starting_at(received_ns))
                 self.observe(RECEIVED_TO_OPPORTUNITY, time.time_ns() - received_ns)
+                self.bus.push()  # to the planners now, not after the burst's other pools
                 self.count("opportunities")
                 self.by_strategy[strategy.name] += 1
                 metrics.OPPORTUNITIES_DETECTED.labels(strategy=strategy.name).inc()

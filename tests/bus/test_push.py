@@ -8,11 +8,7 @@ burst), so only bytes already written can reach it.
 from __future__ import annotations
 
 import asyncio
-import queue
-import socket
-import threading
 import time
-from urllib.parse import urlparse
 
 from solders.account import Account
 from solders.pubkey import Pubkey
@@ -22,32 +18,9 @@ from lstarb_runtime.bus.streams import subject_of
 from lstarb_sdk.events import AccountEvent
 
 from .conftest import fresh_jetstream_bus
+from .raw_nats import start_subscriber
 
 TOKEN_PROGRAM = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
-
-
-def _subscriber(url: str, subject: str, ready: threading.Event, got: queue.Queue[bytes]) -> None:
-    """Subscribe with the plain NATS protocol; put each message's first line in ``got``."""
-    where = urlparse(url)
-    with socket.create_connection((where.hostname, where.port), timeout=10) as sock:
-        lines = sock.makefile("rb")
-        assert lines.readline().startswith(b"INFO ")
-        sock.sendall(
-            b'CONNECT {"verbose":false,"pedantic":false,"headers":true}\r\n'
-            + f"SUB {subject} 1\r\nPING\r\n".encode()
-        )
-        while lines.readline().strip() != b"PONG":
-            pass
-        ready.set()
-        while True:
-            line = lines.readline()
-            if not line:
-                return
-            if line.startswith((b"MSG ", b"HMSG ")):
-                got.put(line)
-                lines.read(int(line.split()[-1]) + 2)  # headers and payload, then CRLF
-            elif line.strip() == b"PING":
-                sock.sendall(b"PONG\r\n")
 
 
 def _event(seq: int) -> AccountEvent:
@@ -65,13 +38,8 @@ async def test_push_writes_the_publishes_while_the_loop_is_busy(nats_server: Emb
     bus = await fresh_jetstream_bus(nats_server.url)
     try:
         await bus.publish(_event(1))  # the bus's acknowledgement inbox is set up
-        ready, got = threading.Event(), queue.Queue[bytes]()
         subject = subject_of(_event(2))
-        thread = threading.Thread(
-            target=_subscriber, args=(nats_server.url, subject, ready, got), daemon=True
-        )
-        thread.start()
-        assert await asyncio.to_thread(ready.wait, 10)
+        got = await asyncio.to_thread(start_subscriber, nats_server.url, subject)
 
         await bus.publish_nowait(_event(2))
         time.sleep(0.5)  # the loop is blocked: the client's flusher does not run

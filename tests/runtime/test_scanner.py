@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from solders.pubkey import Pubkey
 
 from lstarb_raydium.cpmm.pool import CpmmPool
 from lstarb_runtime.builtin.replay import ReplaySource, bundled_market, load_market
-from lstarb_runtime.bus import MemoryBus
+from lstarb_runtime.bus import EmbeddedNats, MemoryBus
+from lstarb_runtime.bus.streams import subject_of
 from lstarb_runtime.config import Settings, load_config
 from lstarb_runtime.plugin_host import PluginHost
 from lstarb_runtime.pool_book import PoolBook
@@ -36,6 +38,8 @@ from lstarb_sdk import (
 from lstarb_sdk.events import AccountEvent, OpportunityEvent, PoolStateEvent
 from lstarb_sdk.solana import Mint
 
+from ..bus.conftest import fresh_jetstream_bus, nats_server  # noqa: F401 (fixtures)
+from ..bus.raw_nats import start_subscriber
 from .scanning import (
     EveryChange,
     NeverReadyWhirlpool,
@@ -716,3 +720,51 @@ async def test_the_scanner_records_its_metrics(bus: MemoryBus) -> None:
     assert sample("lstarb_stage_latency_seconds_count", stage="update") - applied_before == tape
     assert sample("lstarb_data_source_updates_total", source="replay") > updates_before
     assert sample("lstarb_service_state", service="scanner", lstarb_service_state="stopped") == 1
+
+
+async def test_the_tape_and_an_opportunity_are_written_before_the_rest_of_the_burst(
+    nats_server: EmbeddedNats,  # noqa: F811
+) -> None:
+    """On JetStream, a burst's account events are on the server before its strategies run,
+    and each opportunity before the scanner goes on. The strategy, then an observer of the
+    opportunity, block the event loop and look from outside it (plain-socket subscribers in
+    threads): the NATS client's own flusher cannot have run since the burst began, so only
+    what the scanner pushed is there."""
+    bus = await fresh_jetstream_bus(nats_server.url)
+    source = BurstSource()
+    vaults = [
+        await asyncio.to_thread(
+            start_subscriber, nats_server.url, subject_of(AccountEvent.from_update(u, seq=1))
+        )
+        for u in BurstSource().burst_updates()
+    ]
+    found = await asyncio.to_thread(start_subscriber, nats_server.url, "opp.>")
+    taped: list[list[int]] = []  # when the strategies run on the burst
+    unwritten: list[int] = []  # when the burst's first opportunity is observed
+    observed = 0
+
+    class Looks(EveryChange):
+        def on_pool_update(
+            self, changed: PoolAdapter, pools: Mapping[Pubkey, PoolAdapter], slot: int
+        ) -> Sequence[Opportunity]:
+            if slot > MARKET_SLOT and not taped:
+                time.sleep(0.3)  # the loop is held here
+                taped.append([v.qsize() for v in vaults])
+            return super().on_pool_update(changed, pools, slot)
+
+    def observe(opportunity: Opportunity) -> None:
+        nonlocal observed
+        observed += 1
+        if opportunity.slot > MARKET_SLOT and not unwritten:
+            time.sleep(0.3)
+            unwritten.append(observed - found.qsize())
+
+    host = _cpmm_with(source, Looks())
+    host.register_object("observer", Plugin(lstarb_on_opportunity=observe))
+    try:
+        await scan(env_for(bus, host, []))
+    finally:
+        await bus.close()
+    assert len(vaults) == 2
+    assert taped == [[2, 2]]  # each vault: the replayed market's state, then the burst's
+    assert unwritten == [0]  # every opportunity observed so far, this one too, is on the server
