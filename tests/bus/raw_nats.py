@@ -21,16 +21,20 @@ def subscriber(url: str, subject: str, ready: threading.Event, got: queue.Queue[
         )
         while lines.readline().strip() != b"PONG":
             pass
+        sock.settimeout(None)  # quiet for long is fine: it reads until the server goes
         ready.set()
-        while True:
-            line = lines.readline()
-            if not line:
-                return
-            if line.startswith((b"MSG ", b"HMSG ")):
-                got.put(line)
-                lines.read(int(line.split()[-1]) + 2)  # headers and payload, then CRLF
-            elif line.strip() == b"PING":
-                sock.sendall(b"PONG\r\n")
+        try:
+            while True:
+                line = lines.readline()
+                if not line:
+                    return
+                if line.startswith((b"MSG ", b"HMSG ")):
+                    got.put(line)
+                    lines.read(int(line.split()[-1]) + 2)  # headers and payload, then CRLF
+                elif line.strip() == b"PING":
+                    sock.sendall(b"PONG\r\n")
+        except OSError:  # the server went away (the session's end)
+            return
 
 
 def start_subscriber(url: str, subject: str) -> queue.Queue[bytes]:
