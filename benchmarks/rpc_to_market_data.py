@@ -10,9 +10,9 @@ account event the scanner puts on the tape, measured from the frame's arrival
 (``received_ns``, stamped when the websocket library hands it over):
 
 - ready in the source: the AccountUpdate is in the source's queue (the source's own work);
-- taken by the scanner: the scanner starts on it (after finishing what came before it: a
-  slot's notifications arrive together, the Clock sysvar's first, and each update is
-  applied and published in turn);
+- taken by the scanner: the scanner starts on it (a slot's notifications arrive together,
+  the Clock sysvar's first; the source hands them over one at a time and the scanner tapes
+  each before the next is parsed);
 - handed to NATS: when ``publish_nowait`` returns (the message is in the client's buffer);
 - written to the socket: when the NATS client writes that buffer to its socket (published:
   from here on only the kernel and the server stand between it and a reader);

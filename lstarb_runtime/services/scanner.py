@@ -345,7 +345,6 @@ class Scanner(Service):
                         waiting = got  # type: ignore[assignment]
                         continue
                     item = got
-                    spins = 0
                 elif burst.busy and not waiting.done():
                     # piece by piece: an update that arrived while a piece waited (for room to
                     # publish) is taped before the next piece. No turn of the loop is given up
@@ -367,7 +366,7 @@ class Scanner(Service):
                         break
                     finally:
                         waiting = None
-                    spins = 0
+                spins = 0
                 if isinstance(item, SlotUpdate):
                     self.slot = max(self.slot, item.slot)
                     continue
@@ -570,7 +569,7 @@ class Scanner(Service):
                 tape = AccountEvent.from_account(
                     key, account, slot=slot, seq=self.seq, source=source, received_ns=received_ns
                 )
-            await self.emit(tape)
+            await self._emit_tape(tape)
             stamp = (slot, write_version, source, received_ns)
             await self._states_of(change, stamp)
             self.observe("publish market data", time.perf_counter_ns() - t1)
@@ -584,6 +583,12 @@ class Scanner(Service):
         if change.wanted:
             await self._follow(change.wanted)
         return change
+
+    async def _emit_tape(self, event: AccountEvent) -> None:
+        """An account on the tape, written to the server now: not left in the bus client's
+        buffer until the pool states and strategies that follow it in this turn are done."""
+        await self.emit(event)
+        self.bus.push()
 
     async def _states_of(self, change: BookChange, stamp: _Stamp) -> None:
         """The pool states ``change`` moved: now, or after the burst (``pool_states``)."""
@@ -644,9 +649,8 @@ class Scanner(Service):
         burst.slot = update.slot
         burst.taped.append(_Taped(update, account))
         burst.keys.add(key)
-        await self.emit(AccountEvent.from_update(update, seq=self.seq))
+        await self._emit_tape(AccountEvent.from_update(update, seq=self.seq))
         self.observe(RECEIVED_TO_TAPE, time.time_ns() - update.received_ns)
-        self.bus.push()  # to the server now, not after the burst's other work
 
     async def _burst_step(self, burst: _Burst) -> None:
         """One piece of the burst's work: the next taped update into the book (with its pool
@@ -906,12 +910,14 @@ class Scanner(Service):
     async def _publish_opportunities(
         self, found: list[tuple[str, Strategy, list[Opportunity]]], received_ns: int
     ) -> None:
-        """On OPPORTUNITIES (message id: the opportunity's id), then to the observers.
+        """On OPPORTUNITIES (message id: the opportunity's id), written to the server in one
+        go, then to the observers.
 
         Each starts a trace stamped with when the update that set it off was received
         (:meth:`TraceContext.starting_at`): the planner and the executor measure their stage
         of the path from that moment, in any process.
         """
+        published: list[tuple[Strategy, Opportunity]] = []
         for plugin, strategy, opportunities in found:
             for opportunity in opportunities:
                 try:
@@ -921,11 +927,15 @@ class Scanner(Service):
                     continue
                 await self.emit(event, TraceContext.starting_at(received_ns))
                 self.observe(RECEIVED_TO_OPPORTUNITY, time.time_ns() - received_ns)
-                self.bus.push()  # to the planners now, not after the burst's other pools
-                self.count("opportunities")
-                self.by_strategy[strategy.name] += 1
-                metrics.OPPORTUNITIES_DETECTED.labels(strategy=strategy.name).inc()
-                self.env.host.call_each("lstarb_on_opportunity", opportunity=opportunity)
+                published.append((strategy, opportunity))
+        if not published:
+            return
+        self.bus.push()  # to the planners now (one write), not after the burst's other pools
+        for strategy, opportunity in published:
+            self.count("opportunities")
+            self.by_strategy[strategy.name] += 1
+            metrics.OPPORTUNITIES_DETECTED.labels(strategy=strategy.name).inc()
+            self.env.host.call_each("lstarb_on_opportunity", opportunity=opportunity)
 
     def _strategy_fault(self, plugin: str, strategy: Strategy, call: str, exc: Exception) -> None:
         name = f"{strategy.name} (plugin {plugin})"
