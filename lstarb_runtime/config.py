@@ -134,8 +134,9 @@ class ScannerSettings(_Section):
     )
     pool_states: Literal["per_update", "per_burst"] = Field(
         "per_update",
-        description="when pool states go on MARKET_DATA: right after the account that moved "
-        "the pool (per_update: every change within one notification), or once per pool after "
+        description="when pool states go on MARKET_DATA: one per change, stamped with the "
+        "account that moved the pool (per_update; in a burst, after its strategies ran), or "
+        "once per pool after "
         "each burst of updates taken back to back (per_burst: the tape's accounts first, "
         "fewer states; a state stands for the burst's last change)",
     )

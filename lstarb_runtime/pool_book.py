@@ -192,6 +192,17 @@ class PoolBook:
         self._ask(keys, change)
         return change.wanted
 
+    def pools_moved_by(self, key: Pubkey) -> set[Pubkey]:
+        """The pools whose state an update of ``key`` can move: those that read it (a pool
+        reads its own account) and, for a mint, its pools (their decimals). A caller that
+        holds a pool's state back (the scanner, until a burst's strategies ran) publishes it
+        before the book takes such an update."""
+        moved = set(self.readers.get(key, ()))
+        pools = self._mint_pools.get(key)
+        if pools:
+            moved |= pools
+        return moved
+
     def would_take(self, key: Pubkey, account: Account | None, version: Version) -> bool:
         """Whether :meth:`apply` would take this state of a followed account: not older than
         the one held, and not the state held (the scanner tapes it before the book takes it)."""

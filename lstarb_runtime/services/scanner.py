@@ -23,7 +23,7 @@ import contextlib
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
 
@@ -110,6 +110,10 @@ class _Burst:
     account that moved it last."""
     wanted: list[Pubkey] = field(default_factory=list)
     """Accounts the book asked for meanwhile (subscribed and fetched once the burst is done)."""
+    states: dict[Pubkey, _Stamp] = field(default_factory=dict)
+    """``pool_states = "per_update"``: pools whose new state is held back until the burst's
+    strategies ran (or another account is about to move them), each with the stamp of the
+    account that moved it (see :meth:`Scanner._hold_states`)."""
     locked: bool = False
     """Holding the scanner's lock: from the first update taped to the last piece done."""
     slot: int = 0
@@ -117,7 +121,7 @@ class _Burst:
 
     @property
     def busy(self) -> bool:
-        return bool(self.taped or self.read or self.moved)
+        return bool(self.taped or self.read or self.moved or self.states)
 
 
 def _check_source(item: object) -> str | None:
@@ -171,6 +175,7 @@ class Scanner(Service):
         self._states_due: asyncio.Task[None] | None = None
         """Publishes the states of ``_dirty`` once the current burst of updates is through."""
         self._states_failed: Exception | None = None
+        self._per_burst = env.settings.scanner.pool_states == "per_burst"
         self.premiums = PoolPremiums()
         """Fair values of LSTs, published with the state of each LST/SOL pool."""
         self._lock = asyncio.Lock()
@@ -187,8 +192,9 @@ class Scanner(Service):
     async def on_start(self) -> None:
         host, context = self.env.host, self.env.context
         self.book = PoolBook.for_plugins(host)
-        # per_burst: pool states after the burst (see _states_after); per_update: inline
-        self.book.defer_states = self.env.settings.scanner.pool_states == "per_burst"
+        # the book names the pools an account moved; the scanner computes their states when
+        # it publishes them (per_update: _states_of and _hold_states; per_burst: _states_after)
+        self.book.defer_states = True
         if not self.book.adapter_classes:
             raise NothingToDo("the selected plugins provide no DEX adapter: nothing to scan")
         sources = host.collect("lstarb_data_sources", _check_source, context=context)
@@ -591,13 +597,57 @@ class Scanner(Service):
         self.bus.push()
 
     async def _states_of(self, change: BookChange, stamp: _Stamp) -> None:
-        """The pool states ``change`` moved: now, or after the burst (``pool_states``)."""
-        if self.book.defer_states:
+        """The pool states ``change`` moved: now (per_update), or after the burst
+        (per_burst); each change's own state, stamped with the account that made it."""
+        if self._per_burst:
             self._states_after(change, stamp)
-        else:  # each change's own state, stamped with the account that made it
+            return
+        states = change.states
+        if self.book.defer_states:
+            states = [
+                state
+                for address in dict.fromkeys(change.ready)
+                if (state := self.book.state(address)) is not None
+            ]
+        await self._publish_states(self.premiums.due(self.book, states, self.strategies), *stamp)
+
+    def _hold_states(self, change: BookChange, stamp: _Stamp, held: dict[Pubkey, _Stamp]) -> None:
+        """per_update, in a burst: the pools ``change`` moved, held back with its stamp.
+
+        Why: a pool state is a summary and a probe quote of the pool (about 0.3 ms for an AMM
+        V4 pool, with its publish), read by dashboards and ``lstarb explain``; the strategies,
+        and in one process the opportunity's plan and signature behind them, waited for it.
+        Held until the burst's strategies ran, each change still gets its own state, stamped
+        with its own account: a held pool's state is published before the book takes another
+        account that can move it (:meth:`_publish_held`, :meth:`PoolBook.pools_moved_by`).
+        """
+        for address in change.ready:
+            held[address] = stamp
+
+    async def _publish_held(
+        self, held: dict[Pubkey, _Stamp], only: Collection[Pubkey] | None = None
+    ) -> None:
+        """The held states (of the pools in ``only``, or all), each with its own stamp."""
+        if only is None:
+            due = list(held.items())
+            held.clear()
+        else:
+            due = [(address, held.pop(address)) for address in list(held) if address in only]
+        for stamp, states in self._states_by_stamp(due).items():
             await self._publish_states(
-                self.premiums.due(self.book, change.states, self.strategies), *stamp
+                self.premiums.due(self.book, states, self.strategies), *stamp
             )
+
+    def _states_by_stamp(
+        self, marked: Iterable[tuple[Pubkey, _Stamp]]
+    ) -> dict[_Stamp, list[PoolState]]:
+        """The book's state of each marked pool, grouped by stamp in the order marked."""
+        by_stamp: dict[_Stamp, list[PoolState]] = {}
+        for address, stamp in marked:
+            state = self.book.state(address)
+            if state is not None:
+                by_stamp.setdefault(stamp, []).append(state)
+        return by_stamp
 
     def _note_added(self, change: BookChange) -> None:
         """A new pool: counted, and the strategies asked again which pools they watch."""
@@ -606,13 +656,21 @@ class Scanner(Service):
             self._watch_pools()
 
     async def _hand_over(
-        self, key: Pubkey, account: Account | None, stamp: _Stamp, wanted: list[Pubkey]
+        self,
+        key: Pubkey,
+        account: Account | None,
+        stamp: _Stamp,
+        wanted: list[Pubkey],
+        held: dict[Pubkey, _Stamp] | None = None,
     ) -> None:
         """A strategy's own account to the strategies that read it (what they now want
-        added to ``wanted``); the pools of a fair value that moved published again."""
+        added to ``wanted``); the pools of a fair value that moved published again, those
+        with a state ``held`` back first with their own stamp."""
         slot, _, _, received_ns = stamp
         wanted.extend(await self._strategy_accounts(key, account, slot, received_ns))
-        repriced = self.premiums.due(self.book, (), self.strategies)
+        repriced = list(self.premiums.due(self.book, (), self.strategies))
+        if held and repriced:
+            await self._publish_held(held, {state.pool.address for state, _ in repriced})
         await self._publish_states(repriced, *stamp)
 
     # ------------------------------------------------------------------ tape first
@@ -670,15 +728,18 @@ class Scanner(Service):
                 await self._apply_taped(burst)
             elif burst.read:
                 key, account, stamp = burst.read.popleft()
-                await self._hand_over(key, account, stamp, burst.wanted)
+                await self._hand_over(key, account, stamp, burst.wanted, burst.states)
             elif burst.moved:
                 address, (slot, received_ns) = burst.moved.popitem()
                 await self._run_strategies([address], slot, received_ns)
+            else:  # per_update: the states held for the strategies
+                await self._publish_held(burst.states)
         except BaseException:
             burst.taped.clear()
             burst.keys.clear()
             burst.read.clear()
             burst.moved.clear()
+            burst.states.clear()
             await self._end_burst(burst)
             raise
         if not burst.busy:
@@ -689,6 +750,8 @@ class Scanner(Service):
         update = taped.update
         key, slot, write_version = update.pubkey, update.slot, update.write_version
         burst.keys.discard(key)
+        if burst.states:  # a held state this account can move: published first
+            await self._publish_held(burst.states, self.book.pools_moved_by(key))
         t0 = time.perf_counter_ns()
         change = self.book.apply(key, taped.account, (slot, write_version))
         if change is None:  # judged takeable when taped; cannot happen
@@ -698,7 +761,10 @@ class Scanner(Service):
         self.observe("apply update", t1 - t0)
         self._update_latency.observe((t1 - t0) / 1e9)
         stamp = (slot, write_version, update.source, update.received_ns)
-        await self._states_of(change, stamp)
+        if self._per_burst:
+            self._states_after(change, stamp)
+        else:
+            self._hold_states(change, stamp, burst.states)
         self._note_added(change)
         moved = burst.moved
         for address in change.changed:
@@ -753,11 +819,7 @@ class Scanner(Service):
         async with self._lock:
             dirty, self._dirty = self._dirty, {}
             self._states_due = None
-            by_stamp: dict[_Stamp, list[PoolState]] = {}
-            for address, stamp in dirty.items():
-                state = self.book.state(address)
-                if state is not None:
-                    by_stamp.setdefault(stamp, []).append(state)
+            by_stamp = self._states_by_stamp(dirty.items())
             if not by_stamp:  # fair values may have moved all the same: their LSTs' pools
                 by_stamp[(self.slot, 0, "", time.time_ns())] = []
             try:

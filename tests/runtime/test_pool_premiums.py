@@ -7,6 +7,7 @@ stake pool's own fair value, and on Prometheus's gauge.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 
 import pytest
@@ -15,16 +16,17 @@ from solders.pubkey import Pubkey
 
 import lstarb_lst.plugin as lst_plugin
 from lstarb_runtime import metrics
+from lstarb_runtime.builtin.replay import ReplaySource
 from lstarb_runtime.bus import MemoryBus
 from lstarb_runtime.services.scanner import Scanner
-from lstarb_sdk import Opportunity, PoolAdapter, Strategy
+from lstarb_sdk import AccountUpdate, Opportunity, PoolAdapter, SlotUpdate, Strategy
 from lstarb_sdk.events import PoolStateEvent
 from lstarb_sdk.fair_value import FairValue, FairValueBook
 from lstarb_sdk.solana import WSOL_MINT
 from lstarb_sdk.tokens import token_by_symbol
 
 from .scanning import Plugin, SummarisedWhirlpool, env_for, host_with, read_stream, scan
-from .test_scanner import MARKET, WHIRLPOOLS
+from .test_scanner import MARKET, MARKET_SLOT, WHIRLPOOLS
 
 JITOSOL = token_by_symbol("JitoSOL").mint  # type: ignore[union-attr]
 
@@ -171,3 +173,77 @@ async def test_a_strategy_whose_fair_values_raise_is_skipped(bus: MemoryBus) -> 
     assert {e.pool for e in states} == set(WHIRLPOOLS)  # every pool published all the same
     assert {e.fair_value for e in lst_pools(states, JITOSOL)} == {1.25}  # from the other one
     assert scanner.premiums.faults > 0
+
+
+class RepricedBy(Prices):
+    """Prices JitoSOL; a new state of the account it reads (``KEY``) moves the rate."""
+
+    name = "repriced-by"
+    key = Pubkey.default()
+
+    def accounts_wanted(self) -> Sequence[Pubkey]:
+        return [self.key]
+
+    def on_accounts(
+        self, accounts: Mapping[Pubkey, Account | None], slot: int
+    ) -> Sequence[Opportunity]:
+        if slot > MARKET_SLOT:
+            type(self).rate = (1_300_000_000, 1_000_000_000)
+        return ()
+
+
+class PoolThenPricing(ReplaySource):
+    """The market, then one burst: a JitoSOL/SOL whirlpool's liquidity moves, then the
+    account its LST's fair value is read from."""
+
+    name = "pool-then-pricing"
+
+    def __init__(self, pool: Pubkey, pricing: Pubkey) -> None:
+        super().__init__(MARKET)
+        self.pool, self.pricing = pool, pricing
+
+    async def stream(self) -> AsyncIterator[AccountUpdate | SlotUpdate]:
+        async for update in super().stream():
+            yield update
+        await asyncio.sleep(0)
+        held = MARKET[self.pool]
+        data = bytearray(held.data)
+        data[49:65] = (int.from_bytes(data[49:65], "little") + 10**6).to_bytes(16, "little")
+        moved = Account(held.lamports, bytes(data), held.owner, False, 0)
+        read = MARKET[self.pricing]
+        bumped = Account(read.lamports + 1, read.data, read.owner, False, 0)
+        yield self._update(self.pool, moved, self.slot + 1, 1)
+        yield self._update(self.pricing, bumped, self.slot + 1, 2)
+        await asyncio.sleep(0)
+
+
+async def test_a_held_state_goes_out_with_its_own_stamp_before_a_repricing(
+    bus: MemoryBus,
+) -> None:
+    """per_update holds a burst's pool states until its strategies ran; a strategy's account
+    handed over meanwhile that moves an LST's fair value republishes that LST's pools. A held
+    pool among them is published first, stamped with the account that moved it (not with
+    the pricing account), and carries the new fair value."""
+    jito = next(
+        k for k in WHIRLPOOLS if JITOSOL in SummarisedWhirlpool.from_account(k, MARKET[k]).mints
+    )
+    pricing = next(k for k, a in MARKET.items() if k != jito and len(a.data) == 165)
+    RepricedBy.rate, RepricedBy.epoch, RepricedBy.key = (1_250_000_000, 1_000_000_000), 812, pricing
+    source = PoolThenPricing(jito, pricing)
+    host = host_with(
+        [SummarisedWhirlpool],
+        (
+            "pricer",
+            Plugin(
+                lstarb_strategies=lambda context: [RepricedBy()],
+                lstarb_data_sources=lambda context: [source],
+            ),
+        ),
+    )
+    await scan(env_for(bus, host, []))
+    burst = [e for e in await states_of(bus, "check") if e.slot == MARKET_SLOT + 1]
+    mine = [e for e in burst if e.pool == jito]
+    assert len(mine) == 1  # its change, once: the repricing's copy would be the same state
+    [state] = mine
+    assert state.write_version == 1  # the liquidity's account, not the pricing account (2)
+    assert (state.fair_value, state.fair_value_epoch) == (1.3, 812)

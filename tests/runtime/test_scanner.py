@@ -11,6 +11,7 @@ import itertools
 import time
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from solders.account import Account
@@ -18,7 +19,7 @@ from solders.pubkey import Pubkey
 
 from lstarb_raydium.cpmm.pool import CpmmPool
 from lstarb_runtime.builtin.replay import ReplaySource, bundled_market, load_market
-from lstarb_runtime.bus import EmbeddedNats, MemoryBus
+from lstarb_runtime.bus import EmbeddedNats, MemoryBus, PublishAck
 from lstarb_runtime.bus.streams import subject_of
 from lstarb_runtime.config import Settings, load_config
 from lstarb_runtime.plugin_host import PluginHost
@@ -35,7 +36,7 @@ from lstarb_sdk import (
     SlotUpdate,
     Strategy,
 )
-from lstarb_sdk.events import AccountEvent, OpportunityEvent, PoolStateEvent
+from lstarb_sdk.events import AccountEvent, EventModel, OpportunityEvent, PoolStateEvent
 from lstarb_sdk.solana import Mint
 
 from ..bus.conftest import fresh_jetstream_bus, nats_server  # noqa: F401 (fixtures)
@@ -282,6 +283,71 @@ async def test_a_burst_is_taped_first_and_the_strategies_see_its_end_state_once(
         assert len(told.seen) == 2 and told.seen[-1] == end and told.seen[0] != end
 
 
+class PublishLog(MemoryBus):
+    """Writes down the kind of every event published, in order (strategies add their calls)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[str] = []
+
+    async def publish(self, event: EventModel, **kwargs: Any) -> PublishAck:
+        self.log.append(type(event).__name__)
+        return await super().publish(event, **kwargs)
+
+
+class Logged(Reserves):
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self.log = log
+
+    def on_pool_update(
+        self, changed: PoolAdapter, pools: Mapping[Pubkey, PoolAdapter], slot: int
+    ) -> Sequence[Opportunity]:
+        if slot > MARKET_SLOT:
+            self.log.append("strategies")
+        return super().on_pool_update(changed, pools, slot)
+
+
+async def test_per_update_states_of_a_burst_wait_for_its_strategies_but_keep_their_own_stamp() -> (
+    None
+):
+    """per_update (the default), in a burst: a pool's state is computed and published only
+    once another account of the burst is about to move that pool again, or once the burst's
+    strategies have run. The strategies (and the opportunity, plan and signature behind them,
+    in one process) do not wait for summaries and probe quotes that only dashboards read; each
+    change still has its own state, stamped with its own account."""
+    bus = PublishLog()
+    await bus.ensure_streams()
+    source = BurstSource()
+    told = Logged(bus.log)
+    scanner = await scan(env_for(bus, _cpmm_with(source, told), []))
+    start = bus.log.index("AccountEvent", len(bus.log) - 6)
+    # the two vaults of one pool: its first change's state before the second is applied,
+    # the second's after the strategies
+    assert bus.log[start:] == [
+        "AccountEvent",
+        "AccountEvent",
+        "PoolStateEvent",
+        "strategies",
+        "PoolStateEvent",
+    ]
+    events = [d.event for d in await read_stream(bus, "MARKET_DATA", "all")]
+    states = [e for e in events if isinstance(e, PoolStateEvent) and e.slot == MARKET_SLOT + 1]
+    assert [s.write_version for s in states] == [1, 2]
+    [address] = scanner.book.pools
+    first, final = states[0], scanner.book.state(address)
+    assert final is not None
+    assert (states[1].reserve_a, states[1].reserve_b) == (
+        final.summary.reserve_a,
+        final.summary.reserve_b,
+    )
+    # the first state is the pool after the first vault alone: one reserve moved
+    held = {s.reserve_a for s in states} | {s.reserve_b for s in states}
+    assert (first.reserve_a, first.reserve_b) != (states[1].reserve_a, states[1].reserve_b)
+    assert first.reserve_a in held and first.reserve_b in held
+    assert told.seen == [(final.summary.reserve_a, final.summary.reserve_b)]
+
+
 async def test_a_burst_is_one_slot_so_a_fast_replay_is_evaluated_slot_by_slot(
     bus: MemoryBus,
 ) -> None:
@@ -427,10 +493,10 @@ async def test_two_sources_bursts_keep_the_tape_in_the_books_order(bus: MemoryBu
 async def test_by_default_each_change_has_its_state_before_the_next_account(
     bus: MemoryBus,
 ) -> None:
-    """per_update (the default): within one notification, the pool's state follows the
-    account that moved it, stamped with that account, before the next account goes on."""
+    """per_update (the default), update by update (``take``): within one notification, the
+    pool's state follows the account that moved it, stamped with that account, before the
+    next account goes on."""
     scanner = await scan(env_for(bus, host_with([CpmmPool]), []))
-    assert not scanner.book.defer_states
     [(address, pool)] = scanner.book.pools.items()
     seen = len(await read_stream(bus, "MARKET_DATA", "before"))
     vaults = [k for k in pool.accounts_to_update() if len(scanner.book.accounts[k].data) == 165]  # type: ignore[union-attr]
