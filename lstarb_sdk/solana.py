@@ -173,9 +173,20 @@ class Clock:
 
     @classmethod
     def from_account(cls, account: Account) -> Clock:
-        """The Clock from its account: owned by the sysvar owner, 40 bytes."""
+        """The Clock from its account: owned by the sysvar owner, 40 bytes.
+
+        The last one decoded is kept and handed out again for the same bytes: every pool
+        that reads the Clock decodes it on each new slot, in every book of the process
+        (scanner, planner, executor), a dozen decodes of the same 40 bytes per slot.
+        """
         check_owner(account, SYSVAR_OWNER_ID, f"Clock sysvar {SYSVAR_CLOCK_ID}")
-        return cls.decode(account.data)
+        data = account.data
+        last = _last_clock
+        if last is not None and last[0] == data:
+            return last[1]
+        clock = cls.decode(data)
+        _remember_clock(data, clock)
+        return clock
 
     def encode(self) -> bytes:
         return (
@@ -185,6 +196,14 @@ class Clock:
             + self.leader_schedule_epoch.to_bytes(8, "little")
             + self.unix_timestamp.to_bytes(8, "little", signed=True)
         )
+
+
+_last_clock: tuple[bytes, Clock] | None = None
+
+
+def _remember_clock(data: bytes, clock: Clock) -> None:
+    global _last_clock
+    _last_clock = (data, clock)
 
 
 def associated_token_address(

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from solders.pubkey import Pubkey
 
 from lstarb_sdk import max_in_with_slippage, min_out_with_slippage
 from lstarb_sdk.errors import DecodeError
@@ -84,6 +85,32 @@ def test_clock_round_trip_and_size_check() -> None:
     assert Clock.decode(clock.encode()) == clock
     with pytest.raises(DecodeError, match="Clock sysvar: expected 40 bytes, got 39"):
         Clock.decode(clock.encode()[:39])
+
+
+def test_a_clock_account_is_decoded_once_per_state() -> None:
+    """Every Clock-reading pool of every book decodes the same account on each slot: the
+    same bytes give the same (frozen) Clock back, new bytes a new one, and the owner and
+    size are checked every time."""
+    from solders.account import Account
+
+    from lstarb_sdk.solana import SYSVAR_OWNER_ID
+
+    def account(clock: Clock, owner: Pubkey = SYSVAR_OWNER_ID) -> Account:
+        return Account(1_169_280, clock.encode(), owner, False, 0)
+
+    first = Clock(300_000_000, 1_700_000_000, 700, 701, 1_700_100_000)
+    later = Clock(300_000_001, 1_700_000_000, 700, 701, 1_700_100_001)
+    decoded = Clock.from_account(account(first))
+    assert decoded == first
+    assert Clock.from_account(account(first)) is decoded  # another account, the same bytes
+    again = Clock.from_account(account(later))
+    assert again == later and again is not decoded
+    with pytest.raises(DecodeError, match="owner"):
+        Clock.from_account(account(later, Pubkey.default()))
+    short = Account(1, later.encode()[:39], SYSVAR_OWNER_ID, False, 0)
+    with pytest.raises(DecodeError, match="expected 40 bytes"):
+        Clock.from_account(short)
+    assert Clock.from_account(account(later)) is again
 
 
 def test_associated_token_address_matches_solana_py() -> None:
