@@ -43,6 +43,8 @@ SOURCE_WINDOW: Final = 5_000
 SYSTEM_WINDOW: Final = 1_000
 """SYSTEM commands read from its end for the last kill/resume (when the bucket has no key)."""
 CONTROL_BUCKET: Final = "control"
+CONTROL_READS: Final = 3
+"""Tries at reading the control bucket before the kill switch is shown from SYSTEM."""
 HALT_KEY: Final = "halted"
 _PER_PROCESS: Final = re.compile(r"^(?P<kind>[a-z]+(?:-[a-z]+)*)-.+-\d+-[0-9a-f]{6}$")
 
@@ -78,6 +80,8 @@ class KillSwitch:
     source: str = ""
     keys: dict[str, str] = field(default_factory=dict)
     """Every key of the control bucket naming a halt, with its raw value (for people)."""
+    problem: str = ""
+    """Why the control bucket, which decides, could not be read (then SYSTEM is shown)."""
 
 
 @dataclass
@@ -151,6 +155,8 @@ async def gather(
             group.leftover += 1
     status.followers = sorted(groups.values(), key=lambda g: (g.stream, g.kind))
     status.kill_switch = await kill_switch(nc, infos["SYSTEM"].last_seq)
+    if status.kill_switch.problem:
+        status.problems.append(status.kill_switch.problem)
     market = infos["MARKET_DATA"]
     if market.exists and market.last_seq:
         start = max(market.first_seq, market.last_seq - window + 1)
@@ -163,22 +169,7 @@ async def gather(
 
 async def kill_switch(nc: Client, system_last_seq: int) -> KillSwitch:
     """The halted state: the control bucket's key, else the last SYSTEM kill/resume."""
-    keys: dict[str, str] = {}
-    try:
-        kv = await nc.jetstream().key_value(CONTROL_BUCKET)
-        try:
-            names = await kv.keys()
-        except nats.js.errors.NoKeysError:
-            names = []
-        for name in names:
-            if "halt" not in name:
-                continue
-            entry = await kv.get(name)
-            keys[name] = (entry.value or b"").decode(errors="replace")
-    except nats.js.errors.BucketNotFoundError:
-        pass
-    except (nats.js.errors.KeyNotFoundError, nats.errors.Error):
-        pass
+    keys, problem = await _halt_keys(nc)
     if keys:
         name = HALT_KEY if HALT_KEY in keys else sorted(keys)[0]
         found = _from_value(keys[name])
@@ -196,8 +187,49 @@ async def kill_switch(nc: Client, system_last_seq: int) -> KillSwitch:
             last.time_ns,
             f"SYSTEM command {last.id}",
             keys,
+            problem,
         )
-    return KillSwitch(False if not keys else None, source="never thrown", keys=keys)
+    unknown = bool(keys or problem)  # a key that says nothing readable, or no bucket read
+    return KillSwitch(None if unknown else False, source="never thrown", keys=keys, problem=problem)
+
+
+async def _halt_keys(nc: Client) -> tuple[dict[str, str], str]:
+    """The control bucket's keys naming a halt, with their raw values, and why they could
+    not be read ("" when they could, or when there is no bucket or key).
+
+    Asked again on a timeout or a server error: a server slow to answer (a loaded machine)
+    must not pass for one without a halted key, which would show the SYSTEM stream's last
+    command instead of the key that decides.
+    """
+    failure: Exception | None = None
+    for _ in range(CONTROL_READS):
+        keys: dict[str, str] = {}
+        try:
+            kv = await nc.jetstream().key_value(CONTROL_BUCKET)
+            try:
+                names = await kv.keys()
+            except nats.js.errors.NoKeysError:
+                names = []
+            for name in names:
+                if "halt" not in name:
+                    continue
+                try:
+                    entry = await kv.get(name)
+                except nats.js.errors.KeyNotFoundError:  # deleted meanwhile
+                    continue
+                keys[name] = (entry.value or b"").decode(errors="replace")
+        except nats.js.errors.BucketNotFoundError:
+            return {}, ""
+        except nats.errors.Error as exc:
+            failure = exc
+            continue
+        return keys, ""
+    what = type(failure).__name__
+    detail = f": {failure}" if str(failure) and str(failure) != what else ""
+    return {}, (
+        f"the {CONTROL_BUCKET} bucket, whose halted key decides, could not be read "
+        f"({what}{detail}, {CONTROL_READS} tries); the kill switch shown is from SYSTEM"
+    )
 
 
 def _from_value(text: str) -> KillSwitch | None:

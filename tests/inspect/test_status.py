@@ -13,8 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import nats.errors
+import pytest
 from click.testing import CliRunner
 from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.kv import KeyValue
 
 from lstarb_runtime.bus import EmbeddedNats, JetStreamBus
 from lstarb_runtime.inspect.cli import status
@@ -147,6 +150,52 @@ def test_without_a_halt_key_the_last_system_command_decides(
         "from SYSTEM",
         "SYSTEM command cmd-1",
     )
+
+
+def _flaky_keys(monkeypatch: pytest.MonkeyPatch, failures: int) -> list[int]:
+    """The control bucket's ``keys`` times out ``failures`` times, then answers (a server
+    slow under load, as a busy CI machine made it)."""
+    calls: list[int] = []
+    real = KeyValue.keys
+
+    async def keys(self: KeyValue, *args: Any, **kwargs: Any) -> list[str]:
+        calls.append(1)
+        if len(calls) <= failures:
+            raise nats.errors.TimeoutError
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(KeyValue, "keys", keys)
+    return calls
+
+
+def test_a_control_bucket_slow_to_answer_is_asked_again(
+    nats: EmbeddedNats, tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The halted key decides, not the SYSTEM command a timeout used to fall back to."""
+    ledger = f"sqlite:{tmp_path / 'ledger.sqlite'}"
+    asyncio.run(_fill(nats.url, ledger, halt_key=True))
+    calls = _flaky_keys(monkeypatch, 1)
+    doc = _status(runner, nats, ledger, "--json")
+    ks = doc["kill_switch"]
+    assert (ks["halted"], ks["reason"], ks["by"]) == (True, "drill", "ops")
+    assert ks["source"] == "control bucket, key halted"
+    assert len(calls) == 2 and doc["problems"] == []
+
+
+def test_a_control_bucket_that_cannot_be_read_is_said_not_passed_over(
+    nats: EmbeddedNats, tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Still unread after the retries: the SYSTEM command is shown, and a problem line says
+    the bucket, which would decide, could not be read."""
+    ledger = f"sqlite:{tmp_path / 'ledger.sqlite'}"
+    asyncio.run(_fill(nats.url, ledger, halt_key=True))
+    _flaky_keys(monkeypatch, 100)
+    doc = _status(runner, nats, ledger, "--json")
+    assert doc["kill_switch"]["source"] == "SYSTEM command cmd-1"
+    [problem] = doc["problems"]
+    assert "control bucket" in problem and "TimeoutError" in problem
+    text = _status(runner, nats, ledger)
+    assert f"! {problem}" in text
 
 
 def test_an_empty_server_and_no_ledger_are_said_plainly(nats: EmbeddedNats, tmp_path: Path) -> None:
