@@ -158,6 +158,31 @@ async def test_a_stop_with_events_in_flight_loses_none_and_handles_none_twice(
     await again.stop()
 
 
+async def test_a_stop_finishes_the_event_in_hand_when_no_request_is_in_force(
+    js_bus: JetStreamBus,
+) -> None:
+    """``batch=1``: while its event is handled no pull request waits on the server, so a stop
+    has nothing to wait for but the event itself (handled in the subscription's task, as it
+    arrived): it is finished and acknowledged, not cut off when the subscription goes."""
+    gate = Gate()
+    finished: list[str] = []
+
+    async def handler(d: Delivery) -> None:
+        await gate(d)
+        finished.append(_oid(d))
+
+    consumer = await js_bus.consume("OPPORTUNITIES", "pull-stop-one", handler, batch=1)
+    await js_bus.publish(example_opportunity("x"))
+    await asyncio.wait_for(gate.holding.wait(), 10)
+    stopping = asyncio.create_task(consumer.stop())
+    await asyncio.sleep(0.2)  # a stop that does not wait is through by now
+    gate.release.set()
+    await stopping
+    assert finished == ["x"]
+    info = await js_bus.js.consumer_info("OPPORTUNITIES", "pull-stop-one")
+    assert (info.num_ack_pending, info.num_pending, info.num_waiting) == (0, 0, 0)
+
+
 async def test_malformed_messages_are_terminated_between_good_ones(js_bus: JetStreamBus) -> None:
     col = Collector()
     consumer = await js_bus.consume("MARKET_DATA", "pull-malformed", col, batch=2)
