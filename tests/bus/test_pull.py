@@ -179,8 +179,11 @@ async def test_a_stop_finishes_the_event_in_hand_when_no_request_is_in_force(
     gate.release.set()
     await stopping
     assert finished == ["x"]
-    info = await js_bus.js.consumer_info("OPPORTUNITIES", "pull-stop-one")
-    assert (info.num_ack_pending, info.num_pending, info.num_waiting) == (0, 0, 0)
+    # acknowledged (the server applies acks on its own time: asked until it has)
+    info = await until_info(
+        js_bus, "OPPORTUNITIES", "pull-stop-one", lambda i: i.num_ack_pending == 0
+    )
+    assert (info.num_pending, info.num_waiting, info.num_redelivered) == (0, 0, 0)
 
 
 async def test_malformed_messages_are_terminated_between_good_ones(js_bus: JetStreamBus) -> None:
