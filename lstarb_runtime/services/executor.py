@@ -851,8 +851,19 @@ class Executor(Service):
         total = sum(self.outcomes.values())
         by = ", ".join(f"{n} {s}" for s, n in sorted(self.outcomes.items())) or "none"
         label = "simulated P&L" if self.paper else "realized P&L"
-        return [
+        rows = [
             ("executions", f"{total} ({by})"),
             (label, f"{self.pnl} lamports ({self.pnl / 1e9:.9f} SOL)"),
             ("wallets", f"{len(self.wallets)} ({'paper' if self.paper else 'live'})"),
         ]
+        decided = self.stats.counters.get("duplicate plan messages", 0)
+        if decided:  # why plans went without executions: said, not left to be guessed
+            rows.append(
+                (
+                    "already decided",
+                    f"{decided} plan messages for plans recorded before (earlier in this run, "
+                    "or by an earlier run on this bus: the same pool states give the same plan, "
+                    "as a repeated --seed does); nothing was sent again",
+                )
+            )
+        return rows

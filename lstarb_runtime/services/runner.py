@@ -482,7 +482,12 @@ def _print_pipeline(report: RunReport, row: Callable[[str, str], None]) -> None:
     if report.peer:
         peer = report.peer
         seed = peer.get("seed")
-        repeat = f" (repeat: lstarb run --seed {seed})" if peer.get("seed_drawn") else ""
+        repeat = (
+            f" (the same market again: lstarb run --seed {seed}; on this bus its plans are "
+            "then already decided)"
+            if peer.get("seed_drawn")
+            else ""
+        )
         row(
             "local peer",
             (f"seed {seed}{repeat}, " if seed is not None else "")

@@ -85,7 +85,9 @@ def test_each_run_draws_a_seed_and_says_how_to_repeat_it(two_runs: tuple[Run, Ru
             in (run.output)
         )
         assert re.search(
-            rf"local peer\s+seed {seed} \(repeat: lstarb run --seed {seed}\)", run.output
+            rf"local peer\s+seed {seed} \(the same market again: lstarb run --seed {seed}; "
+            r"on this bus its plans are then already decided\)",
+            run.output,
         )
         seeds.append(seed)
     assert seeds[0] != seeds[1]

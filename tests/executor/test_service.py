@@ -185,6 +185,10 @@ async def test_duplicate_plan_messages_give_one_submission(bus: Bus) -> None:
     assert executor.outcomes["landed"] == 1 and sum(executor.outcomes.values()) == 1
     # two messages, and any redelivery of one still in hand (the bus's ack_wait)
     assert executor.stats.counters["duplicate plan messages"] >= 2
+    rows = dict(executor.summary())
+    decided = executor.stats.counters["duplicate plan messages"]
+    assert rows["already decided"].startswith(f"{decided} plan messages for plans recorded")
+    assert rows["executions"] == "1 (1 landed)"
 
 
 async def test_expired_and_halted_plans_are_refused_with_the_reason(bus: Bus) -> None:
