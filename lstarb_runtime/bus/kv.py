@@ -223,11 +223,26 @@ class JetStreamKeyValue(KeyValue):
         await self._call(f"delete {key}", lambda kv: kv.delete(key))
 
     async def keys(self) -> list[str]:
+        """From the bucket's stream: the subjects it holds, each key's value read by name
+        (deleted and purged keys left out).
+
+        Not nats-py's key listing: its watcher can answer "no keys" for a bucket that holds
+        some (its set-up races the first delivery; 1 listing in 400 on a busy machine), and
+        a restarted executor that lists nothing in flight follows nothing.
+        """
+        prefix = f"$KV.{self.bucket}."
+
         async def op(kv: NatsKeyValue) -> list[str]:
-            try:
-                return list(await kv.keys())
-            except nats.js.errors.NoKeysError:
-                return []
+            info = await self._js.stream_info(f"KV_{self.bucket}", subjects_filter=f"{prefix}>")
+            live = []
+            for subject in info.state.subjects or {}:
+                key = subject[len(prefix) :]
+                try:
+                    await kv.get(key)
+                except nats.js.errors.KeyNotFoundError:  # also KeyDeletedError: a tombstone
+                    continue
+                live.append(key)
+            return live
 
         return await self._call("keys", op)
 

@@ -197,9 +197,11 @@ async def _halt_keys(nc: Client) -> tuple[dict[str, str], str]:
     """The control bucket's keys naming a halt, with their raw values, and why they could
     not be read ("" when they could, or when there is no bucket or key).
 
-    Asked again on a timeout or a server error: a server slow to answer (a loaded machine)
-    must not pass for one without a halted key, which would show the SYSTEM stream's last
-    command instead of the key that decides.
+    The halted key is read by its name: nats-py's key listing can answer "no keys" for a
+    bucket that holds one (1 listing in 400 on a busy machine), and that must not pass for
+    a bucket without it, which would show the SYSTEM stream's last command instead of the
+    key that decides. The listing only adds other keys naming a halt. Asked again on a
+    timeout or a server error (a loaded machine), then said.
     """
     failure: Exception | None = None
     for _ in range(CONTROL_READS):
@@ -207,15 +209,15 @@ async def _halt_keys(nc: Client) -> tuple[dict[str, str], str]:
         try:
             kv = await nc.jetstream().key_value(CONTROL_BUCKET)
             try:
-                names = await kv.keys()
+                names = [HALT_KEY, *(n for n in await kv.keys() if n != HALT_KEY)]
             except nats.js.errors.NoKeysError:
-                names = []
+                names = [HALT_KEY]
             for name in names:
                 if "halt" not in name:
                     continue
                 try:
                     entry = await kv.get(name)
-                except nats.js.errors.KeyNotFoundError:  # deleted meanwhile
+                except nats.js.errors.KeyNotFoundError:  # none, or deleted meanwhile
                     continue
                 keys[name] = (entry.value or b"").decode(errors="replace")
         except nats.js.errors.BucketNotFoundError:

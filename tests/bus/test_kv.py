@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from nats.js.errors import NoKeysError
+from nats.js.kv import KeyValue as NatsKeyValue
 
 from lstarb_runtime.bus import (
     KV_BUCKETS,
@@ -125,6 +127,28 @@ async def test_watch_one_key(any_bus: Bus) -> None:
     await until(lambda: len(got) == 1)
     assert got[0].key == "halted"
     task.cancel()
+
+
+async def test_keys_lists_live_keys_even_when_the_client_listing_says_none(
+    js_bus: JetStreamBus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nats-py's key listing can answer "no keys" for a bucket that holds some (its watcher's
+    set-up races the first delivery: 1 listing in 400 on a busy machine). A restarted
+    executor listing its plans in flight must not get nothing: the keys come from the
+    bucket's stream, deleted ones left out."""
+    kv = js_bus.kv("inflight")
+    for key in ("plan.a.sig1", "plan.b.sig2", "plan.c.sig3"):
+        await kv.put(key, b"x")
+    await kv.delete("plan.b.sig2")
+
+    async def no_keys(self: NatsKeyValue, *args: object, **kwargs: object) -> list[str]:
+        raise NoKeysError
+
+    monkeypatch.setattr(NatsKeyValue, "keys", no_keys)
+    assert sorted(await kv.keys()) == ["plan.a.sig1", "plan.c.sig3"]
+    for key in ("plan.a.sig1", "plan.c.sig3"):
+        await kv.delete(key)
+    assert await kv.keys() == []
 
 
 async def test_buckets_survive_a_server_killed_and_restarted(tmp_path: Path) -> None:
