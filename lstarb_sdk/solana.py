@@ -179,13 +179,14 @@ class Clock:
         that reads the Clock decodes it on each new slot, in every book of the process
         (scanner, planner, executor), a dozen decodes of the same 40 bytes per slot.
         """
+        global _last_clock
         check_owner(account, SYSVAR_OWNER_ID, f"Clock sysvar {SYSVAR_CLOCK_ID}")
         data = account.data
         last = _last_clock
         if last is not None and last[0] == data:
             return last[1]
         clock = cls.decode(data)
-        _remember_clock(data, clock)
+        _last_clock = (data, clock)
         return clock
 
     def encode(self) -> bytes:
@@ -199,11 +200,7 @@ class Clock:
 
 
 _last_clock: tuple[bytes, Clock] | None = None
-
-
-def _remember_clock(data: bytes, clock: Clock) -> None:
-    global _last_clock
-    _last_clock = (data, clock)
+"""The last Clock decoded by :meth:`Clock.from_account`, with its bytes."""
 
 
 def associated_token_address(

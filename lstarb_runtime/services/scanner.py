@@ -147,7 +147,7 @@ class Scanner(Service):
 
     def __init__(self, env: ServiceEnv) -> None:
         super().__init__(env)
-        self.book = PoolBook(())
+        self.book = PoolBook((), defer_states=True)
         self.sources: list[tuple[str, DataSource]] = []
         self.strategies: list[tuple[str, Strategy]] = []
         self.pools_by_dex: Counter[str] = Counter()
@@ -602,13 +602,11 @@ class Scanner(Service):
         if self._per_burst:
             self._states_after(change, stamp)
             return
-        states = change.states
-        if self.book.defer_states:
-            states = [
-                state
-                for address in dict.fromkeys(change.ready)
-                if (state := self.book.state(address)) is not None
-            ]
+        states = [
+            state
+            for address in dict.fromkeys(change.ready)
+            if (state := self.book.state(address)) is not None
+        ]
         await self._publish_states(self.premiums.due(self.book, states, self.strategies), *stamp)
 
     def _hold_states(self, change: BookChange, stamp: _Stamp, held: dict[Pubkey, _Stamp]) -> None:
