@@ -136,6 +136,17 @@ class LandingTape(Tape):
         """The newest slot of an account state on the tape."""
         self._due: list[tuple[int, int, Callable[[], object], asyncio.Future[object]]] = []
         self._order = itertools.count()
+        self.ended = False
+        """The market stopped (:meth:`end`): nothing waits for a later slot any more."""
+
+    def end(self) -> None:
+        """No later slot will come (the scanner feeding this tape stopped): what waits for
+        the end of a slot is decided now, on the newest states, and so is what asks later.
+        Tape events that still arrive are applied as before."""
+        self.ended = True
+        due, self._due = sorted(self._due), []
+        for _, _, work, future in due:
+            _settle(future, work)
 
     async def _handle(self, delivery: Delivery) -> None:
         event = delivery.event
@@ -155,7 +166,7 @@ class LandingTape(Tape):
         at once when the tape is past it, on the newest states after ``timeout``."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[object] = loop.create_future()
-        if slot < self.slot:
+        if slot < self.slot or self.ended:
             _settle(future, work)
         else:
             heapq.heappush(self._due, (slot, next(self._order), work, future))

@@ -160,6 +160,9 @@ class ServiceEnv:
     settings: Settings
     halt: HaltSwitch
     echo: Callable[[str], None] = print
+    market_stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once this process's scanner has stopped taking account updates: its tape readers
+    (the executor's landing simulator) will see no later slot from it."""
 
 
 Handler = Callable[[Delivery], Awaitable[Settle | None]]

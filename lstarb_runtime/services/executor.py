@@ -88,6 +88,9 @@ transaction signed and ready to send: the pipeline's end-to-end latency, across 
 SIGNED_TO_RECORDED: Final = "signed -> recorded"
 """From the signature to the plan's exactly-once record written (the one round trip before
 sending: the ``create`` and the ``inflight`` listing, together)."""
+DECIDED_AT_STOP: Final = "paper trades decided on the last states (the market stopped first)"
+"""Paper trades this process's scanner stopped under, before their landing slot showed: the
+newest states decided them at once, and their wait is not observed as the ``land`` stage."""
 RECEIVED_TO_SENT: Final = "update received -> sent"
 """From the trace's origin to the transaction handed to its submitter (returned from
 ``submit``) or, in paper, to the landing simulator: what a live trade waits before it is out."""
@@ -203,6 +206,15 @@ class Executor(Service):
             # one plan a pull: a plan never waits in a pull behind another one's landing
             await self.consume("EXECUTION", self.handle, durable=DURABLE, gated=False, batch=1)
         self._spawn(self._refresh_loop(), "refresh")
+        self._spawn(self._end_of_market(), "market")
+
+    async def _end_of_market(self) -> None:
+        """When this process's scanner stops, no later slot comes from it: paper trades that
+        wait for their landing slot are decided on the newest states now (a run's end would
+        otherwise wait ``landing_timeout_s`` for each, and report that wait as confirmation).
+        """
+        await self.env.market_stopped.wait()
+        self.tape.end()
 
     def _load_wallets(self) -> list[Wallet]:
         cfg = self.config
@@ -507,12 +519,16 @@ class Executor(Service):
         )
         self.observe(SIGNED_TO_RECORDED, time.perf_counter_ns() - signed_ns)
         self.count("plans sent")
+        at_stop = False
         if self.paper:
             self._observe_sent(origin)
-            outcome = await self._land_paper(plan, record)
+            outcome, at_stop = await self._land_paper(plan, record)
         else:
             outcome, record = await self._send(plan, record, submitter, built, origin)
-        self._stage("land", time.perf_counter_ns() - signed_ns)
+        if at_stop:
+            self.count(DECIDED_AT_STOP)
+        else:
+            self._stage("land", time.perf_counter_ns() - signed_ns)
         metrics.EXECUTION_DURATION_MS.labels(submitter=submitter.name, mode=self.mode).observe(
             (time.perf_counter_ns() - consumed_ns) / 1e6
         )
@@ -535,16 +551,22 @@ class Executor(Service):
             )
         return None
 
-    async def _land_paper(self, plan: ExecutionPlanEvent, record: PlanRecord) -> Outcome:
-        """The landing simulator decides (never sent)."""
+    async def _land_paper(
+        self, plan: ExecutionPlanEvent, record: PlanRecord
+    ) -> tuple[Outcome, bool]:
+        """The landing simulator decides (never sent); True when the market had stopped before
+        the landing slot showed (the newest states decided)."""
         bundled = (
             self.submitters[record.submitter].supports_bundles
             if record.submitter in self.submitters
             else False
         )
         slot = record.landing_slot
+        at_stop = False
 
         def decide() -> Outcome:
+            nonlocal at_stop
+            at_stop = self.tape.ended and slot >= self.tape.slot
             return simulate(
                 self.tape.book,
                 plan,
@@ -557,7 +579,8 @@ class Executor(Service):
 
         delay = self.config.landing_delay_slots * self.config.slot_ms / 1000
         timeout = max(self.config.landing_timeout_s, delay)
-        return await self.tape.at_end_of(slot, decide, timeout=timeout)
+        outcome = await self.tape.at_end_of(slot, decide, timeout=timeout)
+        return outcome, at_stop
 
     async def _send(
         self,
@@ -649,7 +672,7 @@ class Executor(Service):
             wallet = await self.wallets.claim(Pubkey.from_string(record.wallet))
         try:
             if record.paper:
-                outcome = await self._land_paper(plan, record)
+                outcome, _ = await self._land_paper(plan, record)
             else:
                 submitter = self.submitters.get(record.submitter)
                 if submitter is None:
@@ -856,6 +879,15 @@ class Executor(Service):
             (label, f"{self.pnl} lamports ({self.pnl / 1e9:.9f} SOL)"),
             ("wallets", f"{len(self.wallets)} ({'paper' if self.paper else 'live'})"),
         ]
+        at_stop = self.stats.counters.get(DECIDED_AT_STOP, 0)
+        if at_stop:
+            rows.append(
+                (
+                    "decided at stop",
+                    f"{at_stop} paper trades waited for their landing slot when the market "
+                    "stopped: the last states decided them (not counted as confirmation time)",
+                )
+            )
         decided = self.stats.counters.get("duplicate plan messages", 0)
         if decided:  # why plans went without executions: said, not left to be guessed
             rows.append(

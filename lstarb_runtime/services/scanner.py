@@ -236,6 +236,7 @@ class Scanner(Service):
             await asyncio.gather(*(self._guarded(p, s) for p, s in self.sources))
         finally:
             retaping.cancel()
+            self.env.market_stopped.set()  # no more updates from this process's sources
         if not self.book.pools and not self.stopping.is_set():
             raise NothingToDo(self._no_pools())
         self._probe_all()

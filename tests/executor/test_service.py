@@ -13,7 +13,7 @@ from lstarb_runtime.bus import Bus, EmbeddedNats, MemoryBus
 from lstarb_runtime.executor.lookup_tables import LookupTables
 from lstarb_runtime.executor.store import PlanStore
 from lstarb_runtime.executor.transaction import TOKEN_ACCOUNT_RENT, TransactionBuilder
-from lstarb_runtime.services.executor import Executor
+from lstarb_runtime.services.executor import DECIDED_AT_STOP, Executor
 from lstarb_sdk.events import AccountEvent, ExecutionPlanEvent, SystemCommandEvent
 from lstarb_sdk.events.models import Command
 from lstarb_sdk.solana import SYSVAR_CLOCK_ID, Clock
@@ -315,3 +315,51 @@ async def test_a_trade_in_flight_when_the_kill_switch_is_thrown_finishes() -> No
     assert (first.plan_id, first.status) == (plan.id, "landed")
     assert (second.plan_id, second.status) == ("after", "rejected")
     assert "halted" in (second.error or "")
+
+
+async def _waiting_to_land(bus: Bus) -> tuple[Executor, ExecutionPlanEvent]:
+    """An executor holding one signed paper trade that waits for its landing slot (30 s)."""
+    executor = await _executor(bus, landing_delay_slots=1, landing_timeout_s=30)
+    plan = make_plan(market_book(), STAKE_ROUND_TRIP, funding="", submitter="rpc", tip=0)
+    await bus.publish(plan)
+    store = PlanStore(bus, "test")
+    for _ in range(1000):
+        record = await store.get(plan.id)
+        if record is not None and record.state == "signed":
+            break
+        await asyncio.sleep(0.01)
+    assert record is not None and record.state == "signed", record
+    return executor, plan
+
+
+async def test_a_paper_trade_waiting_when_the_market_stops_is_decided_at_once() -> None:
+    """This process's scanner stopped (a run's --duration ended) while a paper trade waited
+    for its landing slot: no later slot will come, so the newest states decide it now instead
+    of after ``landing_timeout_s``, and that wait is no confirmation time: it is counted
+    apart, not observed as the ``land`` stage (which the summary holds against the budget)."""
+    bus = MemoryBus()
+    await bus.ensure_streams()
+    executor, plan = await _waiting_to_land(bus)
+    executor.env.market_stopped.set()
+    (result,) = await results_of(bus, 1, timeout=5)
+    await executor.stop()
+    assert (result.plan_id, result.status) == (plan.id, "landed")
+    assert executor.stats.counters[DECIDED_AT_STOP] == 1
+    assert "land" not in executor.stats.timer.samples
+
+
+async def test_a_paper_trade_decided_by_its_landing_slot_is_a_confirmation() -> None:
+    """The neighbour: the tape passed the landing slot; the market stopped only afterwards."""
+    bus = MemoryBus()
+    await bus.ensure_streams()
+    executor, plan = await _waiting_to_land(bus)
+    clock = market_accounts()[SYSVAR_CLOCK_ID]
+    await bus.publish(
+        AccountEvent.from_account(SYSVAR_CLOCK_ID, clock, slot=5, seq=10_000, source="test")
+    )
+    (result,) = await results_of(bus, 1, timeout=5)
+    executor.env.market_stopped.set()
+    await executor.stop()
+    assert (result.plan_id, result.status) == (plan.id, "landed")
+    assert executor.stats.counters[DECIDED_AT_STOP] == 0
+    assert len(executor.stats.timer.samples["land"]) == 1

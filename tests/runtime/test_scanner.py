@@ -729,9 +729,12 @@ async def test_stop_while_a_source_waits_ends_the_run_quietly(bus: MemoryBus) ->
     running = asyncio.create_task(scanner.run())
     while scanner.stats.published.get("MARKET_DATA") is None:
         await asyncio.sleep(0.01)
+    assert not scanner.env.market_stopped.is_set()  # the source is still open
     await scanner.stop(grace=2)
     await asyncio.wait_for(running, 2)
     assert scanner.state is ServiceState.STOPPED and len(scanner.book.pools) == len(WHIRLPOOLS)
+    # the executor beside it decides its waiting paper trades now (no later slot will come)
+    assert scanner.env.market_stopped.is_set()
 
 
 class ReadsAnAccount(EveryChange):
