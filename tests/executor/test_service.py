@@ -289,34 +289,6 @@ async def test_the_landing_slots_states_decide_a_paper_trade(moved_at: int, stat
         assert result.legs[0].out_amount == plan.legs[0].out_amount
 
 
-async def test_a_trade_in_flight_when_the_kill_switch_is_thrown_finishes() -> None:
-    """Halted: nothing new is sent; what was signed and sent is followed to its outcome."""
-    bus = MemoryBus()
-    await bus.ensure_streams()
-    executor = await _executor(bus, landing_delay_slots=1, landing_timeout_s=30)
-    plan = make_plan(market_book(), STAKE_ROUND_TRIP, funding="", submitter="rpc", tip=0)
-    await bus.publish(plan)
-    store = PlanStore(bus, "test")
-    for _ in range(1000):
-        record = await store.get(plan.id)
-        if record is not None and record.state == "signed":
-            break
-        await asyncio.sleep(0.01)
-    executor.env.halt.apply(
-        SystemCommandEvent(id="k", command=Command.KILL_SWITCH, reason="test", time_ns=1)
-    )
-    await bus.publish(make_plan(market_book(), TRIANGLE, plan_id="after"))
-    clock = market_accounts()[SYSVAR_CLOCK_ID]
-    await bus.publish(
-        AccountEvent.from_account(SYSVAR_CLOCK_ID, clock, slot=5, seq=10_000, source="test")
-    )
-    first, second = await results_of(bus, 2)
-    await executor.stop()
-    assert (first.plan_id, first.status) == (plan.id, "landed")
-    assert (second.plan_id, second.status) == ("after", "rejected")
-    assert "halted" in (second.error or "")
-
-
 async def _waiting_to_land(bus: Bus) -> tuple[Executor, ExecutionPlanEvent]:
     """An executor holding one signed paper trade that waits for its landing slot (30 s)."""
     executor = await _executor(bus, landing_delay_slots=1, landing_timeout_s=30)
@@ -330,6 +302,26 @@ async def _waiting_to_land(bus: Bus) -> tuple[Executor, ExecutionPlanEvent]:
         await asyncio.sleep(0.01)
     assert record is not None and record.state == "signed", record
     return executor, plan
+
+
+async def test_a_trade_in_flight_when_the_kill_switch_is_thrown_finishes() -> None:
+    """Halted: nothing new is sent; what was signed and sent is followed to its outcome."""
+    bus = MemoryBus()
+    await bus.ensure_streams()
+    executor, plan = await _waiting_to_land(bus)
+    executor.env.halt.apply(
+        SystemCommandEvent(id="k", command=Command.KILL_SWITCH, reason="test", time_ns=1)
+    )
+    await bus.publish(make_plan(market_book(), TRIANGLE, plan_id="after"))
+    clock = market_accounts()[SYSVAR_CLOCK_ID]
+    await bus.publish(
+        AccountEvent.from_account(SYSVAR_CLOCK_ID, clock, slot=5, seq=10_000, source="test")
+    )
+    first, second = await results_of(bus, 2)
+    await executor.stop()
+    assert (first.plan_id, first.status) == (plan.id, "landed")
+    assert (second.plan_id, second.status) == ("after", "rejected")
+    assert "halted" in (second.error or "")
 
 
 async def test_a_paper_trade_waiting_when_the_market_stops_is_decided_at_once() -> None:
