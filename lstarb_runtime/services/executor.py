@@ -478,7 +478,7 @@ class Executor(Service):
                 await self.tables.load(assembly.lookup_tables)
             message = self.builder.compile(assembly, wallet.pubkey, self._blockhash())
             built_ns = time.perf_counter_ns()
-            built = self.builder.sign(message, wallet.keypair, assembly)
+            built = self.builder.sign(message, wallet.keypair, assembly, pubkey=wallet.pubkey)
             signed_ns = time.perf_counter_ns()
             problem = self._too_costly(plan, assembly)
         except (BuildError, LookupTableError, DataSourceError) as exc:

@@ -29,6 +29,23 @@ def test_a_payer_signed_message_gives_the_constructors_bytes() -> None:
         assert tx.verify_with_results() == [True]
 
 
+def test_a_signer_whose_public_key_is_held_gives_the_same_bytes() -> None:
+    """The wallet passes the public key it holds (solders derives it on every call)."""
+    payer = Keypair()
+    held = payer.pubkey()
+    for _ in range(5):
+        message = _message(payer)
+        tx = signed(message, payer, held)
+        assert bytes(tx) == bytes(VersionedTransaction(message, [payer]))
+        assert tx.verify_with_results() == [True]
+    stranger = Keypair()  # the key held for another signer: the constructor judges, and refuses
+    with pytest.raises(Exception) as got:
+        signed(_message(payer), stranger, stranger.pubkey())
+    with pytest.raises(Exception) as want:
+        VersionedTransaction(_message(payer), [stranger])
+    assert type(got.value) is type(want.value)
+
+
 def test_other_messages_are_the_constructors_to_judge() -> None:
     payer, stranger, cosigner = Keypair(), Keypair(), Keypair()
     with pytest.raises(Exception) as got:
