@@ -8,6 +8,7 @@ give the same bytes from both, or the same error.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +17,7 @@ from solders.pubkey import Pubkey
 
 from lstarb_sdk.events import EVENT_TYPES, EventModel, LegEvent
 from lstarb_sdk.events._codec import Field, TableSpec, compile_encoder, encode_root
+from lstarb_sdk.events._schema import KEY_VALUE
 from lstarb_sdk.events.examples import example_events
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -100,3 +102,12 @@ def test_an_instance_missing_a_field_takes_the_generic_path() -> None:
     del event.__dict__["seq"]  # getattr now finds nothing: the field's write default (0)
     assert encoder(event) == encode_root(event.SPEC, event)
     assert encoder(event) != example_events()["AccountEvent"].encode()
+
+
+def test_a_table_with_a_vector_of_its_own_is_written_by_the_generic_writer() -> None:
+    """No schema nests a vector in a vector's table; a spec that did is still written right."""
+    inner = TableSpec("Inner", [Field("name", "str"), Field("tags", "kv", KEY_VALUE)])
+    outer = TableSpec("Outer", [Field("items", "tables", inner)], ident=b"TEST")
+    obj = SimpleNamespace(items=[SimpleNamespace(name="a", tags={"k": "v"}), SimpleNamespace()])
+    encoder = compile_encoder(outer, ["items"])
+    assert encoder(obj) == encode_root(outer, obj)
