@@ -8,7 +8,8 @@ way (:class:`~lstarb_runtime.services.base.Service`), so the order of a run is w
 3. end when the services with intake of their own have played it out, ``--duration`` passes,
    a service faults, or SIGINT/SIGTERM arrives;
 4. stop in pipeline order: each stage's intake first, and on a natural end each stream-driven
-   stage is drained before it stops, so what one stage published the next one handles;
+   stage is drained before it stops, so what one stage published the next one handles (a
+   drained stage finishes its stop beside the next one's drain: :func:`stop_services`);
 5. flush, call the plugins' ``lstarb_shutdown``, print the summary, stop what we started.
 
 SIGINT and SIGTERM stop the same way; a second signal forces a quick exit (the embedded
@@ -24,7 +25,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -336,14 +337,7 @@ async def _run(
             finally:
                 drawing.cancel()
                 await asyncio.gather(drawing, return_exceptions=True)
-        for service in report.services:
-            if (
-                service.stream_driven
-                and service.state is ServiceState.RUNNING
-                and not stopper.signum
-            ):
-                await service.drain()
-            await service.stop()
+        await stop_services(report.services, drain=not stopper.signum)
         _outcome(report, stopper)
     except BusError as exc:
         report.fail(f"event bus: {exc}")
@@ -352,6 +346,31 @@ async def _run(
             await api.close()
         await halt.stop()
         report.published = {s: c for s, c in bus.stats.streams.items() if c.sent}
+
+
+async def stop_services(services: Sequence[Service], *, drain: bool) -> None:
+    """Stop in pipeline order: a service with intake of its own (the scanner) stops first
+    and whole; then each stream-driven stage, drained first when ``drain`` (a natural end),
+    so what the stage before it published is handled.
+
+    Why a drained stage's stop runs beside the next stage's drain instead of before it: the
+    stop waits out the stage's pull request on the server (about a second) and then has
+    nothing to hand on (drained, with its intake stopping), so the next stage need not wait
+    for it; a run used to end a second per stage after its last work. Without a drain (a
+    signal) the stages stop together: what one still publishes while the next stops stays
+    on its stream for the next run, as it did when they stopped one after another (a
+    stopping consumer gives back what arrives).
+    """
+    stopping: list[asyncio.Task[None]] = []
+    for service in services:
+        if not service.stream_driven:
+            await service.stop()
+            continue
+        if drain and service.state is ServiceState.RUNNING:
+            await service.drain()
+        stopping.append(asyncio.create_task(service.stop(), name=f"lstarb-stop-{service.role}"))
+        await asyncio.sleep(0)  # its stop begins (intake first) before the next stage drains
+    await asyncio.gather(*stopping)
 
 
 async def _until_end(report: RunReport, plan: RunPlan, stopper: Stopper) -> None:
