@@ -281,6 +281,41 @@ def encode_root(spec: TableSpec, obj: Any) -> bytes:
     return bytes(out)
 
 
+_WRITTEN_INLINE: Final = frozenset({"str", "optstr", "pubkey", "bytes"})
+
+
+def _child_lines(kind: str, i: int, v: str, at: str, absent: str | None, indent: str) -> list[str]:
+    """Generated lines writing value ``v`` (a string, key or bytes) after the table and
+    setting ``p{i}``, its offset from the field's position ``at``; ``absent``: the extra
+    line for an optional string that is None (its offset is 0 either way)."""
+    align = ["out += PAD[-len(out) % 4]"]
+    if kind in ("str", "optstr"):
+        lines = [
+            f"b = {v}.encode()",
+            *align,
+            f"p{i} = len(out) - {at}",
+            "out += u32(len(b))",
+            "out += b",
+            'out += b"\\0"',
+        ]
+        if kind == "optstr":
+            none = [f"    p{i} = 0", *([f"    {absent}"] if absent else [])]
+            lines = [f"if {v} is None:", *none, "else:", *("    " + x for x in lines)]
+    elif kind == "pubkey":
+        lines = [
+            f"b = bytes({v})",
+            "if len(b) != 32:",
+            '    raise ValueError(f"a public key has 32 bytes, got {len(b)}")',
+            *align,
+            f"p{i} = len(out) - {at}",
+            "out += LEN32",
+            "out += b",
+        ]
+    else:  # bytes
+        lines = [*align, f"p{i} = len(out) - {at}", f"out += u32(len({v}))", f"out += {v}"]
+    return [indent + x for x in lines]
+
+
 def compile_encoder(spec: TableSpec, fields: Collection[str]) -> Callable[[Any], bytes]:
     """A writer for one root table that produces exactly :func:`encode_root`'s bytes, faster.
 
@@ -327,41 +362,9 @@ def compile_encoder(spec: TableSpec, fields: Collection[str]) -> Callable[[Any],
         if kind in _SCALARS:
             values.append(f"0 if {v} is None else {v}")
             continue
-        align = ["        n = len(out)", "        out += PAD[-n % 4]"]
-        if kind in ("str", "optstr"):
-            write = [
-                f"        b = {v}.encode()",
-                *align,
-                f"        p{i} = len(out) - {at}",
-                "        out += u32(len(b))",
-                "        out += b",
-                '        out += b"\\0"',
-            ]
-            if kind == "optstr":
-                write = [
-                    f"        if {v} is None:",
-                    f"            p{i} = 0",
-                    f"            u16_into(out, {8 + f.slot}, 0)",
-                    "        else:",
-                    *("    " + line for line in write),
-                ]
-        elif kind == "pubkey":
-            write = [
-                f"        b = bytes({v})",
-                "        if len(b) != 32:",
-                '            raise ValueError(f"a public key has 32 bytes, got {len(b)}")',
-                *align,
-                f"        p{i} = len(out) - {at}",
-                "        out += LEN32",
-                "        out += b",
-            ]
-        elif kind == "bytes":
-            write = [
-                *align,
-                f"        p{i} = len(out) - {at}",
-                f"        out += u32(len({v}))",
-                f"        out += {v}",
-            ]
+        if kind in _WRITTEN_INLINE:
+            absent = f"u16_into(out, {8 + f.slot}, 0)"  # the vtable's entry: absent
+            write = _child_lines(kind, i, v, str(at), absent, "        ")
         else:  # a vector of tables or key/values: a writer compiled for its table
             assert f.sub is not None
             ns[f"VEC{i}"] = tables_writer(f.sub, f)
@@ -458,41 +461,8 @@ def _table_writer(spec: TableSpec) -> Callable[[bytearray, Any, int], int]:
         if kind in _SCALARS:
             values.append(f"0 if {v} is None else {v}")
             continue
-        at = f"tpos - {-f.offset}" if f.offset < 0 else f"tpos + {f.offset}"
-        align = ["    out += PAD[-len(out) % 4]"]
-        if kind in ("str", "optstr"):
-            write = [
-                f"    b = {v}.encode()",
-                *align,
-                f"    p{i} = len(out) - ({at})",
-                "    out += u32(len(b))",
-                "    out += b",
-                '    out += b"\\0"',
-            ]
-            if kind == "optstr":
-                write = [
-                    f"    if {v} is None:",
-                    f"        p{i} = 0",
-                    "    else:",
-                    *("    " + line for line in write),
-                ]
-        elif kind == "pubkey":
-            write = [
-                f"    b = bytes({v})",
-                "    if len(b) != 32:",
-                '        raise ValueError(f"a public key has 32 bytes, got {len(b)}")',
-                *align,
-                f"    p{i} = len(out) - ({at})",
-                "    out += LEN32",
-                "    out += b",
-            ]
-        elif kind == "bytes":
-            write = [
-                *align,
-                f"    p{i} = len(out) - ({at})",
-                f"    out += u32(len({v}))",
-                f"    out += {v}",
-            ]
+        if kind in _WRITTEN_INLINE:  # an absent optional string: offset 0, vtable shared
+            write = _child_lines(kind, i, v, f"(tpos + {f.offset})", None, "    ")
         else:  # a vector inside a vector's table (no schema has one): the generic writer
             return lambda out, obj, vt_pos: _write_table(out, spec, obj, vt_pos)[0]
         lines.extend(write)
