@@ -602,13 +602,8 @@ class Scanner(Service):
         (per_burst); each change's own state, stamped with the account that made it."""
         if self._per_burst:
             self._states_after(change, stamp)
-            return
-        states = [
-            state
-            for address in dict.fromkeys(change.ready)
-            if (state := self.book.state(address)) is not None
-        ]
-        await self._publish_states(self.premiums.due(self.book, states, self.strategies), *stamp)
+        else:
+            await self._publish_held({address: stamp for address in change.ready})
 
     def _hold_states(self, change: BookChange, stamp: _Stamp, held: dict[Pubkey, _Stamp]) -> None:
         """per_update, in a burst: the pools ``change`` moved, held back with its stamp.

@@ -282,6 +282,9 @@ def encode_root(spec: TableSpec, obj: Any) -> bytes:
 
 
 _WRITTEN_INLINE: Final = frozenset({"str", "optstr", "pubkey", "bytes"})
+_PAD: Final = tuple(bytes(n) for n in range(4))
+"""Zero bytes that bring a length to a multiple of 4, by ``-length % 4``."""
+_PAD8: Final = tuple(bytes(n) for n in range(8))
 
 
 def _child_lines(kind: str, i: int, v: str, at: str, absent: str | None, indent: str) -> list[str]:
@@ -337,7 +340,7 @@ def compile_encoder(spec: TableSpec, fields: Collection[str]) -> Callable[[Any],
         "SPEC": spec,
         "PREFIX": spec.prefix,
         "ZEROS": bytes(spec.inline_size),
-        "PAD": (b"", b"\0", b"\0\0", b"\0\0\0"),
+        "PAD": _PAD,
         "LEN32": U32.pack(32),
         "u32": U32.pack,
         "u16_into": U16.pack_into,
@@ -428,10 +431,6 @@ def tables_writer(spec: TableSpec, f: Field) -> Callable[[bytearray, Sequence[An
         return at
 
     return write
-
-
-_PAD: Final = (b"", b"\0", b"\0\0", b"\0\0\0")
-_PAD8: Final = tuple(bytes(n) for n in range(8))
 
 
 def _table_writer(spec: TableSpec) -> Callable[[bytearray, Any, int], int]:
