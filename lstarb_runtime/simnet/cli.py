@@ -51,6 +51,13 @@ if TYPE_CHECKING:
     help="median of the network's priority fees getRecentPrioritizationFees reports "
     "(micro-lamports/CU, a deterministic spread per slot; 0: none)",
 )
+@click.option(
+    "--shredstream-port",
+    type=click.IntRange(min=0),
+    default=None,
+    help="also serve the driven market's swaps as a Jito ShredStream proxy (gRPC "
+    "SubscribeEntries) on this port (0: a free one)",
+)
 @click.option("--duration", type=float, default=None, help="stop after this many seconds")
 @click.option("--json", "as_json", is_flag=True, help="start-up and summary as JSON lines")
 def simnet(
@@ -64,6 +71,7 @@ def simnet(
     start_epoch: int,
     start_slot: int | None,
     priority_fee: int,
+    shredstream_port: int | None,
     duration: float | None,
     as_json: bool,
 ) -> None:
@@ -86,6 +94,7 @@ def simnet(
         start_epoch=start_epoch,
         start_slot=start_slot,
         priority_fee_median=priority_fee,
+        shredstream_port=shredstream_port,
     )
     try:
         net = Simnet(config)
@@ -121,6 +130,8 @@ async def _serve(net: Simnet, duration: float | None, as_json: bool) -> None:
         "requests": net.http.requests,
         "notifications": net.pubsub.notifications,
     }
+    if net.shredstream is not None:
+        summary["shredstream_entries"] = net.shredstream.served
     if as_json:
         click.echo(json.dumps({"event": "stopped", **summary}))
     else:
@@ -139,6 +150,7 @@ def _announce(net: Simnet, as_json: bool) -> None:
                     "accounts": len(net.store),
                     "slot": net.chain.slot,
                     "drive": net.driver is not None,
+                    "shredstream": net.shredstream.url if net.shredstream else None,
                     "left_out": alignment.left_out if alignment else {},
                     "still": alignment.still if alignment else {},
                     "synthetic": [
@@ -150,6 +162,8 @@ def _announce(net: Simnet, as_json: bool) -> None:
         )
         return
     click.echo(f"simnet: JSON-RPC {net.http_url}  PubSub {net.ws_url}")
+    if net.shredstream is not None:
+        click.echo(f"  ShredStream (gRPC SubscribeEntries) {net.shredstream.url}")
     click.echo(
         f"  {len(net.store)} accounts, slot {net.chain.slot} (epoch {net.chain.epoch}, "
         f"{net.chain.epoch_slots} slots), {net.config.slot_ms} ms slots"

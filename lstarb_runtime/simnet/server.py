@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from solders.keypair import Keypair
+from solders.pubkey import Pubkey
 
 from lstarb_runtime.builtin.replay import bundled_market
 from lstarb_runtime.plugin_host import PluginHost
@@ -34,6 +35,7 @@ from lstarb_runtime.simnet.lookup_table import add_lookup_table
 from lstarb_runtime.simnet.market import Alignment, Market
 from lstarb_runtime.simnet.methods import RpcMethods
 from lstarb_runtime.simnet.pubsub import PubSub
+from lstarb_runtime.simnet.shredstream import ShredstreamServer, TradeTransactions
 from lstarb_runtime.simnet.store import AccountStore, Entry, load_account_dirs
 from lstarb_runtime.simnet.synthesis import Synthetic, synthesize
 from lstarb_sdk import PoolAdapter
@@ -74,6 +76,9 @@ class SimnetConfig:
     """Add one address lookup table over the served market (``lookup_table``); its address
     is :attr:`Simnet.lookup_table`."""
     driver: DriverConfig = field(default_factory=DriverConfig)
+    shredstream_port: int | None = None
+    """Serve the driven market's swaps as a Jito ShredStream proxy (gRPC) on this port
+    (``simnet.shredstream``); 0 picks a free one; None: not served."""
 
 
 class Simnet:
@@ -119,6 +124,13 @@ class Simnet:
                 self.store, self.chain, market, _with_seed(config.driver, config.seed)
             )
             self.alignment = self.driver.align()
+        self.shredstream: ShredstreamServer | None = None
+        self.trade_transactions: TradeTransactions | None = None
+        if config.shredstream_port is not None:
+            self.shredstream = ShredstreamServer(config.host, config.shredstream_port)
+            if self.driver is not None:
+                self.trade_transactions = TradeTransactions(self.store, config.seed)
+                self.driver.trader.on_trade = self._trade_transaction
         self.store.listeners.append(self.pubsub.on_account)
         self.port = 0
         self.ws_port = 0
@@ -149,6 +161,13 @@ class Simnet:
                     raise
         else:
             raise OSError(f"simnet: no free port pair on {host}")
+        if self.shredstream is not None:
+            try:
+                await self.shredstream.start()
+            except BaseException:
+                await self.pubsub.stop()
+                await self.http.stop()
+                raise
         if self.config.slot_ms > 0:
             self._ticker = asyncio.create_task(self._tick())
         log.info(
@@ -161,6 +180,8 @@ class Simnet:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
+        if self.shredstream is not None:
+            await self.shredstream.stop()
         await self.pubsub.stop()
         await self.http.stop()
 
@@ -192,8 +213,21 @@ class Simnet:
         self._write_clock()
         if self.driver is not None:
             self.driver.on_slot()
+        if self.shredstream is not None:
+            told = self.trade_transactions.take() if self.trade_transactions else []
+            self.shredstream.publish(slot, told)
         self.pubsub.check_signatures()
         return slot
+
+    def _trade_transaction(
+        self, pool: Pubkey, input_mint: Pubkey, amount_in: int, amount_out: int
+    ) -> None:
+        adapter = self.driver.market.book.pools.get(pool) if self.driver else None
+        if adapter is None or self.trade_transactions is None:
+            return
+        self.trade_transactions.add(
+            adapter, input_mint, amount_in, amount_out, self.chain.latest_blockhash
+        )
 
     def _write_clock(self) -> None:
         entry = Entry(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
+from collections.abc import Callable
 
 from solders.pubkey import Pubkey
 
@@ -42,6 +43,9 @@ class Trader:
         self.mismatches: list[str] = []
         """Trades the pool's adapter quoted differently from the peer's swap (none, if
         the two implementations agree)."""
+        self.on_trade: Callable[[Pubkey, Pubkey, int, int], None] | None = None
+        """Told of each trade before it is made: pool, input mint, amount in, amount out
+        (the peer's ShredStream turns it into the swap's transaction)."""
 
     # ------------------------------------------------------------ constant product
     def move_cp(self, pool: CpPool, target: float) -> bool:
@@ -66,6 +70,7 @@ class Trader:
         into, out_of = (
             (pool.vault_a, pool.vault_b) if mint == pool.mint_a else (pool.vault_b, pool.vault_a)
         )
+        self._tell(pool.address, mint, quote.in_amount, quote.out_amount)
         try:
             self._write({into: quote.in_amount, out_of: -quote.out_amount}, {})
         except SwapRefused as exc:
@@ -109,6 +114,12 @@ class Trader:
                 return None
             if not self._agrees(pool, swap):
                 return None
+            self._tell(
+                pool.address,
+                pool.mint_a if a_to_b else pool.mint_b,
+                swap.amount_in,
+                swap.amount_out,
+            )
             writes = pool.execute(self.store, swap, self.chain.clock())
             into, out_of = (pool.vault_a, pool.vault_b) if a_to_b else (pool.vault_b, pool.vault_a)
             self._write({into: swap.amount_in, out_of: -swap.amount_out}, writes)
@@ -136,6 +147,12 @@ class Trader:
             self.mismatches.append(problem)
             return False
         return True
+
+    def _tell(self, pool: str, input_mint: str, amount_in: int, amount_out: int) -> None:
+        if self.on_trade is not None:
+            self.on_trade(
+                Pubkey.from_string(pool), Pubkey.from_string(input_mint), amount_in, amount_out
+            )
 
     # ------------------------------------------------------------ writing
     def _write(self, vault_deltas: dict[str, int], others: dict[str, bytes]) -> None:
