@@ -11,14 +11,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from pydantic import BaseModel
 
 from lstarb_runtime.config import LoadedConfig
-from lstarb_runtime.embedded.peer import RPC_PLUGIN, EmbeddedPeer, peer_wanted, start_slot_after
+from lstarb_runtime.embedded.peer import (
+    RPC_PLUGIN,
+    SHREDSTREAM_PLUGIN,
+    EmbeddedPeer,
+    peer_wanted,
+    start_slot_after,
+)
 from lstarb_runtime.embedded.tape_slot import last_tape_slot
 from lstarb_runtime.live_guard import check_live
 from lstarb_runtime.logs import register_settings
@@ -52,7 +59,7 @@ def run(
     paper = context.paper
     peer: EmbeddedPeer | None = None
     if peer_wanted(settings, selected):
-        peer, context = start_peer(loaded, context, echo)
+        peer, context = start_peer(loaded, context, echo, selected)
     elif RPC_PLUGIN in selected and not _rpc_configured(loaded):
         echo(
             f"rpc: no [plugins.rpc] url set: reading {_url(context)} "
@@ -96,9 +103,13 @@ def _url(context: PluginContext) -> str:
 
 
 def start_peer(
-    loaded: LoadedConfig, context: PluginContext, echo: Callable[[str], None]
+    loaded: LoadedConfig,
+    context: PluginContext,
+    echo: Callable[[str], None],
+    selected: Sequence[str] = (),
 ) -> tuple[EmbeddedPeer, PluginContext]:
-    """Start the local peer and point the rpc plugin at it (the embedded default).
+    """Start the local peer and point the rpc plugin at it (the embedded default), and the
+    shredstream plugin too when it is selected without a ``[plugins.shredstream] url``.
 
     The executor's landing simulator waits by the peer's slot length unless
     ``[executor] slot_ms`` is set, and compiles with the peer's lookup table over its market
@@ -108,11 +119,15 @@ def start_peer(
     """
     settings = loaded.settings
     tape_slot = asyncio.run(last_tape_slot(settings.nats.url))
+    shredstream = SHREDSTREAM_PLUGIN in selected and not settings.plugins.get(
+        SHREDSTREAM_PLUGIN, {}
+    ).get("url")
     peer = EmbeddedPeer(
         settings.simnet.seed,
         settings.simnet.slot_ms,
         settings.simnet.port,
         start_slot=start_slot_after(tape_slot),
+        shredstream=shredstream,
     )
     try:
         info = peer.start()
@@ -123,9 +138,10 @@ def start_peer(
         peer.stop()
         raise
     raw = {**settings.plugins.get(RPC_PLUGIN, {}), "url": info.http_url, "ws_url": info.ws_url}
-    model = loaded.plugin_models.get(RPC_PLUGIN)
-    if model is not None:
-        loaded.plugin_models[RPC_PLUGIN] = type(model).model_validate(raw)
+    _point(loaded, RPC_PLUGIN, raw)
+    if info.shredstream_url is not None:
+        raw = {**settings.plugins.get(SHREDSTREAM_PLUGIN, {}), "url": info.shredstream_url}
+        _point(loaded, SHREDSTREAM_PLUGIN, raw)
     if "executor.slot_ms" not in loaded.sources:
         settings.executor.slot_ms = float(info.slot_ms)
     if info.lookup_table is not None and "executor.lookup_tables" not in loaded.sources:
@@ -136,12 +152,21 @@ def start_peer(
         f"{info.trading_pools} pools trade, {info.stake_pools} stake pools crank"
     )
     echo(seed_line(info.seed, info.seed_drawn))
+    if info.shredstream_url is not None:
+        echo(f"shredstream: the peer's swaps as a ShredStream proxy at {info.shredstream_url}")
     if tape_slot is not None:
         echo(
             f"chain: from slot {info.start_slot}, after the last slot on the market tape "
             f"({tape_slot}): this run's accounts are newer than earlier runs'"
         )
     return peer, dataclasses.replace(context, plugin_configs=dict(loaded.plugin_models))
+
+
+def _point(loaded: LoadedConfig, plugin: str, raw: dict[str, Any]) -> None:
+    """A plugin's settings with the peer's address in them (validated by its own model)."""
+    model = loaded.plugin_models.get(plugin)
+    if model is not None:
+        loaded.plugin_models[plugin] = type(model).model_validate(raw)
 
 
 def seed_line(seed: int, drawn: bool) -> str:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("lstarb.embedded")
 
 RPC_PLUGIN = "rpc"
+SHREDSTREAM_PLUGIN = "shredstream"
 START_TIMEOUT_S = 60.0
 SEED_RANGE = 1_000_000
 """Drawn seeds stay short enough to retype (``--seed 482913``)."""
@@ -89,6 +90,8 @@ class PeerInfo:
     start_slot: int
     lookup_table: str | None
     """The address lookup table the peer holds over its market (``[executor] lookup_tables``)."""
+    shredstream_url: str | None = None
+    """Where the peer serves its swaps as a ShredStream proxy (``host:port``); None: not."""
 
 
 class EmbeddedPeer:
@@ -101,14 +104,18 @@ class EmbeddedPeer:
         port: int = 0,
         *,
         start_slot: int | None = None,
+        shredstream: bool = False,
     ) -> None:
         """``seed`` None: draw one (:func:`draw_seed`); ``start_slot`` None: the simnet's
-        default first slot (see :func:`start_slot_after`)."""
+        default first slot (see :func:`start_slot_after`); ``shredstream``: also serve the
+        market's swaps as a ShredStream proxy on a free port (the shredstream plugin's
+        peer)."""
         self.seed_drawn = seed is None
         self.seed = draw_seed() if seed is None else seed
         self.slot_ms = slot_ms
         self.port = port
         self.start_slot = start_slot
+        self.shredstream = shredstream
         self.net: Simnet | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -138,6 +145,7 @@ class EmbeddedPeer:
             seed_drawn=self.seed_drawn,
             start_slot=self._first_slot,
             lookup_table=net.lookup_table,
+            shredstream_url=net.shredstream.url if net.shredstream is not None else None,
         )
 
     async def _open(self) -> Simnet:
@@ -150,6 +158,7 @@ class EmbeddedPeer:
             slot_ms=self.slot_ms,
             start_slot=self.start_slot,
             lookup_table=True,
+            shredstream_port=0 if self.shredstream else None,
         )
         net = Simnet(config)
         await net.start()
@@ -180,6 +189,7 @@ class EmbeddedPeer:
             "trades": net.driver.trades if net.driver is not None else 0,
             "notifications": net.pubsub.notifications,
             "requests": net.http.requests,
+            **({"shredstream_entries": net.shredstream.served} if net.shredstream else {}),
         }
 
 

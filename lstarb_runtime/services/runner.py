@@ -511,7 +511,12 @@ def _print_pipeline(report: RunReport, row: Callable[[str, str], None]) -> None:
             "local peer",
             (f"seed {seed}{repeat}, " if seed is not None else "")
             + f"{peer.get('slots', 0)} slots, {peer.get('trades', 0)} market trades, "
-            f"{peer.get('notifications', 0)} notifications, {peer.get('requests', 0)} requests",
+            f"{peer.get('notifications', 0)} notifications, {peer.get('requests', 0)} requests"
+            + (
+                f", {peer['shredstream_entries']} ShredStream entries served"
+                if "shredstream_entries" in peer
+                else ""
+            ),
         )
 
 
