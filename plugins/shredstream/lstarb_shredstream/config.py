@@ -31,6 +31,9 @@ class ShredstreamConfig(PluginConfig):
     )
     backoff_initial_s: float = Field(0.2, gt=0, description="first reconnect delay (jittered)")
     backoff_max_s: float = Field(10.0, gt=0, description="longest reconnect delay")
+    connect_timeout_s: float = Field(
+        5.0, gt=0, description="give up a connection attempt after this long (then back off)"
+    )
     idle_timeout_s: float = Field(
         30.0,
         gt=0,

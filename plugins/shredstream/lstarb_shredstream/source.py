@@ -153,12 +153,20 @@ class ShredstreamSource(DataSource):
             subscribe = channel.unary_stream(
                 METHOD, request_serializer=_empty_request, response_deserializer=deserialize
             )
+            try:
+                await asyncio.wait_for(channel.channel_ready(), self.config.connect_timeout_s)
+            except TimeoutError:
+                self.health.problem(
+                    "connection_errors",
+                    f"no connection in {self.config.connect_timeout_s} s (is the proxy "
+                    "running with --grpc-service-port?)",
+                )
+                return
+            self.health.connected = True
+            self.health.counts["connects"] += 1
             call = subscribe(b"")
             try:
                 idle = self.config.idle_timeout_s
-                await asyncio.wait_for(call.wait_for_connection(), idle)
-                self.health.connected = True
-                self.health.counts["connects"] += 1
                 while True:
                     message = await asyncio.wait_for(call.read(), idle)
                     if message is grpc.aio.EOF:

@@ -181,10 +181,11 @@ class Proxy:
         self.server = server
         return self
 
-    async def stop(self) -> None:
-        """Stop serving at once: open streams are cut (the client sees UNAVAILABLE)."""
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop serving: at once, open streams cut (the client sees UNAVAILABLE), or with
+        ``grace`` seconds for open streams to end."""
         if self.server is not None:
-            await self.server.stop(None)
+            await self.server.stop(grace)
             self.server = None
         self.subscribers.clear()
 
@@ -200,9 +201,9 @@ class Proxy:
                 self.subscribers.remove(queue)
 
     async def connected(self, n: int = 1, timeout: float = 10) -> None:
-        """Wait until ``n`` subscribers are streaming."""
+        """Wait until ``n`` subscriptions were made since the start (the n-th is streaming)."""
         async with asyncio.timeout(timeout):
-            while len(self.subscribers) < n:
+            while len(self.requests) < n:
                 await asyncio.sleep(0.01)
 
     def send(self, raw: bytes) -> None:
