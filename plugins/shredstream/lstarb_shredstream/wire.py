@@ -16,7 +16,7 @@ Keys stay offsets into the buffer (:class:`RawTransaction`) until a transaction 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from solders.pubkey import Pubkey
 from solders.signature import Signature
@@ -53,9 +53,11 @@ def compact_u16(buf: bytes, pos: int) -> tuple[int, int]:
     return (first & 0x7F) | (second & 0x7F) << 7 | third << 14, pos + 3
 
 
-@dataclass(frozen=True, slots=True)
-class RawTransaction:
-    """Where one transaction's parts are in ``buf``; decoded to solders types on demand."""
+class RawTransaction(NamedTuple):
+    """Where one transaction's parts are in ``buf``; decoded to solders types on demand.
+
+    A named tuple, not a frozen dataclass: one is built per transaction walked, votes
+    included, and a tuple is the cheapest immutable record to build."""
 
     buf: bytes
     start: int
@@ -81,8 +83,11 @@ class RawTransaction:
 
     def is_vote(self) -> bool:
         """Any instruction calls the vote program (a vote transaction has one, alone)."""
-        count = self.key_count
-        return any(i < count and self.key(i) == VOTE_PROGRAM for i in self.program_indexes)
+        buf, at, count = self.buf, self.keys_at, self.key_count
+        for index in self.program_indexes:  # a plain loop: this runs for every transaction
+            if index < count and buf[at + 32 * index : at + 32 * index + 32] == VOTE_PROGRAM:
+                return True
+        return False
 
     def writable_indexes(self) -> list[int]:
         """Static keys the header marks writable: of the signers, all but the last
@@ -128,7 +133,79 @@ def walk_transaction(buf: bytes, pos: int) -> RawTransaction:
 
     Raises :class:`MalformedInput` (offset and what was expected) when the bytes end early,
     a length is not canonical, or the message version is not legacy or 0.
+
+    Why two walks: the fast one reads one-byte lengths inline and checks the bounds once at
+    the end (a read past the end raises IndexError); whenever it fails, the checked walk
+    runs over the same bytes to say where and what. Well-formed input never pays for that.
     """
+    try:
+        raw = _walk_fast(buf, pos)
+    except (IndexError, MalformedInput):
+        return _walk_checked(buf, pos)
+    if raw.end > len(buf):
+        return _walk_checked(buf, pos)
+    return raw
+
+
+def _walk_fast(buf: bytes, pos: int) -> RawTransaction:
+    start = pos
+    n = buf[pos]
+    pos = pos + 1 if n < 0x80 else compact_u16(buf, pos)[1]
+    if n >= 0x80:
+        n = compact_u16(buf, start)[0]
+    if not n:
+        raise MalformedInput(WHAT, start, "at least one signature")
+    signature_at = pos
+    pos += 64 * n
+    versioned = buf[pos] & 0x80
+    if versioned:
+        if buf[pos] != 0x80:
+            raise MalformedInput(WHAT, pos, "message version 0")
+        pos += 1
+    header = (buf[pos], buf[pos + 1], buf[pos + 2])
+    pos += 3
+    key_count = buf[pos]
+    if key_count < 0x80:
+        pos += 1
+    else:
+        key_count, pos = compact_u16(buf, pos)
+    keys_at = pos
+    pos += 32 * key_count + 32  # the keys, the recent blockhash
+    n = buf[pos]
+    if n < 0x80:
+        pos += 1
+    else:
+        n, pos = compact_u16(buf, pos)
+    programs = []
+    for _ in range(n):
+        programs.append(buf[pos])
+        length = buf[pos + 1]
+        if length < 0x80:
+            pos += 2 + length
+        else:
+            length, pos = compact_u16(buf, pos + 1)
+            pos += length
+        length = buf[pos]
+        if length < 0x80:
+            pos += 1 + length
+        else:
+            length, pos = compact_u16(buf, pos)
+            pos += length
+    tables: list[int] = []
+    if versioned:
+        n, pos = compact_u16(buf, pos)
+        for _ in range(n):
+            tables.append(pos)
+            length, pos = compact_u16(buf, pos + 32)
+            length, pos = compact_u16(buf, pos + length)
+            pos += length
+    return RawTransaction(
+        buf, start, pos, signature_at, keys_at, key_count, header, tuple(programs), tuple(tables)
+    )
+
+
+def _walk_checked(buf: bytes, pos: int) -> RawTransaction:
+    """The walk with every bound checked, so a fault is reported where it is."""
     start = pos
     signatures, pos = compact_u16(buf, pos)
     if not signatures:

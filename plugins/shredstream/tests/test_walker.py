@@ -18,7 +18,7 @@ from solders.transaction import VersionedTransaction
 from lstarb_shredstream.entries import walk_entries
 from lstarb_shredstream.errors import MalformedInput
 from lstarb_shredstream.protobuf import decode_entry, encode_entry, encode_varint
-from lstarb_shredstream.wire import compact_u16, walk_transaction
+from lstarb_shredstream.wire import _walk_checked, compact_u16, walk_transaction
 
 
 def header_writable(tx: VersionedTransaction) -> list[Pubkey]:
@@ -41,6 +41,7 @@ def test_the_walker_agrees_with_solders_on_random_transactions(seed: int, tail: 
     wire = bytes(tx)
     buf = b"\x07" * 5 + wire + tail  # inside a batch: bytes before and after it
     raw = walk_transaction(buf, 5)
+    assert _walk_checked(buf, 5) == raw  # the walk that reports faults reads the same
     parsed = VersionedTransaction.from_bytes(buf[5:])  # solders accepts trailing bytes
     assert raw.end - 5 == len(bytes(parsed)) == len(wire)
     keys = raw.account_keys()
