@@ -134,6 +134,8 @@ class ShredstreamSource(DataSource):
                 self.health.problem(
                     "idle_timeouts", f"nothing from the proxy in {self.config.idle_timeout_s} s"
                 )
+            except Exception as exc:  # whatever else: named, counted, and tried again
+                self.health.problem("connection_errors", f"the session failed: {exc!r}")
             if self.health.connected:
                 self.health.connected = False
                 self.health.counts["disconnects"] += 1
