@@ -2,7 +2,8 @@
 
 A plugin is a module (or object) with functions marked ``@hookimpl`` named
 after the hooks in :mod:`lstarb_sdk.hookspecs`, exposed through an entry
-point in group ``lstarb``, declaring ``LSTARB_SDK_API = "1.1"`` (or "1.0": minor versions only add).
+point in group ``lstarb``, declaring ``LSTARB_SDK_API = "1.2"`` (or an older 1.x: minor
+versions only add).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from lstarb_sdk.types import (
     ExecutionResult,
     Leg,
     Opportunity,
+    PendingTransaction,
     PoolSummary,
     Quote,
     SlotUpdate,
@@ -68,6 +70,7 @@ __all__ = [
     "Leg",
     "LstarbError",
     "Opportunity",
+    "PendingTransaction",
     "PluginConfig",
     "PluginContext",
     "PluginError",

@@ -1,7 +1,8 @@
 """The data source interface: where account updates come from.
 
 A data source (RPC websocket, Geyser, ShredStream, a replay file) yields
-:class:`AccountUpdate` and :class:`SlotUpdate` values. It reconnects by
+:class:`AccountUpdate` and :class:`SlotUpdate` values, and a source that sees blocks as
+they are made may yield :class:`PendingTransaction` values too (SDK API 1.2). It reconnects by
 itself: the runtime only ever sees a stream that pauses, never one that ends
 because a connection dropped.
 """
@@ -15,7 +16,13 @@ from typing import ClassVar
 from solders.account import Account
 from solders.pubkey import Pubkey
 
-from lstarb_sdk.types import AccountFilter, AccountUpdate, EndpointHealth, SlotUpdate
+from lstarb_sdk.types import (
+    AccountFilter,
+    AccountUpdate,
+    EndpointHealth,
+    PendingTransaction,
+    SlotUpdate,
+)
 
 
 class DataSource(abc.ABC):
@@ -44,8 +51,15 @@ class DataSource(abc.ABC):
         """
 
     @abc.abstractmethod
-    def stream(self) -> AsyncIterator[AccountUpdate | SlotUpdate]:
-        """Updates as they arrive; ends only after :meth:`close`."""
+    def stream(self) -> AsyncIterator[AccountUpdate | SlotUpdate | PendingTransaction]:
+        """Updates as they arrive; ends only after :meth:`close`.
+
+        A :class:`PendingTransaction` (SDK API 1.2) is a transaction of a block being
+        produced, not executed yet: the scanner counts it and hands those that write an
+        account a followed pool reads to ``lstarb_on_pending_transaction``; it never changes
+        the book or the tape (only account updates do). Sources built for SDK API 1.0/1.1
+        yield none, and need no change.
+        """
 
     def known_accounts(self) -> Iterable[Pubkey]:
         """Accounts this source can offer without being told which.

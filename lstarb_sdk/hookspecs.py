@@ -25,6 +25,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
+    from solders.pubkey import Pubkey
 
     from lstarb_sdk.context import PluginContext
     from lstarb_sdk.datasource import DataSource
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from lstarb_sdk.pool import PoolAdapter
     from lstarb_sdk.strategy import Strategy
     from lstarb_sdk.submitter import Submitter
-    from lstarb_sdk.types import ExecutionResult, Opportunity
+    from lstarb_sdk.types import ExecutionResult, Opportunity, PendingTransaction
 
 PROJECT_NAME = "lstarb"
 
@@ -189,6 +190,28 @@ def lstarb_submitters(context: PluginContext) -> list[Submitter]:
 # -------------------------------------------------------------------------------------------
 # Observers: called while a run works; they must not block
 # -------------------------------------------------------------------------------------------
+
+
+@hookspec
+def lstarb_on_pending_transaction(transaction: PendingTransaction, pools: list[Pubkey]) -> None:
+    """Observe a transaction, not executed yet, that writes an account a followed pool reads.
+
+    Called by the scanner for each :class:`lstarb_sdk.PendingTransaction` a data source
+    yielded (the ``shredstream`` plugin's, as the leader produces the block) whose writable
+    static keys include an account some pool in the book reads, in the scanner's event loop:
+    return quickly. What it tells: those pools' states are about to change (a swap, a
+    deposit); it has no result and may fail. The new states still arrive as account updates,
+    and only those change the book, the tape and what strategies see. Accounts loaded
+    through address lookup tables are not resolved, so a pool touched only through a table
+    is not named.
+
+    :param transaction: the pending transaction (signature, static keys, writable keys,
+        programs, lookup tables, slot).
+    :param pools: the followed pools (addresses) whose accounts it writes, never empty.
+    :return: nothing.
+
+    Since SDK API 1.2.
+    """
 
 
 @hookspec

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 
 from lstarb_sdk.amounts import BPS_DENOMINATOR as BPS_DENOMINATOR
 from lstarb_sdk.amounts import ceil_div
@@ -151,6 +152,33 @@ class SlotUpdate:
     slot: int
     parent: int | None = None
     status: str = "processed"
+    source: str = ""
+    received_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PendingTransaction:
+    """A transaction as the leader produces its block, before it is executed (SDK API 1.2).
+
+    Why: a source that reads the leader's entries as they are made (ShredStream) sees a swap
+    against a followed pool a few hundred milliseconds before any account update says what
+    it did. It carries no result and no account data: it may fail, and it says only that a
+    pool's state is about to change. The authoritative state still comes from account updates
+    (:class:`AccountUpdate`); nothing may be priced from this alone.
+
+    ``account_keys`` are the message's static keys in order; ``writable`` those of them the
+    message header marks writable (accounts loaded through address lookup tables are not
+    resolved: ``lookup_tables`` lists the v0 tables the transaction names, so a consumer that
+    caches them may resolve the rest). ``program_ids`` are the programs its instructions call,
+    in order of first call. ``signature`` is the first signature, the transaction's id.
+    """
+
+    slot: int
+    signature: Signature
+    account_keys: tuple[Pubkey, ...]
+    writable: tuple[Pubkey, ...]
+    program_ids: tuple[Pubkey, ...]
+    lookup_tables: tuple[Pubkey, ...] = ()
     source: str = ""
     received_ns: int = 0
 

@@ -20,12 +20,19 @@ attributes of ``Submitter`` (``supports_bundles``, ``max_bundle_size``,
 ``PoolAdapter.swap_compute_units`` and ``FundingProvider.compute_units`` (what the planner
 sizes a transaction's compute-unit limit with); :class:`~lstarb_sdk.fees.PriorityFeeSource`
 (recent prioritization fees).
+
+1.2 (additive): :class:`~lstarb_sdk.PendingTransaction`, a transaction seen as the leader
+produces its block, before execution (no result, no account data), which
+``DataSource.stream`` may now yield besides account updates and slot ticks; the observer hook
+``lstarb_on_pending_transaction(transaction, pools)``, called by the scanner for those that
+write an account a followed pool reads. A runtime of 1.1 never receives one, so a plugin
+that yields them declares 1.2.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
-SDK_API_VERSION = "1.1"
+SDK_API_VERSION = "1.2"
 
 
 def parse_api_version(text: str) -> tuple[int, int]:

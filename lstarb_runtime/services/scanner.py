@@ -44,6 +44,7 @@ from lstarb_sdk import (
     DataSource,
     FundingProvider,
     Opportunity,
+    PendingTransaction,
     PoolAdapter,
     SlotUpdate,
     Strategy,
@@ -66,6 +67,10 @@ MAX_SPINS = 64
 """Turns in a row the scanner gives a source that says more has arrived
 (:meth:`~lstarb_sdk.DataSource.more_arrived`) before it takes the burst as complete anyway:
 a message cut in two frames must not hold the burst's strategies until its second half."""
+UNEXECUTED_SLOT_STATUSES = frozenset({"first_shred_received"})
+"""Slot ticks of a block still being produced (ShredStream's): they do not move the slot the
+scanner stamps snapshots with, since no account state was read at that slot yet; a snapshot
+stamped ahead of the node's own updates would make the book refuse them as older."""
 RECEIVED_TO_TAPE = "update received -> on the tape"
 """From a data source receiving a streamed account update to it and the pool states it
 changed being on their way to MARKET_DATA (wall clock, the update's ``received_ns``)."""
@@ -340,7 +345,7 @@ class Scanner(Service):
         more_arrived = source.more_arrived
         spins = 0
         burst = _Burst()
-        waiting: asyncio.Task[AccountUpdate | SlotUpdate] | None = None
+        waiting: asyncio.Task[AccountUpdate | SlotUpdate | PendingTransaction] | None = None
         try:
             while True:
                 if waiting is None:
@@ -375,9 +380,12 @@ class Scanner(Service):
                         waiting = None
                 spins = 0
                 if isinstance(item, SlotUpdate):
-                    self.slot = max(self.slot, item.slot)
+                    if item.status not in UNEXECUTED_SLOT_STATUSES:
+                        self.slot = max(self.slot, item.slot)
                     continue
                 if not isinstance(item, AccountUpdate):
+                    if isinstance(item, PendingTransaction):
+                        self._pending(item)
                     continue
                 updates += 1
                 meters.updated(item.slot)
@@ -398,6 +406,23 @@ class Scanner(Service):
                 waiting.cancel()
             await self._finish_burst(burst)
         self.env.echo(f"{source.name}: stream ended after {updates} account updates")
+
+    def _pending(self, transaction: PendingTransaction) -> None:
+        """Count a transaction not executed yet; tell the observers which followed pools it
+        is about to move. Never the book, the tape or a burst: only account updates change
+        what the scanner holds (a pending transaction may fail, and carries no state)."""
+        self.count("pending transactions")
+        pools: dict[Pubkey, None] = {}
+        for key in transaction.writable:
+            moved = self.book.pools_moved_by(key)
+            if moved:
+                pools.update(dict.fromkeys(moved))
+        if not pools:
+            return
+        self.count("pending transactions on followed pools")
+        self.env.host.call_each(
+            "lstarb_on_pending_transaction", transaction=transaction, pools=list(pools)
+        )
 
     async def _snapshot(self, source: DataSource, candidates: list[Pubkey]) -> int:
         """Take the candidates' current states when the source can read them at once.

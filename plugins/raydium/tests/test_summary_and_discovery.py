@@ -16,7 +16,7 @@ from lstarb_sdk.pool import PoolAdapter
 from lstarb_sdk.solana import token_account_amount
 from lstarb_sdk.testing import load_dir
 from lstarb_sdk.types import PoolSummary
-from lstarb_sdk.version import SDK_API_VERSION
+from lstarb_sdk.version import SDK_API_VERSION, api_compatible
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SETS: dict[type[PoolAdapter], tuple[Pubkey, dict[Pubkey, Account]]] = {
@@ -48,7 +48,7 @@ def _vault(accounts: dict[Pubkey, Account], key: Pubkey) -> int:
 
 
 def test_the_plugin_declares_sdk_api_1_1() -> None:
-    assert LSTARB_SDK_API == SDK_API_VERSION == "1.1"
+    assert LSTARB_SDK_API == "1.1" and api_compatible(LSTARB_SDK_API, SDK_API_VERSION)
     assert lstarb_dex_adapters() == [AmmV4Pool, CpmmPool, ClmmPool]
 
 
