@@ -457,11 +457,21 @@ class Scanner(Service):
         mints of interest (SOL, USDC, USDT, the LSTs).
         """
         mints = self._mints
+        known = list(source.known_accounts())
+        if not (self._pools or mints) and known:
+            self.count("accounts offered", len(known))
+            return known
+        if not known and type(source).discover is DataSource.discover:
+            # it can neither search nor offer accounts (a pending-transaction feed beside an
+            # rpc source): it follows the pools the others find, as they find them
+            log.info(
+                "%s neither searches nor holds accounts: it follows the pools other sources find",
+                source.name,
+            )
+            if self._pools:
+                await self._check_named(source)
+            return sorted(self._wanted_pools, key=str)
         if not (self._pools or mints):
-            known = list(source.known_accounts())
-            if known:
-                self.count("accounts offered", len(known))
-                return known
             mints = list(MINTS_OF_INTEREST)
             self.env.echo(
                 f"{source.name}: no pools or mints configured: discovering the pools between "

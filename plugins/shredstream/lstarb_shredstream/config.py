@@ -43,9 +43,10 @@ class ShredstreamConfig(PluginConfig):
         100_000, ge=1, description="signatures remembered to drop duplicates (oldest forgotten)"
     )
     lookup_table_transactions: bool = Field(
-        True,
-        description="also yield transactions that name an address lookup table: they may "
-        "write followed accounts that the source cannot see without the table",
+        False,
+        description="also yield transactions that name an address lookup table (they may "
+        "write followed accounts the source cannot see without the table's contents; on "
+        "mainnet that is most routed swaps: turn on for an observer that resolves tables)",
     )
     max_message_bytes: int = Field(
         64 * 1024 * 1024, ge=1024, description="largest proxy message accepted (gRPC limit)"

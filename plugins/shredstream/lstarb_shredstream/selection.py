@@ -1,6 +1,7 @@
 """Which transactions of a batch become :class:`~lstarb_sdk.PendingTransaction` values.
 
-Kept: a non-vote transaction whose static keys include a followed account, or (with
+Kept: a non-vote transaction that writes a followed account through its static keys (one
+that only reads it, as every swap reads the mints it trades, moves nothing), or (with
 ``lookup_table_transactions``, while anything is followed) one that names an address lookup
 table, since a table may load a followed account that the static keys do not show. Each
 signature is delivered once: the proxy can send a batch twice (shreds repaired or relayed
@@ -71,7 +72,7 @@ class Selector:
                 counts["votes"] += 1
                 continue
             keys = tx.key_bytes()
-            if followed.isdisjoint(keys):
+            if followed.isdisjoint([keys[i] for i in tx.writable_indexes()]):
                 if not (tables_too and tx.tables_at):
                     counts["not_followed"] += 1
                     continue

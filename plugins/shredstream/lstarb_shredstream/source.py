@@ -71,7 +71,7 @@ class ShredstreamSource(DataSource):
 
     # ------------------------------------------------------------ DataSource
     async def subscribe(self, accounts: Iterable[Pubkey]) -> None:
-        """Keep transactions whose static keys name these accounts too (from the next batch
+        """Keep transactions whose static keys write these accounts too (from the next batch
         on: there is nothing to read now, a shred carries no account state)."""
         self.selector.follow(accounts)
         self._start()

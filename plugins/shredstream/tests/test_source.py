@@ -90,6 +90,17 @@ def unrelated(v0: bool = False) -> VersionedTransaction:
     return transaction(Keypair(), [Instruction(Pubkey.new_unique(), b"x", metas)], v0=v0)
 
 
+def reading(v0: bool = False) -> VersionedTransaction:
+    """A transaction that names the followed pool and vault read-only (as every swap names
+    the mints it trades): it moves none of them."""
+    metas = [
+        AccountMeta(POOL, False, False),
+        AccountMeta(VAULT_A, False, False),
+        AccountMeta(Pubkey.new_unique(), False, True),
+    ]
+    return transaction(Keypair(), [Instruction(Pubkey.new_unique(), b"r", metas)], v0=v0)
+
+
 async def following(proxy: Proxy, **kw: object) -> Reader:
     source = ShredstreamSource(config(proxy.url, **kw))
     before = len(proxy.requests)
@@ -104,7 +115,7 @@ async def test_swaps_on_followed_pools_arrive_votes_and_others_do_not(proxy: Pro
     payer = Keypair()
     legacy = swap(payer, POOL, VAULT_A, VAULT_B)
     v0 = swap(payer, POOL, VAULT_A, VAULT_B, v0=True)
-    elsewhere = [unrelated(v0=i % 2 == 0) for i in range(5)]
+    elsewhere = [unrelated(v0=i % 2 == 0) for i in range(4)] + [reading(v0=True)]
     proxy.send(message(500, [[vote(), legacy, *elsewhere], [], [vote()], [v0]]))
     await reader.until(2)
     proxy.send(message(501, [[]]))  # a tick entry: the slot ticks, nothing else
@@ -148,7 +159,7 @@ async def test_a_slot_ticks_once_and_a_transaction_arrives_once(proxy: Proxy) ->
 async def test_a_transaction_naming_a_lookup_table_may_touch_followed_accounts(
     proxy: Proxy,
 ) -> None:
-    reader = await following(proxy)
+    reader = await following(proxy, lookup_table_transactions=True)
     table = AddressLookupTableAccount(Pubkey.new_unique(), [VAULT_A, VAULT_B])
     metas = [AccountMeta(VAULT_A, False, True), AccountMeta(VAULT_B, False, True)]
     ix = Instruction(Pubkey.new_unique(), b"", metas)
@@ -160,8 +171,8 @@ async def test_a_transaction_naming_a_lookup_table_may_touch_followed_accounts(
     assert reader.source.counters()["lookup_table_only"] == 1
     await reader.close()
 
-    # turned off: only static keys count
-    off = await following(proxy, lookup_table_transactions=False)
+    # off (the default): only static keys count
+    off = await following(proxy)
     proxy.send(message(4, [[through_table]]))
     await off.until(1, SlotUpdate)
     await asyncio.sleep(0.05)
