@@ -1054,6 +1054,14 @@ class Scanner(Service):
             ("quotes", f"{c['quotes ok']} ok, {c['quotes refused']} refused (each pool both ways)"),
             ("opportunities", f"{c['opportunities']} from {len(self.strategies)} strategies"),
         ]
+        if c["pending transactions"]:  # a source of the block in the making (shredstream)
+            rows.append(
+                (
+                    "pending transactions",
+                    f"{c['pending transactions']} seen, "
+                    f"{c['pending transactions on followed pools']} writing a followed pool",
+                )
+            )
         faults = [
             ("strategy faults", self.strategy_faults),
             ("data source faults", self.source_faults),

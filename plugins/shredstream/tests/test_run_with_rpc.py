@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,7 @@ def test_a_run_follows_the_peers_shredstream_beside_rpc(
     assert counters["pending transactions on followed pools"] > 0
     assert counters["pending transactions"] >= counters["pending transactions on followed pools"]
     assert "ShredStream entries served" in result.output
+    seen = counters["pending transactions"]
+    on_pools = counters["pending transactions on followed pools"]
+    row = rf"pending transactions +{seen} seen, {on_pools} writing a followed pool"
+    assert re.search(row, result.output), "the summary's row"
