@@ -58,6 +58,14 @@ if TYPE_CHECKING:
     help="also serve the driven market's swaps as a Jito ShredStream proxy (gRPC "
     "SubscribeEntries) on this port (0: a free one)",
 )
+@click.option(
+    "--shred-lead-ms",
+    type=click.FloatRange(min=0),
+    default=100.0,
+    show_default=True,
+    help="with --shredstream-port: how long a slot's account notifications follow its "
+    "entries (at most half a slot)",
+)
 @click.option("--duration", type=float, default=None, help="stop after this many seconds")
 @click.option("--json", "as_json", is_flag=True, help="start-up and summary as JSON lines")
 def simnet(
@@ -72,6 +80,7 @@ def simnet(
     start_slot: int | None,
     priority_fee: int,
     shredstream_port: int | None,
+    shred_lead_ms: float,
     duration: float | None,
     as_json: bool,
 ) -> None:
@@ -95,6 +104,7 @@ def simnet(
         start_slot=start_slot,
         priority_fee_median=priority_fee,
         shredstream_port=shredstream_port,
+        shred_lead_ms=shred_lead_ms,
     )
     try:
         net = Simnet(config)

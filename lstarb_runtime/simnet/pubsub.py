@@ -50,6 +50,10 @@ MAX_QUEUE_BYTES = 256 * 1024 * 1024
 MAX_MESSAGE_BYTES = 1024 * 1024
 
 
+_HELD_METHODS = frozenset({"accountNotification", "programNotification"})
+"""What :meth:`PubSub.hold` holds back: the notifications of account states."""
+
+
 @dataclass(eq=False)
 class Subscription:
     id: int
@@ -122,6 +126,9 @@ class PubSub:
         self._slots: list[Subscription] = []
         self._roots: list[Subscription] = []
         self.notifications = 0
+        self._held: list[tuple[Subscription, str]] | None = None
+        """Account and program notifications held back (:meth:`hold`), in order."""
+        self._holds = 0
 
     # ------------------------------------------------------------ server
     async def start(self, host: str, port: int) -> int:
@@ -264,11 +271,38 @@ class PubSub:
             ].pop(sub.key, None)
 
     # ------------------------------------------------------------ notifications
+    def hold(self) -> int:
+        """Hold account and program notifications back until :meth:`release` (slot and
+        signature notifications still go at once); returns the hold's number.
+
+        Why: with the peer's ShredStream on, a slot's swaps go out as entries first and
+        their account notifications after them, as a node's notifications follow the
+        leader's shreds on a real cluster.
+        """
+        self.release()
+        self._held = []
+        self._holds += 1
+        return self._holds
+
+    def release(self, number: int | None = None) -> None:
+        """Send what is held (only if ``number`` is the hold in force, when given)."""
+        if self._held is None or (number is not None and number != self._holds):
+            return
+        held, self._held = self._held, None
+        for sub, text in held:
+            self._push(sub, text)
+
     def _send(self, sub: Subscription, method: str, result_json: str) -> None:
         text = (
             f'{{"jsonrpc":"2.0","method":"{method}","params":{{"result":{result_json},'
             f'"subscription":{sub.id}}}}}'
         )
+        if self._held is not None and method in _HELD_METHODS:
+            self._held.append((sub, text))
+            return
+        self._push(sub, text)
+
+    def _push(self, sub: Subscription, text: str) -> None:
         for conn in sub.connections:
             conn.push(text)
             self.notifications += 1

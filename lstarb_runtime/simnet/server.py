@@ -79,6 +79,9 @@ class SimnetConfig:
     shredstream_port: int | None = None
     """Serve the driven market's swaps as a Jito ShredStream proxy (gRPC) on this port
     (``simnet.shredstream``); 0 picks a free one; None: not served."""
+    shred_lead_ms: float = 100.0
+    """With ShredStream served: how long a slot's account notifications follow its entries
+    (a real node notifies after the leader's shreds went out); at most half a slot."""
 
 
 class Simnet:
@@ -182,6 +185,7 @@ class Simnet:
             self._ticker = None
         if self.shredstream is not None:
             await self.shredstream.stop()
+        self.pubsub.release()
         await self.pubsub.stop()
         await self.http.stop()
 
@@ -211,13 +215,27 @@ class Simnet:
         slot = self.chain.advance()
         self.pubsub.on_slot(slot, parent, self.chain.root)
         self._write_clock()
-        if self.driver is not None:
-            self.driver.on_slot()
-        if self.shredstream is not None:
+        if self.shredstream is None:
+            if self.driver is not None:
+                self.driver.on_slot()
+        else:  # the slot's entries first, its account notifications after the lead
+            hold = self.pubsub.hold()
+            if self.driver is not None:
+                self.driver.on_slot()
             told = self.trade_transactions.take() if self.trade_transactions else []
             self.shredstream.publish(slot, told)
+            self._release_later(hold)
         self.pubsub.check_signatures()
         return slot
+
+    def _release_later(self, hold: int) -> None:
+        lead = self.config.shred_lead_ms / 1000
+        if self.config.slot_ms > 0:
+            lead = min(lead, self.config.slot_ms / 2000)
+        if self._loop is None:
+            self.pubsub.release(hold)
+        else:
+            self._loop.call_later(lead, self.pubsub.release, hold)
 
     def _trade_transaction(
         self, pool: Pubkey, input_mint: Pubkey, amount_in: int, amount_out: int

@@ -15,9 +15,10 @@ input and output, behind the compute-budget instructions, from one of a few trad
 about to move and by whose hand, exactly as on mainnet.
 
 Why it exists: the ``shredstream`` data source needs a real peer to follow, as the rpc
-source follows the RPC peer. What it does not model: the lead real shreds have over the
-RPC's account notifications (here both leave in the same step of the peer), lost shreds,
-and votes. The transactions are never executed: the driver moves the pools itself.
+source follows the RPC peer. The peer sends a slot's entries first and its account
+notifications ``shred_lead_ms`` later (:meth:`PubSub.hold`), as a node's notifications follow
+the leader's shreds. What it does not model: lost shreds and votes. The transactions are
+never executed: the driver moves the pools itself.
 """
 
 from __future__ import annotations

@@ -10,12 +10,15 @@ pool's program, and writing every vault the slot's trades moved.
 from __future__ import annotations
 
 import asyncio
+import json
 import struct
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 import pytest
+import websockets
 from solders.transaction import VersionedTransaction
 
 from lstarb_runtime.simnet import Simnet
@@ -159,3 +162,46 @@ def test_no_port_no_server() -> None:
     net = Simnet(manual(drive=True))
     assert net.shredstream is None and net.driver is not None
     assert net.driver.trader.on_trade is None  # no transactions built for no one
+
+
+async def test_a_slots_entries_go_out_before_its_account_notifications(peer: Simnet) -> None:
+    """A node notifies account states after the leader's shreds of them went out: here the
+    slot's entries first, its account notifications ``shred_lead_ms`` later."""
+    assert peer.shredstream is not None and peer.driver is not None
+    market = peer.driver.market
+    vaults = sorted(
+        {
+            vault
+            for pool in [*market.cp.values(), *market.clmm.values()]
+            for vault in (pool.vault_a, pool.vault_b)
+        }
+    )
+    arrivals: list[tuple[str, int]] = []
+    channel, call = await _subscribe(peer.shredstream.url)
+    async with websockets.connect(peer.ws_url, max_size=None) as ws:
+        for i, vault in enumerate(vaults):
+            request = {"jsonrpc": "2.0", "id": i, "method": "accountSubscribe"}
+            await ws.send(json.dumps({**request, "params": [vault, {"encoding": "base64"}]}))
+            assert "result" in json.loads(await ws.recv())
+        await _until_subscribed(peer)
+
+        async def notifications() -> None:
+            while True:
+                message = json.loads(await ws.recv())
+                if message.get("method") == "accountNotification":
+                    arrivals.append(("account", time.monotonic_ns()))
+
+        async def entries() -> None:
+            while True:
+                await call.read()
+                arrivals.append(("entries", time.monotonic_ns()))
+
+        readers = [asyncio.create_task(notifications()), asyncio.create_task(entries())]
+        slot = peer.step()
+        async with asyncio.timeout(5):
+            while not any(kind == "account" for kind, _ in arrivals):
+                await asyncio.sleep(0.005)
+        for reader in readers:
+            reader.cancel()
+    await channel.close()
+    assert arrivals[0][0] == "entries", f"slot {slot}: {arrivals[:3]}"
