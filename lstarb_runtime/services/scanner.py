@@ -71,6 +71,12 @@ UNEXECUTED_SLOT_STATUSES = frozenset({"first_shred_received"})
 """Slot ticks of a block still being produced (ShredStream's): they do not move the slot the
 scanner stamps snapshots with, since no account state was read at that slot yet; a snapshot
 stamped ahead of the node's own updates would make the book refuse them as older."""
+PENDING_LEAD = "pending transaction -> account update"
+"""From a pending transaction that writes a followed pool's account (ShredStream) to the
+first account update of that account after it: how much earlier the source saw the swap."""
+PENDING_REMEMBERED = 4096
+"""Accounts a pending transaction wrote, waiting for their update (the oldest forgotten:
+a transaction that failed never brings one)."""
 RECEIVED_TO_TAPE = "update received -> on the tape"
 """From a data source receiving a streamed account update to it and the pool states it
 changed being on their way to MARKET_DATA (wall clock, the update's ``received_ns``)."""
@@ -182,6 +188,8 @@ class Scanner(Service):
         self._states_failed: Exception | None = None
         self._per_burst = env.settings.scanner.pool_states == "per_burst"
         self.premiums = PoolPremiums()
+        self._pending_since: dict[Pubkey, int] = {}
+        """Accounts of followed pools a pending transaction writes, with when it arrived."""
         """Fair values of LSTs, published with the state of each LST/SOL pool."""
         self._lock = asyncio.Lock()
         self._closed: set[int] = set()
@@ -390,6 +398,10 @@ class Scanner(Service):
                 updates += 1
                 meters.updated(item.slot)
                 key = item.pubkey
+                if self._pending_since and key in self._pending_since:
+                    lead = item.received_ns - self._pending_since.pop(key)
+                    if lead >= 0:  # the pending transaction came first
+                        self.observe(PENDING_LEAD, lead)
                 followed = self.book.follows(key)
                 if not (followed or self._candidate(key)):
                     self.count("account updates not followed")
@@ -413,12 +425,17 @@ class Scanner(Service):
         what the scanner holds (a pending transaction may fail, and carries no state)."""
         self.count("pending transactions")
         pools: dict[Pubkey, None] = {}
+        since = self._pending_since
         for key in transaction.writable:
             moved = self.book.pools_moved_by(key)
             if moved:
                 pools.update(dict.fromkeys(moved))
+                if transaction.received_ns and key not in since:
+                    since[key] = transaction.received_ns  # the first one's lead is timed
         if not pools:
             return
+        while len(since) > PENDING_REMEMBERED:
+            del since[next(iter(since))]
         self.count("pending transactions on followed pools")
         self.env.host.call_each(
             "lstarb_on_pending_transaction", transaction=transaction, pools=list(pools)

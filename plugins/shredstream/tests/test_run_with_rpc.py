@@ -51,5 +51,9 @@ def test_a_run_follows_the_peers_shredstream_beside_rpc(
     assert "ShredStream entries served" in result.output
     seen = counters["pending transactions"]
     on_pools = counters["pending transactions on followed pools"]
+    # the peer holds a slot's account notifications back after its entries (half a slot
+    # at most: 50 ms here), so each swap was pending before its account update arrived
+    lead = doc["services"]["scanner"]["latency_us"]["pending transaction -> account update"]
+    assert lead["count"] > 0 and lead["p50"] >= 25_000
     row = rf"pending transactions +{seen} seen, {on_pools} writing a followed pool"
     assert re.search(row, result.output), "the summary's row"
