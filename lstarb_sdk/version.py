@@ -26,7 +26,9 @@ produces its block, before execution (no result, no account data), which
 ``DataSource.stream`` may now yield besides account updates and slot ticks; the observer hook
 ``lstarb_on_pending_transaction(transaction, pools)``, called by the scanner for those that
 write an account a followed pool reads. A runtime of 1.1 never receives one, so a plugin
-that yields them declares 1.2.
+that yields them declares 1.2. :mod:`lstarb_sdk.reconnect`: ``Backoff`` (jittered reconnect
+delays) and ``ProblemLog`` (bad input counted by kind, the first of each logged), what every
+streaming source needs (the ``rpc`` and ``shredstream`` plugins use them).
 """
 
 from __future__ import annotations

@@ -27,13 +27,13 @@ from solders.pubkey import Pubkey
 from solders.rpc.config import RpcAccountInfoConfig, RpcProgramAccountsConfig
 from solders.rpc.requests import AccountSubscribe, ProgramSubscribe, SlotSubscribe
 
-from lstarb_rpc.backoff import Backoff
 from lstarb_rpc.config import RpcConfig
 from lstarb_rpc.health import EndpointHealth
 from lstarb_rpc.ordering import Lane
 from lstarb_rpc.pubsub import Handler, PubSubConnection, Request
 from lstarb_rpc.rpc_http import COMMITMENTS, RpcHttp, rpc_filters
 from lstarb_sdk import AccountFilter
+from lstarb_sdk.reconnect import Backoff
 
 if TYPE_CHECKING:
     from lstarb_rpc.source import RpcSource

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
+from lstarb_sdk.reconnect import ProblemLog
+
 log = logging.getLogger("lstarb.plugin.rpc")
 
 PROBLEMS = (
@@ -50,24 +52,14 @@ class EndpointHealth:
         self.slot = 0
         self.connected = False
         self.lagging = False
-        self._logged: set[str] = set()
+        self._problems = ProblemLog(log, f"rpc endpoint {name}", self.counts)
 
     def count(self, what: str, n: int = 1) -> None:
         self.counts[what] += n
 
     def problem(self, kind: str, detail: str) -> None:
         """Count one piece of bad input or failure; log the first of its kind."""
-        self.counts[kind] += 1
-        if kind in self._logged:
-            log.debug("rpc endpoint %s: %s: %s", self.name, kind, detail)
-            return
-        self._logged.add(kind)
-        log.warning(
-            "rpc endpoint %s: %s (counted as %s; further ones are counted, not logged)",
-            self.name,
-            detail,
-            kind,
-        )
+        self._problems.problem(kind, detail)
 
     def snapshot(self) -> dict[str, int]:
         """Every counter (0 when nothing happened) and the gauges."""

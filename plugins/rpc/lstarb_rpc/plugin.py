@@ -9,7 +9,7 @@ from lstarb_rpc.source import RpcSource
 from lstarb_rpc.submitter import RpcSubmitter
 from lstarb_sdk import DataSource, PluginContext, Submitter, hookimpl
 
-LSTARB_SDK_API = "1.1"
+LSTARB_SDK_API = "1.2"
 
 
 def _config(context: PluginContext) -> RpcConfig:

@@ -25,7 +25,7 @@ def test_entry_point_and_sdk_api() -> None:
     assert "rpc" in host.installed()
     import lstarb_rpc.plugin as plugin
 
-    assert plugin.LSTARB_SDK_API == "1.1"
+    assert plugin.LSTARB_SDK_API == "1.2"  # it uses lstarb_sdk.reconnect (1.2)
 
 
 def test_settings_section_builds_the_source_and_a_paper_submitter(tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
+from lstarb_sdk.reconnect import ProblemLog
+
 log = logging.getLogger("lstarb.plugin.shredstream")
 
 PROBLEMS = ("malformed_messages", "malformed_batches", "connection_errors", "idle_timeouts")
@@ -40,21 +42,11 @@ class Health:
         self.counts: Counter[str] = Counter()
         self.slot = 0
         self.connected = False
-        self._logged: set[str] = set()
+        self._problems = ProblemLog(log, f"shredstream {name}", self.counts)
 
     def problem(self, kind: str, detail: str) -> None:
         """Count one piece of bad input or failure; log the first of its kind."""
-        self.counts[kind] += 1
-        if kind in self._logged:
-            log.debug("shredstream %s: %s: %s", self.name, kind, detail)
-            return
-        self._logged.add(kind)
-        log.warning(
-            "shredstream %s: %s (counted as %s; further ones are counted, not logged)",
-            self.name,
-            detail,
-            kind,
-        )
+        self._problems.problem(kind, detail)
 
     def snapshot(self) -> dict[str, int]:
         """Every counter (0 when nothing happened)."""

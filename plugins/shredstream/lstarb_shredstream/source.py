@@ -31,7 +31,7 @@ from lstarb_sdk import (
     PendingTransaction,
     SlotUpdate,
 )
-from lstarb_shredstream.backoff import Backoff
+from lstarb_sdk.reconnect import Backoff
 from lstarb_shredstream.config import ShredstreamConfig
 from lstarb_shredstream.entries import walk_entries
 from lstarb_shredstream.errors import MalformedInput
