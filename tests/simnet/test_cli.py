@@ -70,3 +70,20 @@ def test_start_slot_sets_the_first_slot_and_the_epoch() -> None:
     assert json.loads(default.output.splitlines()[0])["slot"] == 432_000 * 950
     refused = CliRunner().invoke(simnet, [*args, "--start-slot", "-1"])
     assert refused.exit_code == 2 and "--start-slot" in refused.output
+
+
+def test_shredstream_port_serves_and_is_reported() -> None:
+    from click.testing import CliRunner
+
+    from lstarb_runtime.simnet.cli import simnet
+
+    args = ["--port", "0", "--drive", "--slot-ms", "50", "--duration", "0.5", "--json"]
+    result = CliRunner().invoke(simnet, [*args, "--shredstream-port", "0"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    host, port = lines[0]["shredstream"].rsplit(":", 1)
+    assert host == "127.0.0.1" and int(port) > 0
+    assert lines[-1]["event"] == "stopped" and lines[-1]["shredstream_entries"] == 0  # no one
+    plain = CliRunner().invoke(simnet, args)
+    assert json.loads(plain.output.splitlines()[0])["shredstream"] is None
+    assert "shredstream_entries" not in json.loads(plain.output.splitlines()[-1])
